@@ -1,0 +1,39 @@
+"""Typed errors shared by every part of qscan.
+
+Handlers decide what to do from the type alone:
+- `UnsupportedEvent`: not an event qscan handles; skip quietly (counted as skipped).
+- `InvalidEvent`: an event qscan handles, but malformed; skip, warn with the reason (never retried).
+- `TransientError`: the outside world failed (throttling, timeouts, 5xx); raise so the platform retries.
+- `ConfigError`: the deployment is misconfigured; fail loudly, naming the setting.
+Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+
+class QscanError(Exception):
+    """Base class of every error qscan raises on purpose."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class UnsupportedEvent(QscanError):  # noqa: N818 - the issue names these types
+    """The event is not one qscan handles: skip it quietly."""
+
+
+class InvalidEvent(QscanError):  # noqa: N818
+    """The event is one qscan handles, but it is malformed: skip it with a warning, never retry."""
+
+
+class InvalidReference(InvalidEvent):  # noqa: N818
+    """An image reference failed validation."""
+
+
+class TransientError(QscanError):
+    """A dependency failed in a way a retry may fix: raise so the platform redelivers."""
+
+
+class ConfigError(QscanError):
+    """A setting is missing or invalid; the message names the setting."""
