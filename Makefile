@@ -54,7 +54,7 @@ node_modules/.installed: package.json package-lock.json
 
 lock: ## re-resolve requirements/*.in into the hashed lock files
 	$(call say,lock: pip-compile requirements/*.in)
-	cd requirements && for f in dev checkov; do \
+	cd requirements && for f in dev checkov lambda azure-functions; do \
 	  ../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 	    --no-emit-find-links --no-emit-trusted-host -o $$f.lock $$f.in; done
 
@@ -114,6 +114,10 @@ azurerm-schema: bootstrap ## re-extract scripts/azurerm_schema.json from @cdktf/
 checkov: bootstrap ## checkov (offline) over modules/ and environments/; unexplained findings fail
 	$(call say,checkov: modules/ and environments/ (--skip-download))
 	$(PY) scripts/run_checkov.py --checkov $(CHECKOV_VENV)/bin/checkov
+
+package: bootstrap ## build reproducible handler zips + dist/manifest.json (QSCANNER_BINARY=path adds the layer)
+	$(call say,package: handler artifacts into dist/)
+	$(PY) scripts/package.py
 
 docs: bootstrap ## regenerate the input/output tables in every module README
 	$(call say,docs: README input/output tables)

@@ -22,7 +22,7 @@ def main() -> int:
         start = time.perf_counter()
         try:
             rows = importlib.import_module(f"tests.bench.{name}").run()
-        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
+        except Exception as exc:  # one broken benchmark must not hide the others
             failed += 1
             print(f"  FAILED: {type(exc).__name__}: {exc}")
             continue

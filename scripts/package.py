@@ -1,0 +1,279 @@
+"""`make package`: build every handler into reproducible, content-addressed zips under dist/.
+
+Artifacts:
+- `aws-<name>`: each `handlers/aws/<name>/` (with a `handler.py`): the handler files at the zip root, the core
+  package `qscan/`, and the third-party packages of `requirements/lambda.lock` as manylinux x86_64 wheels for
+  the Lambda runtime (boto3 is provided by the runtime and never bundled).
+- `azure-functions`: `handlers/azure/` (`function_app.py`, `host.json`, ...) with the core and
+  `requirements/azure-functions.lock` vendored into `.python_packages/lib/site-packages` (Linux x86_64, 3.11).
+- `qscanner-layer`: `bin/qscanner` from the file named by `QSCANNER_BINARY` (proprietary, never committed).
+
+Reproducible: entries sorted, timestamps fixed (1980-01-01), permissions normalized (0644, 0755 for
+executables), fixed deflate level, no bytecode, no machine paths. File names carry the first 16 hex digits of
+the zip's sha256; `dist/manifest.json` records path, hashes, size, inputs hash, runtime and lock hash. When an
+artifact's inputs hash is unchanged and its zip exists, it is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+FORMAT_VERSION = "1"  # bump when the zip layout or this script's output changes
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+LAMBDA_RUNTIME = "python3.12"
+AZURE_RUNTIME = "python3.11"
+PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+EXCLUDED_DIRS = {"__pycache__", "tests", ".pytest_cache", ".mypy_cache", "bin"}
+EXCLUDED_FILES = {"direct_url.json", "REQUESTED"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    runtime: str
+    sources: tuple[tuple[str, Path], ...]  # (arcname, file)
+    lock: Path | None
+    python_version: str | None
+    deps_prefix: str  # where vendored packages go inside the zip
+
+
+def log(message: str) -> None:
+    print(f"package: {message}", flush=True)
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree_files(root: Path, prefix: str) -> list[tuple[str, Path]]:
+    """Files under root as (arcname, path), skipping caches, tests and bytecode."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_dir() or any(part in EXCLUDED_DIRS for part in rel.parts[:-1]):
+            continue
+        if path.suffix in {".pyc", ".pyo"} or path.name in EXCLUDED_FILES:
+            continue
+        found.append((f"{prefix}{rel.as_posix()}", path))
+    return found
+
+
+def specs(repo: Path, qscanner_binary: Path | None) -> list[Spec]:
+    core = tree_files(repo / "shared" / "qscan", "qscan/")
+    result = []
+    aws_root = repo / "handlers" / "aws"
+    for handler_dir in sorted(p for p in aws_root.glob("*") if (p / "handler.py").is_file()):
+        result.append(
+            Spec(
+                name=f"aws-{handler_dir.name}",
+                runtime=LAMBDA_RUNTIME,
+                sources=tuple(tree_files(handler_dir, "") + core),
+                lock=repo / "requirements" / "lambda.lock",
+                python_version="3.12",
+                deps_prefix="",
+            )
+        )
+    azure_dir = repo / "handlers" / "azure"
+    if (azure_dir / "function_app.py").is_file():
+        site = ".python_packages/lib/site-packages/"
+        result.append(
+            Spec(
+                name="azure-functions",
+                runtime=AZURE_RUNTIME,
+                sources=tuple(tree_files(azure_dir, "") + [(site + a, p) for a, p in core]),
+                lock=repo / "requirements" / "azure-functions.lock",
+                python_version="3.11",
+                deps_prefix=site,
+            )
+        )
+    if qscanner_binary is not None:
+        result.append(
+            Spec(
+                name="qscanner-layer",
+                runtime="any",
+                sources=(("bin/qscanner", qscanner_binary),),
+                lock=None,
+                python_version=None,
+                deps_prefix="",
+            )
+        )
+    return result
+
+
+def inputs_hash(spec: Spec) -> str:
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\n{spec.runtime}\n".encode())
+    for arcname, path in sorted(spec.sources):
+        digest.update(f"{arcname}\0{sha256_file(path)}\n".encode())
+    if spec.lock is not None:
+        digest.update(f"lock\0{sha256_file(spec.lock)}\n".encode())
+    return digest.hexdigest()
+
+
+def install_deps(spec: Spec, build_dir: Path, wheelhouse: Path) -> Path:
+    """Install the lock's wheels for the target platform once per (lock, python) into build/deps/."""
+    if spec.lock is None or spec.python_version is None:
+        raise ValueError(f"{spec.name} has no dependencies to install")
+    lock_hash = sha256_file(spec.lock)[:16]
+    target = build_dir / "deps" / f"{spec.lock.stem}-py{spec.python_version}-{lock_hash}"
+    done = target.with_name(target.name + ".complete")
+    if done.exists():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    house = wheelhouse / f"py{spec.python_version}"
+    house.mkdir(parents=True, exist_ok=True)
+    platform_args = [arg for p in PLATFORMS for arg in ("--platform", p)]
+    common = [
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary=:all:",
+        *platform_args,
+        "--implementation",
+        "cp",
+        "--python-version",
+        spec.python_version,
+        "-r",
+        str(spec.lock),
+    ]
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    offline = subprocess.run(
+        [*pip, "download", "--no-index", "--find-links", str(house), "-d", str(house), *common],
+        capture_output=True,
+        check=False,
+    )
+    if offline.returncode != 0:
+        log(f"downloading wheels for {spec.lock.name} (python {spec.python_version}, linux x86_64)")
+        subprocess.run([*pip, "download", "-d", str(house), *common], check=True)
+    subprocess.run(
+        [
+            *pip,
+            "install",
+            "--no-index",
+            "--find-links",
+            str(house),
+            "--no-compile",
+            "--target",
+            str(target),
+            *common,
+        ],
+        check=True,
+    )
+    done.touch()
+    return target
+
+
+def zip_entries(spec: Spec, deps_dir: Path | None) -> list[tuple[str, Path]]:
+    entries = list(spec.sources)
+    if deps_dir is not None:
+        entries += tree_files(deps_dir, spec.deps_prefix)
+    names = [a for a, _ in entries]
+    duplicates = sorted({a for a in names if names.count(a) > 1})
+    if duplicates:
+        raise SystemExit(f"package: {spec.name}: duplicate entries {duplicates[:5]}")
+    return sorted(entries)
+
+
+def build_zip(entries: Iterable[tuple[str, Path]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for arcname, path in entries:
+            info = zipfile.ZipInfo(arcname, date_time=ZIP_EPOCH)
+            info.create_system = 3  # unix, so the permission bits below are honoured
+            executable = arcname.startswith(
+                "bin/"
+            )  # only the layer's binary; never taken from the file system
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return buffer.getvalue()
+
+
+def package(
+    repo: Path, out: Path, build_dir: Path, wheelhouse: Path, qscanner_binary: Path | None
+) -> dict[str, dict]:
+    manifest_path = out / "manifest.json"
+    previous = json.loads(manifest_path.read_text())["artifacts"] if manifest_path.exists() else {}
+    out.mkdir(parents=True, exist_ok=True)
+    artifacts: dict[str, dict] = {}
+    for spec in specs(repo, qscanner_binary):
+        digest_in = inputs_hash(spec)
+        old = previous.get(spec.name)
+        if old and old["inputs_hash"] == digest_in and (repo / old["path"]).is_file():
+            log(f"{spec.name}: up to date ({old['path']})")
+            artifacts[spec.name] = old
+            continue
+        log(f"{spec.name}: building ({len(spec.sources)} source files, runtime {spec.runtime})")
+        deps_dir = install_deps(spec, build_dir, wheelhouse) if spec.lock else None
+        data = build_zip(zip_entries(spec, deps_dir))
+        sha = hashlib.sha256(data)
+        path = out / f"{spec.name}-{sha.hexdigest()[:16]}.zip"
+        for stale in out.glob(f"{spec.name}-*.zip"):
+            if stale != path:
+                stale.unlink()
+        path.write_bytes(data)
+        artifacts[spec.name] = {
+            "path": path.relative_to(repo).as_posix() if path.is_relative_to(repo) else str(path),
+            "sha256": sha.hexdigest(),
+            "sha256_base64": base64.b64encode(sha.digest()).decode(),
+            "size": len(data),
+            "inputs_hash": digest_in,
+            "runtime": spec.runtime,
+            "lock_hash": sha256_file(spec.lock) if spec.lock else None,
+        }
+        log(f"{spec.name}: {artifacts[spec.name]['path']} ({len(data) / 1024:.0f} KiB)")
+    manifest = {"format_version": FORMAT_VERSION, "artifacts": artifacts}
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    if not manifest_path.exists() or manifest_path.read_text() != text:
+        manifest_path.write_text(text)
+    return artifacts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repo", type=Path, default=REPO, help="repository root (default: this checkout)")
+    parser.add_argument("--out", type=Path, help="output directory (default: <repo>/dist)")
+    parser.add_argument("--build-dir", type=Path, help="scratch directory (default: <repo>/build)")
+    parser.add_argument(
+        "--wheelhouse", type=Path, help="wheel download cache (default: <build-dir>/wheelhouse)"
+    )
+    args = parser.parse_args(argv)
+    repo = args.repo.resolve()
+    build_dir = (args.build_dir or repo / "build").resolve()
+    qscanner = os.environ.get("QSCANNER_BINARY")
+    binary = None
+    if qscanner:
+        binary = Path(qscanner)
+        if not binary.is_file():
+            print(f"package: QSCANNER_BINARY={qscanner} is not a file", file=sys.stderr)
+            return 2
+    else:
+        log(
+            "qscanner-layer: skipped; set QSCANNER_BINARY=/path/to/qscanner (linux-amd64, from Qualys) to build it"
+        )
+    artifacts = package(
+        repo,
+        (args.out or repo / "dist").resolve(),
+        build_dir,
+        (args.wheelhouse or build_dir / "wheelhouse").resolve(),
+        binary,
+    )
+    if not artifacts:
+        log("no handlers found under handlers/aws/*/handler.py or handlers/azure/function_app.py")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
