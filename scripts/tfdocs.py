@@ -1,0 +1,299 @@
+"""Generate the Inputs/Outputs tables of Terraform module READMEs (terraform-docs cannot be installed here).
+
+    tfdocs.py [--write | --check] [DIR ...]
+
+Without DIRs every module under modules/ is handled. Without a mode the generated section is printed.
+--write rewrites the section between <!-- BEGIN_TF_DOCS --> and <!-- END_TF_DOCS --> in each README.md
+(appending the markers when absent, creating the README when missing); --check exits 1 naming every
+README whose section differs from what the code says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts import tfroots
+
+BEGIN_MARKER = "<!-- BEGIN_TF_DOCS -->"
+END_MARKER = "<!-- END_TF_DOCS -->"
+README = "README.md"
+
+_HEREDOC = re.compile(
+    r"^<<(?P<trim>-?)(?P<tag>[A-Za-z_][A-Za-z0-9_]*)\n(?P<body>.*?)\n?[ \t]*(?P=tag)$", re.DOTALL
+)
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class DocsError(Exception):
+    """A README cannot be updated safely (broken markers)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    description: str
+    type: str
+    default: str  # rendered; "n/a" when required
+    required: bool
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    description: str
+
+
+def _unescape(text: str) -> str:
+    """Resolve HCL quoted-string escapes (python-hcl2 keeps them verbatim)."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
+                i += 2
+                continue
+            if nxt == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", text[i + 2 : i + 6]):
+                out.append(chr(int(text[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+        if text.startswith(("$${", "%%{"), i):
+            out.append(text[i + 1 : i + 3])
+            i += 3
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def hcl_text(value: Any) -> str:
+    """The text of an HCL string attribute: heredocs unwrapped (and dedented for <<-), escapes resolved."""
+    if not isinstance(value, str):
+        return "" if value is None else str(value)
+    heredoc = _HEREDOC.match(value)
+    if heredoc is not None:
+        body = heredoc.group("body")
+        return textwrap.dedent(body) if heredoc.group("trim") else body
+    return _unescape(value)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render_type(value: Any) -> str:
+    """'${map(string)}' -> 'map(string)'; multi-line object types arrive already on one line."""
+    if value is None:
+        return "any"
+    return one_line(tfroots.strip_interpolation(str(value)))
+
+
+def render_value(value: Any) -> str:
+    """A default value as HCL, on one line."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        stripped = tfroots.strip_interpolation(value)
+        if stripped != value:  # a whole ${...}: an expression, shown as written
+            return one_line(stripped)
+        return json.dumps(hcl_text(value), ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(render_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = []
+        for key, item in value.items():
+            key_text = str(key) if _IDENTIFIER.match(str(key)) else json.dumps(str(key))
+            items.append(f"{key_text} = {render_value(item)}")
+        return "{ " + ", ".join(items) + " }"
+    return json.dumps(str(value))
+
+
+def collect(module_dir: Path) -> tuple[list[Input], list[Output]]:
+    """Inputs and outputs declared in the module's top-level .tf files, sorted by name."""
+    inputs: dict[str, Input] = {}
+    outputs: dict[str, Output] = {}
+    for path in tfroots.tf_files(module_dir):
+        data = tfroots.load_hcl(path)
+        for name, body in tfroots.blocks(data, "variable"):
+            has_default = "default" in body
+            inputs[name] = Input(
+                name=name,
+                description=one_line(hcl_text(body.get("description"))),
+                type=render_type(body.get("type")),
+                default=render_value(body["default"]) if has_default else "n/a",
+                required=not has_default,
+            )
+        for name, body in tfroots.blocks(data, "output"):
+            outputs[name] = Output(name=name, description=one_line(hcl_text(body.get("description"))))
+    return [inputs[k] for k in sorted(inputs)], [outputs[k] for k in sorted(outputs)]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return f"{fence}{pad}{_cell(text)}{pad}{fence}"
+
+
+def render(module_dir: Path) -> str:
+    """The Markdown between (and including) the markers for one module."""
+    inputs, outputs = collect(module_dir)
+    lines = [BEGIN_MARKER, "## Inputs", ""]
+    if inputs:
+        lines += [
+            "| Name | Description | Type | Default | Required |",
+            "|------|-------------|------|---------|:--------:|",
+        ]
+        for item in inputs:
+            lines.append(
+                f"| {_code(item.name)} | {_cell(item.description)} | {_code(item.type)} | "
+                f"{item.default if item.required else _code(item.default)} | "
+                f"{'yes' if item.required else 'no'} |"
+            )
+    else:
+        lines.append("No inputs.")
+    lines += ["", "## Outputs", ""]
+    if outputs:
+        lines += ["| Name | Description |", "|------|-------------|"]
+        lines += [f"| {_code(item.name)} | {_cell(item.description)} |" for item in outputs]
+    else:
+        lines.append("No outputs.")
+    lines.append(END_MARKER)
+    return "\n".join(lines) + "\n"
+
+
+def _marker_span(text: str, readme: Path) -> tuple[int, int] | None:
+    """(start, end) offsets of the marked section including the END marker line, None when absent."""
+    begins = [m.start() for m in re.finditer(re.escape(BEGIN_MARKER), text)]
+    ends = [m.start() for m in re.finditer(re.escape(END_MARKER), text)]
+    if not begins and not ends:
+        return None
+    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+        raise DocsError(
+            f"{readme}: expected exactly one {BEGIN_MARKER} followed by one {END_MARKER} "
+            f"(found {len(begins)} and {len(ends)})"
+        )
+    end = ends[0] + len(END_MARKER)
+    if text.startswith("\n", end):
+        end += 1
+    return begins[0], end
+
+
+def current_section(readme: Path) -> str | None:
+    """The marked section of an existing README (normalised like render()), or None."""
+    if not readme.is_file():
+        return None
+    text = readme.read_text(encoding="utf-8")
+    span = _marker_span(text, readme)
+    if span is None:
+        return None
+    section = text[span[0] : span[1]]
+    return section if section.endswith("\n") else section + "\n"
+
+
+def _blank_line_after(text: str) -> str:
+    """What to append to text so that one blank line separates it from what follows."""
+    if not text or text.endswith("\n\n"):
+        return ""
+    return "\n" if text.endswith("\n") else "\n\n"
+
+
+def updated_readme(module_dir: Path) -> str:
+    """The README text with a fresh section (markers appended at the end when absent)."""
+    readme = module_dir / README
+    section = render(module_dir)
+    if not readme.is_file():
+        return f"# {module_dir.name}\n\n{section}"
+    text = readme.read_text(encoding="utf-8")
+    span = _marker_span(text, readme)
+    if span is None:
+        return f"{text}{_blank_line_after(text)}{section}"
+    return text[: span[0]] + section + text[span[1] :]
+
+
+def stale_reason(module_dir: Path) -> str | None:
+    """Why the module's README tables are out of date, or None when they match the code."""
+    readme = module_dir / README
+    if not readme.is_file():
+        return f"{README} is missing"
+    section = current_section(readme)
+    if section is None:
+        return f"{README} has no {BEGIN_MARKER} / {END_MARKER} section"
+    if section != render(module_dir):
+        return f"{README} input/output tables are stale: run `make docs`"
+    return None
+
+
+def default_dirs(repo: Path) -> list[Path]:
+    return [d for d in tfroots.module_dirs(repo) if tfroots.tf_files(d)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="rewrite the marked section of each README.md")
+    mode.add_argument("--check", action="store_true", help="exit 1 when a README section is stale")
+    parser.add_argument("--root", type=Path, default=tfroots.REPO_ROOT, help="repository root")
+    parser.add_argument("dirs", nargs="*", type=Path, help="module directories (default: modules/*)")
+    args = parser.parse_args(argv)
+
+    dirs: list[Path] = args.dirs or default_dirs(args.root)
+    for directory in dirs:
+        if not directory.is_dir():
+            parser.error(f"not a directory: {directory}")
+    if not dirs:
+        print("tfdocs: no modules found")
+        return 0
+
+    problems = 0
+    for directory in dirs:
+        name = tfroots.display(directory, args.root)
+        try:
+            if args.write:
+                readme = directory / README
+                new_text = updated_readme(directory)
+                old_text = readme.read_text(encoding="utf-8") if readme.is_file() else None
+                if new_text != old_text:
+                    readme.write_text(new_text, encoding="utf-8")
+                    print(f"tfdocs: updated {name}/{README}")
+                else:
+                    print(f"tfdocs: {name}/{README} up to date")
+            elif args.check:
+                reason = stale_reason(directory)
+                if reason is not None:
+                    print(f"{name}/{README}: {reason}")
+                    problems += 1
+            else:
+                print(f"# {name}\n{render(directory)}")
+        except (tfroots.HclError, DocsError) as exc:
+            print(f"tfdocs: {exc}", file=sys.stderr)
+            problems += 1
+    if args.check and problems == 0:
+        print(f"tfdocs: {len(dirs)} README(s) up to date")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""scripts/check_conventions.py: each convention fails on a fixture that breaks it, and only that one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts import check_conventions, tfdocs
+from tests.harness.tf_fixtures import VARIABLES_TF, write_files, write_module
+
+
+def problems(repo: Path) -> list[str]:
+    found, _ = check_conventions.run(repo)
+    return [p.render(repo) for p in found]
+
+
+def test_good_module_and_environment_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_module(tmp_path, "queue")
+    write_files(
+        tmp_path / "environments" / "aws-single-account",
+        {"main.tf": 'variable "region" {\n  description = "AWS region."\n  type        = string\n}\n'},
+    )
+    assert check_conventions.main(["--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "conventions: OK (1 module(s), 1 environment(s), 4 variable(s), 1 output(s) checked)" in out
+
+
+def test_empty_repo_passes_with_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_conventions.main(["--root", str(tmp_path)]) == 0
+    assert "nothing to check" in capsys.readouterr().out
+
+
+def test_untyped_variable_is_reported_with_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_module(
+        tmp_path, "queue", {"variables.tf": VARIABLES_TF + '\nvariable "extra" {\n  description = "x"\n}\n'}
+    )
+    assert check_conventions.main(["--root", str(tmp_path)]) == 1
+    line = VARIABLES_TF.count("\n") + 2
+    assert f'modules/queue/variables.tf:{line}: variable "extra" has no type' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("type_expr", ["any", "map(any)", "list(any)", "object({ a = any, b = string })"])
+def test_any_typed_variable_fails(tmp_path: Path, type_expr: str) -> None:
+    extra = f'\nvariable "loose" {{\n  description = "Loose."\n  type        = {type_expr}\n  default     = null\n}}\n'
+    write_module(tmp_path, "queue", {"variables.tf": VARIABLES_TF + extra})
+    found = problems(tmp_path)
+    assert len(found) == 1
+    assert 'variable "loose" type' in found[0]
+    assert "uses `any`" in found[0]
+
+
+def test_type_names_merely_containing_any_are_fine(tmp_path: Path) -> None:
+    extra = '\nvariable "company" {\n  description = "d"\n  type        = object({ many = string })\n}\n'
+    write_module(tmp_path, "queue", {"variables.tf": VARIABLES_TF + extra})
+    assert problems(tmp_path) == []
+
+
+@pytest.mark.parametrize("description_line", ["", '  description = ""\n', '  description = "   "\n'])
+def test_variable_without_description_fails(tmp_path: Path, description_line: str) -> None:
+    extra = f'\nvariable "bare" {{\n{description_line}  type = string\n}}\n'
+    write_module(tmp_path, "queue", {"variables.tf": VARIABLES_TF + extra})
+    found = problems(tmp_path)
+    assert found == [
+        f'modules/queue/variables.tf:{VARIABLES_TF.count(chr(10)) + 2}: variable "bare" has no description'
+    ]
+
+
+def test_output_without_description_fails(tmp_path: Path) -> None:
+    outputs = 'output "queue_arn" {\n  value = aws_sqs_queue.this.arn\n}\n'
+    write_module(tmp_path, "queue", {"outputs.tf": outputs})
+    assert problems(tmp_path) == ['modules/queue/outputs.tf:1: output "queue_arn" has no description']
+
+
+@pytest.mark.parametrize("missing", check_conventions.REQUIRED_FILES)
+def test_missing_required_file_fails(tmp_path: Path, missing: str) -> None:
+    module = write_module(tmp_path, "queue")
+    if missing == "main.tf":  # keep the resource the output refers to
+        (module / "queue.tf").write_text((module / "main.tf").read_text())
+    (module / missing).unlink()
+    found = problems(tmp_path)
+    assert f"modules/queue/{missing}: required file is missing" in found
+    if missing == "README.md":
+        assert len(found) == 1
+
+
+def test_provider_block_in_module_fails_but_not_in_tests(tmp_path: Path) -> None:
+    provider = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
+    module = write_module(tmp_path, "queue", {"tests/main.tftest.hcl": 'mock_provider "aws" {}\n'})
+    write_files(module / "tests", {"setup/providers.tf": provider})
+    assert problems(tmp_path) == []
+    write_files(module, {"providers.tf": "# configured here\n" + provider})
+    assert problems(tmp_path) == [
+        'modules/queue/providers.tf:2: provider "aws" block in a module: configure providers in the caller'
+    ]
+
+
+def test_nested_submodule_provider_block_is_found(tmp_path: Path) -> None:
+    module = write_module(tmp_path, "queue")
+    write_files(module / "modules" / "inner", {"main.tf": 'provider "aws" {}\n'})
+    assert problems(tmp_path) == [
+        'modules/queue/modules/inner/main.tf:1: provider "aws" block in a module: configure providers in the caller'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("snippet", "line"),
+    [
+        ('module "other" {\n  source = "../other"\n}\n', 1),
+        ('module "other" {\n  source = "./modules/../../other"\n}\n', 1),
+        ('locals {\n  policy = file("${path.module}/../policy.json")\n}\n', 2),
+        ('locals {\n  policy = file("../policy.json")\n}\n', 2),
+        ('locals {\n  tpl = templatefile("${path.root}/../x.tpl", {})\n}\n', 2),
+        ('locals {\n  zip = "${path.module}/../dist/handler.zip"\n}\n', 2),
+    ],
+)
+def test_paths_leaving_the_module_fail(tmp_path: Path, snippet: str, line: int) -> None:
+    write_module(tmp_path, "queue", {"extra.tf": snippet})
+    found = problems(tmp_path)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"modules/queue/extra.tf:{line}: ")
+    assert "leaves the module" in found[0]
+
+
+def test_paths_inside_the_module_pass(tmp_path: Path) -> None:
+    snippet = (
+        'module "inner" {\n  source = "./modules/inner"\n}\n'
+        'locals {\n  # file("../commented-out.json") is only a comment\n'
+        '  policy = file("${path.module}/policies/read.json")\n}\n'
+    )
+    module = write_module(tmp_path, "queue", {"extra.tf": snippet})
+    write_files(module / "modules" / "inner", {"main.tf": "locals {}\n"})
+    assert problems(tmp_path) == []
+
+
+def test_stale_readme_fails_and_make_docs_fixes_it(tmp_path: Path) -> None:
+    module = write_module(tmp_path, "queue")
+    extra = '\nvariable "added_later" {\n  description = "Added after the README was generated."\n  type = bool\n}\n'
+    (module / "variables.tf").write_text(VARIABLES_TF + extra)
+    found = problems(tmp_path)
+    assert len(found) == 1
+    assert found[0].startswith("modules/queue/README.md:3: ")
+    assert "stale" in found[0]
+    assert tfdocs.main(["--write", str(module)]) == 0
+    assert problems(tmp_path) == []
+
+
+def test_readme_without_markers_fails(tmp_path: Path) -> None:
+    module = write_module(tmp_path, "queue")
+    (module / "README.md").write_text("# queue\n\nHand-written, no tables.\n")
+    assert problems(tmp_path) == [
+        "modules/queue/README.md: README.md has no <!-- BEGIN_TF_DOCS --> / <!-- END_TF_DOCS --> section"
+    ]
+
+
+def test_unparseable_file_is_reported_not_crashing(tmp_path: Path) -> None:
+    write_module(tmp_path, "queue", {"broken.tf": "locals {\n  x = \n}\n"}, readme=False)
+    found = problems(tmp_path)
+    assert any(p.startswith("modules/queue/broken.tf:") and "HCL parse error" in p for p in found), found
+    assert "modules/queue/README.md: required file is missing" in found
+
+
+def test_environment_variables_must_be_typed_and_described(tmp_path: Path) -> None:
+    write_files(
+        tmp_path / "environments" / "local",
+        {
+            "variables.tf": (
+                'variable "region" {\n  description = "Region."\n  type        = string\n}\n\n'
+                'variable "untyped" {\n  description = "No type."\n}\n\n'
+                'variable "loose" {\n  description = "Any."\n  type        = map(any)\n}\n\n'
+                'variable "silent" {\n  type = string\n}\n'
+            ),
+        },
+    )
+    found = problems(tmp_path)
+    assert found == [
+        'environments/local/variables.tf:6: variable "untyped" has no type',
+        'environments/local/variables.tf:10: variable "loose" type `map(any)` uses `any`: spell it out',
+        'environments/local/variables.tf:15: variable "silent" has no description',
+    ]
+
+
+def test_folder_without_terraform_under_modules_is_flagged(tmp_path: Path) -> None:
+    (tmp_path / "modules" / "empty").mkdir(parents=True)
+    found = problems(tmp_path)
+    assert len(found) == len(check_conventions.REQUIRED_FILES)
