@@ -1,0 +1,315 @@
+"""Typed, frozen settings built once from environment variables: `Settings.from_env()`.
+
+Every variable is optional at load time; a handler asks for what it needs with `settings.require("name")`, which
+raises `ConfigError("QSCAN_X is required ...")`. Invalid values raise `ConfigError` naming the variable (values
+are echoed only for enumerations, never for identifiers or ids). Empty strings count as unset.
+
+Variables (defaults in brackets):
+
+Common
+- QSCAN_CLOUD                  aws | azure [aws]
+- QSCAN_SCANNER_BACKEND        qscanner | qualys-api [qscanner]
+- QSCANNER_PATH                qscanner executable, a name on PATH or an absolute path [qscanner]
+- QSCAN_SCAN_TYPES             comma list of os, sca, secret, pkg, fileinsight, malware [os,sca,secret]
+- QSCAN_SCAN_TIMEOUT_SECONDS   scan timeout, 30..21600 [600]
+- QSCAN_LEASE_MARGIN_SECONDS   claim lease = timeout + margin, 0..3600 [120]
+- QSCAN_CACHE_TTL_SECONDS      how long a completed scan suppresses rescans, 0..31536000 [604800 = 7 days]
+- QSCAN_SEVERITY_THRESHOLD     CRITICAL | HIGH | MEDIUM | LOW | NONE [HIGH]
+- QSCAN_LOG_LEVEL              DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
+
+AWS
+- QSCAN_DEDUPE_TABLE           DynamoDB table name or ARN
+- QSCAN_RESULTS_BUCKET         S3 bucket for results
+- QSCAN_RESULTS_KMS_KEY_ID     KMS key id, alias or ARN for SSE-KMS on results
+- QSCAN_ALERT_TOPIC_ARN        SNS topic ARN for notifications
+- QSCAN_QUALYS_SECRET_ARN      Secrets Manager secret ARN (or name) holding the Qualys secret JSON
+- QSCAN_SPOKE_ROLE_NAME        IAM role name the hub assumes in spoke accounts
+- QSCAN_SPOKE_EXTERNAL_ID      ExternalId for that role
+- QSCAN_AWS_ENDPOINT_URL       AWS endpoint override (local moto server for the demo); http(s) URL
+
+Azure
+- QSCAN_QUALYS_SECRET_URI      Key Vault secret URI https://<vault>.vault.azure.net/secrets/<name>[/<version>]
+- QSCAN_STORAGE_ACCOUNT_URL    https://<account>.blob.core.windows.net (http only on loopback, for Azurite)
+- QSCAN_DEDUPE_TABLE_NAME      Azure Table name for dedupe claims
+- QSCAN_RESULTS_CONTAINER      Blob container for results
+- QSCAN_EVENTGRID_TOPIC_ENDPOINT  Event Grid custom topic endpoint https://<topic>.<region>-1.eventgrid.azure.net/api/events
+
+The Qualys credentials themselves never live in these variables: see `qscan.secrets` (the QUALYS_* environment
+source exists for local runs only).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
+
+from qscan.errors import ConfigError
+from qscan.notify.azure import normalize_topic_endpoint
+from qscan.notify.policy import Threshold, parse_threshold
+from qscan.notify.sns import validate_topic_arn
+
+Cloud = Literal["aws", "azure"]
+Backend = Literal["qscanner", "qualys-api"]
+CLOUDS: tuple[str, ...] = get_args(Cloud)
+BACKENDS: tuple[str, ...] = get_args(Backend)
+SCAN_TYPES: tuple[str, ...] = ("os", "sca", "secret", "pkg", "fileinsight", "malware")
+LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+KEYVAULT_SUFFIXES: tuple[str, ...] = (
+    ".vault.azure.net",
+    ".vault.azure.cn",
+    ".vault.usgovcloudapi.net",
+    ".vault.microsoftazure.de",
+)
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_DYNAMODB_TABLE = re.compile(
+    r"^([A-Za-z0-9_.-]{3,255}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255})$"
+)
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY = re.compile(
+    r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
+)
+_SECRET_ID = re.compile(
+    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}|[A-Za-z0-9/_+=.@-]{1,512})$"
+)
+_KV_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+_KV_VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
+_AZURE_TABLE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_BLOB_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_IAM_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    field: str
+    env: str
+    default: str | None
+    help: str
+
+
+def _var(field: str, help: str, default: str | None = None, env: str | None = None) -> Variable:
+    return Variable(field, env or "QSCAN_" + field.upper(), default, help)
+
+
+VARIABLES: tuple[Variable, ...] = (
+    _var("cloud", "cloud the handler runs on: aws | azure", "aws"),
+    _var("scanner_backend", "scanner backend: qscanner | qualys-api", "qscanner"),
+    _var(
+        "qscanner_path",
+        "qscanner executable (name on PATH or absolute path)",
+        "qscanner",
+        env="QSCANNER_PATH",
+    ),
+    _var("scan_types", "comma list of qscanner scan types", "os,sca,secret"),
+    _var("scan_timeout_seconds", "scan timeout in seconds (30..21600)", "600"),
+    _var("lease_margin_seconds", "claim lease margin over the scan timeout (0..3600)", "120"),
+    _var(
+        "cache_ttl_seconds", "seconds a completed scan suppresses rescans (0..31536000)", str(7 * 24 * 3600)
+    ),
+    _var(
+        "severity_threshold", "lowest severity that notifies: CRITICAL | HIGH | MEDIUM | LOW | NONE", "HIGH"
+    ),
+    _var("dedupe_table", "DynamoDB dedupe table (name or ARN)"),
+    _var("results_bucket", "S3 bucket for scan results"),
+    _var("results_kms_key_id", "KMS key (id, alias or ARN) for results"),
+    _var("alert_topic_arn", "SNS topic ARN for notifications"),
+    _var("qualys_secret_arn", "Secrets Manager secret (ARN or name) with the Qualys secret JSON"),
+    _var("qualys_secret_uri", "Key Vault secret URI with the Qualys secret JSON"),
+    _var("storage_account_url", "Azure Storage account blob endpoint URL"),
+    _var("dedupe_table_name", "Azure Table name for dedupe claims"),
+    _var("results_container", "Azure Blob container for scan results"),
+    _var("eventgrid_topic_endpoint", "Event Grid custom topic endpoint for notifications"),
+    _var("spoke_role_name", "IAM role name assumed in spoke accounts"),
+    _var("spoke_external_id", "ExternalId for the spoke role"),
+    _var("aws_endpoint_url", "AWS endpoint override (local moto server)"),
+    _var("log_level", "log level: DEBUG | INFO | WARNING | ERROR | CRITICAL", "INFO"),
+)
+ENV_NAMES: dict[str, str] = {v.field: v.env for v in VARIABLES}
+
+
+def env_name(field: str) -> str:
+    return ENV_NAMES[field]
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...], *, upper: bool = False) -> str:
+    key = value.upper() if upper else value.lower()
+    if key not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)} (got {value[:20]!r})")
+    return key
+
+
+def _int(name: str, value: str, low: int, high: int) -> int:
+    try:
+        number = int(value, 10)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer between {low} and {high}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be an integer between {low} and {high} (got {number})")
+    return number
+
+
+def _scan_types(name: str, value: str) -> tuple[str, ...]:
+    items = [item.strip().lower() for item in value.split(",")]
+    if not all(items):
+        raise ConfigError(f"{name} must be a comma list of {', '.join(SCAN_TYPES)} without empty items")
+    unknown = sorted({item for item in items if item not in SCAN_TYPES})
+    if unknown:
+        shown = ", ".join(u[:20] for u in unknown[:5])
+        raise ConfigError(f"{name} has unknown scan type(s) {shown}; allowed: {', '.join(SCAN_TYPES)}")
+    return tuple(dict.fromkeys(items))
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> Callable[[str, str], str]:
+    def check(name: str, value: str) -> str:
+        if not regex.match(value):
+            raise ConfigError(f"{name} must be {what}")
+        return value
+
+    return check
+
+
+def _url(name: str, value: str, *, https_only: bool) -> str:
+    parts = urlsplit(value)
+    loopback = parts.hostname in _LOOPBACK_HOSTS
+    allowed = {"https"} if https_only and not loopback else {"https", "http"}
+    if parts.scheme not in allowed or not parts.hostname or parts.username or parts.query or parts.fragment:
+        rule = "an https URL (http only on loopback)" if https_only else "an http(s) URL"
+        raise ConfigError(f"{name} must be {rule} with a host and no credentials, query or fragment")
+    return value.rstrip("/")
+
+
+def parse_keyvault_secret_uri(
+    uri: str, *, name: str = "QSCAN_QUALYS_SECRET_URI"
+) -> tuple[str, str, str | None]:
+    """Split a Key Vault secret URI into (vault URL, secret name, version or None)."""
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    segments = [s for s in parts.path.split("/") if s]
+    valid = (
+        parts.scheme == "https"
+        and host.endswith(KEYVAULT_SUFFIXES)
+        and not (parts.username or parts.query or parts.fragment or parts.port)
+        and len(segments) in (2, 3)
+        and segments[0] == "secrets"
+        and bool(_KV_SECRET_NAME.match(segments[1]))
+        and (len(segments) == 2 or bool(_KV_VERSION.match(segments[2])))
+    )
+    if not valid:
+        raise ConfigError(
+            f"{name} must be a Key Vault secret URI https://<vault>.vault.azure.net/secrets/<name>[/<version>]"
+        )
+    return f"https://{host}", segments[1], segments[2] if len(segments) == 3 else None
+
+
+def _keyvault_uri(name: str, value: str) -> str:
+    parse_keyvault_secret_uri(value, name=name)
+    return value.rstrip("/")
+
+
+def _executable(name: str, value: str) -> str:
+    if any(ch in value for ch in "\x00\r\n") or len(value) > 4096:
+        raise ConfigError(f"{name} must be an executable name or path")
+    return value
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "cloud": lambda n, v: _choice(n, v, CLOUDS),
+    "scanner_backend": lambda n, v: _choice(n, v, BACKENDS),
+    "qscanner_path": _executable,
+    "scan_types": _scan_types,
+    "scan_timeout_seconds": lambda n, v: _int(n, v, 30, 21600),
+    "lease_margin_seconds": lambda n, v: _int(n, v, 0, 3600),
+    "cache_ttl_seconds": lambda n, v: _int(n, v, 0, 365 * 24 * 3600),
+    "severity_threshold": lambda n, v: parse_threshold(v, setting=n),
+    "dedupe_table": _pattern(
+        _DYNAMODB_TABLE, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -) or table ARN"
+    ),
+    "results_bucket": _pattern(
+        _S3_BUCKET, "an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)"
+    ),
+    "results_kms_key_id": _pattern(_KMS_KEY, "a KMS key id, alias/<name>, or key/alias ARN"),
+    "alert_topic_arn": lambda n, v: validate_topic_arn(v, setting=n),
+    "qualys_secret_arn": _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name"),
+    "qualys_secret_uri": _keyvault_uri,
+    "storage_account_url": lambda n, v: _url(n, v, https_only=True),
+    "dedupe_table_name": _pattern(
+        _AZURE_TABLE, "an Azure Table name (3-63 letters/digits, starting with a letter)"
+    ),
+    "results_container": _pattern(_BLOB_CONTAINER, "a Blob container name (3-63 of a-z 0-9 -, no '--')"),
+    "eventgrid_topic_endpoint": lambda n, v: normalize_topic_endpoint(v, setting=n),
+    "spoke_role_name": _pattern(_IAM_ROLE, "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
+    "spoke_external_id": _pattern(_EXTERNAL_ID, "an ExternalId (2-1224 of letters, digits and +=,.@:/_-)"),
+    "aws_endpoint_url": lambda n, v: _url(n, v, https_only=False),
+    "log_level": lambda n, v: _choice(n, v, LOG_LEVELS, upper=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    cloud: Cloud = "aws"
+    scanner_backend: Backend = "qscanner"
+    qscanner_path: str = "qscanner"
+    scan_types: tuple[str, ...] = ("os", "sca", "secret")
+    scan_timeout_seconds: int = 600
+    lease_margin_seconds: int = 120
+    cache_ttl_seconds: int = 7 * 24 * 3600
+    severity_threshold: Threshold = "HIGH"
+    dedupe_table: str | None = None
+    results_bucket: str | None = None
+    results_kms_key_id: str | None = None
+    alert_topic_arn: str | None = None
+    qualys_secret_arn: str | None = None
+    qualys_secret_uri: str | None = None
+    storage_account_url: str | None = None
+    dedupe_table_name: str | None = None
+    results_container: str | None = None
+    eventgrid_topic_endpoint: str | None = None
+    spoke_role_name: str | None = None
+    spoke_external_id: str | None = None
+    aws_endpoint_url: str | None = None
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every variable; `env` defaults to os.environ."""
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for var in VARIABLES:
+            raw = (source.get(var.env) or "").strip()
+            if not raw:
+                raw = var.default or ""
+            if raw:
+                values[var.field] = _PARSERS[var.field](var.env, raw)
+        return cls(**values)
+
+    @property
+    def lease_seconds(self) -> int:
+        """How long a dedupe claim lives before another scan may take it over."""
+        return self.scan_timeout_seconds + self.lease_margin_seconds
+
+    def require(self, field: str, purpose: str | None = None) -> str:
+        """The value of an optional setting, or ConfigError naming its variable when it is unset."""
+        if field not in ENV_NAMES:
+            raise ValueError(f"unknown setting {field!r}")
+        value = getattr(self, field)
+        if value is None or value == "":
+            var = next(v for v in VARIABLES if v.field == field)
+            why = f" for {purpose}" if purpose else ""
+            raise ConfigError(f"{var.env} is required{why} ({var.help})")
+        return str(value)
+
+    def describe(self) -> dict[str, Any]:
+        """Settings keyed by variable name, safe to log (the ExternalId is masked)."""
+        shown: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "spoke_external_id" and value:
+                value = "***"
+            shown[ENV_NAMES[f.name]] = ",".join(value) if isinstance(value, tuple) else value
+        return shown

@@ -1,0 +1,69 @@
+"""Notifications (DESIGN §3 step 5): decide, build one message, publish it.
+
+    decision = decide(result, settings.severity_threshold)
+    if decision:
+        publisher.publish(build_notification(result, decision, settings.severity_threshold))
+
+or in one call, `notify(result, threshold, publisher)`. Publishers: `SnsPublisher` (AWS) and
+`EventGridPublisher` (Azure); `publisher_from_settings` picks the one for `QSCAN_CLOUD`. Publishing failures raise
+`qscan.errors.TransientError` so the platform retries; nothing is swallowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from qscan.notify.message import Notification, build_notification
+from qscan.notify.policy import THRESHOLDS, Decision, Threshold, decide, parse_threshold
+from qscan.results.model import ScanResult
+
+if TYPE_CHECKING:
+    from qscan.config import Settings
+
+__all__ = [
+    "THRESHOLDS",
+    "Decision",
+    "Notification",
+    "Published",
+    "Publisher",
+    "Threshold",
+    "build_notification",
+    "decide",
+    "notify",
+    "parse_threshold",
+    "publisher_from_settings",
+]
+
+
+class Publisher(Protocol):
+    def publish(self, notification: Notification) -> str:
+        """Send one notification; return the message/event id; raise TransientError on failure."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    decision: Decision
+    notification: Notification | None = None
+    message_id: str | None = None
+
+
+def notify(result: ScanResult, threshold: Threshold, publisher: Publisher) -> Published:
+    """Apply the policy and publish at most one message. Handlers log `decision.reason` either way."""
+    decision = decide(result, threshold)
+    if not decision.notify:
+        return Published(decision)
+    notification = build_notification(result, decision, threshold)
+    return Published(decision, notification, publisher.publish(notification))
+
+
+def publisher_from_settings(settings: Settings) -> Publisher:
+    """The publisher for the configured cloud (clients are created once per cold start)."""
+    if settings.cloud == "azure":
+        from qscan.notify.azure import EventGridPublisher  # noqa: PLC0415 - optional dependency
+
+        return EventGridPublisher(settings.require("eventgrid_topic_endpoint"))
+    from qscan.notify.sns import SnsPublisher  # noqa: PLC0415
+
+    return SnsPublisher(settings.require("alert_topic_arn"), endpoint_url=settings.aws_endpoint_url)

@@ -1,0 +1,150 @@
+"""Steps 2-5 of DESIGN §3 for one resolved ScanTarget: claim, scan, persist, notify, complete or release.
+
+Every handler calls `Pipeline.process` once per target, after normalizing the trigger (step 1) and resolving
+any lookup the target names. The order is chosen so that nothing is lost:
+
+1. claim the target's dedupe key for `owner`. Handlers pass an owner that is stable across redeliveries of the
+   same message (the SQS message id, the queue message id), so a redelivery after a crash wins its own live
+   claim again and rescans, while a concurrent duplicate from another message sees `claimed` and skips;
+2. scan;
+3. persist the result (the location goes into the result and the store record);
+4. notify (findings at or above the threshold, and always on failure);
+5. complete the claim (complete statuses, kept for the cache TTL) or release it (anything else).
+
+A failure anywhere after the claim releases it, so the platform's retry scans again at once. An incomplete
+scan (failed, timeout, partial) is persisted and notified, then raised as `ScanFailed` (a `TransientError`):
+the message is redelivered and finally dead-lettered, never recorded as clean. Publishing happens before
+completing, so a failed publish is retried too: alerts are at-least-once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from qscan.dedupe.base import DedupeStore
+from qscan.errors import TransientError
+from qscan.notify import Publisher, Threshold, notify
+from qscan.results.model import ScanResult
+from qscan.scanners import Scanner
+from qscan.target import ScanTarget
+
+log = logging.getLogger(__name__)
+
+Disposition = Literal["scanned", "deduplicated", "cached"]
+
+
+class ResultStore(Protocol):
+    def put_result(self, result: ScanResult) -> str:
+        """Persist the normalized result and its raw outputs; return the location."""
+        ...
+
+
+class ScanFailed(TransientError):
+    """The scan ran but its findings are unknown (failed, timeout, partial): retry, then dead-letter."""
+
+    def __init__(self, result: ScanResult) -> None:
+        super().__init__(f"scan {result.scan_id} ended {result.status}: {result.reason or 'no reason given'}")
+        self.result = result
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    target: ScanTarget
+    disposition: Disposition
+    result: ScanResult | None = None  # set when scanned
+    notified: bool = False
+    cached_status: str | None = None  # the stored status of a cache hit
+
+
+@dataclass(slots=True)
+class Accounting:
+    """Per-batch tally: events in = scanned + deduplicated + cached + skipped + failed (retried/dead-lettered)."""
+
+    events: int = 0
+    targets: int = 0
+    scanned: int = 0
+    deduplicated: int = 0
+    cached: int = 0
+    failed: int = 0
+    notified: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    findings: Counter[str] = field(default_factory=Counter)
+
+    def record(self, outcome: Outcome) -> None:
+        if outcome.disposition == "scanned":
+            self.scanned += 1
+        elif outcome.disposition == "cached":
+            self.cached += 1
+        else:
+            self.deduplicated += 1
+        self.notified += int(outcome.notified)
+        if outcome.result is not None:
+            self.findings.update(outcome.result.counts.to_dict())
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] += 1
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "events": self.events,
+            "targets": self.targets,
+            "scanned": self.scanned,
+            "deduplicated": self.deduplicated,
+            "cached": self.cached,
+            "failed": self.failed,
+            "notified": self.notified,
+            "skipped": dict(self.skipped),
+            "findings": dict(self.findings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    store: DedupeStore
+    scanner: Scanner
+    results: ResultStore
+    publisher: Publisher
+    threshold: Threshold
+    lease_seconds: float
+    cache_ttl_seconds: float
+
+    def process(self, target: ScanTarget, owner: str) -> Outcome:
+        """Run steps 2-5 for a resolved target; raises TransientError (incl. ScanFailed) to be retried."""
+        if target.lookup is not None or target.dedupe_key is None:
+            raise ValueError(f"target needs lookup {target.lookup!r} before it can be scanned")
+        key = target.dedupe_key
+        claim = self.store.claim(key, owner, self.lease_seconds)
+        if not claim.won:
+            log.info("dedupe %s: %s", claim.outcome, key, extra={"dedupe_key": key, "outcome": claim.outcome})
+            if claim.cached:
+                return Outcome(target, "cached", cached_status=claim.status)
+            return Outcome(target, "deduplicated")
+        try:
+            result = self.scanner.scan(target)
+            result.result_location = self.results.put_result(result)
+            published = notify(result, self.threshold, self.publisher)
+            if not result.complete:
+                raise ScanFailed(result)
+            self.store.complete(
+                key, owner, result.status, result.counts, result.result_location, self.cache_ttl_seconds
+            )
+        except BaseException:
+            self._release(key, owner)
+            raise
+        log.info(
+            "scanned %s: %s",
+            key,
+            result.status,
+            extra={"dedupe_key": key, "status": result.status, "counts": result.counts.to_dict()},
+        )
+        return Outcome(target, "scanned", result, notified=published.notification is not None)
+
+    def _release(self, key: str, owner: str) -> None:
+        """Best effort: a release that fails leaves the claim to expire with its lease, never stuck."""
+        try:
+            self.store.release(key, owner)
+        except Exception:
+            log.warning("could not release %s; it frees itself when the lease expires", key, exc_info=True)
