@@ -1,0 +1,370 @@
+"""Run the Qualys `qscanner` CLI against one remote artifact and normalize what it wrote.
+
+Security and robustness rules (DESIGN §4):
+- argv is a list (no shell); the access token travels only in the child's `QUALYS_ACCESS_TOKEN` environment
+  variable, never in argv (checked before every start), and is registered with `qscan.redact`.
+- every scan gets a fresh output directory, removed afterwards, so a warm process never rereads an old report.
+- the child leads its own process group; on timeout the whole group is terminated, then killed.
+- the exit code maps to a status through `exit_codes.classify`; the report files are parsed only when the code
+  says they hold findings, and missing or malformed files make the scan `failed` with a reason.
+- captured stdout/stderr are redacted and truncated before they reach the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from qscan.errors import ConfigError, InvalidEvent, InvalidReference
+from qscan.redact import redact, register_secret, truncate
+from qscan.results.model import RawOutput, ScanResult, utc_now
+from qscan.scanners.exit_codes import classify
+from qscan.scanners.sarif import SarifError, parse_sarif
+from qscan.target import ScanTarget
+
+LOG = logging.getLogger(__name__)
+
+BACKEND = "qscanner"
+TOKEN_ENV = "QUALYS_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a value
+SCAN_RESULT_SUFFIX = "-ScanResult.json"
+SARIF_SUFFIX = "-Report.sarif.json"
+# Parent-process variables never handed to the scanner (it needs the access token only).
+_WITHHELD_ENV = ("QUALYS_PASSWORD", "QUALYS_USERNAME", TOKEN_ENV)
+
+Mode = Literal["get-report", "evaluate-policy"]
+MODES: tuple[str, ...] = ("get-report", "evaluate-policy")
+
+_IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$")
+_FUNCTION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,140}(:[A-Za-z0-9_$-]{1,128})?$"
+)
+_SCAN_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_POD = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+_TAG = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
+_TAG_VALUE = re.compile(r"^[A-Za-z0-9_.:/@+=-]{0,256}$")
+_SECRET_KEY = re.compile(r"(?i)password|token|secret|credential|_key")
+_LOG_EXTRA = 4096  # read a little more than kept so a secret cut at the read boundary is also cut away
+
+
+@dataclass(frozen=True, slots=True)
+class QscannerOptions:
+    """Everything the runner needs, given explicitly (no environment reading in here)."""
+
+    executable: str
+    pod: str
+    access_token: str = field(repr=False)
+    scan_types: tuple[str, ...] = ("os", "sca", "secret")
+    timeout_seconds: float = 600.0
+    mode: Mode = "get-report"
+    policy_tags: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    work_dir: str | None = None  # parent of the per-scan output dirs (default: the system temp dir)
+    cache_dir: str | None = None
+    home_dir: str | None = None  # HOME for the child (read-only file systems: somewhere under /tmp)
+    extra_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # e.g. QSCANNER_REGISTRY_*
+    inherit_env: bool = True  # pass this process's environment on (AWS credential chain), less Qualys secrets
+    skip_verify_tls: bool = False
+    kill_grace_seconds: float = 3.0
+    log_limit: int = 4000
+    max_output_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    returncode: int | None  # None: timed out
+    stdout: str
+    stderr: str
+    pid: int
+
+
+class QscannerRunner:
+    """The `qscanner` backend. Create once (per cold start) and call `scan` per target."""
+
+    name = BACKEND
+
+    def __init__(self, options: QscannerOptions) -> None:
+        self._opts = options
+        self._validate()
+        register_secret(options.access_token)
+        for key, value in options.extra_env.items():
+            if _SECRET_KEY.search(key):
+                register_secret(value)
+
+    # ------------------------------------------------------------------ set-up
+    def _validate(self) -> None:
+        o = self._opts
+        resolved = shutil.which(o.executable) if os.sep not in o.executable else o.executable
+        if not resolved or not os.path.isfile(resolved) or not os.access(resolved, os.X_OK):
+            raise ConfigError("QSCANNER_PATH does not name an executable file")
+        self._executable = resolved
+        if not o.access_token:
+            raise ConfigError("a Qualys access token is required for qscanner")
+        if not _POD.match(o.pod or ""):
+            raise ConfigError("the Qualys POD for qscanner must be a short name such as US1")
+        if not o.scan_types or not all(_SCAN_TYPE.match(t) for t in o.scan_types):
+            raise ConfigError("scan types must be a non-empty list such as os,sca,secret")
+        if not o.timeout_seconds > 0:
+            raise ConfigError("the scan timeout must be positive")
+        if o.mode not in MODES:
+            raise ConfigError(f"qscanner mode must be one of {MODES}")
+        if not all(_TAG.match(t) for t in o.policy_tags):
+            raise ConfigError("policy tags must be short names")
+        for key, value in o.tags.items():
+            if not _TAG.match(key) or not _TAG_VALUE.match(value):
+                raise ConfigError("scan tags must be key=value pairs of safe characters")
+        for path in (o.work_dir, o.cache_dir, o.home_dir):
+            if path is not None and not os.path.isabs(path):
+                raise ConfigError("scanner work, cache and home directories must be absolute paths")
+
+    # ------------------------------------------------------------------ argv / env
+    def command_for(self, target: ScanTarget) -> list[str]:
+        """The subcommand and its argument: `image <ref>` or `lambda <arn>` (validated)."""
+        if target.kind == "function":
+            arn = target.function_arn or ""
+            if not _FUNCTION_ARN.match(arn):
+                raise InvalidEvent("the function target has no valid Lambda function ARN")
+            return ["lambda", arn]
+        ref = image_reference(target)
+        return ["image", ref]
+
+    def build_argv(self, target: ScanTarget, output_dir: str) -> list[str]:
+        o = self._opts
+        argv = [
+            self._executable,
+            "--pod",
+            o.pod,
+            "--scan-types",
+            ",".join(o.scan_types),
+            "--output-dir",
+            output_dir,
+            "--format",
+            "json",
+            "--report-format",
+            "sarif",
+            "--mode",
+            o.mode,
+        ]
+        if o.cache_dir:
+            argv += ["--cache-dir", o.cache_dir]
+        if o.policy_tags:
+            argv += ["--policy-tags", ",".join(o.policy_tags)]
+        for key, value in sorted(o.tags.items()):
+            argv += ["--tag", f"{key}={value}"]
+        if o.skip_verify_tls:
+            argv.append("--skip-verify-tls")
+        argv += self.command_for(target)
+        if any(o.access_token in arg for arg in argv):
+            raise ConfigError("refusing to start qscanner: the access token would appear in argv")
+        return argv
+
+    def build_env(self) -> dict[str, str]:
+        o = self._opts
+        env = dict(os.environ) if o.inherit_env else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for key in _WITHHELD_ENV:
+            env.pop(key, None)
+        env.update(o.extra_env)
+        env[TOKEN_ENV] = o.access_token
+        if o.home_dir:
+            env["HOME"] = o.home_dir
+        return env
+
+    # ------------------------------------------------------------------ scan
+    def scan(self, target: ScanTarget) -> ScanResult:
+        o = self._opts
+        result = ScanResult(target=target, backend=BACKEND, status="failed")
+        started = time.monotonic()
+        for path in (o.cache_dir, o.home_dir, o.work_dir):
+            if path:
+                os.makedirs(path, mode=0o700, exist_ok=True)
+        output_dir = tempfile.mkdtemp(prefix="qscan-out-", dir=o.work_dir)
+        try:
+            argv = self.build_argv(target, output_dir)
+            result.metadata.update({"scan_types": list(o.scan_types), "mode": o.mode})
+            LOG.info("qscanner start: %s", redact(" ".join(argv[-2:])))
+            try:
+                run = self._execute(argv, self.build_env(), output_dir)
+            except OSError as exc:
+                result.reason = f"cannot start qscanner: {type(exc).__name__}"
+                return result
+            result.logs = {"stdout": run.stdout, "stderr": run.stderr}
+            self._interpret(result, run, Path(output_dir))
+        finally:
+            shutil.rmtree(output_dir, ignore_errors=True)
+            result.finished_at = utc_now()
+            result.duration_seconds = round(time.monotonic() - started, 3)
+        LOG.info(
+            "qscanner done: status=%s exit=%s findings=%d",
+            result.status,
+            result.exit_code_name,
+            len(result.findings),
+        )
+        return result
+
+    def _execute(self, argv: Sequence[str], env: dict[str, str], cwd: str) -> _Run:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(  # noqa: S603 - fixed executable, validated argv, no shell
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,  # own process group: a timeout kills qscanner and its children
+                close_fds=True,
+            )
+            returncode: int | None
+            try:
+                returncode = proc.wait(timeout=self._opts.timeout_seconds)
+            except subprocess.TimeoutExpired:
+                self._kill_group(proc)
+                returncode = None
+            else:
+                _signal_group(proc.pid, signal.SIGKILL)  # reap helpers the scanner left behind
+            return _Run(returncode, self._tail(out), self._tail(err), proc.pid)
+
+    def _kill_group(self, proc: subprocess.Popen[bytes]) -> None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=self._opts.kill_grace_seconds)
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def _tail(self, stream: IO[bytes]) -> str:
+        limit = self._opts.log_limit
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, size - limit - _LOG_EXTRA))
+        text = stream.read().decode("utf-8", errors="replace")
+        return truncate(redact(text), limit) if size <= limit + _LOG_EXTRA else _cut(redact(text), limit)
+
+    # ------------------------------------------------------------------ outputs
+    def _interpret(self, result: ScanResult, run: _Run, output_dir: Path) -> None:
+        o = self._opts
+        if run.returncode is None:
+            result.status = "timeout"
+            result.exit_code_name = "TIMEOUT"
+            result.reason = f"qscanner exceeded {o.timeout_seconds:g}s; its process group was killed"
+            return
+        code = classify(run.returncode)
+        result.exit_code, result.exit_code_name = code.code, code.name
+        result.status = code.status
+        result.reason = None if code.status == "success" else f"{code.name}: {code.description}"
+        scan_result_file = _single(output_dir, SCAN_RESULT_SUFFIX)
+        sarif_file = _single(output_dir, SARIF_SUFFIX)
+        raws: list[RawOutput] = []
+        problems: list[str] = []
+        sarif_body = self._read(sarif_file, problems, "SARIF report")
+        scan_body = self._read(scan_result_file, problems, "ScanResult.json")
+        if sarif_body is not None and sarif_file is not None:
+            raws.append(RawOutput(sarif_file.name, "application/sarif+json", sarif_body))
+        if scan_body is not None and scan_result_file is not None:
+            raws.append(RawOutput(scan_result_file.name, "application/json", scan_body))
+            try:
+                result.metadata.update(scan_result_metadata(scan_body))
+            except ValueError as exc:
+                problems.append(str(exc))
+        if sarif_body is not None and code.status != "failed":  # a failed scan's report is not trusted
+            try:
+                result.with_findings(parse_sarif(sarif_body))
+            except SarifError as exc:
+                problems.append(str(exc))
+        result.raw_outputs = tuple(raws)
+        if code.findings_expected and problems:
+            result.status = "failed"
+            result.with_findings(())
+            result.reason = f"{code.name} but unusable output: " + "; ".join(problems)
+        elif problems and result.reason and code.status == "partial":
+            result.reason += " (" + "; ".join(problems) + ")"
+
+    def _read(self, path: Path | None, problems: list[str], label: str) -> bytes | None:
+        if path is None:
+            problems.append(f"{label} missing")
+            return None
+        try:
+            if path.stat().st_size > self._opts.max_output_bytes:
+                problems.append(f"{label} larger than {self._opts.max_output_bytes} bytes")
+                return None
+            return path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{label} unreadable ({type(exc).__name__})")
+            return None
+
+
+def image_reference(target: ScanTarget) -> str:
+    """The reference qscanner pulls: `registry/repository@digest` when known (immutable), else `image`."""
+    if target.kind != "image":
+        raise InvalidEvent("not an image target")
+    if target.registry and target.repository and target.digest:
+        ref = f"{target.registry}/{target.repository}@{target.digest}"
+    elif target.image:
+        ref = target.image
+    else:
+        raise InvalidReference("the image target has no reference to scan")
+    if not _IMAGE_REF.match(ref) or ".." in ref or "//" in ref:
+        raise InvalidReference("the image reference has characters qscanner cannot take safely")
+    return ref
+
+
+def scan_result_metadata(body: bytes) -> dict[str, Any]:
+    """Pick the target metadata out of qscanner's raw `*-ScanResult.json` (bounded, JSON-safe)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("ScanResult.json is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("ScanResult.json top level is not an object")
+    meta = data.get("Metadata")
+    if not isinstance(meta, dict):
+        raise ValueError("ScanResult.json has no Metadata object")
+    out: dict[str, Any] = {}
+    target = meta.get("TargetMetadata")
+    if isinstance(target, dict):
+        out["target_metadata"] = _bounded(target)
+    scanner = {k: v for k, v in meta.items() if k != "TargetMetadata" and _is_scalar(v)}
+    if scanner:
+        out["scanner_metadata"] = _bounded(scanner)
+    return out
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """A copy with at most 4 levels, 50 keys/items per level and 500-character strings."""
+    if isinstance(value, str):
+        return value[:500]
+    if _is_scalar(value):
+        return value
+    if depth >= 4:
+        return None
+    if isinstance(value, dict):
+        return {str(k)[:100]: _bounded(v, depth + 1) for k, v in list(value.items())[:50]}
+    if isinstance(value, list):
+        return [_bounded(v, depth + 1) for v in value[:50]]
+    return None
+
+
+def _single(output_dir: Path, suffix: str) -> Path | None:
+    matches = sorted(p for p in output_dir.rglob(f"*{suffix}") if p.is_file())
+    return matches[0] if matches else None
+
+
+def _cut(text: str, limit: int) -> str:
+    return "[truncated]..." + text[-limit:] if len(text) > limit else "[truncated]..." + text
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)

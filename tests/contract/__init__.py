@@ -1,0 +1,1 @@
+"""Contract suites: the same assertions against the test doubles and, when configured, the real systems."""
