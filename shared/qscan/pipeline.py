@@ -22,24 +22,19 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 from qscan.dedupe.base import DedupeStore
 from qscan.errors import TransientError
 from qscan.notify import Publisher, Threshold, notify
 from qscan.results.model import ScanResult
+from qscan.results.store import ResultStore
 from qscan.scanners import Scanner
 from qscan.target import ScanTarget
 
 log = logging.getLogger(__name__)
 
 Disposition = Literal["scanned", "deduplicated", "cached"]
-
-
-class ResultStore(Protocol):
-    def put_result(self, result: ScanResult) -> str:
-        """Persist the normalized result and its raw outputs; return the location."""
-        ...
 
 
 class ScanFailed(TransientError):

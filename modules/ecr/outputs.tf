@@ -1,0 +1,129 @@
+output "native_rule_name" {
+  description = "Name of the EventBridge rule on the native `ECR Image Action` push event."
+  value       = aws_cloudwatch_event_rule.native.name
+}
+
+output "native_rule_arn" {
+  description = "ARN of the native push rule."
+  value       = aws_cloudwatch_event_rule.native.arn
+}
+
+output "cloudtrail_rule_name" {
+  description = "Name of the CloudTrail `PutImage` rule; null unless enable_cloudtrail_putimage."
+  value       = one(aws_cloudwatch_event_rule.cloudtrail[*].name)
+}
+
+output "cloudtrail_rule_arn" {
+  description = "ARN of the CloudTrail `PutImage` rule; null unless enable_cloudtrail_putimage."
+  value       = one(aws_cloudwatch_event_rule.cloudtrail[*].arn)
+}
+
+output "event_rule_arns" {
+  description = "ARNs of every rule that feeds the scan queue (the queue policy admits exactly these)."
+  value       = local.rule_arns
+}
+
+output "native_event_pattern" {
+  description = "The native push rule's event pattern (JSON), for matching sample events in tests."
+  value       = local.native_event_pattern
+}
+
+output "cloudtrail_event_pattern" {
+  description = "The CloudTrail `PutImage` rule's event pattern (JSON); null unless enable_cloudtrail_putimage."
+  value       = var.enable_cloudtrail_putimage ? local.cloudtrail_event_pattern : null
+}
+
+output "queue_name" {
+  description = "Name of the scan queue."
+  value       = aws_sqs_queue.this.name
+}
+
+output "queue_url" {
+  description = "URL of the scan queue (EventBridge events as message bodies)."
+  value       = aws_sqs_queue.this.id
+}
+
+output "queue_arn" {
+  description = "ARN of the scan queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue (repeatedly failed scans and undeliverable events)."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "function_name" {
+  description = "Name of the scanner Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the scanner Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_name" {
+  description = "Name of the scanner's IAM role (carries the region)."
+  value       = aws_iam_role.this.name
+}
+
+output "role_arn" {
+  description = "ARN of the scanner's IAM role (spoke read roles trust it)."
+  value       = aws_iam_role.this.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the scanner function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the queue-to-function event source mapping."
+  value       = aws_lambda_event_source_mapping.this.uuid
+}
+
+output "layer_arns" {
+  description = "Layers attached to the function (the qscanner layer first)."
+  value       = local.layer_arns
+}
+
+output "qscanner_layer_version_arn" {
+  description = "ARN of the qscanner layer version this module published; null when none was published."
+  value       = one(aws_lambda_layer_version.qscanner[*].arn)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms that notify the alerts topic, by purpose."
+  value = {
+    lambda_errors    = aws_cloudwatch_metric_alarm.lambda_errors.arn
+    lambda_throttles = aws_cloudwatch_metric_alarm.lambda_throttles.arn
+    dlq_visible      = aws_cloudwatch_metric_alarm.dlq_visible.arn
+    queue_age        = aws_cloudwatch_metric_alarm.queue_age.arn
+  }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (carries the region); null when create_dashboard is false."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
+output "metrics" {
+  description = "The EMF metric contract the dashboard reads: namespace, `service` dimension value and metric names."
+  value = {
+    namespace     = var.metrics_namespace
+    service       = local.service_name
+    scan_metrics  = local.scan_metric_names
+    finding_names = values(local.finding_metric_names)
+  }
+}

@@ -1,0 +1,436 @@
+# Queue, function, event source mapping, IAM, alarms and dashboard (mocked provider: plan, or apply without AWS).
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+# The two queues need distinct, valid ARNs (EventBridge target validators check them on apply).
+override_resource {
+  target = aws_sqs_queue.this
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-ecr-scan"
+    id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-ecr-scan"
+  }
+}
+
+override_resource {
+  target = aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-ecr-scan-dlq"
+    id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-ecr-scan-dlq"
+  }
+}
+
+variables {
+  core = {
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    results_bucket_arn   = "arn:aws:s3:::qscan-results-123456789012-eu-west-1"
+    dedupe_table_arn     = "arn:aws:dynamodb:eu-west-1:123456789012:table/qscan-dedupe"
+    alert_topic_arn      = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+    qualys_secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+    log_retention_days   = 365
+    decrypt_kms_key_arns = ["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
+    handler_environment = {
+      QSCAN_DEDUPE_TABLE       = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET     = "qscan-results-123456789012-eu-west-1"
+      QSCAN_RESULTS_KMS_KEY_ID = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN    = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+      QSCAN_QUALYS_POD         = "US2"
+    }
+  }
+  handler_artifact = {
+    local_path       = "dist/ecr-handler.zip"
+    source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  }
+  qscanner_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"
+}
+
+run "names_carry_region_where_global" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role.this.name == "qscan-ecr-scanner-eu-west-1"
+    error_message = "The IAM role name must carry the region."
+  }
+  assert {
+    condition     = aws_iam_role_policy.this.name == "qscan-ecr-scanner-eu-west-1-least-privilege"
+    error_message = "The role policy name must carry the region."
+  }
+  assert {
+    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-ecr-eu-west-1"
+    error_message = "Dashboards are global: the name must carry the region."
+  }
+  assert {
+    condition     = aws_lambda_function.this.function_name == "qscan-ecr-scanner" && aws_sqs_queue.this.name == "qscan-ecr-scan" && aws_sqs_queue.dlq.name == "qscan-ecr-scan-dlq"
+    error_message = "Regional names follow name_prefix."
+  }
+}
+
+run "second_region_does_not_collide" {
+  command = plan
+
+  override_data {
+    target = data.aws_region.current
+    values = { name = "us-west-2" }
+  }
+
+  assert {
+    condition     = aws_iam_role.this.name == "qscan-ecr-scanner-us-west-2" && aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-ecr-us-west-2"
+    error_message = "A second region must get its own global names."
+  }
+}
+
+run "queue_settings" {
+  command = apply
+
+  assert {
+    condition     = aws_sqs_queue.this.visibility_timeout_seconds == 5400
+    error_message = "Visibility timeout must be 6x the 900 s function timeout."
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue.this.redrive_policy).maxReceiveCount == 3 && jsondecode(aws_sqs_queue.this.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dlq.arn
+    error_message = "The scan queue must redrive to the DLQ after 3 receives."
+  }
+  assert {
+    condition     = aws_sqs_queue.this.kms_master_key_id == var.core.kms_key_arn && aws_sqs_queue.dlq.kms_master_key_id == var.core.kms_key_arn
+    error_message = "Both queues must be encrypted with the store key."
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy).sourceQueueArns == [aws_sqs_queue.this.arn]
+    error_message = "Only the scan queue may redrive into the DLQ."
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == output.event_rule_arns
+    error_message = "The queue policy must admit exactly the module's rules."
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Principal.Service == "events.amazonaws.com" && jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Action == "sqs:SendMessage"
+    error_message = "Only EventBridge may send, and only SendMessage."
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.native.arn == aws_sqs_queue.this.arn && one(aws_cloudwatch_event_target.native.dead_letter_config).arn == aws_sqs_queue.dlq.arn
+    error_message = "The push rule targets the scan queue and dead-letters to the DLQ."
+  }
+}
+
+run "visibility_timeout_follows_function_timeout" {
+  command = plan
+
+  variables {
+    timeout              = 300
+    max_receive_count    = 5
+    scan_timeout_seconds = 240
+  }
+
+  assert {
+    condition     = aws_sqs_queue.this.visibility_timeout_seconds == 1800
+    error_message = "Visibility timeout must be derived as 6x the function timeout."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "240"
+    error_message = "An explicit scan timeout is passed through."
+  }
+}
+
+run "function_settings" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.this.runtime == "python3.12" &&
+      aws_lambda_function.this.handler == "handler.lambda_handler" &&
+      aws_lambda_function.this.memory_size == 3008 &&
+      aws_lambda_function.this.timeout == 900 &&
+      aws_lambda_function.this.ephemeral_storage[0].size == 10240 &&
+      aws_lambda_function.this.architectures == tolist(["x86_64"])
+    )
+    error_message = "Unexpected function defaults."
+  }
+  assert {
+    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    error_message = "Tracing must be on."
+  }
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    error_message = "Concurrency is unreserved by default."
+  }
+  assert {
+    condition     = aws_lambda_function.this.filename == "dist/ecr-handler.zip" && aws_lambda_function.this.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    error_message = "The handler artifact arrives through the variable."
+  }
+  assert {
+    condition     = aws_lambda_function.this.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"])
+    error_message = "An existing qscanner layer is attached."
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/qscan-ecr-scanner" && aws_cloudwatch_log_group.this.retention_in_days == 365 && aws_cloudwatch_log_group.this.kms_key_id == var.core.kms_key_arn
+    error_message = "The explicit log group must use the core retention and key."
+  }
+}
+
+run "function_environment" {
+  command = plan
+
+  assert {
+    condition = aws_lambda_function.this.environment[0].variables == tomap({
+      QSCAN_DEDUPE_TABLE           = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET         = "qscan-results-123456789012-eu-west-1"
+      QSCAN_RESULTS_KMS_KEY_ID     = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN        = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN      = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+      QSCAN_QUALYS_POD             = "US2"
+      QSCAN_SEVERITY_THRESHOLD     = "high"
+      QSCAN_SCAN_TYPES             = "os,sca,secret"
+      QSCAN_SCAN_TIMEOUT_SECONDS   = "720"
+      QSCAN_RESULTS_PREFIX         = "ecr/"
+      QSCANNER_PATH                = "/opt/bin/qscanner"
+      POWERTOOLS_SERVICE_NAME      = "qscan-ecr"
+      POWERTOOLS_METRICS_NAMESPACE = "qscan"
+      POWERTOOLS_LOG_LEVEL         = "INFO"
+    })
+    error_message = "Unexpected function environment."
+  }
+}
+
+run "module_settings_win_over_extra_environment" {
+  command = plan
+
+  variables {
+    environment_variables = { QSCAN_SEVERITY_THRESHOLD = "low", EXTRA = "1" }
+    spoke_role_name       = "qscan-spoke-read-eu-west-1"
+    spoke_external_id     = "o-abc123-qscan"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "high" && aws_lambda_function.this.environment[0].variables["EXTRA"] == "1"
+    error_message = "Extra variables are added but cannot override module settings."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SPOKE_ROLE_NAME"] == "qscan-spoke-read-eu-west-1" && aws_lambda_function.this.environment[0].variables["QSCAN_SPOKE_EXTERNAL_ID"] == "o-abc123-qscan"
+    error_message = "Spoke settings are passed to the handler."
+  }
+}
+
+run "event_source_mapping" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.batch_size == 1
+    error_message = "One push event per invocation by default."
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.function_response_types == toset(["ReportBatchItemFailures"])
+    error_message = "Partial batch failures must be reported."
+  }
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.scaling_config[0].maximum_concurrency == 5
+    error_message = "Concurrency is bounded at 5 by default."
+  }
+}
+
+run "event_source_mapping_settings" {
+  command = plan
+
+  variables {
+    batch_size                     = 4
+    maximum_concurrency            = 20
+    reserved_concurrent_executions = 20
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.this.batch_size == 4 && aws_lambda_event_source_mapping.this.scaling_config[0].maximum_concurrency == 20
+    error_message = "Batch size and maximum concurrency come from the variables."
+  }
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == 20
+    error_message = "Reserved concurrency is applied when set."
+  }
+}
+
+run "layer_from_artifact" {
+  command = apply
+
+  variables {
+    qscanner_layer_arn = null
+    qscanner_layer_artifact = {
+      s3_bucket = "artifacts-123456789012"
+      s3_key    = "qscan/qscanner-layer.zip"
+    }
+  }
+
+  assert {
+    condition     = aws_lambda_layer_version.qscanner[0].s3_key == "qscan/qscanner-layer.zip" && aws_lambda_layer_version.qscanner[0].compatible_runtimes == toset(["python3.12"])
+    error_message = "The layer artifact is published as a layer version."
+  }
+  assert {
+    condition     = aws_lambda_function.this.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-qscanner:1"])
+    error_message = "The published layer is attached."
+  }
+  assert {
+    condition     = output.qscanner_layer_version_arn == "arn:aws:lambda:eu-west-1:123456789012:layer:qscan-qscanner:1"
+    error_message = "The layer version ARN is an output."
+  }
+}
+
+run "both_layer_sources_fail" {
+  command = plan
+
+  variables {
+    qscanner_layer_artifact = { local_path = "dist/qscanner-layer.zip", source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+  }
+
+  expect_failures = [aws_lambda_layer_version.qscanner]
+}
+
+run "no_layer_needs_qscanner_path" {
+  command = plan
+
+  variables {
+    qscanner_layer_arn = null
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "no_layer_with_bundled_qscanner" {
+  command = plan
+
+  variables {
+    qscanner_layer_arn    = null
+    qscanner_path         = "/var/task/bin/qscanner"
+    additional_layer_arns = ["arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:7"]
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCANNER_PATH"] == "/var/task/bin/qscanner"
+    error_message = "qscanner_path is passed to the handler."
+  }
+  assert {
+    condition     = length(aws_lambda_layer_version.qscanner) == 0 && length(aws_lambda_function.this.layers) == 1
+    error_message = "Only the additional layer is attached."
+  }
+}
+
+run "iam_least_privilege" {
+  command = apply
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid] == [
+      "OwnLogGroup", "XRayTracing", "ConsumeScanQueue", "ReadPushedImages", "EcrRegistryLogin",
+      "DedupeClaims", "WriteResults", "PublishAlerts", "ReadQualysToken", "UseStoreKeysThroughServices",
+    ]
+    error_message = "Unexpected statements (no sts:AssumeRole without a spoke role, no ENI rights outside a VPC)."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[3].Resource == ["arn:aws:ecr:eu-west-1:123456789012:repository/*"]
+    error_message = "ECR read must be limited to this account's registry in this region."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[4].Action == "ecr:GetAuthorizationToken"
+    error_message = "Only GetAuthorizationToken may use Resource *."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[6].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/ecr/*"
+    error_message = "Results may be written only below the module's prefix."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[0].Resource == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/qscan-ecr-scanner:*"
+    error_message = "Logging is limited to the function's own log group."
+  }
+  assert {
+    condition     = contains(jsondecode(aws_iam_role_policy.this.policy).Statement[9].Condition.StringEquals["kms:ViaService"], "sqs.eu-west-1.amazonaws.com")
+    error_message = "KMS use must go through the store services."
+  }
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : !contains(flatten([s.Action]), "*") && !anytrue([for a in flatten([s.Action]) : endswith(a, ":*")])])
+    error_message = "No wildcard actions."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    error_message = "Only Lambda may assume the role."
+  }
+}
+
+run "iam_scoped_to_included_repositories_and_spoke_role" {
+  command = apply
+
+  variables {
+    repository_include = ["payments", "team-*"]
+    spoke_role_name    = "qscan-spoke-read-eu-west-1"
+    vpc_config         = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["sg-0123456789abcdef0"] }
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.this.policy).Statement[3].Resource == [
+      "arn:aws:ecr:eu-west-1:123456789012:repository/payments",
+      "arn:aws:ecr:eu-west-1:123456789012:repository/team-*",
+    ]
+    error_message = "ECR read must follow the include patterns."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[10].Sid == "AssumeSpokeReadRole" && jsondecode(aws_iam_role_policy.this.policy).Statement[10].Resource == "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
+    error_message = "sts:AssumeRole only on the named spoke role."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[11].Sid == "VpcNetworkInterfaces" && length(aws_lambda_function.this.vpc_config) == 1
+    error_message = "VPC attachment brings the ENI permissions."
+  }
+}
+
+run "alarms_notify_alerts_topic" {
+  command = plan
+
+  assert {
+    condition = alltrue([for alarm in [
+      aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
+      aws_cloudwatch_metric_alarm.dlq_visible, aws_cloudwatch_metric_alarm.queue_age,
+    ] : alarm.alarm_actions == toset([var.core.alert_topic_arn])])
+    error_message = "Every alarm must notify the alerts topic."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dlq_visible.dimensions["QueueName"] == "qscan-ecr-scan-dlq" && aws_cloudwatch_metric_alarm.dlq_visible.threshold == 0
+    error_message = "The DLQ alarm fires on the first dead-lettered message."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.queue_age.metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.queue_age.threshold == 3600
+    error_message = "The queue age alarm watches the oldest message."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.lambda_errors.dimensions["FunctionName"] == "qscan-ecr-scanner"
+    error_message = "The error alarm watches the scanner function."
+  }
+}
+
+run "dashboard_reads_emf_namespace" {
+  command = plan
+
+  variables {
+    metrics_namespace = "secops/qscan"
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-ecr"]
+    error_message = "Scan widgets must read the EMF namespace and service dimension."
+  }
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[1].properties.metrics) == 5
+    error_message = "Findings are shown for five severities."
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["POWERTOOLS_METRICS_NAMESPACE"] == "secops/qscan"
+    error_message = "The handler must emit into the namespace the dashboard reads."
+  }
+}
+
+run "dashboard_optional" {
+  command = plan
+
+  variables {
+    create_dashboard = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_dashboard.this) == 0 && output.dashboard_name == null
+    error_message = "No dashboard when create_dashboard is false."
+  }
+}

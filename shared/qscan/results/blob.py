@@ -1,0 +1,88 @@
+"""Azure Blob result store: normalized JSON + raw outputs under `qscan.results.keys`.
+
+Blob Storage always encrypts at rest; an optional encryption scope (customer-managed key) is passed on every
+write. Authenticate with a managed identity (`from_account_url`); no shared keys. Locations are blob URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
+
+from qscan.cloud_errors import azure_error
+from qscan.results.keys import raw_output_key, result_key
+from qscan.results.model import SCHEMA_VERSION, ScanResult
+from qscan.results.store import JSON_CONTENT_TYPE, check_raw_names, result_document
+
+LOG = logging.getLogger(__name__)
+
+
+class BlobResultStore:
+    def __init__(self, container: ContainerClient, *, encryption_scope: str | None = None) -> None:
+        self._container = container
+        self.encryption_scope = encryption_scope or None
+
+    @classmethod
+    def from_account_url(
+        cls, account_url: str, container_name: str, credential: Any, *, encryption_scope: str | None = None
+    ) -> BlobResultStore:
+        service = BlobServiceClient(account_url=account_url, credential=credential)
+        return cls(service.get_container_client(container_name), encryption_scope=encryption_scope)
+
+    def put_result(self, result: ScanResult) -> str:
+        check_raw_names(result)
+        name = result_key(result)
+        location = str(self._container.get_blob_client(name).url)
+        document = result_document(result, location)  # built first: a bad result writes nothing
+        for raw in result.raw_outputs:
+            self._put(
+                raw_output_key(result, raw.name),
+                raw.body,
+                raw.content_type or "application/octet-stream",
+                result,
+            )
+        self._put(name, document, JSON_CONTENT_TYPE, result)
+        LOG.info("result stored", extra={"scan_id": result.scan_id, "location": location})
+        return location
+
+    def get_result(self, location: str) -> dict[str, Any]:
+        container_url = str(self._container.url).rstrip("/") + "/"
+        if not location.startswith(container_url):
+            raise ValueError("location is not in this store's container")
+        name = unquote(urlsplit(location).path[len(urlsplit(container_url).path) :])
+        try:
+            body = self._container.download_blob(name).readall()
+        except Exception as exc:
+            mapped = azure_error(exc, "blob download")
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        data: dict[str, Any] = json.loads(body)
+        return data
+
+    def _put(self, name: str, body: bytes, content_type: str, result: ScanResult) -> None:
+        kwargs: dict[str, Any] = {}
+        if self.encryption_scope:
+            kwargs["encryption_scope"] = self.encryption_scope
+        try:
+            self._container.upload_blob(
+                name,
+                body,
+                overwrite=True,
+                content_settings=ContentSettings(content_type=content_type),
+                metadata={
+                    "scan_id": result.scan_id,
+                    "status": result.status,
+                    "schema_version": SCHEMA_VERSION,
+                },
+                **kwargs,
+            )
+        except Exception as exc:
+            mapped = azure_error(exc, "blob upload")
+            if mapped is not None:
+                raise mapped from exc
+            raise

@@ -1,0 +1,88 @@
+"""S3 result store: normalized JSON + raw outputs under `qscan.results.keys`, server-side encrypted.
+
+With a KMS key id configured every object is written with `ServerSideEncryption=aws:kms` and that key
+(bucket keys keep the KMS request cost down when the bucket enables them); without one, `AES256` (SSE-S3) is
+requested explicitly. Locations are `s3://<bucket>/<key>`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import boto3
+
+from qscan.cloud_errors import aws_error
+from qscan.results.keys import raw_output_key, result_key
+from qscan.results.model import SCHEMA_VERSION, ScanResult
+from qscan.results.store import JSON_CONTENT_TYPE, check_raw_names, result_document
+
+LOG = logging.getLogger(__name__)
+
+
+class S3ResultStore:
+    def __init__(self, bucket: str, *, client: Any | None = None, kms_key_id: str | None = None) -> None:
+        if not bucket:
+            raise ValueError("bucket must be set")
+        self.bucket = bucket
+        self.kms_key_id = kms_key_id or None
+        self._client = client if client is not None else boto3.client("s3")
+
+    def location(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def put_result(self, result: ScanResult) -> str:
+        check_raw_names(result)
+        key = result_key(result)
+        location = self.location(key)
+        document = result_document(result, location)  # built first: a bad result writes nothing
+        for raw in result.raw_outputs:
+            self._put(
+                raw_output_key(result, raw.name),
+                raw.body,
+                raw.content_type or "application/octet-stream",
+                result,
+            )
+        self._put(key, document, JSON_CONTENT_TYPE, result)
+        LOG.info("result stored", extra={"scan_id": result.scan_id, "location": location})
+        return location
+
+    def get_result(self, location: str) -> dict[str, Any]:
+        prefix = f"s3://{self.bucket}/"
+        if not location.startswith(prefix):
+            raise ValueError("location is not in this store's bucket")
+        try:
+            body = self._client.get_object(Bucket=self.bucket, Key=location[len(prefix) :])["Body"].read()
+        except Exception as exc:
+            mapped = aws_error(exc, f"s3 get_object from {self.bucket}")
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        data: dict[str, Any] = json.loads(body)
+        return data
+
+    def _put(self, key: str, body: bytes, content_type: str, result: ScanResult) -> None:
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+            "Metadata": {
+                "scan-id": result.scan_id,
+                "status": result.status,
+                "schema-version": SCHEMA_VERSION,
+            },
+        }
+        if self.kms_key_id:
+            params["ServerSideEncryption"] = "aws:kms"
+            params["SSEKMSKeyId"] = self.kms_key_id
+        else:
+            params["ServerSideEncryption"] = "AES256"
+        try:
+            self._client.put_object(**params)
+        except Exception as exc:
+            mapped = aws_error(exc, f"s3 put_object to {self.bucket}")
+            if mapped is not None:
+                raise mapped from exc
+            raise
