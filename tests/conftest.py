@@ -1,0 +1,18 @@
+"""Repo-wide pytest fixtures. Keep this file small: fixture logic lives in tests/harness/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness.moto_server import MotoServer, moto_server_fixture
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A shimmed moto server on a free loopback port for the whole session (one per xdist worker).
+
+    Yields `MotoServer` (`.endpoint`, `.reset()`, `.client(service)`, `.deliveries()`); stopped at the end.
+    """
+    yield from moto_server_fixture(tmp_path_factory.mktemp("moto"))

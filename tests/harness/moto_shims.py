@@ -1,0 +1,396 @@
+"""Project-owned shims for the moto 5.2.5 gaps that block `terraform apply` and EventBridge tests.
+
+Every shim is a small, documented monkeypatch. `apply_shims()` installs them inside the moto server
+process (see `tests.harness.moto_server.serve`) before the server starts listening; nothing here is
+imported by the project itself. Each gap was reproduced against moto 5.2.5 before it was shimmed:
+
+* ``states``: ``ValidateStateMachineDefinition`` and ``ListStateMachineVersions`` are not implemented
+  (HTTP 500 "action has not been implemented"); Terraform's ``aws_sfn_state_machine`` calls both.
+* ``lambda``: ``DeadLetterConfig`` is accepted by Create/UpdateFunctionConfiguration but never stored or
+  returned, so Terraform sees a perpetual diff on ``dead_letter_config``.
+* ``sqs``: ``RedrivePolicy`` is stored as a dict and re-serialized (``json.dumps`` with spaces,
+  ``maxReceiveCount`` forced to int), so the string read back differs from the one Terraform sent.
+* ``events``: a rule target that is a Lambda function or a Step Functions state machine makes PutEvents
+  fail (``NotImplementedError`` -> HTTP 500), which also drops the SQS deliveries of the same event.
+  The shim records such deliveries (see `DELIVERIES`) instead of raising; SQS targets still deliver.
+* ``events``: events delivered to targets without an input transformer lack ``account``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import moto
+from moto.awslambda.models import LambdaFunction
+from moto.core.responses import ActionResult
+from moto.events.models import Rule
+from moto.events.utils import EventTemplateParser
+from moto.sqs.models import Queue
+from moto.stepfunctions.responses import StepFunctionResponse
+
+LOG = logging.getLogger("qscan.tests.moto_shims")
+
+MOTO_VERSION = "5.2.5"
+
+# ---------------------------------------------------------------------------------------------------------
+# ASL structural check (used by the ValidateStateMachineDefinition shim; pure, unit-testable)
+# ---------------------------------------------------------------------------------------------------------
+
+STATE_TYPES = frozenset({"Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
+TERMINAL_TYPES = frozenset({"Succeed", "Fail"})
+MAX_STATE_NAME = 80
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One entry of ValidateStateMachineDefinition's ``diagnostics`` (same keys as the real API)."""
+
+    code: str
+    message: str
+    location: str
+    severity: str = "ERROR"
+
+    def as_api(self) -> dict[str, str]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "location": self.location,
+        }
+
+
+def validate_asl(definition: str | None) -> list[Diagnostic]:
+    """A light structural check of an Amazon States Language document.
+
+    It catches what would stop the real service from creating the state machine: invalid JSON, a missing
+    or dangling ``StartAt``, unknown state types, transitions to missing states, states with neither
+    ``Next`` nor ``End``, Task states without ``Resource``, Choice states without choices, and no terminal
+    state. Nested ``Parallel`` branches and ``Map`` processors are checked recursively. It is not a full
+    JSON-schema validation (use the npm ``asl-validator`` for that).
+    """
+    if definition is None or not definition.strip():
+        return [Diagnostic("MISSING_DESCRIPTION", "Definition is null or empty.", "/")]
+    try:
+        doc = json.loads(definition)
+    except json.JSONDecodeError as exc:
+        return [Diagnostic("INVALID_JSON_DESCRIPTION", f"Definition is not valid JSON: {exc.msg}", "/")]
+    return _check_machine(doc, "")
+
+
+def _check_machine(doc: Any, where: str) -> list[Diagnostic]:
+    loc = where or "/"
+    if not isinstance(doc, dict):
+        return [Diagnostic("SCHEMA_VALIDATION_FAILED", "A state machine must be a JSON object.", loc)]
+    problems: list[Diagnostic] = []
+    states = doc.get("States")
+    start_at = doc.get("StartAt")
+    if not isinstance(states, dict) or not states:
+        problems.append(Diagnostic("SCHEMA_VALIDATION_FAILED", "These fields are required: [States]", loc))
+        states = {}
+    if not isinstance(start_at, str) or not start_at:
+        problems.append(Diagnostic("SCHEMA_VALIDATION_FAILED", "These fields are required: [StartAt]", loc))
+    elif states and start_at not in states:
+        problems.append(
+            Diagnostic(
+                "SCHEMA_VALIDATION_FAILED",
+                f"Missing 'Next' target: {start_at}",
+                f"{where}/StartAt",
+            )
+        )
+    has_terminal = False
+    for name, state in states.items():
+        state_loc = f"{where}/States/{name}"
+        if not name or len(name) > MAX_STATE_NAME:
+            problems.append(
+                Diagnostic("INVALID_STATE_NAME", f"State name must be 1-{MAX_STATE_NAME} chars.", state_loc)
+            )
+        state_problems, terminal = _check_state(state, states, state_loc)
+        problems.extend(state_problems)
+        has_terminal = has_terminal or terminal
+    if states and not has_terminal:
+        problems.append(Diagnostic("MISSING_END_STATE", "Workflow has no terminal state.", loc))
+    return problems
+
+
+def _check_state(state: Any, states: dict[str, Any], loc: str) -> tuple[list[Diagnostic], bool]:
+    if not isinstance(state, dict):
+        return [Diagnostic("SCHEMA_VALIDATION_FAILED", "A state must be a JSON object.", loc)], False
+    kind = state.get("Type")
+    if kind not in STATE_TYPES:
+        return [
+            Diagnostic("SCHEMA_VALIDATION_FAILED", f"Field 'Type' is invalid: {kind!r}", f"{loc}/Type")
+        ], False
+    problems: list[Diagnostic] = []
+
+    def target(value: Any, at: str) -> None:
+        if not isinstance(value, str) or value not in states:
+            problems.append(Diagnostic("SCHEMA_VALIDATION_FAILED", f"Missing 'Next' target: {value}", at))
+
+    terminal = kind in TERMINAL_TYPES
+    if kind == "Choice":
+        choices = state.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            problems.append(
+                Diagnostic("SCHEMA_VALIDATION_FAILED", "These fields are required: [Choices]", loc)
+            )
+        else:
+            for i, rule in enumerate(choices):
+                target(rule.get("Next") if isinstance(rule, dict) else None, f"{loc}/Choices/{i}/Next")
+        if "Default" in state:
+            target(state["Default"], f"{loc}/Default")
+    elif not terminal:
+        has_next, has_end = "Next" in state, state.get("End") is True
+        if has_next == has_end:
+            problems.append(
+                Diagnostic(
+                    "SCHEMA_VALIDATION_FAILED", "Exactly one of 'Next' or 'End: true' is required.", loc
+                )
+            )
+        if has_next:
+            target(state["Next"], f"{loc}/Next")
+        terminal = has_end
+    if kind == "Task" and not isinstance(state.get("Resource"), str):
+        problems.append(Diagnostic("INVALID_RESOURCE", "Task state requires a string 'Resource'.", loc))
+    for i, catcher in enumerate(state.get("Catch") or []):
+        target(catcher.get("Next") if isinstance(catcher, dict) else None, f"{loc}/Catch/{i}/Next")
+    if kind == "Parallel":
+        branches = state.get("Branches")
+        if not isinstance(branches, list) or not branches:
+            problems.append(
+                Diagnostic("SCHEMA_VALIDATION_FAILED", "These fields are required: [Branches]", loc)
+            )
+        else:
+            for i, branch in enumerate(branches):
+                problems.extend(_check_machine(branch, f"{loc}/Branches/{i}"))
+    if kind == "Map":
+        key = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
+        problems.extend(_check_machine(state.get(key), f"{loc}/{key}"))
+    return problems, terminal
+
+
+# ---------------------------------------------------------------------------------------------------------
+# EventBridge deliveries to targets moto cannot invoke
+# ---------------------------------------------------------------------------------------------------------
+
+RECORDED_TARGET_SERVICES = frozenset({"lambda", "states"})
+
+
+@dataclass
+class DeliveryLog:
+    """Thread-safe, bounded record of events routed to Lambda / Step Functions targets."""
+
+    maxlen: int = 1000
+    _items: deque[dict[str, Any]] = field(init=False)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._items = deque(maxlen=self.maxlen)
+
+    def record(self, item: dict[str, Any]) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+DELIVERIES = DeliveryLog()
+
+
+def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as EventBridge hands it to a target: ISO time, no moto-internal fields."""
+    out: dict[str, Any] = json.loads(json.dumps(event))
+    out.pop("ingestion-time", None)
+    when = out.get("time")
+    if isinstance(when, int | float):
+        out["time"] = dt.datetime.fromtimestamp(when, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def _target_service(arn: str) -> str:
+    parts = arn.split(":", 5)
+    return parts[2] if len(parts) > 2 else ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The patches
+# ---------------------------------------------------------------------------------------------------------
+
+_applied: list[str] = []
+_apply_lock = threading.Lock()
+
+
+def applied_shims() -> list[str]:
+    return list(_applied)
+
+
+def apply_shims(skip: Iterable[str] = ()) -> list[str]:
+    """Install every shim not named in `skip` (once; idempotent); returns the installed shim names."""
+    skipped = set(skip)
+    unknown = skipped - set(SHIM_NAMES)
+    if unknown:
+        raise ValueError(f"unknown moto shim(s): {sorted(unknown)}; known: {list(SHIM_NAMES)}")
+    with _apply_lock:
+        if _applied:
+            return list(_applied)
+        if moto.__version__ != MOTO_VERSION:
+            LOG.warning("moto shims were written for %s, running %s", MOTO_VERSION, moto.__version__)
+        for name, patch in _shims().items():
+            if name not in skipped:
+                patch()
+                _applied.append(name)
+        return list(_applied)
+
+
+def _patch_sfn_validate() -> None:
+    def validate_state_machine_definition(self: StepFunctionResponse) -> ActionResult:
+        diagnostics = validate_asl(self._get_param("definition"))
+        max_results = self._get_int_param("maxResults") or 100
+        wanted = self._get_param("severity") or "ERROR"
+        shown = [d for d in diagnostics if wanted == "WARNING" or d.severity == "ERROR"]
+        return ActionResult(
+            {
+                "result": "FAIL" if any(d.severity == "ERROR" for d in diagnostics) else "OK",
+                "diagnostics": [d.as_api() for d in shown[:max_results]],
+                "truncated": len(shown) > max_results,
+            }
+        )
+
+    StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition  # type: ignore[attr-defined]
+
+
+def _patch_sfn_list_versions() -> None:
+    def list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
+        # describe_state_machine raises StateMachineDoesNotExist / InvalidArn exactly like the real API.
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = sorted(getattr(machine, "versions", {}).values(), key=lambda v: v.version, reverse=True)
+        return ActionResult(
+            {
+                "stateMachineVersions": [
+                    {"stateMachineVersionArn": v.arn, "creationDate": v.creation_date} for v in versions
+                ]
+            }
+        )
+
+    StepFunctionResponse.list_state_machine_versions = list_state_machine_versions  # type: ignore[attr-defined]
+
+
+def _patch_lambda_dead_letter_config() -> None:
+    original_init = LambdaFunction.__init__
+    original_get = LambdaFunction.get_configuration
+    original_update = LambdaFunction.update_configuration
+
+    def _normalize(value: Any) -> dict[str, str] | None:
+        # An empty TargetArn is how the API (and Terraform) removes the dead-letter target.
+        if isinstance(value, dict) and value.get("TargetArn"):
+            return {"TargetArn": str(value["TargetArn"])}
+        return None
+
+    def __init__(
+        self: LambdaFunction, account_id: str, spec: dict[str, Any], region: str, version: Any = 1
+    ) -> None:
+        original_init(self, account_id, spec, region, version)
+        self.qscan_dead_letter_config = _normalize(spec.get("DeadLetterConfig"))  # type: ignore[attr-defined]
+
+    def get_configuration(self: LambdaFunction, on_create: bool = False) -> dict[str, Any]:
+        config = original_get(self, on_create)
+        dlc = getattr(self, "qscan_dead_letter_config", None)
+        if dlc:
+            config["DeadLetterConfig"] = dict(dlc)
+        return config
+
+    def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in config_updates:
+            self.qscan_dead_letter_config = _normalize(config_updates["DeadLetterConfig"])  # type: ignore[attr-defined]
+        return original_update(self, config_updates)
+
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+
+
+def _patch_sqs_redrive_policy() -> None:
+    """Return RedrivePolicy exactly as it was set (the real service echoes the caller's string)."""
+    original_setup = Queue._setup_dlq
+    original_attributes = Queue.attributes.fget  # type: ignore[attr-defined]
+
+    def _setup_dlq(self: Queue, policy: Any) -> None:
+        original_setup(self, policy)
+        raw = policy if isinstance(policy, str) else json.dumps(policy, separators=(",", ":"))
+        self.qscan_redrive_policy_raw = raw if self.redrive_policy else None  # type: ignore[attr-defined]
+
+    def attributes(self: Queue) -> dict[str, Any]:
+        result: dict[str, Any] = original_attributes(self)
+        raw = getattr(self, "qscan_redrive_policy_raw", None)
+        if raw and "RedrivePolicy" in result:
+            result["RedrivePolicy"] = raw
+        return result
+
+    Queue._setup_dlq = _setup_dlq  # type: ignore[method-assign]
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+
+
+def _patch_events_unsupported_targets() -> None:
+    original_send = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        recorded = [t for t in self.targets if _target_service(t.get("Arn", "")) in RECORDED_TARGET_SERVICES]
+        if not recorded:
+            original_send(self, original_event, transform_input)
+            return
+        if not self.event_pattern.matches_event(original_event):
+            return
+        for target in recorded:
+            DELIVERIES.record(
+                {
+                    "rule": self.name,
+                    "event_bus": self.event_bus_name,
+                    "target_id": target.get("Id"),
+                    "target_arn": target.get("Arn"),
+                    "event": _as_delivered(dict(original_event)),
+                }
+            )
+        native = [t for t in self.targets if t not in recorded]
+        if native:
+            # A shallow copy with only the targets moto can deliver to: the shared rule is never mutated.
+            clone = copy.copy(self)
+            clone.targets = native
+            original_send(clone, original_event, transform_input)
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def _patch_events_account() -> None:
+    """moto's default input template (used when a target has no InputTransformer) omits `account`."""
+    EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
+        '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+        '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+        '"detail": <detail>}'
+    )
+
+
+def _shims() -> dict[str, Callable[[], None]]:
+    return {
+        "states:ValidateStateMachineDefinition": _patch_sfn_validate,
+        "states:ListStateMachineVersions": _patch_sfn_list_versions,
+        "lambda:DeadLetterConfig": _patch_lambda_dead_letter_config,
+        "sqs:RedrivePolicy": _patch_sqs_redrive_policy,
+        "events:lambda-and-states-targets": _patch_events_unsupported_targets,
+        "events:account-in-delivered-events": _patch_events_account,
+    }
+
+
+SHIM_NAMES: tuple[str, ...] = tuple(_shims())
