@@ -119,6 +119,10 @@ package: bootstrap ## build reproducible handler zips + dist/manifest.json (QSCA
 	$(call say,package: handler artifacts into dist/)
 	$(PY) scripts/package.py
 
+demo: bootstrap package ## run the pipeline locally: moto + simulated qscanner, report under reports/
+	$(call say,demo: local pipeline on moto with the simulated scanner)
+	$(PY) scripts/demo.py
+
 docs: bootstrap ## regenerate the input/output tables in every module README
 	$(call say,docs: README input/output tables)
 	$(PY) scripts/tfdocs.py --write

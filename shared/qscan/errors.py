@@ -19,15 +19,15 @@ class QscanError(Exception):
         self.reason = reason
 
 
-class UnsupportedEvent(QscanError):  # noqa: N818 - the issue names these types
+class UnsupportedEvent(QscanError):
     """The event is not one qscan handles: skip it quietly."""
 
 
-class InvalidEvent(QscanError):  # noqa: N818
+class InvalidEvent(QscanError):
     """The event is one qscan handles, but it is malformed: skip it with a warning, never retry."""
 
 
-class InvalidReference(InvalidEvent):  # noqa: N818
+class InvalidReference(InvalidEvent):
     """An image reference failed validation."""
 
 

@@ -31,7 +31,9 @@ def gateway_for(pod: str | None = None, gateway_url: str | None = None) -> str:
     if gateway_url:
         parts = urlsplit(gateway_url.strip())
         if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment or parts.username:
-            raise ConfigError("gateway_url must be an https URL with a host and no credentials, query or fragment")
+            raise ConfigError(
+                "gateway_url must be an https URL with a host and no credentials, query or fragment"
+            )
         return gateway_url.strip().rstrip("/")
     if not pod:
         raise ConfigError("either a Qualys POD (e.g. US1) or an explicit gateway_url is required")

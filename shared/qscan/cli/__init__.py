@@ -15,7 +15,9 @@ COMMANDS = ("version", "pods", "targets", "scan", "qualys")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qscan", description="Deploy-time Qualys scanning for cloud workloads.")
+    parser = argparse.ArgumentParser(
+        prog="qscan", description="Deploy-time Qualys scanning for cloud workloads."
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:

@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         label = "invalid" if not isinstance(item.error, UnsupportedEvent) else "unsupported"
         where = f"record {item.index}" + (f" ({item.record_id})" if item.record_id else "") + ": "
-        print(f"qscan targets: {label}: {where if len(items) > 1 else ''}{item.error.reason}", file=sys.stderr)
+        print(
+            f"qscan targets: {label}: {where if len(items) > 1 else ''}{item.error.reason}", file=sys.stderr
+        )
         if label == "invalid":
             invalid += 1
         else:

@@ -32,7 +32,9 @@ class ResultStore(Protocol):
 def result_document(result: ScanResult, location: str) -> bytes:
     """The normalized JSON of `result`, located at `location`."""
     result.result_location = location
-    return json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
 
 
 def check_raw_names(result: ScanResult) -> None:
