@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.harness.moto_server import MotoServer, moto_server_fixture
+from tests.harness.moto_server import MotoServer, moto_server_fixture, terraform_env
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every terraform a test starts uses the repo's CLI config (offline provider mirror) unless one is set,
+    also when pytest runs outside make."""
+    os.environ.update(terraform_env())
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 # Subcommand modules, in help order. Each registers a parser whose `func(args) -> int` runs it.
-COMMANDS = ("version", "pods", "targets", "scan", "qualys")
+COMMANDS = ("version", "pods", "targets", "scan", "qualys", "bulk_scan")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,13 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"qscan.cli.{name}")
-        except ModuleNotFoundError as exc:  # TODO(lead): remove once every command module exists
-            if exc.name != f"qscan.cli.{name}":
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(f"qscan.cli.{name}").register(subparsers)
     return parser
 
 

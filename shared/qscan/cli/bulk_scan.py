@@ -1,0 +1,138 @@
+"""`qscan bulk-scan`: enqueue a scan request for every Lambda function of the account's regions.
+
+    qscan bulk-scan --queue-url URL [--dry-run] [--region R]... [--include PATTERN]... [--exclude PATTERN]...
+
+Lists the functions of each region (default: the AWS SDK's region), skips the scanner's own functions
+(`--own-prefix`, default `qscan-`) and those filtered out by the glob patterns on the function name (include:
+any must match, when given; exclude: none may match), and sends one reconciler scan request per function to
+the scan queue (see `qscan.bulk_scan`). The queue URL defaults to QSCAN_SCAN_QUEUE_URL; QSCAN_AWS_ENDPOINT_URL
+points every client at a local endpoint (the moto demo). Credentials come from the normal AWS chain.
+
+Output: with `--dry-run`, one JSON line per target that would be enqueued (nothing is sent); always a last line
+`{"summary": {...}}` (listed, matched, skipped by reason, planned, enqueued, failed, failures). Progress lines go
+to stderr every `--progress-every` functions.
+
+Exit codes: 0 every matched function enqueued (or planned); 1 a message could not be enqueued or a region could
+not be listed; 2 invalid input or configuration (queue URL, region, pattern, an unusable queue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+from qscan.bulk_scan import DEFAULT_OWN_PREFIXES, QUEUE_URL_ENV, BulkScanOptions, bulk_scan
+from qscan.config import Settings
+from qscan.errors import ConfigError, QscanError
+from qscan.target import ScanTarget
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+_SQS_HOST_REGION = re.compile(
+    r"^(?:sqs\.(?P<a>[a-z0-9-]+)|(?P<b>[a-z0-9-]+)\.queue)\.amazonaws\.com(?:\.cn)?$"
+)
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "bulk-scan",
+        help="enqueue scans of every Lambda function in the account's regions",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--queue-url", help=f"scan queue URL [{QUEUE_URL_ENV}]")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be enqueued, send nothing")
+    parser.add_argument(
+        "--region", action="append", default=[], metavar="R", help="region to list (repeat; [SDK default])"
+    )
+    parser.add_argument(
+        "--include", action="append", default=[], metavar="PATTERN", help="only function names matching"
+    )
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN", help="skip function names matching"
+    )
+    parser.add_argument(
+        "--own-prefix",
+        action="append",
+        default=None,
+        metavar="PREFIX",
+        help="name prefix or ARN of the scanner's own functions, never scanned (repeat) [qscan-]",
+    )
+    parser.add_argument("--max-functions", type=int, default=10_000, help="per-region bound [10000]")
+    parser.add_argument(
+        "--progress-every", type=int, default=100, help="progress line every N functions, 0: per region [100]"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+        queue_url = args.queue_url or os.environ.get(QUEUE_URL_ENV, "").strip() or None
+        regions = args.region or _default_regions()
+        options = BulkScanOptions(
+            regions=tuple(regions),
+            queue_url=queue_url,
+            include=tuple(args.include),
+            exclude=tuple(args.exclude),
+            own_functions=tuple(args.own_prefix) if args.own_prefix is not None else DEFAULT_OWN_PREFIXES,
+            dry_run=args.dry_run,
+            max_functions=args.max_functions,
+            progress_every=args.progress_every,
+        )
+    except ConfigError as exc:
+        print(f"qscan bulk-scan: invalid input: {exc.reason}", file=sys.stderr)
+        return EXIT_INVALID
+
+    from qscan.aws.sessions import ClientFactory  # noqa: PLC0415 - boto3 only when the command runs
+
+    clients = ClientFactory(endpoint_url=settings.aws_endpoint_url)
+    sqs = None
+    if not options.dry_run and options.queue_url is not None:
+        region = _queue_region(options.queue_url) or _sdk_region() or options.regions[0]
+        sqs = clients.client("sqs", region=region)
+    try:
+        summary = bulk_scan(
+            options,
+            lambda_client=lambda region: clients.client("lambda", region=region),
+            sqs_client=sqs,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+            on_planned=_print_target,
+        )
+    except ConfigError as exc:
+        print(f"qscan bulk-scan: {exc.reason}", file=sys.stderr)
+        return EXIT_INVALID
+    except QscanError as exc:
+        print(f"qscan bulk-scan: failed: {exc.reason}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps({"summary": summary.to_dict()}, sort_keys=True))
+    if summary.region_errors:
+        for region, reason in summary.region_errors.items():
+            print(f"qscan bulk-scan: {region}: {reason}", file=sys.stderr)
+    return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _print_target(target: ScanTarget) -> None:
+    print(json.dumps(target.to_dict(), sort_keys=True))
+
+
+def _sdk_region() -> str | None:
+    import boto3  # noqa: PLC0415 - boto3 only when the command runs
+
+    region = boto3.session.Session().region_name
+    return str(region) if region else None
+
+
+def _default_regions() -> list[str]:
+    region = _sdk_region()
+    if not region:
+        raise ConfigError("no region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+    return [region]
+
+
+def _queue_region(url: str) -> str | None:
+    match = _SQS_HOST_REGION.match(urlsplit(url).hostname or "")
+    return (match["a"] or match["b"]) if match else None
