@@ -1,0 +1,159 @@
+output "rule_name" {
+  description = "Name of the EventBridge rule on the Lambda CloudTrail deployment calls."
+  value       = aws_cloudwatch_event_rule.deploy.name
+}
+
+output "rule_arn" {
+  description = "ARN of the deployment rule."
+  value       = aws_cloudwatch_event_rule.deploy.arn
+}
+
+output "event_pattern" {
+  description = "The deployment rule's event pattern (JSON), for matching sample events in tests."
+  value       = local.deploy_event_pattern
+}
+
+output "bulk_scan_rule_name" {
+  description = "Name of the scheduled bulk-scan rule (default bus); null unless bulk_scan_schedule_expression is set."
+  value       = one(aws_cloudwatch_event_rule.bulk_scan[*].name)
+}
+
+output "bulk_scan_rule_arn" {
+  description = "ARN of the scheduled bulk-scan rule; null unless bulk_scan_schedule_expression is set."
+  value       = one(aws_cloudwatch_event_rule.bulk_scan[*].arn)
+}
+
+output "bulk_scan_input" {
+  description = "The bulk-scan request (JSON) the schedule puts into the scan queue; null unless bulk_scan_schedule_expression is set."
+  value       = local.has_bulk_scan ? local.bulk_scan_input : null
+}
+
+output "event_rule_arns" {
+  description = "ARNs of every rule that feeds the scan queue (the queue policy admits exactly these)."
+  value       = local.rule_arns
+}
+
+output "self_function_prefix" {
+  description = "Function name prefix that is never scanned (the pattern excludes it; the handler gets it as QSCAN_SELF_FUNCTION_PREFIX)."
+  value       = local.self_function_prefix
+}
+
+output "scan_tag_keys" {
+  description = "Tag keys the handler may set on scanned functions when enable_tagging is on (the only keys lambda:TagResource allows); empty when tagging is off."
+  value       = var.enable_tagging ? local.scan_tag_keys : []
+}
+
+output "queue_name" {
+  description = "Name of the scan queue."
+  value       = aws_sqs_queue.this.name
+}
+
+output "queue_url" {
+  description = "URL of the scan queue (EventBridge events as message bodies)."
+  value       = aws_sqs_queue.this.id
+}
+
+output "queue_arn" {
+  description = "ARN of the scan queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "dlq_name" {
+  description = "Name of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.name
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue (repeatedly failed scans and undeliverable events)."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "function_name" {
+  description = "Name of the scanner Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the scanner Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_name" {
+  description = "Name of the scanner's IAM role (carries the region)."
+  value       = aws_iam_role.this.name
+}
+
+output "role_arn" {
+  description = "ARN of the scanner's IAM role (spoke read roles trust it)."
+  value       = aws_iam_role.this.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the scanner function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the queue-to-function event source mapping; null when create_event_source_mapping is false."
+  value       = one(aws_lambda_event_source_mapping.this[*].uuid)
+}
+
+output "layer_arns" {
+  description = "Layers attached to the function (the qscanner layer first)."
+  value       = local.layer_arns
+}
+
+output "qscanner_layer_version_arn" {
+  description = "ARN of the qscanner layer version this module published; null when none was published."
+  value       = one(aws_lambda_layer_version.qscanner[*].arn)
+}
+
+output "trail_arn" {
+  description = "ARN of the trail that feeds the deployment rule: the created one, or existing_trail_arn; null when neither (events forwarded to a custom bus)."
+  value       = var.create_trail ? aws_cloudtrail.this[0].arn : var.existing_trail_arn
+}
+
+output "trail_name" {
+  description = "Name of the trail this module created (carries the region); null unless create_trail."
+  value       = one(aws_cloudtrail.this[*].name)
+}
+
+output "trail_bucket_name" {
+  description = "Name of the created trail's log bucket (carries account and region); null unless create_trail."
+  value       = one(aws_s3_bucket.trail[*].bucket)
+}
+
+output "trail_kms_key_arn" {
+  description = "ARN of the KMS key encrypting the created trail's logs (grant kms:Decrypt to log readers); null unless create_trail."
+  value       = one(aws_kms_key.trail[*].arn)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms that notify the alerts topic, by purpose."
+  value = {
+    lambda_errors    = aws_cloudwatch_metric_alarm.lambda_errors.arn
+    lambda_throttles = aws_cloudwatch_metric_alarm.lambda_throttles.arn
+    dlq_visible      = aws_cloudwatch_metric_alarm.dlq_visible.arn
+    queue_age        = aws_cloudwatch_metric_alarm.queue_age.arn
+  }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (carries the region); null when create_dashboard is false."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
+output "metrics" {
+  description = "The EMF metric contract the dashboard reads: namespace, `service` dimension value and metric names."
+  value = {
+    namespace     = var.metrics_namespace
+    service       = local.service_name
+    scan_metrics  = local.scan_metric_names
+    finding_names = values(local.finding_metric_names)
+  }
+}

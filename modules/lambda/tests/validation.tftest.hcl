@@ -1,0 +1,248 @@
+# Inputs that would fail late (at apply or at runtime) are rejected at plan time.
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+variables {
+  core = {
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    results_bucket_arn   = "arn:aws:s3:::qscan-results-123456789012-eu-west-1"
+    dedupe_table_arn     = "arn:aws:dynamodb:eu-west-1:123456789012:table/qscan-dedupe"
+    alert_topic_arn      = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+    qualys_secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+    log_retention_days   = 365
+    decrypt_kms_key_arns = ["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
+    handler_environment = {
+      QSCAN_DEDUPE_TABLE       = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET     = "qscan-results-123456789012-eu-west-1"
+      QSCAN_RESULTS_KMS_KEY_ID = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN    = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+    }
+  }
+  handler_artifact = {
+    local_path       = "dist/lambda-handler.zip"
+    source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+  }
+  qscanner_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"
+  existing_trail_arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"
+}
+
+run "rejects_self_prefix_with_wildcard" {
+  command = plan
+  variables {
+    self_function_prefix = "qscan-*"
+  }
+  expect_failures = [var.self_function_prefix]
+}
+
+run "rejects_empty_self_prefix" {
+  command = plan
+  variables {
+    self_function_prefix = ""
+  }
+  expect_failures = [var.self_function_prefix]
+}
+
+run "rejects_existing_trail_that_is_not_a_trail_arn" {
+  command = plan
+  variables {
+    existing_trail_arn = "org-trail"
+  }
+  expect_failures = [var.existing_trail_arn]
+}
+
+run "rejects_bad_schedule_expression" {
+  command = plan
+  variables {
+    bulk_scan_schedule_expression = "every day"
+  }
+  expect_failures = [var.bulk_scan_schedule_expression]
+}
+
+run "rejects_zero_rate" {
+  command = plan
+  variables {
+    bulk_scan_schedule_expression = "rate(0 days)"
+  }
+  expect_failures = [var.bulk_scan_schedule_expression]
+}
+
+run "accepts_cron_schedule" {
+  command = plan
+  variables {
+    bulk_scan_schedule_expression = "cron(0 3 ? * SUN *)"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_rule.bulk_scan[0].schedule_expression == "cron(0 3 ? * SUN *)"
+    error_message = "A cron expression is passed through."
+  }
+}
+
+run "rejects_trail_retention_zero" {
+  command = plan
+  variables {
+    trail_log_retention_days = 0
+  }
+  expect_failures = [var.trail_log_retention_days]
+}
+
+run "rejects_trail_key_window_too_short" {
+  command = plan
+  variables {
+    trail_kms_key_deletion_window_days = 3
+  }
+  expect_failures = [var.trail_kms_key_deletion_window_days]
+}
+
+run "rejects_event_bus_arn" {
+  command = plan
+  variables {
+    event_bus_name = "arn:aws:events:eu-west-1:123456789012:event-bus/qscan-hub"
+  }
+  expect_failures = [var.event_bus_name]
+}
+
+run "rejects_handler_artifact_with_two_sources" {
+  command = plan
+  variables {
+    handler_artifact = { local_path = "dist/h.zip", s3_bucket = "b", s3_key = "k" }
+  }
+  expect_failures = [var.handler_artifact]
+}
+
+run "rejects_handler_artifact_bad_hash" {
+  command = plan
+  variables {
+    handler_artifact = { local_path = "dist/h.zip", source_code_hash = "deadbeef" }
+  }
+  expect_failures = [var.handler_artifact]
+}
+
+run "rejects_layer_arn_without_version" {
+  command = plan
+  variables {
+    qscanner_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:qscanner"
+  }
+  expect_failures = [var.qscanner_layer_arn]
+}
+
+run "both_layer_sources_fail" {
+  command = plan
+  variables {
+    qscanner_layer_artifact = { local_path = "dist/qscanner-layer.zip", source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+  }
+  expect_failures = [aws_lambda_layer_version.qscanner]
+}
+
+run "no_layer_needs_qscanner_path" {
+  command = plan
+  variables {
+    qscanner_layer_arn = null
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_timeout_above_lambda_limit" {
+  command = plan
+  variables {
+    timeout = 901
+  }
+  expect_failures = [var.timeout]
+}
+
+run "rejects_maximum_concurrency_below_two" {
+  command = plan
+  variables {
+    maximum_concurrency = 1
+  }
+  expect_failures = [var.maximum_concurrency]
+}
+
+run "rejects_unknown_severity" {
+  command = plan
+  variables {
+    severity_threshold = "informational"
+  }
+  expect_failures = [var.severity_threshold]
+}
+
+run "rejects_unknown_scan_type" {
+  command = plan
+  variables {
+    scan_types = ["os", "virus"]
+  }
+  expect_failures = [var.scan_types]
+}
+
+run "rejects_bad_name_prefix" {
+  command = plan
+  variables {
+    name_prefix = "QScan"
+  }
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_aws_metrics_namespace" {
+  command = plan
+  variables {
+    metrics_namespace = "AWS/Lambda"
+  }
+  expect_failures = [var.metrics_namespace]
+}
+
+run "rejects_core_without_store_environment" {
+  command = plan
+  variables {
+    core = merge(var.core, { handler_environment = { QSCAN_DEDUPE_TABLE = "qscan-dedupe" } })
+  }
+  expect_failures = [var.core]
+}
+
+run "rejects_scan_timeout_without_margin" {
+  command = plan
+  variables {
+    timeout              = 300
+    scan_timeout_seconds = 290
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_reserved_concurrency_below_maximum" {
+  command = plan
+  variables {
+    reserved_concurrent_executions = 2
+    maximum_concurrency            = 5
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_external_id_without_role" {
+  command = plan
+  variables {
+    spoke_external_id = "o-abc123-qscan"
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "derived_scan_timeout_leaves_margin_for_short_timeouts" {
+  command = plan
+  variables {
+    timeout = 60
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "30"
+    error_message = "A 60 s function must give qscanner 30 s and keep 30 s for persist and notify."
+  }
+}
+
+run "accepts_s3_artifact" {
+  command = plan
+  variables {
+    handler_artifact = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/lambda-handler.zip", s3_object_version = "3" }
+  }
+  assert {
+    condition     = aws_lambda_function.this.s3_key == "qscan/lambda-handler.zip" && aws_lambda_function.this.filename == null
+    error_message = "S3 artifacts are deployed from S3."
+  }
+}
