@@ -4,8 +4,9 @@ Modules (every folder under modules/):
   - versions.tf, variables.tf, outputs.tf, main.tf and README.md exist;
   - every variable has a type that is not (and does not contain) `any`, and a non-empty description;
   - every output has a non-empty description;
-  - no provider blocks (tests/ excepted) and no paths that leave the module (`../` in module sources,
-    file()/templatefile() arguments or `${path.module}/..`), so other repositories can consume modules;
+  - no provider blocks (tests/ excepted) and no paths that leave the module (file()/templatefile()
+    arguments or `${path.module}/..`; module sources other than a sibling module `../<name>` under modules/,
+    which travels with the module when another repository sources `//modules/<name>`);
   - the README input/output tables equal what scripts/tfdocs.py generates.
 Environments (every folder under environments/): variables typed (no `any`) and described.
 
@@ -87,9 +88,11 @@ def _check_output(hcl: HclFile, name: str, body: dict[str, Any]) -> list[Problem
 
 
 def _leaves(module_dir: Path, file_dir: Path, source: str) -> bool:
-    """True when a local module source resolves outside module_dir."""
+    """True when a local module source resolves outside module_dir and is not a sibling module of it."""
     target = (file_dir / source).resolve()
-    return not target.is_relative_to(module_dir.resolve())
+    home = module_dir.resolve()
+    sibling = target.parent == home.parent and target != home and (target / "main.tf").is_file()
+    return not (target.is_relative_to(home) or sibling)
 
 
 def _code_lines(path: Path) -> list[tuple[int, str]]:
@@ -132,7 +135,7 @@ def check_module_file(module_dir: Path, hcl: HclFile, stats: Stats) -> list[Prob
                 Problem(
                     path,
                     _line(hcl, "module", name),
-                    f'module "{name}" source "{source}" leaves the module: publish it separately',
+                    f'module "{name}" source "{source}" leaves the module (only sibling modules ../<name> may be used)',
                 )
             )
     for number, text in _code_lines(path):

@@ -135,6 +135,17 @@ def test_paths_inside_the_module_pass(tmp_path: Path) -> None:
     assert problems(tmp_path) == []
 
 
+def test_sibling_module_source_passes_but_other_folders_fail(tmp_path: Path) -> None:
+    write_module(tmp_path, "worker")
+    write_module(tmp_path, "queue", {"extra.tf": 'module "worker" {\n  source = "../worker"\n}\n'})
+    assert problems(tmp_path) == []
+    write_files(tmp_path / "environments" / "dev", {"main.tf": "locals {}\n"})
+    write_module(tmp_path, "queue", {"extra.tf": 'module "dev" {\n  source = "../../environments/dev"\n}\n'})
+    found = problems(tmp_path)
+    assert len(found) == 1, found
+    assert "only sibling modules" in found[0]
+
+
 def test_stale_readme_fails_and_make_docs_fixes_it(tmp_path: Path) -> None:
     module = write_module(tmp_path, "queue")
     extra = '\nvariable "added_later" {\n  description = "Added after the README was generated."\n  type = bool\n}\n'
