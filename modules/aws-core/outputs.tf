@@ -58,11 +58,6 @@ output "qualys_secret_arn" {
   }
 }
 
-output "qualys_pod" {
-  description = "The Qualys POD the scanners talk to."
-  value       = var.qualys_pod
-}
-
 output "log_retention_days" {
   description = "Retention (days) platform modules apply to their log groups."
   value       = var.log_retention_days
@@ -76,6 +71,5 @@ output "handler_environment" {
     QSCAN_RESULTS_KMS_KEY_ID = aws_kms_key.this.arn
     QSCAN_ALERT_TOPIC_ARN    = aws_sns_topic.this.arn
     QSCAN_QUALYS_SECRET_ARN  = local.qualys_secret_arn
-    QSCAN_QUALYS_POD         = var.qualys_pod
   }
 }

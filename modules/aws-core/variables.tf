@@ -15,16 +15,6 @@ variable "tags" {
   default     = {}
 }
 
-variable "qualys_pod" {
-  description = "Qualys platform (POD) of the subscription, e.g. US1 or EU2; handed to the handlers as QSCAN_QUALYS_POD."
-  type        = string
-
-  validation {
-    condition     = contains(["US1", "US2", "US3", "US4", "EU1", "EU2", "EU3", "IN1", "CA1", "AE1", "UK1", "AU1", "KSA1"], var.qualys_pod)
-    error_message = "qualys_pod must be one of US1, US2, US3, US4, EU1, EU2, EU3, IN1, CA1, AE1, UK1, AU1, KSA1."
-  }
-}
-
 variable "log_retention_days" {
   description = "Retention of the CloudWatch log groups the platform modules create (exported as an output). 0 keeps logs forever."
   type        = number

@@ -1,4 +1,7 @@
 locals {
+  # qscan.results.keys writes results/<platform>/...: this handler's platform is `ecr`.
+  results_prefix = "results/ecr/"
+
   # ECR read is limited to this account's repositories, and to the included ones when a filter is set: an IAM
   # `*` matches like the EventBridge wildcard, so the rendered patterns carry over one to one.
   ecr_repository_arns = [
@@ -53,7 +56,7 @@ locals {
         Sid      = "WriteResults"
         Effect   = "Allow"
         Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-        Resource = "${var.core.results_bucket_arn}/${var.results_prefix}*"
+        Resource = "${var.core.results_bucket_arn}/${local.results_prefix}*"
       },
       {
         Sid      = "PublishAlerts"

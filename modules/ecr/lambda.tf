@@ -110,6 +110,8 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
+  count = var.create_event_source_mapping ? 1 : 0
+
   event_source_arn        = aws_sqs_queue.this.arn
   function_name           = aws_lambda_function.this.arn
   batch_size              = var.batch_size

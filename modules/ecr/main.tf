@@ -16,7 +16,7 @@ locals {
   queue_name     = "${var.name_prefix}-ecr-scan"
   dlq_name       = "${var.name_prefix}-ecr-scan-dlq"
   dashboard_name = "${var.name_prefix}-ecr-${local.region}" # dashboards are global too
-  service_name   = "${var.name_prefix}-ecr"                 # Powertools `service` metric dimension
+  service_name   = "${var.name_prefix}-ecr"                 # `service` dimension of the EMF metrics
 
   # SQS guidance for Lambda triggers: visibility timeout at least 6x the function timeout.
   visibility_timeout_seconds = 6 * var.timeout
@@ -34,17 +34,17 @@ locals {
   tags = merge(var.tags, { "qscan:component" = "ecr" })
 
   # Settings this module owns win over core and extra variables; null values are left out.
+  # Every name is a variable qscan.config.Settings reads (tests/unit/test_handler_ecr_module.py checks it).
   module_environment = {
-    QSCAN_SEVERITY_THRESHOLD     = var.severity_threshold
-    QSCAN_SCAN_TYPES             = join(",", var.scan_types)
-    QSCAN_SCAN_TIMEOUT_SECONDS   = tostring(local.scan_timeout_seconds)
-    QSCAN_RESULTS_PREFIX         = var.results_prefix
-    QSCANNER_PATH                = local.qscanner_path
-    QSCAN_SPOKE_ROLE_NAME        = var.spoke_role_name
-    QSCAN_SPOKE_EXTERNAL_ID      = var.spoke_external_id
-    POWERTOOLS_SERVICE_NAME      = local.service_name
-    POWERTOOLS_METRICS_NAMESPACE = var.metrics_namespace
-    POWERTOOLS_LOG_LEVEL         = var.log_level
+    QSCAN_SEVERITY_THRESHOLD   = upper(var.severity_threshold)
+    QSCAN_SCAN_TYPES           = join(",", var.scan_types)
+    QSCAN_SCAN_TIMEOUT_SECONDS = tostring(local.scan_timeout_seconds)
+    QSCANNER_PATH              = local.qscanner_path
+    QSCAN_SPOKE_ROLE_NAME      = var.spoke_role_name
+    QSCAN_SPOKE_EXTERNAL_ID    = var.spoke_external_id
+    QSCAN_SERVICE_NAME         = local.service_name
+    QSCAN_METRICS_NAMESPACE    = var.metrics_namespace
+    QSCAN_LOG_LEVEL            = var.log_level
   }
   function_environment = {
     for name, value in merge(var.environment_variables, var.core.handler_environment, local.module_environment) :

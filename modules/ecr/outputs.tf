@@ -89,8 +89,8 @@ output "log_group_name" {
 }
 
 output "event_source_mapping_uuid" {
-  description = "UUID of the queue-to-function event source mapping."
-  value       = aws_lambda_event_source_mapping.this.uuid
+  description = "UUID of the queue-to-function event source mapping; null when create_event_source_mapping is false."
+  value       = one(aws_lambda_event_source_mapping.this[*].uuid)
 }
 
 output "layer_arns" {

@@ -278,6 +278,12 @@ variable "maximum_concurrency" {
   }
 }
 
+variable "create_event_source_mapping" {
+  description = "Connect the scan queue to the function (SQS event source mapping). Switch off only where something else consumes the queue, e.g. environments/local on moto, which cannot run Lambda functions without Docker: there scripts/demo.py drives the handler over the queue itself."
+  type        = bool
+  default     = true
+}
+
 variable "batch_size" {
   description = "Push events per invocation; 1 because a scan can take minutes (failures are reported per item)."
   type        = number
@@ -322,13 +328,13 @@ variable "environment_variables" {
 
 # ------------------------------------------------------------------ scan settings
 variable "severity_threshold" {
-  description = "Lowest finding severity that sends an alert (QSCAN_SEVERITY_THRESHOLD)."
+  description = "Lowest finding severity that sends an alert (QSCAN_SEVERITY_THRESHOLD): CRITICAL, HIGH, MEDIUM, LOW, or NONE (findings never alert; failed scans and policy denials always do). Case-insensitive; passed on upper-case."
   type        = string
-  default     = "high"
+  default     = "HIGH"
 
   validation {
-    condition     = contains(["critical", "high", "medium", "low", "informational"], var.severity_threshold)
-    error_message = "severity_threshold must be one of critical, high, medium, low, informational."
+    condition     = contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE"], upper(var.severity_threshold))
+    error_message = "severity_threshold must be one of CRITICAL, HIGH, MEDIUM, LOW, NONE."
   }
 }
 
@@ -351,17 +357,6 @@ variable "scan_timeout_seconds" {
   validation {
     condition     = var.scan_timeout_seconds == null || try(var.scan_timeout_seconds >= 30 && floor(var.scan_timeout_seconds) == var.scan_timeout_seconds, false)
     error_message = "scan_timeout_seconds must be null or a whole number of at least 30."
-  }
-}
-
-variable "results_prefix" {
-  description = "Key prefix of this module's scan results in the results bucket (QSCAN_RESULTS_PREFIX); the function may write only below it."
-  type        = string
-  default     = "ecr/"
-
-  validation {
-    condition     = can(regex("^([A-Za-z0-9._-]+/)+$", var.results_prefix))
-    error_message = "results_prefix must be one or more path segments of letters, digits, . _ - each ending with `/`, e.g. ecr/."
   }
 }
 
@@ -388,7 +383,7 @@ variable "spoke_external_id" {
 }
 
 variable "log_level" {
-  description = "Handler log level (POWERTOOLS_LOG_LEVEL)."
+  description = "Handler log level (QSCAN_LOG_LEVEL)."
   type        = string
   default     = "INFO"
 
@@ -400,7 +395,7 @@ variable "log_level" {
 
 # ------------------------------------------------------------------ observability
 variable "metrics_namespace" {
-  description = "CloudWatch namespace of the handler's EMF metrics (POWERTOOLS_METRICS_NAMESPACE); the dashboard reads it."
+  description = "CloudWatch namespace of the handler's EMF metrics (QSCAN_METRICS_NAMESPACE); the dashboard reads it."
   type        = string
   default     = "qscan"
 

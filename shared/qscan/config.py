@@ -16,6 +16,8 @@ Common
 - QSCAN_CACHE_TTL_SECONDS      how long a completed scan suppresses rescans, 0..31536000 [604800 = 7 days]
 - QSCAN_SEVERITY_THRESHOLD     CRITICAL | HIGH | MEDIUM | LOW | NONE [HIGH]
 - QSCAN_LOG_LEVEL              DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
+- QSCAN_METRICS_NAMESPACE      CloudWatch namespace of the EMF metrics (not AWS/...) [qscan]
+- QSCAN_SERVICE_NAME           value of the metrics' `service` dimension [the handler's own default, e.g. qscan-ecr]
 
 AWS
 - QSCAN_DEDUPE_TABLE           DynamoDB table name or ARN
@@ -48,6 +50,7 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from qscan.errors import ConfigError
+from qscan.metrics import validate_dimension_value, validate_namespace
 from qscan.notify.azure import normalize_topic_endpoint
 from qscan.notify.policy import Threshold, parse_threshold
 from qscan.notify.sns import validate_topic_arn
@@ -129,6 +132,8 @@ VARIABLES: tuple[Variable, ...] = (
     _var("spoke_external_id", "ExternalId for the spoke role"),
     _var("aws_endpoint_url", "AWS endpoint override (local moto server)"),
     _var("log_level", "log level: DEBUG | INFO | WARNING | ERROR | CRITICAL", "INFO"),
+    _var("metrics_namespace", "CloudWatch namespace of the EMF metrics", "qscan"),
+    _var("service_name", "value of the metrics' service dimension"),
 )
 ENV_NAMES: dict[str, str] = {v.field: v.env for v in VARIABLES}
 
@@ -247,6 +252,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "spoke_external_id": _pattern(_EXTERNAL_ID, "an ExternalId (2-1224 of letters, digits and +=,.@:/_-)"),
     "aws_endpoint_url": lambda n, v: _url(n, v, https_only=False),
     "log_level": lambda n, v: _choice(n, v, LOG_LEVELS, upper=True),
+    "metrics_namespace": lambda n, v: validate_namespace(v, setting=n),
+    "service_name": lambda n, v: validate_dimension_value(v, setting=n),
 }
 
 
@@ -274,6 +281,8 @@ class Settings:
     spoke_external_id: str | None = None
     aws_endpoint_url: str | None = None
     log_level: str = "INFO"
+    metrics_namespace: str = "qscan"
+    service_name: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

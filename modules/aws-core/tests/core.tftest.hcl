@@ -45,10 +45,6 @@ mock_provider "aws" {
   }
 }
 
-variables {
-  qualys_pod = "US2"
-}
-
 run "defaults_name_by_account_and_region" {
   command = plan
 
@@ -201,7 +197,6 @@ run "handler_environment" {
       QSCAN_RESULTS_KMS_KEY_ID = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
       QSCAN_ALERT_TOPIC_ARN    = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
       QSCAN_QUALYS_SECRET_ARN  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
-      QSCAN_QUALYS_POD         = "US2"
     }
     error_message = "handler_environment must name every store the handlers use."
   }
@@ -293,14 +288,6 @@ run "rejects_bad_retention" {
     log_retention_days = 42
   }
   expect_failures = [var.log_retention_days]
-}
-
-run "rejects_unknown_pod" {
-  command = plan
-  variables {
-    qualys_pod = "US9"
-  }
-  expect_failures = [var.qualys_pod]
 }
 
 run "rejects_bad_secret_arn" {

@@ -35,7 +35,6 @@ variables {
       QSCAN_RESULTS_KMS_KEY_ID = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
       QSCAN_ALERT_TOPIC_ARN    = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
       QSCAN_QUALYS_SECRET_ARN  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
-      QSCAN_QUALYS_POD         = "US2"
     }
   }
   handler_artifact = {
@@ -173,20 +172,18 @@ run "function_environment" {
 
   assert {
     condition = aws_lambda_function.this.environment[0].variables == tomap({
-      QSCAN_DEDUPE_TABLE           = "qscan-dedupe"
-      QSCAN_RESULTS_BUCKET         = "qscan-results-123456789012-eu-west-1"
-      QSCAN_RESULTS_KMS_KEY_ID     = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      QSCAN_ALERT_TOPIC_ARN        = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
-      QSCAN_QUALYS_SECRET_ARN      = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
-      QSCAN_QUALYS_POD             = "US2"
-      QSCAN_SEVERITY_THRESHOLD     = "high"
-      QSCAN_SCAN_TYPES             = "os,sca,secret"
-      QSCAN_SCAN_TIMEOUT_SECONDS   = "720"
-      QSCAN_RESULTS_PREFIX         = "ecr/"
-      QSCANNER_PATH                = "/opt/bin/qscanner"
-      POWERTOOLS_SERVICE_NAME      = "qscan-ecr"
-      POWERTOOLS_METRICS_NAMESPACE = "qscan"
-      POWERTOOLS_LOG_LEVEL         = "INFO"
+      QSCAN_DEDUPE_TABLE         = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET       = "qscan-results-123456789012-eu-west-1"
+      QSCAN_RESULTS_KMS_KEY_ID   = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN      = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+      QSCAN_SEVERITY_THRESHOLD   = "HIGH"
+      QSCAN_SCAN_TYPES           = "os,sca,secret"
+      QSCAN_SCAN_TIMEOUT_SECONDS = "720"
+      QSCANNER_PATH              = "/opt/bin/qscanner"
+      QSCAN_SERVICE_NAME         = "qscan-ecr"
+      QSCAN_METRICS_NAMESPACE    = "qscan"
+      QSCAN_LOG_LEVEL            = "INFO"
     })
     error_message = "Unexpected function environment."
   }
@@ -196,13 +193,13 @@ run "module_settings_win_over_extra_environment" {
   command = plan
 
   variables {
-    environment_variables = { QSCAN_SEVERITY_THRESHOLD = "low", EXTRA = "1" }
+    environment_variables = { QSCAN_SEVERITY_THRESHOLD = "LOW", EXTRA = "1" }
     spoke_role_name       = "qscan-spoke-read-eu-west-1"
     spoke_external_id     = "o-abc123-qscan"
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "high" && aws_lambda_function.this.environment[0].variables["EXTRA"] == "1"
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "HIGH" && aws_lambda_function.this.environment[0].variables["EXTRA"] == "1"
     error_message = "Extra variables are added but cannot override module settings."
   }
   assert {
@@ -215,15 +212,15 @@ run "event_source_mapping" {
   command = plan
 
   assert {
-    condition     = aws_lambda_event_source_mapping.this.batch_size == 1
+    condition     = aws_lambda_event_source_mapping.this[0].batch_size == 1
     error_message = "One push event per invocation by default."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this.function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = aws_lambda_event_source_mapping.this[0].function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "Partial batch failures must be reported."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this.scaling_config[0].maximum_concurrency == 5
+    condition     = aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 5
     error_message = "Concurrency is bounded at 5 by default."
   }
 }
@@ -238,12 +235,29 @@ run "event_source_mapping_settings" {
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.this.batch_size == 4 && aws_lambda_event_source_mapping.this.scaling_config[0].maximum_concurrency == 20
+    condition     = aws_lambda_event_source_mapping.this[0].batch_size == 4 && aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 20
     error_message = "Batch size and maximum concurrency come from the variables."
   }
   assert {
     condition     = aws_lambda_function.this.reserved_concurrent_executions == 20
     error_message = "Reserved concurrency is applied when set."
+  }
+}
+
+run "event_source_mapping_can_be_left_out" {
+  command = plan
+
+  variables {
+    create_event_source_mapping = false
+  }
+
+  assert {
+    condition     = length(aws_lambda_event_source_mapping.this) == 0 && output.event_source_mapping_uuid == null
+    error_message = "Without the mapping nothing consumes the queue from Lambda (environments/local drives the handler itself)."
+  }
+  assert {
+    condition     = aws_lambda_function.this.function_name == "qscan-ecr-scanner" && aws_sqs_queue.this.name == "qscan-ecr-scan"
+    error_message = "The function and the queue stay when only the mapping is left out."
   }
 }
 
@@ -330,8 +344,8 @@ run "iam_least_privilege" {
     error_message = "Only GetAuthorizationToken may use Resource *."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[6].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/ecr/*"
-    error_message = "Results may be written only below the module's prefix."
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[6].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/results/ecr/*"
+    error_message = "Results may be written only where qscan.results.keys puts ECR results (results/ecr/)."
   }
   assert {
     condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[0].Resource == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/qscan-ecr-scanner:*"
@@ -417,7 +431,7 @@ run "dashboard_reads_emf_namespace" {
     error_message = "Findings are shown for five severities."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["POWERTOOLS_METRICS_NAMESPACE"] == "secops/qscan"
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_METRICS_NAMESPACE"] == "secops/qscan" && aws_lambda_function.this.environment[0].variables["QSCAN_SERVICE_NAME"] == "qscan-ecr"
     error_message = "The handler must emit into the namespace the dashboard reads."
   }
 }

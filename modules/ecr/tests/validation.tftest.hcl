@@ -18,7 +18,6 @@ variables {
       QSCAN_RESULTS_KMS_KEY_ID = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
       QSCAN_ALERT_TOPIC_ARN    = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
       QSCAN_QUALYS_SECRET_ARN  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
-      QSCAN_QUALYS_POD         = "US2"
     }
   }
   handler_artifact = {
@@ -164,12 +163,34 @@ run "rejects_relative_qscanner_path" {
   expect_failures = [var.qscanner_path]
 }
 
-run "rejects_results_prefix_without_slash" {
+run "rejects_powertools_era_informational_severity" {
   command = plan
   variables {
-    results_prefix = "ecr"
+    severity_threshold = "INFORMATIONAL"
   }
-  expect_failures = [var.results_prefix]
+  expect_failures = [var.severity_threshold]
+}
+
+run "accepts_none_severity" {
+  command = plan
+  variables {
+    severity_threshold = "NONE"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "NONE"
+    error_message = "NONE is a core threshold (findings never alert)."
+  }
+}
+
+run "severity_is_passed_upper_case" {
+  command = plan
+  variables {
+    severity_threshold = "critical"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "CRITICAL"
+    error_message = "The handler gets the core's spelling of the threshold."
+  }
 }
 
 run "rejects_bad_handler_name" {

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -42,6 +42,7 @@ SCAN_RESULT_SUFFIX = "-ScanResult.json"
 SARIF_SUFFIX = "-Report.sarif.json"
 # Parent-process variables never handed to the scanner (it needs the access token only).
 _WITHHELD_ENV = ("QUALYS_PASSWORD", "QUALYS_USERNAME", TOKEN_ENV)
+_AWS_PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 Mode = Literal["get-report", "evaluate-policy"]
 MODES: tuple[str, ...] = ("get-report", "evaluate-policy")
@@ -74,6 +75,9 @@ class QscannerOptions:
     cache_dir: str | None = None
     home_dir: str | None = None  # HOME for the child (read-only file systems: somewhere under /tmp)
     extra_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # e.g. QSCANNER_REGISTRY_*
+    # Per-target environment, e.g. assumed-role AWS_* credentials for a cross-account image; computed when the
+    # scan starts, given to that child process only, never logged. May raise TransientError / ConfigError.
+    target_env: Callable[[ScanTarget], Mapping[str, str]] | None = field(default=None, repr=False)
     inherit_env: bool = True  # pass this process's environment on (AWS credential chain), less Qualys secrets
     skip_verify_tls: bool = False
     kill_grace_seconds: float = 3.0
@@ -169,12 +173,21 @@ class QscannerRunner:
             raise ConfigError("refusing to start qscanner: the access token would appear in argv")
         return argv
 
-    def build_env(self) -> dict[str, str]:
+    def build_env(self, target: ScanTarget | None = None) -> dict[str, str]:
         o = self._opts
         env = dict(os.environ) if o.inherit_env else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         for key in _WITHHELD_ENV:
             env.pop(key, None)
         env.update(o.extra_env)
+        if target is not None and o.target_env is not None:
+            scoped = dict(o.target_env(target))
+            for key, value in scoped.items():
+                if _SECRET_KEY.search(key):
+                    register_secret(value)
+            if "AWS_ACCESS_KEY_ID" in scoped:  # explicit keys: no profile may take precedence over them
+                for key in _AWS_PROFILE_ENV:
+                    env.pop(key, None)
+            env.update(scoped)
         env[TOKEN_ENV] = o.access_token
         if o.home_dir:
             env["HOME"] = o.home_dir
@@ -194,7 +207,7 @@ class QscannerRunner:
             result.metadata.update({"scan_types": list(o.scan_types), "mode": o.mode})
             LOG.info("qscanner start: %s", redact(" ".join(argv[-2:])))
             try:
-                run = self._execute(argv, self.build_env(), output_dir)
+                run = self._execute(argv, self.build_env(target), output_dir)
             except OSError as exc:
                 result.reason = f"cannot start qscanner: {type(exc).__name__}"
                 return result

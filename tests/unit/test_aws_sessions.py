@@ -1,0 +1,165 @@
+"""qscan.aws.sessions and qscan.aws.ecr over moto: own account, assumed-role caching, failures, tag lookup."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from qscan.aws.ecr import resolve_tag_digest
+from qscan.aws.sessions import Accounts, ClientFactory, partition_for_region, partition_from_arn
+from qscan.errors import ConfigError, InvalidEvent
+from qscan.redact import redact
+
+SPOKE = "222233334444"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def accounts(clock: Clock | None = None, **kwargs: Any) -> tuple[Accounts, list[dict[str, Any]]]:
+    factory = ClientFactory(region="us-east-1")
+    calls: list[dict[str, Any]] = []
+    factory.client("sts").meta.events.register(
+        "provide-client-params.sts.AssumeRole", lambda params, **_: calls.append(dict(params))
+    )
+    options: dict[str, Any] = {"role_name": "qscan-spoke-read", "external_id": "ext-4411", "partition": "aws"}
+    options.update(kwargs)
+    if clock is not None:
+        options["clock"] = clock
+    return Accounts(factory, **options), calls
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), (None, "aws")],
+)
+def test_partition_for_region(region: str | None, partition: str) -> None:
+    assert partition_for_region(region) == partition
+
+
+def test_partition_from_arn() -> None:
+    assert partition_from_arn("arn:aws-cn:lambda:cn-north-1:123456789012:function:x") == "aws-cn"
+    assert partition_from_arn("nope") is None
+
+
+def test_own_account_needs_no_role(aws: None) -> None:
+    acc, calls = accounts(role_name=None, external_id=None)
+    assert acc.own_account() == "123456789012"
+    assert acc.credentials_for("123456789012") is None and acc.credentials_for(None) is None
+    assert acc.child_env("123456789012") == {}
+    assert calls == []
+
+
+def test_foreign_account_without_settings_is_a_config_error(aws: None) -> None:
+    acc, _ = accounts(role_name=None, external_id=None)
+    with pytest.raises(ConfigError, match="QSCAN_SPOKE_ROLE_NAME and QSCAN_SPOKE_EXTERNAL_ID"):
+        acc.credentials_for(SPOKE)
+
+
+def test_bad_account_id_is_invalid(aws: None) -> None:
+    acc, _ = accounts()
+    with pytest.raises(InvalidEvent):
+        acc.credentials_for("12345")
+
+
+def test_assumed_credentials_are_cached_until_close_to_expiry(aws: None) -> None:
+    clock = Clock()
+    acc, calls = accounts(clock, partition="aws-us-gov", min_validity_seconds=900)
+    first = acc.credentials_for(SPOKE)
+    assert first is not None
+    clock.now = first.expires_at - 901
+    assert acc.credentials_for(SPOKE) is first
+    assert len(calls) == 1
+    assert calls[0] == {
+        "RoleArn": f"arn:aws-us-gov:iam::{SPOKE}:role/qscan-spoke-read",
+        "RoleSessionName": "qscan-scanner",
+        "ExternalId": "ext-4411",
+        "DurationSeconds": 3600,
+    }
+    clock.now = first.expires_at - 899  # a scan started now could outlive them: refresh
+    second = acc.credentials_for(SPOKE)
+    assert len(calls) == 2 and second is not None
+    # secrets are registered for redaction and hidden from repr
+    assert first.secret_access_key not in repr(first) and first.session_token not in repr(first)
+    assert redact(f"x {first.session_token} y") == "x *** y"
+    assert set(first.child_env()) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+
+
+def test_min_validity_is_capped_below_the_session_length(aws: None) -> None:
+    acc, _ = accounts(min_validity_seconds=20000)
+    assert acc.min_validity_seconds == 3300
+
+
+def test_access_denied_on_assume_role_is_a_config_error_with_a_hint(aws: None) -> None:
+    acc, _ = accounts()
+    sts = acc.clients.client("sts")
+
+    def deny(**_: Any) -> None:
+        raise ClientError(
+            {
+                "Error": {"Code": "AccessDenied", "Message": "not authorized"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            },
+            "AssumeRole",
+        )
+
+    sts.meta.events.register("before-call.sts.AssumeRole", deny)
+    with pytest.raises(ConfigError, match="requires this ExternalId") as info:
+        acc.credentials_for(SPOKE)
+    assert "ext-4411" not in info.value.reason
+
+
+def _push(client: Any, tag: str) -> str:
+    client.create_repository(repositoryName="team/app")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": "sha256:" + "1" * 64},
+            "layers": [],
+        }
+    )
+    return str(
+        client.put_image(repositoryName="team/app", imageManifest=manifest, imageTag=tag)["image"]["imageId"][
+            "imageDigest"
+        ]
+    )
+
+
+def test_tag_lookup_reads_the_spoke_registry_with_assumed_credentials(aws: None) -> None:
+    acc, _ = accounts()
+    digest = _push(acc.client("ecr", SPOKE), "1.0")
+    assert (
+        resolve_tag_digest(acc.client("ecr", SPOKE), registry_id=SPOKE, repository="team/app", tag="1.0")
+        == digest
+    )
+    # the function's own credentials cannot see the spoke's repository: the registry id is passed explicitly
+    with pytest.raises(InvalidEvent, match="no longer exists"):
+        resolve_tag_digest(boto3.client("ecr"), registry_id=SPOKE, repository="team/app", tag="1.0")
+
+
+def test_tag_lookup_of_a_missing_tag_is_invalid(aws: None) -> None:
+    ecr = boto3.client("ecr")
+    _push(ecr, "1.0")
+    with pytest.raises(InvalidEvent, match="ImageNotFoundException"):
+        resolve_tag_digest(ecr, registry_id="123456789012", repository="team/app", tag="2.0")

@@ -1,0 +1,629 @@
+"""The ECR Lambda handler end to end over in-process moto (`mock_aws`) and the fake qscanner.
+
+Each test loads `handlers/aws/ecr/handler.py` fresh (its cold start runs at import, like Lambda's init phase)
+against a moto account holding the dedupe table, results bucket, alerts topic (with an SQS queue subscribed, to
+read alerts back), the Qualys secret and an ECR repository. The fake qscanner (tests/doubles) behaves per
+scenario file: findings, exit codes, a token echo.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import stat
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from qscan import secrets as qscan_secrets
+from qscan.dedupe.dynamodb import DynamoDBDedupeStore
+from qscan.metrics import DASHBOARD_METRICS
+from qscan.results.schema import schema_errors
+
+from tests.doubles.fake_qscanner import PYTHON_ENV, SCENARIOS_ENV, WRAPPER
+
+HANDLER_PATH = Path(__file__).resolve().parents[2] / "handlers" / "aws" / "ecr" / "handler.py"
+ACCOUNT = "123456789012"
+SPOKE = "222233334444"
+REGION = "us-east-1"
+TOKEN = "qtok-7Hc2vQ9xLr4NwZ8pKd3mYb6T"
+TABLE = "qscan-dedupe"
+BUCKET = "qscan-results-test"
+REPO = "team/app"
+DIGEST = "sha256:" + "ab" * 32
+OTHER_DIGEST = "sha256:" + "cd" * 32
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+
+
+def image_ref(digest: str = DIGEST, account: str = ACCOUNT, repo: str = REPO) -> str:
+    return f"{account}.dkr.ecr.{REGION}.amazonaws.com/{repo}@{digest}"
+
+
+def finding(qid: str, severity: int) -> dict[str, Any]:
+    return {
+        "qid": qid,
+        "title": f"vuln {qid}",
+        "severity": severity,
+        "cves": [f"CVE-2024-{qid}"],
+        "packageName": "openssl",
+        "installedVersion": "3.0.1",
+        "fixedVersion": "3.0.9",
+        "cvssScore": 7.5,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+def push_event(
+    digest: str | None = DIGEST, tag: str | None = "1.0", account: str | None = ACCOUNT, action: str = "PUSH"
+) -> dict[str, Any]:
+    detail: dict[str, Any] = {"result": "SUCCESS", "repository-name": REPO, "action-type": action}
+    if digest is not None:
+        detail["image-digest"] = digest
+    if tag is not None:
+        detail["image-tag"] = tag
+    event: dict[str, Any] = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECR Image Action",
+        "source": "aws.ecr",
+        "time": "2025-03-14T09:26:53Z",
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
+    if account is not None:
+        event["account"] = account
+    return event
+
+
+def put_image_tag_only(tag: str, account: str = ACCOUNT) -> dict[str, Any]:
+    """A CloudTrail PutImage call whose response was not recorded: only the tag is known."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ecr",
+        "account": account,
+        "time": "2025-03-14T09:31:07Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {
+            "eventSource": "ecr.amazonaws.com",
+            "eventName": "PutImage",
+            "awsRegion": REGION,
+            "requestParameters": {"repositoryName": REPO, "imageTag": tag, "registryId": account},
+            "responseElements": None,
+            "eventID": str(uuid.uuid4()),
+            "eventType": "AwsApiCall",
+        },
+    }
+
+
+def record(body: dict[str, Any] | str, message_id: str | None = None) -> dict[str, Any]:
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": "AQEB" + uuid.uuid4().hex,
+        "body": body if isinstance(body, str) else json.dumps(body),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:qscan-ecr-scan",
+        "awsRegion": REGION,
+    }
+
+
+def batch(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"Records": list(records)}
+
+
+class LambdaContext:
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:qscan-ecr-scanner"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+# ---------------------------------------------------------------------------------------------- world
+
+
+@dataclass
+class World:
+    tmp: Path
+    monkeypatch: pytest.MonkeyPatch
+    alerts_queue_url: str = ""
+    scenarios: dict[str, Any] = field(default_factory=dict)
+    module: ModuleType | None = None
+
+    @property
+    def scenario_file(self) -> Path:
+        return self.tmp / "scenarios.json"
+
+    def scenario(self, ref: str, **spec: Any) -> None:
+        self.scenarios[ref] = spec
+        self.scenario_file.write_text(json.dumps({"targets": self.scenarios, "default": {}}))
+
+    def load(self, **env: str) -> ModuleType:
+        """Cold start: import the handler module fresh with these extra settings."""
+        for key, value in env.items():
+            self.monkeypatch.setenv(key, value)
+        qscan_secrets.clear_cache()
+        name = f"qscan_ecr_handler_{uuid.uuid4().hex}"
+        spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.module = module
+        return module
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        assert self.module is not None
+        response: dict[str, Any] = self.module.lambda_handler(event, LambdaContext())
+        return response
+
+    @property
+    def started(self) -> int:
+        assert self.module is not None
+        return int(self.module.HANDLER.scanner.started)
+
+    def store(self) -> DynamoDBDedupeStore:
+        return DynamoDBDedupeStore(TABLE, client=boto3.client("dynamodb"))
+
+    def alerts(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        messages: list[dict[str, Any]] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=self.alerts_queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not got:
+                return messages
+            for message in got:
+                envelope = json.loads(message["Body"])
+                messages.append(json.loads(envelope["Message"]))
+                sqs.delete_message(QueueUrl=self.alerts_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def objects(self) -> dict[str, bytes]:
+        s3 = boto3.client("s3")
+        listing = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listing}
+
+    def result_documents(self) -> list[dict[str, Any]]:
+        return [
+            json.loads(body) for key, body in self.objects().items() if key.endswith(".json") and "/" in key
+        ]
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    for key in list(os.environ):
+        if key.startswith(("QSCAN_", "QUALYS_", "AWS_")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    with mock_aws():
+        w = World(tmp_path, monkeypatch)
+        w.scenario_file.write_text(json.dumps({"targets": {}, "default": {}}))
+        DynamoDBDedupeStore(TABLE, client=boto3.client("dynamodb")).create_table()
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        topic = boto3.client("sns").create_topic(Name="qscan-alerts")["TopicArn"]
+        sqs = boto3.client("sqs")
+        w.alerts_queue_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=w.alerts_queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        boto3.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        secret_arn = boto3.client("secretsmanager").create_secret(
+            Name="qscan/qualys", SecretString=json.dumps({"pod": "US2", "access_token": TOKEN})
+        )["ARN"]
+        ecr = boto3.client("ecr")
+        ecr.create_repository(repositoryName=REPO)
+        for key, value in {
+            "QSCAN_DEDUPE_TABLE": TABLE,
+            "QSCAN_RESULTS_BUCKET": BUCKET,
+            "QSCAN_ALERT_TOPIC_ARN": topic,
+            "QSCAN_QUALYS_SECRET_ARN": secret_arn,
+            "QSCANNER_PATH": str(WRAPPER),
+            "QSCAN_SCAN_TIMEOUT_SECONDS": "60",
+            "QSCAN_SERVICE_NAME": "qscan-ecr",
+            PYTHON_ENV: sys.executable,
+            SCENARIOS_ENV: str(w.scenario_file),
+        }.items():
+            monkeypatch.setenv(key, value)
+        yield w
+
+
+def push_image(tag: str, account_client: Any | None = None) -> str:
+    """Push a manifest to the ECR repository in moto; returns its digest."""
+    ecr = account_client or boto3.client("ecr")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 7023,
+                "digest": "sha256:" + "ef" * 32,
+            },
+            "layers": [],
+        }
+    )
+    return str(
+        ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag)["image"]["imageId"][
+            "imageDigest"
+        ]
+    )
+
+
+def accounting_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [r.__dict__["accounting"] for r in caplog.records if r.getMessage().startswith("batch accounting")]
+
+
+def emf_lines(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            lines.append(json.loads(line))
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------- tests
+
+
+def test_clean_push_is_scanned_stored_and_completed(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.scenario(image_ref(), findings=[finding("1001", 2)])
+    world.load()
+    message_id = str(uuid.uuid4())
+    response = world.invoke(batch(record(push_event(), message_id)))
+
+    assert response == {"batchItemFailures": []}
+    assert world.started == 1
+    stored = world.store().lookup(f"image#{DIGEST}")
+    assert stored is not None and stored.state == "complete" and stored.status == "success"
+    assert stored.counts is not None and stored.counts.low == 1
+    documents = world.result_documents()
+    assert len(documents) == 1
+    document = documents[0]
+    assert schema_errors(document) == []
+    assert document["status"] == "success"
+    assert document["target"]["digest"] == DIGEST and document["target"]["registry"] == REGISTRY
+    assert stored.result_location is not None
+    key = stored.result_location.removeprefix(f"s3://{BUCKET}/")
+    assert key.startswith(f"results/ecr/{ACCOUNT}/{REGION}/team/app/{DIGEST}/")
+    assert world.alerts() == []  # one LOW finding under the HIGH default threshold
+    # every log line of the record carries the SQS messageId as correlation id
+    lines = [json.loads(line) for line in caplog.text.splitlines() if line.startswith("{")]
+    scan_lines = [line for line in lines if line["logger"].startswith("qscan.scanners")]
+    assert scan_lines and all(line["correlation_id"] == message_id for line in scan_lines)
+
+
+def test_moto_style_event_without_account_uses_own_account(world: World) -> None:
+    world.scenario(image_ref(), findings=[])
+    world.load()
+    response = world.invoke(batch(record(push_event(account=None))))
+    assert response == {"batchItemFailures": []}
+    assert world.started == 1
+    (document,) = world.result_documents()
+    assert document["target"]["account"] == ACCOUNT
+    assert document["target"]["image"] == f"{REGISTRY}/{REPO}:1.0@{DIGEST}"
+
+
+def test_duplicate_in_flight_is_deduplicated_without_scanning(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.load()
+    # another invocation (another message) is scanning this digest right now
+    assert world.store().claim(f"image#{DIGEST}", "other-message", 600).won
+    response = world.invoke(batch(record(push_event())))
+    assert response == {"batchItemFailures": []}
+    assert world.started == 0
+    (accounting,) = accounting_lines(caplog)
+    assert accounting["deduplicated"] == 1 and accounting["scanned"] == 0
+
+
+def test_same_digest_twice_in_a_batch_scans_once(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.load()
+    response = world.invoke(batch(record(push_event(tag="1.0")), record(push_event(tag="latest"))))
+    assert response == {"batchItemFailures": []}
+    assert world.started == 1
+    (accounting,) = accounting_lines(caplog)
+    assert (accounting["scanned"], accounting["cached"], accounting["events"]) == (1, 1, 2)
+
+
+def test_redelivery_after_success_is_a_cache_hit(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.load()
+    assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
+    assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
+    assert world.started == 1
+    first, second = accounting_lines(caplog)
+    assert first["scanned"] == 1 and second["cached"] == 1 and second["scanned"] == 0
+    assert len(world.result_documents()) == 1
+
+
+def test_bad_event_is_skipped_with_reason_not_retried(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.load()
+    bad_digest = push_event(digest="sha256:XYZ")
+    response = world.invoke(batch(record(bad_digest), record("not json {")))
+    assert response == {"batchItemFailures": []}
+    assert world.started == 0
+    (accounting,) = accounting_lines(caplog)
+    assert sum(accounting["skipped"].values()) == 2
+    assert all(reason.startswith("invalid: ") for reason in accounting["skipped"])
+    assert any("digest" in reason for reason in accounting["skipped"])
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and r.getMessage().startswith("skipped")
+    ]
+    assert len(warnings) == 2
+
+
+def test_unsupported_event_is_skipped_quietly(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.load()
+    response = world.invoke(batch(record(push_event(action="DELETE"))))
+    assert response == {"batchItemFailures": []}
+    (accounting,) = accounting_lines(caplog)
+    (reason,) = accounting["skipped"]
+    assert reason.startswith("unsupported: ") and "DELETE" in reason
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_scanner_failure_fails_only_that_record_releases_claim_and_alerts(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.scenario(image_ref(OTHER_DIGEST), exit_code=1)
+    world.load()
+    failing = str(uuid.uuid4())
+    response = world.invoke(batch(record(push_event()), record(push_event(digest=OTHER_DIGEST), failing)))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": failing}]}
+    assert world.store().lookup(f"image#{OTHER_DIGEST}") is None  # released: the retry scans again
+    assert world.store().lookup(f"image#{DIGEST}") is not None  # the neighbour completed
+    (alert,) = world.alerts()
+    assert alert["kind"] == "failure" and alert["status"] == "failed"
+    statuses = sorted(d["status"] for d in world.result_documents())
+    assert statuses == ["failed", "success"]
+    (accounting,) = accounting_lines(caplog)
+    assert accounting["failed"] == 1 and accounting["scanned"] == 1
+    # the redelivery scans again instead of trusting a cache
+    world.scenario(image_ref(OTHER_DIGEST))
+    assert world.invoke(batch(record(push_event(digest=OTHER_DIGEST), failing))) == {"batchItemFailures": []}
+    assert world.started == 3
+
+
+def test_partial_scan_is_never_cached_as_clean(world: World) -> None:
+    world.scenario(image_ref(), exit_code=40)
+    world.load()
+    message_id = str(uuid.uuid4())
+    for attempt in range(2):
+        response = world.invoke(batch(record(push_event(), message_id)))
+        assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}, attempt
+    assert world.started == 2  # scanned on every delivery
+    assert world.store().lookup(f"image#{DIGEST}") is None
+    assert {d["status"] for d in world.result_documents()} == {"partial"}
+    alerts = world.alerts()
+    assert len(alerts) == 2 and {a["kind"] for a in alerts} == {"failure"}
+
+
+@pytest.mark.parametrize(("threshold", "expected_alerts"), [("CRITICAL", 0), ("HIGH", 1)])
+def test_alert_threshold(world: World, threshold: str, expected_alerts: int) -> None:
+    world.scenario(image_ref(), findings=[finding("2001", 4), finding("2002", 3)])
+    world.load(QSCAN_SEVERITY_THRESHOLD=threshold)
+    assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
+    alerts = world.alerts()
+    assert len(alerts) == expected_alerts
+    if alerts:
+        assert alerts[0]["kind"] == "findings" and alerts[0]["counts"]["high"] == 1
+
+
+def test_tag_only_target_is_resolved_to_its_digest(world: World) -> None:
+    digest = push_image("2.0")
+    world.scenario(image_ref(digest), findings=[finding("3001", 5)])
+    world.load()
+    assert world.invoke(batch(record(put_image_tag_only("2.0")))) == {"batchItemFailures": []}
+    assert world.started == 1
+    stored = world.store().lookup(f"image#{digest}")
+    assert stored is not None and stored.status == "success" and stored.counts is not None
+    assert stored.counts.critical == 1
+    (document,) = world.result_documents()
+    assert document["target"]["digest"] == digest and document["target"]["tag"] == "2.0"
+    assert document["target"]["image"] == f"{REGISTRY}/{REPO}:2.0@{digest}"
+
+
+def test_tag_that_no_longer_exists_is_skipped(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.load()
+    assert world.invoke(batch(record(put_image_tag_only("gone")))) == {"batchItemFailures": []}
+    (accounting,) = accounting_lines(caplog)
+    (reason,) = accounting["skipped"]
+    assert "no longer exists" in reason
+
+
+def _env_recording_scanner(world: World) -> Path:
+    """A qscanner wrapper that records the AWS credentials it was started with, then runs the fake."""
+    record_file = world.tmp / "child-env.json"
+    script = world.tmp / "qscanner-recording"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'"{sys.executable}" -c \'import json, os, sys; json.dump({{k: os.environ.get(k) for k in '
+        '("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}, open(sys.argv[1], "w"))\' '
+        f'"{record_file}"\n'
+        f'exec "{WRAPPER}" "$@"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    world.monkeypatch.setenv("QSCANNER_PATH", str(script))
+    return record_file
+
+
+def test_cross_account_image_is_read_with_the_spoke_role(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    spoke = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{SPOKE}:role/setup", RoleSessionName="setup"
+    )["Credentials"]
+    spoke_ecr = boto3.client(
+        "ecr",
+        aws_access_key_id=spoke["AccessKeyId"],
+        aws_secret_access_key=spoke["SecretAccessKey"],
+        aws_session_token=spoke["SessionToken"],
+    )
+    spoke_ecr.create_repository(repositoryName=REPO)
+    digest = push_image("7.1", spoke_ecr)
+    world.scenario(image_ref(digest, account=SPOKE), findings=[finding("4001", 3)])
+    record_file = _env_recording_scanner(world)
+    module = world.load(QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read", QSCAN_SPOKE_EXTERNAL_ID="ext-id-8812")
+    assume_calls: list[dict[str, Any]] = []
+    module.HANDLER.clients.client("sts").meta.events.register(
+        "provide-client-params.sts.AssumeRole", lambda params, **_: assume_calls.append(dict(params))
+    )
+
+    assert world.invoke(batch(record(put_image_tag_only("7.1", account=SPOKE)))) == {"batchItemFailures": []}
+
+    assert len(assume_calls) == 1  # cached for the lookup and the scan
+    assert assume_calls[0]["RoleArn"] == f"arn:aws:iam::{SPOKE}:role/qscan-spoke-read"
+    assert assume_calls[0]["ExternalId"] == "ext-id-8812"
+    assert assume_calls[0]["DurationSeconds"] == 3600
+    credentials = module.HANDLER.accounts.credentials_for(SPOKE)
+    child = json.loads(record_file.read_text())
+    assert child == credentials.child_env()
+    assert child["AWS_ACCESS_KEY_ID"] != "testing"
+    stored = world.store().lookup(f"image#{digest}")
+    assert stored is not None and stored.status == "success"
+    (document,) = world.result_documents()
+    assert document["target"]["account"] == SPOKE
+    # the assumed secrets never reach a log line
+    text = caplog.text
+    assert credentials.secret_access_key not in text and credentials.session_token not in text
+    assert "ext-id-8812" not in text
+
+
+def test_foreign_account_without_spoke_settings_fails_loudly(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.load()
+    message_id = str(uuid.uuid4())
+    response = world.invoke(batch(record(push_event(account=SPOKE), message_id)))
+    assert response == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    assert world.started == 0
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("QSCAN_SPOKE_ROLE_NAME" in r.getMessage() for r in errors)
+    assert world.store().lookup(f"image#{DIGEST}") is None
+
+
+def test_accounting_closes_and_emf_has_the_dashboard_metrics(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.scenario(image_ref(), findings=[finding("5001", 5), finding("5002", 4), finding("5003", 4)])
+    world.scenario(image_ref(OTHER_DIGEST), exit_code=1)
+    world.load(QSCAN_METRICS_NAMESPACE="secops/qscan")
+    capsys.readouterr()
+    event = batch(
+        record(push_event()),  # scanned
+        record(push_event(tag="again")),  # cached
+        record(push_event(action="DELETE")),  # skipped (unsupported)
+        record("[]"),  # skipped (invalid)
+        record(push_event(digest=OTHER_DIGEST)),  # failed
+    )
+    event["Records"].append({"body": "{}"})  # no messageId: cannot be retried, counted as skipped
+    response = world.invoke(event)
+    assert len(response["batchItemFailures"]) == 1
+
+    (accounting,) = accounting_lines(caplog)
+    assert accounting["events"] == 6
+    assert (accounting["scanned"], accounting["cached"], accounting["failed"]) == (1, 1, 1)
+    assert sum(accounting["skipped"].values()) == 3
+    total = (
+        accounting["scanned"]
+        + accounting["deduplicated"]
+        + accounting["cached"]
+        + sum(accounting["skipped"].values())
+        + accounting["failed"]
+    )
+    assert total == accounting["events"]
+    line = next(r for r in caplog.records if r.getMessage().startswith("batch accounting"))
+    assert line.__dict__["closes"] is True
+
+    (emf,) = emf_lines(capsys.readouterr().out)
+    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "secops/qscan"
+    assert directive["Dimensions"] == [["service"]]
+    assert [m["Name"] for m in directive["Metrics"]] == list(DASHBOARD_METRICS)
+    assert all(m["Unit"] == "Count" for m in directive["Metrics"])
+    assert isinstance(emf["_aws"]["Timestamp"], int)
+    assert emf["service"] == "qscan-ecr"
+    assert {name: emf[name] for name in DASHBOARD_METRICS} == {
+        "ScansStarted": 2,
+        "ScansSucceeded": 1,
+        "ScansFailed": 1,
+        "ScansDeduplicated": 1,
+        "EventsSkipped": 3,
+        "FindingsCritical": 1,
+        "FindingsHigh": 2,
+        "FindingsMedium": 0,
+        "FindingsLow": 0,
+        "FindingsInformational": 0,
+    }
+
+
+def test_qualys_token_never_reaches_logs_results_or_alerts(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    world.scenario(image_ref(), echo_token=True, findings=[finding("6001", 5)])
+    world.scenario(image_ref(OTHER_DIGEST), echo_token=True, exit_code=7)
+    world.load(QSCAN_LOG_LEVEL="DEBUG")
+    response = world.invoke(batch(record(push_event()), record(push_event(digest=OTHER_DIGEST))))
+    assert len(response["batchItemFailures"]) == 1
+    objects = world.objects()
+    assert objects  # results and raw outputs were written
+    assert any(b"***" in body for body in objects.values())  # the echoed token was there, and masked
+    for key, body in objects.items():
+        assert TOKEN.encode() not in body, key
+    alerts = world.alerts()
+    assert alerts and all(TOKEN not in json.dumps(a) for a in alerts)
+    formatted = caplog.text
+    assert formatted and TOKEN not in formatted
+    out, err = capsys.readouterr()
+    assert TOKEN not in out and TOKEN not in err
+
+
+def test_non_batch_event_is_skipped_not_crashed(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    world.load()
+    assert world.invoke({"hello": "world"}) == {"batchItemFailures": []}
+    (accounting,) = accounting_lines(caplog)
+    assert accounting["events"] == 1 and sum(accounting["skipped"].values()) == 1
+
+
+def test_cold_start_fails_loudly_on_missing_settings(world: World) -> None:
+    world.monkeypatch.delenv("QSCAN_DEDUPE_TABLE")
+    with pytest.raises(Exception, match="QSCAN_DEDUPE_TABLE is required"):
+        world.load()
+
+
+def test_rotated_qualys_secret_rebuilds_the_scanner(world: World) -> None:
+    module = world.load()
+    assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
+    first_runner = module.HANDLER.scanner.inner
+    rotated = "qtok-rotated-5Gx8Wq2Rn7Tz"
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=os.environ["QSCAN_QUALYS_SECRET_ARN"],
+        SecretString=json.dumps({"pod": "US2", "access_token": rotated}),
+    )
+    assert world.invoke(batch(record(push_event(digest=OTHER_DIGEST)))) == {"batchItemFailures": []}
+    assert module.HANDLER.scanner.inner is first_runner  # still within the secret cache TTL
+    qscan_secrets.clear_cache()  # the 15-minute cache expired
+    assert world.invoke(batch(record(push_event(digest="sha256:" + "ee" * 32)))) == {"batchItemFailures": []}
+    assert module.HANDLER.scanner.inner is not first_runner
+    assert module.HANDLER.scanner.inner.build_env()["QUALYS_ACCESS_TOKEN"] == rotated
+    assert world.started == 3

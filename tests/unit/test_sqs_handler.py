@@ -1,0 +1,180 @@
+"""qscan.aws.sqs_handler: per-record isolation, the partial batch response and an accounting that always closes.
+
+The pipeline and resolver are stand-ins whose behaviour is chosen per record (by digest); the records are real
+SQS records with EventBridge bodies going through the real normalizers.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from qscan.aws.sqs_handler import SqsScanHandler, balance
+from qscan.errors import ConfigError, InvalidEvent, TransientError, UnsupportedEvent
+from qscan.metrics import DASHBOARD_METRICS, EmfMetrics
+from qscan.pipeline import Accounting, Outcome, ScanFailed
+from qscan.results.model import ScanResult
+from qscan.target import ScanTarget
+
+BEHAVIOURS = (
+    "scanned",
+    "deduplicated",
+    "cached",
+    "scan_failed",
+    "transient",
+    "config",
+    "unexpected",
+    "body_invalid",
+    "body_unsupported",
+    "resolve_invalid",
+    "resolve_unsupported",
+    "no_message_id",
+)
+FAILING = {"scan_failed", "transient", "config", "unexpected"}
+SKIPPED = {"body_invalid", "body_unsupported", "resolve_invalid", "resolve_unsupported", "no_message_id"}
+
+
+def digest(index: int) -> str:
+    return f"sha256:{index:064x}"
+
+
+def make_record(index: int, behaviour: str) -> dict[str, Any]:
+    detail = {
+        "result": "SUCCESS",
+        "repository-name": "team/app",
+        "image-digest": digest(index),
+        "action-type": "DELETE" if behaviour == "body_unsupported" else "PUSH",
+    }
+    body = (
+        "[]"
+        if behaviour == "body_invalid"
+        else json.dumps(
+            {
+                "id": f"e-{index}",
+                "source": "aws.ecr",
+                "detail-type": "ECR Image Action",
+                "account": "123456789012",
+                "region": "us-east-1",
+                "detail": detail,
+            }
+        )
+    )
+    record: dict[str, Any] = {"body": body, "eventSource": "aws:sqs"}
+    if behaviour != "no_message_id":
+        record["messageId"] = f"msg-{index}"
+    return record
+
+
+class Stage:
+    """Pipeline and resolver stand-ins driven by a digest -> behaviour map."""
+
+    def __init__(self, behaviours: dict[str, str]) -> None:
+        self.behaviours = behaviours
+        self.owners: list[str] = []
+
+    def resolve(self, target: ScanTarget) -> ScanTarget:
+        behaviour = self.behaviours[target.digest or ""]
+        if behaviour == "resolve_invalid":
+            raise InvalidEvent("tag gone")
+        if behaviour == "resolve_unsupported":
+            raise UnsupportedEvent("not ours")
+        return target
+
+    def process(self, target: ScanTarget, owner: str) -> Outcome:
+        self.owners.append(owner)
+        behaviour = self.behaviours[target.digest or ""]
+        if behaviour == "scan_failed":
+            raise ScanFailed(
+                ScanResult(target=target, backend="qscanner", status="partial", reason="exit 40")
+            )
+        if behaviour == "transient":
+            raise TransientError("throttled")
+        if behaviour == "config":
+            raise ConfigError("QSCAN_X is wrong")
+        if behaviour == "unexpected":
+            raise RuntimeError("bug")
+        if behaviour == "scanned":
+            return Outcome(target, "scanned", ScanResult(target=target, backend="qscanner", status="success"))
+        return Outcome(target, behaviour)  # type: ignore[arg-type]
+
+
+def run(behaviours: list[str]) -> tuple[dict[str, Any], Accounting, dict[str, Any], Stage]:
+    stage = Stage({digest(i): b for i, b in enumerate(behaviours)})
+    out = io.StringIO()
+    metrics = EmfMetrics("qscan", {"service": "test"}, declared=DASHBOARD_METRICS, stream=out)
+    handler = SqsScanHandler(lambda: stage, stage.resolve, metrics)  # type: ignore[arg-type,return-value]
+    captured: list[Accounting] = []
+    original = handler._report  # observe the accounting the handler logs
+
+    def report(accounting: Accounting, failures: int) -> None:
+        captured.append(accounting)
+        original(accounting, failures)
+
+    handler._report = report  # type: ignore[method-assign]
+    response = handler.handle({"Records": [make_record(i, b) for i, b in enumerate(behaviours)]})
+    emf = json.loads(out.getvalue())
+    return response, captured[0], emf, stage
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(BEHAVIOURS), min_size=1, max_size=12))
+def test_accounting_always_closes_and_only_failures_are_reported(behaviours: list[str]) -> None:
+    response, accounting, emf, stage = run(behaviours)
+    assert balance(accounting) == 0
+    assert accounting.events == len(behaviours)
+    expected_failures = [{"itemIdentifier": f"msg-{i}"} for i, b in enumerate(behaviours) if b in FAILING]
+    assert response == {"batchItemFailures": expected_failures}
+    assert accounting.failed == len(expected_failures)
+    assert accounting.scanned == behaviours.count("scanned")
+    assert accounting.cached == behaviours.count("cached")
+    assert accounting.deduplicated == behaviours.count("deduplicated")
+    assert sum(accounting.skipped.values()) == sum(b in SKIPPED for b in behaviours)
+    # claim owners are the SQS message ids
+    assert all(owner.startswith("msg-") for owner in stage.owners)
+    assert emf["ScansSucceeded"] == behaviours.count("scanned")
+    assert emf["ScansFailed"] == len(expected_failures)
+    assert emf["ScansDeduplicated"] == behaviours.count("cached") + behaviours.count("deduplicated")
+    assert emf["EventsSkipped"] == sum(b in SKIPPED for b in behaviours)
+
+
+def test_failures_are_logged_at_error_and_skips_by_kind(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    run(["unexpected", "config", "body_invalid", "body_unsupported"])
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    assert any(r.exc_text or r.exc_info for r in errors)  # the unexpected one carries its traceback
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(m.startswith("skipped invalid event") for m in warnings)
+    assert not any("DELETE" in m for m in warnings)  # unsupported is not a warning
+
+
+class Context:
+    def __init__(self, remaining: list[int]) -> None:
+        self.remaining = remaining
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining.pop(0)
+
+
+def test_records_are_deferred_when_time_runs_out_but_the_first_always_runs() -> None:
+    stage = Stage({digest(i): "scanned" for i in range(3)})
+    metrics = EmfMetrics("qscan", {"service": "test"}, stream=io.StringIO())
+    handler = SqsScanHandler(lambda: stage, stage.resolve, metrics, reserve_ms=60_000)  # type: ignore[arg-type,return-value]
+    records = [make_record(i, "scanned") for i in range(3)]
+    # the first record runs without asking; 120 s are left before the second, 5 s before the third
+    response = handler.handle({"Records": records}, Context([120_000, 5_000]))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "msg-2"}]}
+    assert stage.owners == ["msg-0", "msg-1"]
+
+
+def test_event_that_is_not_a_batch_is_skipped() -> None:
+    stage = Stage({})
+    metrics = EmfMetrics("qscan", {"service": "test"}, stream=io.StringIO())
+    handler = SqsScanHandler(lambda: stage, stage.resolve, metrics)  # type: ignore[arg-type,return-value]
+    assert handler.handle(["not", "a", "batch"]) == {"batchItemFailures": []}
+    assert stage.owners == []
