@@ -28,6 +28,9 @@ AWS
 - QSCAN_SPOKE_ROLE_NAME        IAM role name the hub assumes in spoke accounts
 - QSCAN_SPOKE_EXTERNAL_ID      ExternalId for that role
 - QSCAN_AWS_ENDPOINT_URL       AWS endpoint override (local moto server for the demo); http(s) URL
+- QSCAN_SELF_FUNCTION_PREFIX   Lambda function-name prefix of the scanner's own functions, never scanned [qscan-]
+- QSCAN_TAG_FUNCTIONS          true | false: tag scanned Lambda functions with their result [false]
+- QSCAN_SCAN_QUEUE_URL         SQS scan queue URL that bulk scans enqueue into [the queue the request came from]
 
 Azure
 - QSCAN_QUALYS_SECRET_URI      Key Vault secret URI https://<vault>.vault.azure.net/secrets/<name>[/<version>]
@@ -86,6 +89,8 @@ _AZURE_TABLE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _BLOB_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _IAM_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_FUNCTION_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +139,11 @@ VARIABLES: tuple[Variable, ...] = (
     _var("log_level", "log level: DEBUG | INFO | WARNING | ERROR | CRITICAL", "INFO"),
     _var("metrics_namespace", "CloudWatch namespace of the EMF metrics", "qscan"),
     _var("service_name", "value of the metrics' service dimension"),
+    _var(
+        "self_function_prefix", "Lambda function-name prefix of the scanner's own functions (never scanned)"
+    ),
+    _var("tag_functions", "tag scanned Lambda functions with their result: true | false", "false"),
+    _var("scan_queue_url", "SQS scan queue URL that bulk scans enqueue into"),
 )
 ENV_NAMES: dict[str, str] = {v.field: v.env for v in VARIABLES}
 
@@ -168,6 +178,13 @@ def _scan_types(name: str, value: str) -> tuple[str, ...]:
         shown = ", ".join(u[:20] for u in unknown[:5])
         raise ConfigError(f"{name} has unknown scan type(s) {shown}; allowed: {', '.join(SCAN_TYPES)}")
     return tuple(dict.fromkeys(items))
+
+
+def _bool(name: str, value: str) -> bool:
+    try:
+        return _BOOLEANS[value.lower()]
+    except KeyError:
+        raise ConfigError(f"{name} must be true or false (got {value[:20]!r})") from None
 
 
 def _pattern(regex: re.Pattern[str], what: str) -> Callable[[str, str], str]:
@@ -254,6 +271,11 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "log_level": lambda n, v: _choice(n, v, LOG_LEVELS, upper=True),
     "metrics_namespace": lambda n, v: validate_namespace(v, setting=n),
     "service_name": lambda n, v: validate_dimension_value(v, setting=n),
+    "self_function_prefix": _pattern(
+        _FUNCTION_PREFIX, "a Lambda function-name prefix (1-64 of A-Z a-z 0-9 _ -)"
+    ),
+    "tag_functions": _bool,
+    "scan_queue_url": lambda n, v: _url(n, v, https_only=True),
 }
 
 
@@ -283,6 +305,9 @@ class Settings:
     log_level: str = "INFO"
     metrics_namespace: str = "qscan"
     service_name: str | None = None
+    self_function_prefix: str | None = None
+    tag_functions: bool = False
+    scan_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

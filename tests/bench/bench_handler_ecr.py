@@ -1,5 +1,7 @@
 """ECR handler start-up cost: its imports against `import boto3` alone (target <= 1.25x), and the full cold start.
 
+`run_for(handler_path)` measures any handlers/aws/<name>/handler.py the same way (bench_handler_lambda uses it).
+
 Each figure is the median of fresh interpreter runs (`-X importtime` is not used: it inflates small modules).
 - `import boto3`: the floor every Python Lambda with boto3 pays;
 - `handler imports`: the modules handler.py imports (read from its source), boto3 included;
@@ -27,8 +29,8 @@ RUNS = 7
 TARGET_RATIO = 1.25
 
 
-def handler_imports() -> list[str]:
-    tree = ast.parse(HANDLER.read_text())
+def handler_imports(handler: Path = HANDLER) -> list[str]:
+    tree = ast.parse(handler.read_text())
     names: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module and node.module != "__future__":
@@ -71,8 +73,12 @@ def _median_ms(statement: str, core: Path = ROOT / "shared") -> float:
 
 
 def run() -> list[tuple[str, str]]:
+    return run_for(HANDLER)
+
+
+def run_for(handler: Path) -> list[tuple[str, str]]:
     boto = _median_ms("import boto3")
-    imports = "\n".join(f"import {name}" for name in handler_imports())
+    imports = "\n".join(f"import {name}" for name in handler_imports(handler))
     modules = _median_ms(imports)
     with tempfile.TemporaryDirectory() as tmp:  # a copy of the core without __pycache__, never written
         shutil.copytree(
@@ -81,7 +87,7 @@ def run() -> list[tuple[str, str]]:
         source_only = _median_ms(imports, Path(tmp))
     cold = _median_ms(
         "import importlib.util\n"
-        f"spec = importlib.util.spec_from_file_location('handler', {str(HANDLER)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('handler', {str(handler)!r})\n"
         "module = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(module)"
     )

@@ -16,9 +16,16 @@ queue (whose alarm fires). One record never fails its neighbours, and nothing is
 first that cannot start because less than `reserve_ms` is left in the invocation are reported as failures too
 (redelivered, not lost; the first record always runs, so a tight timeout cannot defer a message forever).
 
+Requests: a handler may pass `requests` (a `RequestHandler`) for message bodies that ask the handler to do
+something instead of naming something to scan: the Lambda scanner's scheduled bulk-scan request, which fans out
+into one scan request per function sent back to the same queue. A body it `matches` is handed to its `run`,
+which returns how many scan requests it enqueued (each is an event of its own in a later batch) or raises to
+fail the record (redelivered like any failed record, then dead-lettered).
+
 Accounting (one `batch accounting` log line per invocation) is per record, each in exactly one bucket:
-events = scanned + deduplicated + cached + skipped(reason) + failed. A record with several targets takes the
-most telling disposition: failed > scanned > cached > deduplicated > skipped.
+events = scanned + deduplicated + cached + skipped(reason) + failed + fanned_out, where `fanned_out` counts the
+requests handled (`enqueued` adds up the scan requests they sent). A record with several targets takes the most
+telling disposition: failed > scanned > cached > deduplicated > skipped.
 
 Metrics (one EMF line per invocation, names in `qscan.metrics.DASHBOARD_METRICS`): `ScansStarted` (scanner
 invocations), `ScansSucceeded` (complete scans), `ScansFailed` (targets whose processing failed: incomplete
@@ -29,13 +36,14 @@ scans and errors), `ScansDeduplicated` (targets not scanned because a claim or a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError, UnsupportedEvent
 from qscan.events import normalize_sqs_record
 from qscan.events.batch import record_id
+from qscan.events.sqs import sqs_body
 from qscan.log import correlation
 from qscan.metrics import FINDING_METRICS, EmfMetrics
 from qscan.pipeline import Accounting, Pipeline, ScanFailed
@@ -46,8 +54,37 @@ from qscan.target import ScanTarget
 LOG = logging.getLogger(__name__)
 
 Resolver = Callable[[ScanTarget], ScanTarget]
-RecordDisposition = Literal["failed", "scanned", "cached", "deduplicated", "skipped"]
-_PRIORITY: tuple[RecordDisposition, ...] = ("failed", "scanned", "cached", "deduplicated", "skipped")
+RecordDisposition = Literal["failed", "fanned_out", "scanned", "cached", "deduplicated", "skipped"]
+_PRIORITY: tuple[RecordDisposition, ...] = (
+    "failed",
+    "fanned_out",
+    "scanned",
+    "cached",
+    "deduplicated",
+    "skipped",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHandler:
+    """Message bodies that are requests to the handler (see the module docstring), and how to run them."""
+
+    name: str  # for log lines, e.g. "bulk-scan request"
+    matches: Callable[[Mapping[str, Any]], bool]
+    run: Callable[[Mapping[str, Any], Mapping[str, Any]], int]  # (body, SQS record) -> scan requests enqueued
+
+
+@dataclass(slots=True)
+class BatchAccounting(Accounting):
+    """`Accounting` plus the requests a batch handled (`fanned_out`) and the scan requests they sent."""
+
+    fanned_out: int = 0
+    enqueued: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        data = Accounting.to_dict(self)
+        data.update(fanned_out=self.fanned_out, enqueued=self.enqueued)
+        return data
 
 
 class CountingScanner:
@@ -91,11 +128,13 @@ class SqsScanHandler:
         *,
         scanner: CountingScanner | None = None,
         reserve_ms: int = 0,
+        requests: RequestHandler | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._resolve = resolve
         self.metrics = metrics
         self._scanner = scanner
+        self._requests = requests
         self.reserve_ms = reserve_ms  # do not start a record with less time than this left
 
     def handle(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
@@ -105,7 +144,7 @@ class SqsScanHandler:
             return self._handle(event, context)
 
     def _handle(self, event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
-        accounting = Accounting()
+        accounting = BatchAccounting()
         failures: list[dict[str, str]] = []
         started_before = self._scanner.started if self._scanner else 0
         records = event.get("Records") if isinstance(event, dict) else None
@@ -144,7 +183,10 @@ class SqsScanHandler:
         return {"batchItemFailures": failures}
 
     # ------------------------------------------------------------------ one record
-    def _record(self, record: Any, owner: str, pipeline: Pipeline, accounting: Accounting) -> _Record:
+    def _record(self, record: Any, owner: str, pipeline: Pipeline, accounting: BatchAccounting) -> _Record:
+        request = self._request_body(record)
+        if request is not None:
+            return self._run_request(request, record, accounting)
         try:
             targets = normalize_sqs_record(record)
         except (UnsupportedEvent, InvalidEvent) as exc:
@@ -180,6 +222,29 @@ class SqsScanHandler:
                     self.metrics.add(name, counts.get(label, 0))
         return state
 
+    def _request_body(self, record: Any) -> Mapping[str, Any] | None:
+        """The body of a record that is a request this handler runs, else None (normalized as an event)."""
+        if self._requests is None:
+            return None
+        try:
+            _, body = sqs_body(record)
+        except (UnsupportedEvent, InvalidEvent):
+            return None  # normalize_sqs_record reports it with its reason
+        return body if self._requests.matches(body) else None
+
+    def _run_request(
+        self, body: Mapping[str, Any], record: Mapping[str, Any], accounting: BatchAccounting
+    ) -> _Record:
+        assert self._requests is not None
+        try:
+            enqueued = self._requests.run(body, record)
+        except Exception as exc:  # noqa: BLE001 - isolates the record: logged, reported for redelivery
+            self._failed(exc, None, what=self._requests.name)
+            return _Record(["failed"])
+        accounting.enqueued += enqueued
+        LOG.info("%s handled: %d scan request(s) enqueued", self._requests.name, enqueued)
+        return _Record(["fanned_out"])
+
     def _skipped(self, exc: UnsupportedEvent | InvalidEvent) -> _Record:
         reason = skip_reason(exc)
         if isinstance(exc, UnsupportedEvent):
@@ -188,10 +253,16 @@ class SqsScanHandler:
             LOG.warning("skipped invalid event: %s", exc.reason, extra={"skip_reason": reason})
         return _Record([], reason)
 
-    def _failed(self, exc: Exception, target: ScanTarget) -> None:
-        self.metrics.add("ScansFailed")
-        key = target.dedupe_key
-        if isinstance(exc, ScanFailed):
+    def _failed(self, exc: Exception, target: ScanTarget | None, *, what: str | None = None) -> None:
+        """Log why a record fails; a target's failure counts as `ScansFailed`, a request's does not."""
+        if target is not None:
+            self.metrics.add("ScansFailed")
+        key = target.dedupe_key if target is not None else None
+        if what is not None and isinstance(exc, QscanError):
+            LOG.error("%s failed, the message is retried: %s", what, exc.reason)
+        elif what is not None:
+            LOG.exception("%s failed unexpectedly, the message is retried", what)
+        elif isinstance(exc, ScanFailed):
             LOG.error(
                 "scan failed, the message is retried: %s",
                 exc.reason,
@@ -209,9 +280,11 @@ class SqsScanHandler:
             LOG.exception("unexpected error, the message is retried", extra={"dedupe_key": key})
 
     # ------------------------------------------------------------------ accounting
-    def _count(self, accounting: Accounting, record: _Record) -> None:
+    def _count(self, accounting: BatchAccounting, record: _Record) -> None:
         final = record.final()
-        if final == "skipped":
+        if final == "fanned_out":
+            accounting.fanned_out += 1
+        elif final == "skipped":
             accounting.skip(record.skip_reason or "unsupported: nothing to scan")
             self.metrics.add("EventsSkipped")
         elif final == "failed":
@@ -223,16 +296,18 @@ class SqsScanHandler:
         else:
             accounting.deduplicated += 1
 
-    def _report(self, accounting: Accounting, failures: int) -> None:
+    def _report(self, accounting: BatchAccounting, failures: int) -> None:
         closes = balance(accounting) == 0
         LOG.info(
-            "batch accounting: %d event(s) = %d scanned + %d deduplicated + %d cached + %d skipped + %d failed",
+            "batch accounting: %d event(s) = %d scanned + %d deduplicated + %d cached + %d skipped + %d failed"
+            " + %d fanned out",
             accounting.events,
             accounting.scanned,
             accounting.deduplicated,
             accounting.cached,
             sum(accounting.skipped.values()),
             accounting.failed,
+            accounting.fanned_out,
             extra={"accounting": accounting.to_dict(), "closes": closes, "batch_item_failures": failures},
         )
         if not closes:  # a bug in this loop, never expected: say so loudly
@@ -241,13 +316,15 @@ class SqsScanHandler:
 
 
 def balance(accounting: Accounting) -> int:
-    """events - (scanned + deduplicated + cached + skipped + failed): 0 when the accounting closes."""
+    """events - (scanned + deduplicated + cached + skipped + failed + fanned_out): 0 when the accounting closes."""
+    fanned_out = accounting.fanned_out if isinstance(accounting, BatchAccounting) else 0
     return accounting.events - (
         accounting.scanned
         + accounting.deduplicated
         + accounting.cached
         + sum(accounting.skipped.values())
         + accounting.failed
+        + fanned_out
     )
 
 

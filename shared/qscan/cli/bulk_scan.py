@@ -3,9 +3,9 @@
     qscan bulk-scan --queue-url URL [--dry-run] [--region R]... [--include PATTERN]... [--exclude PATTERN]...
 
 Lists the functions of each region (default: the AWS SDK's region), skips the scanner's own functions
-(`--own-prefix`, default `qscan-`) and those filtered out by the glob patterns on the function name (include:
-any must match, when given; exclude: none may match), and sends one reconciler scan request per function to
-the scan queue (see `qscan.bulk_scan`). The queue URL defaults to QSCAN_SCAN_QUEUE_URL; QSCAN_AWS_ENDPOINT_URL
+(`--own-prefix`, default QSCAN_SELF_FUNCTION_PREFIX, else `qscan-`) and those filtered out by the glob
+patterns on the function name (include: any must match, when given; exclude: none may match), and sends one
+reconciler scan request per function to the scan queue (see `qscan.bulk_scan`). The queue URL defaults to QSCAN_SCAN_QUEUE_URL; QSCAN_AWS_ENDPOINT_URL
 points every client at a local endpoint (the moto demo). Credentials come from the normal AWS chain.
 
 Output: with `--dry-run`, one JSON line per target that would be enqueued (nothing is sent); always a last line
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from typing import Any
@@ -71,14 +70,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
-        queue_url = args.queue_url or os.environ.get(QUEUE_URL_ENV, "").strip() or None
+        queue_url = args.queue_url or settings.scan_queue_url
         regions = args.region or _default_regions()
         options = BulkScanOptions(
             regions=tuple(regions),
             queue_url=queue_url,
             include=tuple(args.include),
             exclude=tuple(args.exclude),
-            own_functions=tuple(args.own_prefix) if args.own_prefix is not None else DEFAULT_OWN_PREFIXES,
+            own_functions=_own_functions(args.own_prefix, settings),
             dry_run=args.dry_run,
             max_functions=args.max_functions,
             progress_every=args.progress_every,
@@ -113,6 +112,14 @@ def run(args: argparse.Namespace) -> int:
         for region, reason in summary.region_errors.items():
             print(f"qscan bulk-scan: {region}: {reason}", file=sys.stderr)
     return EXIT_OK if summary.ok else EXIT_FAILED
+
+
+def _own_functions(given: list[str] | None, settings: Settings) -> tuple[str, ...]:
+    if given is not None:
+        return tuple(given)
+    if settings.self_function_prefix:
+        return (settings.self_function_prefix,)
+    return DEFAULT_OWN_PREFIXES
 
 
 def _print_target(target: ScanTarget) -> None:

@@ -1,0 +1,219 @@
+"""Lambda function scanning: the Lambda handler behind modules/lambda (runtime python3.12, SQS trigger).
+
+The trigger is an SQS batch whose message bodies are
+- EventBridge CloudTrail events `CreateFunction20150331`, `UpdateFunctionCode20150331v2`,
+  `UpdateFunctionConfiguration20150331v2` (normalized by `qscan.events.aws_lambda`);
+- reconciler scan requests (`qscan.reconciler`), e.g. the ones a bulk scan enqueued;
+- the scheduled bulk-scan request (`qscan.bulk-scan`, see below).
+
+Per function target (the loop, partial batch response, accounting line and EMF metrics are
+`qscan.aws.sqs_handler.SqsScanHandler`; the cold start is `qscan.aws.queue_handler.QueueScanHandler`):
+
+1. **Own functions are skipped** before anything is read: a function of this account whose name starts with
+   QSCAN_SELF_FUNCTION_PREFIX (default `qscan-`), and this function itself (its ARN, from the first
+   invocation's context), are qscan's own (`qscan.lambdas.is_own_function`): skipped with the reason
+   `own function`, never retried. Functions of other accounts are matched by exact ARN only.
+2. **GetFunction, always** (`qscan.lambdas.resolve_function`, with the account's credentials: the function's
+   own for this account, the assumed spoke role for others): the code SHA-256, package type, layer version
+   ARNs and resolved image URI of what is deployed NOW. Even an event that carries them is looked up, so the
+   dedupe key names what qscanner actually reads (an event may have waited in the queue while the function
+   changed again). Zip functions dedupe on `lambda#<arn>#<code sha>#<layer version ARNs>` (a layer-only update
+   rescans; a configuration update that changes neither is a cache hit); container-image functions become
+   image targets (platform `lambda`) deduped on the image digest. A function deleted since the event is
+   `FunctionGone`: skipped with its reason.
+3. **Scan** with qscanner: `qscanner lambda <arn>` for zip functions, `qscanner image <registry/repo@digest>`
+   for image functions (the runner picks the subcommand by target kind); cross-account targets run qscanner
+   with the spoke role's temporary credentials in its environment only.
+4. **Persist**, then, with QSCAN_TAG_FUNCTIONS=true, **tag** the function (`QualysScanStatus`,
+   `QualysScanTime`, `QualysCritical`, `QualysHigh`; `qscan.lambdas.tag_function`, best effort: a failure is
+   logged and counted as the `FunctionTagFailures` metric and never fails the record), then **notify** and
+   complete the claim (`qscan.pipeline.Pipeline`). TagResource does not match the deployment rule, so tags
+   never trigger a rescan.
+
+Cross-account functions (events forwarded from spokes to a hub bus) need QSCAN_SPOKE_ROLE_NAME and
+QSCAN_SPOKE_EXTERNAL_ID; without them such a record FAILS (retried, then dead-lettered with an alarm), like the
+ECR handler.
+
+**Bulk-scan requests.** A body `qscan.bulk_scan.is_bulk_scan_request` accepts (the module's optional schedule puts
+one into the queue) runs `qscan.bulk_scan.scheduled_bulk_scan`: this account's functions in the request's
+region (own functions skipped the same way) are listed and one scan request per function is sent back to the
+scan queue: QSCAN_SCAN_QUEUE_URL, else the queue the request came from (the record's `eventSourceARN`). In the
+accounting the request is counted under `fanned_out` (the scan requests it sent add up under `enqueued`; each
+is an event of its own when it comes back). A bulk scan that could not enqueue everything, or could not list
+a region, fails the record: it is redelivered and the whole listing repeats (functions already scanned are
+cache hits), then dead-lettered with its alarm; an unusable queue or bad request input fails it too.
+
+Metrics: `qscan.metrics.DASHBOARD_METRICS` (what modules/lambda's dashboard reads) on every flush, plus
+`FunctionTagFailures` (always emitted when tagging is on).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
+from qscan.aws.sqs_handler import RequestHandler
+from qscan.bulk_scan import DEFAULT_OWN_PREFIXES, is_bulk_scan_request, scheduled_bulk_scan
+from qscan.config import Settings
+from qscan.errors import ConfigError, TransientError, UnsupportedEvent
+from qscan.events.aws_lambda import FUNCTION_ARN_RE
+from qscan.lambdas import (
+    TAG_FAILURE_METRIC,
+    is_own_function,
+    locate_function,
+    resolve_function,
+    tag_function,
+    unqualified_function_arn,
+)
+from qscan.metrics import DASHBOARD_METRICS
+from qscan.results.model import ScanResult
+from qscan.results.store import ResultStore
+from qscan.target import ScanTarget
+
+LOG = logging.getLogger("qscan.handlers.lambda")
+
+_QUEUE_ARN_RE = re.compile(
+    r"arn:aws[a-z-]*:sqs:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):(?P<account>[0-9]{12}):"
+    r"(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)"
+)
+
+
+class OwnFunction(UnsupportedEvent):
+    """One of the scanner's own functions: never scanned, never retried."""
+
+
+class TaggingResults:
+    """A result store that mirrors every persisted result into its function's tags (persist -> tag -> notify)."""
+
+    def __init__(self, inner: ResultStore, handler: LambdaHandler) -> None:
+        self.inner = inner
+        self.handler = handler
+
+    def put_result(self, result: ScanResult) -> str:
+        location = self.inner.put_result(result)
+        self.handler.tag(result)
+        return location
+
+    def get_result(self, location: str) -> dict[str, Any]:
+        return self.inner.get_result(location)
+
+
+class LambdaHandler(QueueScanHandler):
+    """The Lambda function scanner (see the module docstring)."""
+
+    service_name = "qscan-lambda"  # default `service` metric dimension (the module sets QSCAN_SERVICE_NAME)
+    session_name = "qscan-lambda-scanner"
+
+    def __init__(self, settings: Settings, *, region: str | None = None) -> None:
+        self.own_prefix = settings.self_function_prefix or DEFAULT_OWN_PREFIXES[0]
+        self.own_arn: str | None = None  # this function, from the first invocation's context
+        super().__init__(settings, region=region)
+
+    # ------------------------------------------------------------------ QueueScanHandler hooks
+    def declared_metrics(self) -> tuple[str, ...]:
+        if self.settings.tag_functions:
+            return (*DASHBOARD_METRICS, TAG_FAILURE_METRIC)
+        return DASHBOARD_METRICS
+
+    def wrap_results(self, store: ResultStore) -> ResultStore:
+        return TaggingResults(store, self) if self.settings.tag_functions else store
+
+    def request_handler(self) -> RequestHandler:
+        return RequestHandler("bulk-scan request", is_bulk_scan_request, self.bulk_scan)
+
+    def first_invocation(self, context: Any) -> None:
+        super().first_invocation(context)
+        arn = getattr(context, "invoked_function_arn", None)
+        if isinstance(arn, str) and FUNCTION_ARN_RE.fullmatch(arn):
+            self.own_arn = unqualified_function_arn(arn)
+
+    def own_functions(self) -> tuple[str, ...]:
+        return (self.own_prefix, self.own_arn) if self.own_arn else (self.own_prefix,)
+
+    # ------------------------------------------------------------------ per target
+    def resolve(self, target: ScanTarget) -> ScanTarget:
+        """The function's deployed state from GetFunction (see the module docstring); raises to skip or fail."""
+        if target.platform != "lambda":
+            raise UnsupportedEvent(f"{target.platform} targets are not scanned by the Lambda handler")
+        if target.lookup not in (None, "lambda_function"):
+            raise UnsupportedEvent(f"lookup {target.lookup} is not done by the Lambda handler")
+        locator = locate_function(target)
+        own_account = self.accounts.own_account()
+        if is_own_function(target, self.own_functions(), own_account=own_account):
+            LOG.info("skipped own function %s", locator.name, extra={"function_name": locator.name})
+            raise OwnFunction(
+                f"own function: qscan's own functions (name prefix {self.own_prefix}) are never scanned"
+            )
+        account = locator.account or own_account
+        region = locator.region or self.region
+        if not region:
+            raise ConfigError("the event has no region and AWS_REGION is not set")
+        resolved = resolve_function(target, self.accounts.client("lambda", account, region))
+        LOG.info(
+            "resolved %s (%s) to %s",
+            locator.name,
+            resolved.package_type,
+            resolved.dedupe_key,
+            extra={"function_arn": resolved.function_arn, "dedupe_key": resolved.dedupe_key},
+        )
+        return resolved
+
+    def tag(self, result: ScanResult) -> bool:
+        """Tag the scanned function with its result; best effort (False when it failed, logged and counted)."""
+        target = result.target
+        if not target.function_arn:
+            return False
+        try:
+            client = self.accounts.client("lambda", target.account, target.region)
+        except Exception as exc:  # noqa: BLE001 - tagging never fails the scan
+            reason = getattr(exc, "reason", type(exc).__name__)
+            LOG.warning("could not tag %s (the scan result stands): %s", target.function_arn, reason)
+            self.metrics.add(TAG_FAILURE_METRIC)
+            return False
+        return tag_function(client, target.function_arn, result, metrics=self.metrics)
+
+    # ------------------------------------------------------------------ bulk scan
+    def bulk_scan(self, body: Mapping[str, Any], record: Mapping[str, Any]) -> int:
+        """Run a bulk-scan request; returns the scan requests enqueued, raises when not all could be."""
+        queue_url, queue_region = self.scan_queue(record)
+        summary = scheduled_bulk_scan(
+            body,
+            lambda_client=lambda region: self.clients.client("lambda", region=region),
+            sqs_client=self.clients.client("sqs", region=queue_region),
+            default_regions=(self.region,) if self.region else (),
+            default_queue_url=queue_url,
+            own_functions=self.own_functions(),
+            own_account=self.accounts.own_account(),
+        )
+        if not summary["ok"]:
+            regions = ", ".join(sorted(summary["region_errors"])) or "none"
+            raise TransientError(
+                f"bulk scan incomplete: {summary['failed']} scan request(s) not enqueued, "
+                f"regions not listed: {regions}"
+            )
+        return int(summary["enqueued"])
+
+    def scan_queue(self, record: Mapping[str, Any]) -> tuple[str, str | None]:
+        """The queue bulk scans enqueue into (QSCAN_SCAN_QUEUE_URL, else the record's queue) and its region."""
+        if self.settings.scan_queue_url:
+            return self.settings.scan_queue_url, self.region
+        source = record.get("eventSourceARN")
+        match = _QUEUE_ARN_RE.fullmatch(source) if isinstance(source, str) else None
+        if match is None:
+            raise ConfigError(
+                "the bulk-scan request's record has no SQS eventSourceARN: set QSCAN_SCAN_QUEUE_URL"
+            )
+        region = match["region"]
+        endpoint = str(self.clients.client("sqs", region=region).meta.endpoint_url).rstrip("/")
+        return f"{endpoint}/{match['account']}/{match['name']}", region
+
+
+HANDLER = cold_start(LambdaHandler)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> BatchResponse:
+    """Lambda entry point: returns the SQS partial batch response."""
+    return HANDLER.handle(event, context)

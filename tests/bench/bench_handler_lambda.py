@@ -1,0 +1,22 @@
+"""Lambda-scanner handler start-up cost, measured like the ECR handler's (see bench_handler_ecr).
+
+Its imports against `import boto3` alone (target <= 1.25x), the same without bytecode (the handler zip ships
+none), and the full cold start with a local configuration that needs no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.bench.bench_handler_ecr import run_for
+
+HANDLER = Path(__file__).resolve().parents[2] / "handlers" / "aws" / "lambda" / "handler.py"
+
+
+def run() -> list[tuple[str, str]]:
+    return run_for(HANDLER)
+
+
+if __name__ == "__main__":
+    for label, figure in run():
+        print(f"{label}: {figure}")

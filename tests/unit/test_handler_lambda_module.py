@@ -1,0 +1,182 @@
+"""modules/lambda and modules/aws-core agree with the core the Lambda-scanner handler is built from.
+
+- every environment variable the modules set is one `qscan.config.Settings` reads (and parses as the module
+  renders it), and the settings the handler requires are all set;
+- the module's default own-function prefix is the handler's;
+- the dashboard reads exactly the EMF metric names the handler emits, under the handler's service name;
+- the role may write results exactly where `qscan.results.keys` puts Lambda results;
+- the tag keys the role may write are the ones `qscan.lambdas.tag_function` writes;
+- the scheduled bulk-scan request the module renders is one the handler runs;
+- the role has each permission the handler's calls need (and the bulk-scan ones only with the schedule).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from qscan.bulk_scan import DEFAULT_OWN_PREFIXES, is_bulk_scan_request, options_from_input
+from qscan.config import ENV_NAMES, Settings
+from qscan.lambdas import TAG_KEYS
+from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
+from qscan.notify.policy import THRESHOLDS
+from qscan.results import keys
+
+from scripts.hcl import load_hcl
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULE = ROOT / "modules" / "lambda"
+CORE = ROOT / "modules" / "aws-core"
+HANDLER = ROOT / "handlers" / "aws" / "lambda" / "handler.py"
+HANDLER_REQUIRED = {
+    "QSCAN_DEDUPE_TABLE",
+    "QSCAN_RESULTS_BUCKET",
+    "QSCAN_ALERT_TOPIC_ARN",
+    "QSCAN_QUALYS_SECRET_ARN",
+}
+
+
+def locals_of(path: Path) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for block in load_hcl(path).get("locals", []):
+        merged.update(block)
+    return merged
+
+
+def core_handler_environment() -> dict[str, str]:
+    for output in load_hcl(CORE / "outputs.tf")["output"]:
+        if "handler_environment" in output:
+            value: dict[str, str] = output["handler_environment"]["value"]
+            return value
+    raise AssertionError("aws-core has no handler_environment output")
+
+
+def handler_class_attribute(name: str) -> str:
+    """A class attribute of LambdaHandler, read from the source (importing the handler runs its cold start)."""
+    tree = ast.parse(HANDLER.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == "LambdaHandler":
+            for statement in node.body:
+                if (
+                    isinstance(statement, ast.Assign)
+                    and isinstance(statement.targets[0], ast.Name)
+                    and statement.targets[0].id == name
+                    and isinstance(statement.value, ast.Constant)
+                ):
+                    return str(statement.value.value)
+    raise AssertionError(f"LambdaHandler.{name} not found")
+
+
+def policy_statement(sid: str) -> str:
+    """The text of one statement of iam.tf (from its Sid to the closing brace of the object)."""
+    text = (MODULE / "iam.tf").read_text()
+    start = text.index(f'Sid      = "{sid}"') if f'Sid      = "{sid}"' in text else text.index(f'"{sid}"')
+    return text[start : text.index("\n      },", start)]
+
+
+def test_every_module_variable_is_a_setting_the_handler_reads() -> None:
+    settings_env = set(ENV_NAMES.values())
+    module_env = locals_of(MODULE / "main.tf")["module_environment"]
+    core_env = core_handler_environment()
+    assert set(module_env) - settings_env == set()
+    assert set(core_env) - settings_env == set()
+    assert set(core_env) | set(module_env) >= HANDLER_REQUIRED
+    assert {
+        "QSCAN_SELF_FUNCTION_PREFIX",
+        "QSCAN_TAG_FUNCTIONS",
+        "QSCAN_METRICS_NAMESPACE",
+        "QSCAN_SERVICE_NAME",
+        "QSCAN_LOG_LEVEL",
+    } <= set(module_env)
+    assert "QSCAN_RESULTS_PREFIX" not in module_env
+
+
+def test_rendered_values_parse_as_the_handler_expects() -> None:
+    module_env = locals_of(MODULE / "main.tf")["module_environment"]
+    assert module_env["QSCAN_TAG_FUNCTIONS"] == '${var.enable_tagging ? "true" : "false"}'
+    assert Settings.from_env({"QSCAN_TAG_FUNCTIONS": "true"}).tag_functions is True
+    assert Settings.from_env({"QSCAN_TAG_FUNCTIONS": "false"}).tag_functions is False
+    assert module_env["QSCAN_SELF_FUNCTION_PREFIX"] == "${local.self_function_prefix}"
+    default_prefix = locals_of(MODULE / "main.tf")["self_function_prefix"]
+    assert default_prefix == '${coalesce(var.self_function_prefix, "${var.name_prefix}-")}'
+    rendered = "qscan" + "-"  # name_prefix defaults to "qscan"
+    assert re.search(
+        r'variable "name_prefix" \{[^}]*default\s*=\s*"qscan"', (MODULE / "variables.tf").read_text()
+    )
+    assert Settings.from_env({"QSCAN_SELF_FUNCTION_PREFIX": rendered}).self_function_prefix == rendered
+    assert (rendered,) == DEFAULT_OWN_PREFIXES  # the handler's default when the variable is unset
+
+
+def test_dashboard_reads_the_metrics_the_handler_emits() -> None:
+    dashboard = locals_of(MODULE / "dashboard.tf")
+    assert tuple(dashboard["scan_metric_names"]) == SCAN_METRICS
+    assert set(dashboard["finding_metric_names"].values()) == set(FINDING_METRICS.values())
+    assert set(DASHBOARD_METRICS) == set(SCAN_METRICS) | set(FINDING_METRICS.values())
+    assert locals_of(MODULE / "main.tf")["service_name"] == "${var.name_prefix}-lambda"
+    assert handler_class_attribute("service_name") == "qscan-lambda"  # the default name_prefix's value
+    # every custom-metric widget line reads one of those names, in the handler's namespace and dimension
+    text = (MODULE / "dashboard.tf").read_text()
+    reads = re.findall(r"\[var\.metrics_namespace, ([^,]+), \"service\", local\.service_name", text)
+    assert reads == ["name", "local.finding_metric_names[severity]"]
+    assert text.count("var.metrics_namespace") == len(reads)
+
+
+def test_results_may_be_written_exactly_under_the_core_prefix() -> None:
+    assert locals_of(MODULE / "main.tf")["results_prefix"] == f"{keys.PREFIX}/lambda/"
+    assert "${local.results_prefix}*" in policy_statement("WriteResults")
+
+
+def test_the_role_may_write_exactly_the_tags_the_handler_writes() -> None:
+    assert tuple(locals_of(MODULE / "main.tf")["scan_tag_keys"]) == TAG_KEYS
+    statement = policy_statement("TagScannedFunctions")
+    assert '"lambda:TagResource"' in statement
+    assert '"aws:TagKeys" = local.scan_tag_keys' in statement
+    assert "var.enable_tagging ?" in (MODULE / "iam.tf").read_text()
+
+
+def test_the_scheduled_request_is_one_the_handler_runs() -> None:
+    rendered = locals_of(MODULE / "events.tf")["bulk_scan_input"]
+    fields = dict(re.findall(r'"?([a-z-]+)"?\s*=\s*"([^"$]+)"', rendered))
+    request = {
+        "version": fields["version"],
+        "source": fields["source"],
+        "detail-type": fields["detail-type"],
+        "account": "123456789012",
+        "region": "eu-west-1",
+        "detail": {"platform": fields["platform"]},
+    }
+    assert is_bulk_scan_request(request)
+    options = options_from_input(
+        request, default_queue_url="https://sqs.eu-west-1.amazonaws.com/123456789012/q"
+    )
+    assert options.regions == ("eu-west-1",) and not options.dry_run
+    readme = (MODULE / "README.md").read_text()
+    documented = re.search(r"`(\{\"version\": \"0\", \"source\": \"qscan\.bulk-scan\".*?\})`", readme)
+    assert documented is not None
+    assert is_bulk_scan_request(json.loads(documented.group(1)))
+
+
+def test_the_role_has_the_permissions_the_handler_uses() -> None:
+    assert '"lambda:GetFunction"' in policy_statement("ReadDeployedFunctions")  # resolve_function
+    assert '"ecr:BatchGetImage"' in policy_statement("ReadFunctionImages")  # image functions are pulled
+    assert '"lambda:GetLayerVersion"' in policy_statement("ReadFunctionLayers")  # qscanner reads layers
+    listing = policy_statement("ListFunctionsForBulkScan")
+    assert '"lambda:ListFunctions"' in listing
+    sending = policy_statement("QueueBulkScanRequests")
+    assert '"sqs:SendMessage"' in sending and "aws_sqs_queue.this.arn" in sending  # SendMessageBatch
+    text = (MODULE / "iam.tf").read_text()
+    assert "local.has_bulk_scan ?" in text
+    assert '"sts:AssumeRole"' in policy_statement("AssumeSpokeReadRole")
+    assert "sqs" in locals_of(MODULE / "iam.tf")["kms_via_services"]  # sending to the KMS-encrypted queue
+
+
+def test_severity_values_match_the_core() -> None:
+    text = (MODULE / "variables.tf").read_text()
+    block = text[text.index('variable "severity_threshold"') :]
+    block = block[: block.index("\n}\n")]
+    accepted = re.search(r"contains\(\[([^\]]*)\]", block)
+    assert accepted is not None
+    assert tuple(v.strip().strip('"') for v in accepted.group(1).split(",")) == THRESHOLDS
