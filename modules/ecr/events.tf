@@ -80,7 +80,7 @@ resource "aws_cloudwatch_event_target" "native" {
   rule           = aws_cloudwatch_event_rule.native.name
   event_bus_name = var.event_bus_name
   target_id      = "scan-queue"
-  arn            = aws_sqs_queue.this.arn
+  arn            = module.worker.queue.arn
 
   retry_policy {
     maximum_event_age_in_seconds = 86400
@@ -89,7 +89,7 @@ resource "aws_cloudwatch_event_target" "native" {
 
   # Events EventBridge cannot deliver land next to failed scans, so the DLQ alarm covers both.
   dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
+    arn = module.worker.dlq.arn
   }
 }
 
@@ -99,7 +99,7 @@ resource "aws_cloudwatch_event_target" "cloudtrail" {
   rule           = aws_cloudwatch_event_rule.cloudtrail[0].name
   event_bus_name = var.event_bus_name
   target_id      = "scan-queue"
-  arn            = aws_sqs_queue.this.arn
+  arn            = module.worker.queue.arn
 
   retry_policy {
     maximum_event_age_in_seconds = 86400
@@ -107,6 +107,6 @@ resource "aws_cloudwatch_event_target" "cloudtrail" {
   }
 
   dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
+    arn = module.worker.dlq.arn
   }
 }

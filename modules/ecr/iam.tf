@@ -1,7 +1,6 @@
+# The ECR scanner's own statements; modules/scan-worker adds them to the role after the queue statements,
+# next to the common ones (logs, X-Ray, queue, store, secret, KMS, spoke role, VPC; results under results/ecr/).
 locals {
-  # qscan.results.keys writes results/<platform>/...: this handler's platform is `ecr`.
-  results_prefix = "results/ecr/"
-
   # ECR read is limited to this account's repositories, and to the included ones when a filter is set: an IAM
   # `*` matches like the EventBridge wildcard, so the rendered patterns carry over one to one.
   ecr_repository_arns = [
@@ -9,110 +8,18 @@ locals {
     "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${pattern}"
   ]
 
-  kms_via_services = [
-    for service in ["s3", "sqs", "sns", "dynamodb", "secretsmanager", "lambda"] :
-    "${service}.${local.region}.${local.dns_suffix}"
+  read_statements = [
+    {
+      Sid      = "ReadPushedImages"
+      Effect   = "Allow"
+      Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability"]
+      Resource = local.ecr_repository_arns
+    },
+    {
+      Sid      = "EcrRegistryLogin"
+      Effect   = "Allow"
+      Action   = "ecr:GetAuthorizationToken"
+      Resource = "*" # GetAuthorizationToken has no resource-level permissions
+    },
   ]
-
-  policy_statements = concat(
-    [
-      {
-        Sid      = "OwnLogGroup"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = "${aws_cloudwatch_log_group.this.arn}:*"
-      },
-      {
-        Sid      = "XRayTracing"
-        Effect   = "Allow"
-        Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-        Resource = "*" # X-Ray has no resource-level permissions
-      },
-      {
-        Sid      = "ConsumeScanQueue"
-        Effect   = "Allow"
-        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
-        Resource = aws_sqs_queue.this.arn
-      },
-      {
-        Sid      = "ReadPushedImages"
-        Effect   = "Allow"
-        Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability"]
-        Resource = local.ecr_repository_arns
-      },
-      {
-        Sid      = "EcrRegistryLogin"
-        Effect   = "Allow"
-        Action   = "ecr:GetAuthorizationToken"
-        Resource = "*" # GetAuthorizationToken has no resource-level permissions
-      },
-      {
-        Sid      = "DedupeClaims"
-        Effect   = "Allow"
-        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-        Resource = var.core.dedupe_table_arn
-      },
-      {
-        Sid      = "WriteResults"
-        Effect   = "Allow"
-        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-        Resource = "${var.core.results_bucket_arn}/${local.results_prefix}*"
-      },
-      {
-        Sid      = "PublishAlerts"
-        Effect   = "Allow"
-        Action   = "sns:Publish"
-        Resource = var.core.alert_topic_arn
-      },
-      {
-        Sid      = "ReadQualysToken"
-        Effect   = "Allow"
-        Action   = "secretsmanager:GetSecretValue"
-        Resource = var.core.qualys_secret_arn
-      },
-      {
-        Sid       = "UseStoreKeysThroughServices"
-        Effect    = "Allow"
-        Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
-        Resource  = var.core.decrypt_kms_key_arns
-        Condition = { StringEquals = { "kms:ViaService" = local.kms_via_services } }
-      },
-    ],
-    var.spoke_role_name == null ? [] : [
-      {
-        Sid      = "AssumeSpokeReadRole"
-        Effect   = "Allow"
-        Action   = "sts:AssumeRole"
-        Resource = "arn:${local.partition}:iam::*:role/${var.spoke_role_name}"
-      },
-    ],
-    var.vpc_config == null ? [] : [
-      {
-        Sid      = "VpcNetworkInterfaces"
-        Effect   = "Allow"
-        Action   = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
-        Resource = "*" # Lambda creates the ENIs before their IDs exist
-      },
-    ],
-  )
-}
-
-resource "aws_iam_role" "this" {
-  name        = local.role_name
-  description = "qscan ECR scanner (${local.region})"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = local.tags
-}
-
-resource "aws_iam_role_policy" "this" {
-  name   = "${local.role_name}-least-privilege"
-  role   = aws_iam_role.this.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
 }

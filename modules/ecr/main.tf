@@ -8,46 +8,58 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
-  dns_suffix = data.aws_partition.current.dns_suffix
-
-  function_name = "${var.name_prefix}-ecr-scanner"
-  # IAM is global: the region keeps a second regional deployment from colliding.
-  role_name      = "${var.name_prefix}-ecr-scanner-${local.region}"
-  queue_name     = "${var.name_prefix}-ecr-scan"
-  dlq_name       = "${var.name_prefix}-ecr-scan-dlq"
-  dashboard_name = "${var.name_prefix}-ecr-${local.region}" # dashboards are global too
-  service_name   = "${var.name_prefix}-ecr"                 # `service` dimension of the EMF metrics
-
-  # SQS guidance for Lambda triggers: visibility timeout at least 6x the function timeout.
-  visibility_timeout_seconds = 6 * var.timeout
-
-  scan_timeout_seconds = coalesce(var.scan_timeout_seconds, min(floor(var.timeout * 0.8), var.timeout - 30))
-
-  has_qscanner_layer = var.qscanner_layer_artifact != null || var.qscanner_layer_arn != null
-  qscanner_path      = var.qscanner_path != null ? var.qscanner_path : "/opt/bin/qscanner"
-  qscanner_layer_arns = compact([
-    var.qscanner_layer_artifact != null ? aws_lambda_layer_version.qscanner[0].arn : null,
-    var.qscanner_layer_arn,
-  ])
-  layer_arns = concat(local.qscanner_layer_arns, var.additional_layer_arns)
 
   tags = merge(var.tags, { "qscan:component" = "ecr" })
+}
 
-  # Settings this module owns win over core and extra variables; null values are left out.
-  # Every name is a variable qscan.config.Settings reads (tests/unit/test_handler_ecr_module.py checks it).
-  module_environment = {
-    QSCAN_SEVERITY_THRESHOLD   = upper(var.severity_threshold)
-    QSCAN_SCAN_TYPES           = join(",", var.scan_types)
-    QSCAN_SCAN_TIMEOUT_SECONDS = tostring(local.scan_timeout_seconds)
-    QSCANNER_PATH              = local.qscanner_path
-    QSCAN_SPOKE_ROLE_NAME      = var.spoke_role_name
-    QSCAN_SPOKE_EXTERNAL_ID    = var.spoke_external_id
-    QSCAN_SERVICE_NAME         = local.service_name
-    QSCAN_METRICS_NAMESPACE    = var.metrics_namespace
-    QSCAN_LOG_LEVEL            = var.log_level
+# Queue + DLQ, scanner function, log group, role, event source mapping, alarms and dashboard: the building
+# block every qscan platform module shares. Names: <name_prefix>-ecr-scanner, <name_prefix>-ecr-scan, ...
+module "worker" {
+  source = "../scan-worker"
+
+  name_prefix = var.name_prefix
+  platform    = "ecr"
+  tags        = local.tags
+  core        = var.core
+  descriptions = {
+    title        = "ECR"
+    function     = "qscan: scans pushed ECR images with qscanner"
+    role         = "qscan ECR scanner"
+    dead_letters = "Push events"
+    queued_event = "push event"
   }
-  function_environment = {
-    for name, value in merge(var.environment_variables, var.core.handler_environment, local.module_environment) :
-    name => value if value != null
-  }
+
+  source_rule_arns                = local.rule_arns
+  max_receive_count               = var.max_receive_count
+  queue_message_retention_seconds = var.queue_message_retention_seconds
+
+  handler_artifact               = var.handler_artifact
+  handler                        = var.handler
+  qscanner_layer_name            = "${var.name_prefix}-qscanner"
+  qscanner_layer_artifact        = var.qscanner_layer_artifact
+  qscanner_layer_arn             = var.qscanner_layer_arn
+  additional_layer_arns          = var.additional_layer_arns
+  qscanner_path                  = var.qscanner_path
+  memory_size                    = var.memory_size
+  timeout                        = var.timeout
+  ephemeral_storage_size         = var.ephemeral_storage_size
+  reserved_concurrent_executions = var.reserved_concurrent_executions
+  maximum_concurrency            = var.maximum_concurrency
+  create_event_source_mapping    = var.create_event_source_mapping
+  batch_size                     = var.batch_size
+  vpc_config                     = var.vpc_config
+  code_signing_config_arn        = var.code_signing_config_arn
+  environment_variables          = var.environment_variables
+  platform_policy_statements     = { read = jsonencode(local.read_statements) }
+
+  severity_threshold   = var.severity_threshold
+  scan_types           = var.scan_types
+  scan_timeout_seconds = var.scan_timeout_seconds
+  spoke_role_name      = var.spoke_role_name
+  spoke_external_id    = var.spoke_external_id
+  log_level            = var.log_level
+
+  metrics_namespace       = var.metrics_namespace
+  queue_age_alarm_seconds = var.queue_age_alarm_seconds
+  create_dashboard        = var.create_dashboard
 }

@@ -71,7 +71,7 @@ resource "aws_cloudwatch_event_target" "deploy" {
   rule           = aws_cloudwatch_event_rule.deploy.name
   event_bus_name = var.event_bus_name
   target_id      = "scan-queue"
-  arn            = aws_sqs_queue.this.arn
+  arn            = module.worker.queue.arn
 
   retry_policy {
     maximum_event_age_in_seconds = 86400
@@ -80,7 +80,7 @@ resource "aws_cloudwatch_event_target" "deploy" {
 
   # Events EventBridge cannot deliver land next to failed scans, so the DLQ alarm covers both.
   dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
+    arn = module.worker.dlq.arn
   }
 }
 
@@ -101,7 +101,7 @@ resource "aws_cloudwatch_event_target" "bulk_scan" {
   rule           = aws_cloudwatch_event_rule.bulk_scan[0].name
   event_bus_name = "default"
   target_id      = "scan-queue"
-  arn            = aws_sqs_queue.this.arn
+  arn            = module.worker.queue.arn
   input          = local.bulk_scan_input
 
   retry_policy {
@@ -110,6 +110,6 @@ resource "aws_cloudwatch_event_target" "bulk_scan" {
   }
 
   dead_letter_config {
-    arn = aws_sqs_queue.dlq.arn
+    arn = module.worker.dlq.arn
   }
 }

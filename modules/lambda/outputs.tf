@@ -45,72 +45,72 @@ output "scan_tag_keys" {
 
 output "queue_name" {
   description = "Name of the scan queue."
-  value       = aws_sqs_queue.this.name
+  value       = module.worker.queue.name
 }
 
 output "queue_url" {
   description = "URL of the scan queue (EventBridge events as message bodies)."
-  value       = aws_sqs_queue.this.id
+  value       = module.worker.queue.id
 }
 
 output "queue_arn" {
   description = "ARN of the scan queue."
-  value       = aws_sqs_queue.this.arn
+  value       = module.worker.queue.arn
 }
 
 output "dlq_name" {
   description = "Name of the dead-letter queue."
-  value       = aws_sqs_queue.dlq.name
+  value       = module.worker.dlq.name
 }
 
 output "dlq_url" {
   description = "URL of the dead-letter queue (repeatedly failed scans and undeliverable events)."
-  value       = aws_sqs_queue.dlq.id
+  value       = module.worker.dlq.id
 }
 
 output "dlq_arn" {
   description = "ARN of the dead-letter queue."
-  value       = aws_sqs_queue.dlq.arn
+  value       = module.worker.dlq.arn
 }
 
 output "function_name" {
   description = "Name of the scanner Lambda function."
-  value       = aws_lambda_function.this.function_name
+  value       = module.worker.function.function_name
 }
 
 output "function_arn" {
   description = "ARN of the scanner Lambda function."
-  value       = aws_lambda_function.this.arn
+  value       = module.worker.function.arn
 }
 
 output "role_name" {
   description = "Name of the scanner's IAM role (carries the region)."
-  value       = aws_iam_role.this.name
+  value       = module.worker.role.name
 }
 
 output "role_arn" {
   description = "ARN of the scanner's IAM role (spoke read roles trust it)."
-  value       = aws_iam_role.this.arn
+  value       = module.worker.role.arn
 }
 
 output "log_group_name" {
   description = "CloudWatch log group of the scanner function."
-  value       = aws_cloudwatch_log_group.this.name
+  value       = module.worker.log_group.name
 }
 
 output "event_source_mapping_uuid" {
   description = "UUID of the queue-to-function event source mapping; null when create_event_source_mapping is false."
-  value       = one(aws_lambda_event_source_mapping.this[*].uuid)
+  value       = one(module.worker.event_source_mapping[*].uuid)
 }
 
 output "layer_arns" {
   description = "Layers attached to the function (the qscanner layer first)."
-  value       = local.layer_arns
+  value       = module.worker.layer_arns
 }
 
 output "qscanner_layer_version_arn" {
   description = "ARN of the qscanner layer version this module published; null when none was published."
-  value       = one(aws_lambda_layer_version.qscanner[*].arn)
+  value       = one(module.worker.qscanner_layer[*].arn)
 }
 
 output "trail_arn" {
@@ -135,25 +135,15 @@ output "trail_kms_key_arn" {
 
 output "alarm_arns" {
   description = "ARNs of the alarms that notify the alerts topic, by purpose."
-  value = {
-    lambda_errors    = aws_cloudwatch_metric_alarm.lambda_errors.arn
-    lambda_throttles = aws_cloudwatch_metric_alarm.lambda_throttles.arn
-    dlq_visible      = aws_cloudwatch_metric_alarm.dlq_visible.arn
-    queue_age        = aws_cloudwatch_metric_alarm.queue_age.arn
-  }
+  value       = { for purpose, alarm in module.worker.alarms : purpose => alarm.arn }
 }
 
 output "dashboard_name" {
   description = "Name of the CloudWatch dashboard (carries the region); null when create_dashboard is false."
-  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+  value       = one(module.worker.dashboard[*].dashboard_name)
 }
 
 output "metrics" {
   description = "The EMF metric contract the dashboard reads: namespace, `service` dimension value and metric names."
-  value = {
-    namespace     = var.metrics_namespace
-    service       = local.service_name
-    scan_metrics  = local.scan_metric_names
-    finding_names = values(local.finding_metric_names)
-  }
+  value       = module.worker.metrics
 }

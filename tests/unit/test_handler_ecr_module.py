@@ -1,4 +1,4 @@
-"""modules/ecr and modules/aws-core agree with the core the ECR handler is built from.
+"""modules/ecr (with the modules/scan-worker it calls) and modules/aws-core agree with the core the ECR handler is built from.
 
 - every environment variable the modules set is one `qscan.config.Settings` reads, and the settings the ECR
   handler requires are all set;
@@ -10,19 +10,22 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any
 
 from qscan.config import ENV_NAMES
 from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
 from qscan.notify.policy import THRESHOLDS
 from qscan.results import keys
 
-from scripts.hcl import load_hcl
+from tests.harness.tf_modules import (
+    MODULES,
+    WORKER,
+    core_handler_environment,
+    for_platform,
+    handler_environment_names,
+    locals_of,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-ECR = ROOT / "modules" / "ecr"
-CORE = ROOT / "modules" / "aws-core"
+ECR = MODULES / "ecr"
 HANDLER_REQUIRED = {
     "QSCAN_DEDUPE_TABLE",
     "QSCAN_RESULTS_BUCKET",
@@ -31,24 +34,9 @@ HANDLER_REQUIRED = {
 }
 
 
-def locals_of(path: Path) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for block in load_hcl(path).get("locals", []):
-        merged.update(block)
-    return merged
-
-
-def core_handler_environment() -> dict[str, str]:
-    for output in load_hcl(CORE / "outputs.tf")["output"]:
-        if "handler_environment" in output:
-            value: dict[str, str] = output["handler_environment"]["value"]
-            return value
-    raise AssertionError("aws-core has no handler_environment output")
-
-
 def test_every_module_variable_is_a_setting() -> None:
     settings_env = set(ENV_NAMES.values())
-    module_env = set(locals_of(ECR / "main.tf")["module_environment"])
+    module_env = set(handler_environment_names(ECR))
     core_env = set(core_handler_environment())
     assert module_env - settings_env == set()
     assert core_env - settings_env == set()
@@ -59,16 +47,16 @@ def test_every_module_variable_is_a_setting() -> None:
 
 
 def test_dashboard_reads_the_metrics_the_handler_emits() -> None:
-    dashboard = locals_of(ECR / "dashboard.tf")
+    dashboard = locals_of(WORKER / "dashboard.tf")
     assert tuple(dashboard["scan_metric_names"]) == SCAN_METRICS
     assert set(dashboard["finding_metric_names"].values()) == set(FINDING_METRICS.values())
     assert set(DASHBOARD_METRICS) == set(SCAN_METRICS) | set(FINDING_METRICS.values())
-    assert locals_of(ECR / "main.tf")["service_name"] == "${var.name_prefix}-ecr"
+    assert for_platform(locals_of(WORKER / "main.tf")["service_name"], ECR) == "${var.name_prefix}-ecr"
 
 
 def test_results_may_be_written_exactly_under_the_core_prefix() -> None:
-    assert locals_of(ECR / "iam.tf")["results_prefix"] == f"{keys.PREFIX}/ecr/"
-    assert "${local.results_prefix}*" in (ECR / "iam.tf").read_text()
+    assert for_platform(locals_of(WORKER / "main.tf")["results_prefix"], ECR) == f"{keys.PREFIX}/ecr/"
+    assert "${local.results_prefix}*" in (WORKER / "iam.tf").read_text()
 
 
 def test_severity_values_match_the_core() -> None:

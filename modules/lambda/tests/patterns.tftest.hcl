@@ -90,11 +90,11 @@ run "self_exclusion_follows_name_prefix" {
     error_message = "The scanner's own functions (name, ARN and partial ARN) must be excluded: ${output.event_pattern}"
   }
   assert {
-    condition     = startswith(aws_lambda_function.this.function_name, output.self_function_prefix) && output.self_function_prefix == "secscan-"
+    condition     = startswith(module.worker.function.function_name, output.self_function_prefix) && output.self_function_prefix == "secscan-"
     error_message = "The scanner function itself must fall under the excluded prefix."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "secscan-"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "secscan-"
     error_message = "The handler must get the same prefix to skip."
   }
 }
@@ -111,7 +111,7 @@ run "self_exclusion_custom_prefix" {
     error_message = "A custom prefix replaces the default: ${output.event_pattern}"
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "platform-security"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "platform-security"
     error_message = "The handler skips the custom prefix too."
   }
 }

@@ -5,7 +5,7 @@ mock_provider "aws" {
 
 # The two queues need distinct, valid ARNs (EventBridge target validators check them on apply).
 override_resource {
-  target = aws_sqs_queue.this
+  target = module.worker.aws_sqs_queue.this
   values = {
     arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-lambda-scan"
     id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-lambda-scan"
@@ -13,7 +13,7 @@ override_resource {
 }
 
 override_resource {
-  target = aws_sqs_queue.dlq
+  target = module.worker.aws_sqs_queue.dlq
   values = {
     arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-lambda-scan-dlq"
     id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-lambda-scan-dlq"
@@ -49,19 +49,19 @@ run "names_carry_region_where_global" {
   command = plan
 
   assert {
-    condition     = aws_iam_role.this.name == "qscan-lambda-scanner-eu-west-1"
+    condition     = module.worker.role.name == "qscan-lambda-scanner-eu-west-1"
     error_message = "The IAM role name must carry the region."
   }
   assert {
-    condition     = aws_iam_role_policy.this.name == "qscan-lambda-scanner-eu-west-1-least-privilege"
+    condition     = module.worker.role_policy.name == "qscan-lambda-scanner-eu-west-1-least-privilege"
     error_message = "The role policy name must carry the region."
   }
   assert {
-    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-lambda-eu-west-1"
+    condition     = module.worker.dashboard.dashboard_name == "qscan-lambda-eu-west-1"
     error_message = "Dashboards are global: the name must carry the region."
   }
   assert {
-    condition     = aws_lambda_function.this.function_name == "qscan-lambda-scanner" && aws_sqs_queue.this.name == "qscan-lambda-scan" && aws_sqs_queue.dlq.name == "qscan-lambda-scan-dlq"
+    condition     = module.worker.function.function_name == "qscan-lambda-scanner" && module.worker.queue.name == "qscan-lambda-scan" && module.worker.dlq.name == "qscan-lambda-scan-dlq"
     error_message = "Regional names follow name_prefix."
   }
 }
@@ -74,8 +74,13 @@ run "second_region_does_not_collide" {
     values = { name = "us-west-2" }
   }
 
+  override_data {
+    target = module.worker.data.aws_region.current
+    values = { name = "us-west-2" }
+  }
+
   assert {
-    condition     = aws_iam_role.this.name == "qscan-lambda-scanner-us-west-2" && aws_iam_role_policy.this.name == "qscan-lambda-scanner-us-west-2-least-privilege" && aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-lambda-us-west-2"
+    condition     = module.worker.role.name == "qscan-lambda-scanner-us-west-2" && module.worker.role_policy.name == "qscan-lambda-scanner-us-west-2-least-privilege" && module.worker.dashboard.dashboard_name == "qscan-lambda-us-west-2"
     error_message = "A second region must get its own global names."
   }
 }
@@ -84,27 +89,27 @@ run "queue_settings" {
   command = apply
 
   assert {
-    condition     = aws_sqs_queue.this.visibility_timeout_seconds == 5400
+    condition     = module.worker.queue.visibility_timeout_seconds == 5400
     error_message = "Visibility timeout must be 6x the 900 s function timeout."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue.this.redrive_policy).maxReceiveCount == 3 && jsondecode(aws_sqs_queue.this.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dlq.arn
+    condition     = jsondecode(module.worker.queue.redrive_policy).maxReceiveCount == 3 && jsondecode(module.worker.queue.redrive_policy).deadLetterTargetArn == module.worker.dlq.arn
     error_message = "The scan queue must redrive to the DLQ after 3 receives."
   }
   assert {
-    condition     = aws_sqs_queue.this.kms_master_key_id == var.core.kms_key_arn && aws_sqs_queue.dlq.kms_master_key_id == var.core.kms_key_arn
+    condition     = module.worker.queue.kms_master_key_id == var.core.kms_key_arn && module.worker.dlq.kms_master_key_id == var.core.kms_key_arn
     error_message = "Both queues must be encrypted with the store key."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == [aws_cloudwatch_event_rule.deploy.arn] && output.event_rule_arns == [aws_cloudwatch_event_rule.deploy.arn]
+    condition     = jsondecode(module.worker.queue_policy.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == [aws_cloudwatch_event_rule.deploy.arn] && output.event_rule_arns == [aws_cloudwatch_event_rule.deploy.arn]
     error_message = "The queue policy must admit exactly the deployment rule."
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue_policy.this.policy).Statement[1].Effect == "Deny" && jsondecode(aws_sqs_queue_policy.dlq.policy).Statement[1].Condition.Bool["aws:SecureTransport"] == "false"
+    condition     = jsondecode(module.worker.queue_policy.policy).Statement[1].Effect == "Deny" && jsondecode(module.worker.dlq_policy.policy).Statement[1].Condition.Bool["aws:SecureTransport"] == "false"
     error_message = "Both queues deny insecure transport."
   }
   assert {
-    condition     = aws_cloudwatch_event_target.deploy.arn == aws_sqs_queue.this.arn && one(aws_cloudwatch_event_target.deploy.dead_letter_config).arn == aws_sqs_queue.dlq.arn
+    condition     = aws_cloudwatch_event_target.deploy.arn == module.worker.queue.arn && one(aws_cloudwatch_event_target.deploy.dead_letter_config).arn == module.worker.dlq.arn
     error_message = "The deployment rule targets the scan queue and dead-letters to the DLQ."
   }
 }
@@ -122,14 +127,14 @@ run "queue_policy_admits_bulk_scan_rule" {
   }
 
   assert {
-    condition = jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == [
+    condition = jsondecode(module.worker.queue_policy.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == [
       "arn:aws:events:eu-west-1:123456789012:rule/qscan-lambda-deploy",
       "arn:aws:events:eu-west-1:123456789012:rule/qscan-lambda-bulk-scan",
     ]
     error_message = "The schedule rule may send to the queue too."
   }
   assert {
-    condition     = aws_cloudwatch_event_target.bulk_scan[0].arn == aws_sqs_queue.this.arn && one(aws_cloudwatch_event_target.bulk_scan[0].dead_letter_config).arn == aws_sqs_queue.dlq.arn
+    condition     = aws_cloudwatch_event_target.bulk_scan[0].arn == module.worker.queue.arn && one(aws_cloudwatch_event_target.bulk_scan[0].dead_letter_config).arn == module.worker.dlq.arn
     error_message = "Bulk-scan requests go to the scan queue, undeliverable ones to the DLQ."
   }
 }
@@ -139,29 +144,29 @@ run "function_settings" {
 
   assert {
     condition = (
-      aws_lambda_function.this.runtime == "python3.12" &&
-      aws_lambda_function.this.handler == "handler.lambda_handler" &&
-      aws_lambda_function.this.memory_size == 3008 &&
-      aws_lambda_function.this.timeout == 900 &&
-      aws_lambda_function.this.ephemeral_storage[0].size == 10240 &&
-      aws_lambda_function.this.architectures == tolist(["x86_64"])
+      module.worker.function.runtime == "python3.12" &&
+      module.worker.function.handler == "handler.lambda_handler" &&
+      module.worker.function.memory_size == 3008 &&
+      module.worker.function.timeout == 900 &&
+      module.worker.function.ephemeral_storage[0].size == 10240 &&
+      module.worker.function.architectures == tolist(["x86_64"])
     )
     error_message = "Unexpected function defaults."
   }
   assert {
-    condition     = aws_lambda_function.this.tracing_config[0].mode == "Active" && aws_lambda_function.this.kms_key_arn == var.core.kms_key_arn
+    condition     = module.worker.function.tracing_config[0].mode == "Active" && module.worker.function.kms_key_arn == var.core.kms_key_arn
     error_message = "Tracing on, environment encrypted with the store key."
   }
   assert {
-    condition     = aws_lambda_function.this.filename == "dist/lambda-handler.zip" && aws_lambda_function.this.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    condition     = module.worker.function.filename == "dist/lambda-handler.zip" && module.worker.function.source_code_hash == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
     error_message = "The handler artifact arrives through the variable."
   }
   assert {
-    condition     = aws_lambda_function.this.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"])
+    condition     = module.worker.function.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"])
     error_message = "An existing qscanner layer is attached."
   }
   assert {
-    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/qscan-lambda-scanner" && aws_cloudwatch_log_group.this.retention_in_days == 365 && aws_cloudwatch_log_group.this.kms_key_id == var.core.kms_key_arn
+    condition     = module.worker.log_group.name == "/aws/lambda/qscan-lambda-scanner" && module.worker.log_group.retention_in_days == 365 && module.worker.log_group.kms_key_id == var.core.kms_key_arn
     error_message = "The explicit log group must use the core retention and key."
   }
 }
@@ -170,7 +175,7 @@ run "function_environment" {
   command = plan
 
   assert {
-    condition = aws_lambda_function.this.environment[0].variables == tomap({
+    condition = module.worker.function.environment[0].variables == tomap({
       QSCAN_DEDUPE_TABLE         = "qscan-dedupe"
       QSCAN_RESULTS_BUCKET       = "qscan-results-123456789012-eu-west-1"
       QSCAN_RESULTS_KMS_KEY_ID   = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -205,19 +210,19 @@ run "function_environment_overrides" {
 
   assert {
     condition = (
-      aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "CRITICAL" &&
-      aws_lambda_function.this.environment[0].variables["QSCAN_SCAN_TYPES"] == "sca,secret" &&
-      aws_lambda_function.this.environment[0].variables["QSCAN_TAG_FUNCTIONS"] == "true" &&
-      aws_lambda_function.this.environment[0].variables["QSCAN_SPOKE_ROLE_NAME"] == "qscan-spoke-read-eu-west-1" &&
-      aws_lambda_function.this.environment[0].variables["QSCAN_SPOKE_EXTERNAL_ID"] == "o-abc123-qscan"
+      module.worker.function.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "CRITICAL" &&
+      module.worker.function.environment[0].variables["QSCAN_SCAN_TYPES"] == "sca,secret" &&
+      module.worker.function.environment[0].variables["QSCAN_TAG_FUNCTIONS"] == "true" &&
+      module.worker.function.environment[0].variables["QSCAN_SPOKE_ROLE_NAME"] == "qscan-spoke-read-eu-west-1" &&
+      module.worker.function.environment[0].variables["QSCAN_SPOKE_EXTERNAL_ID"] == "o-abc123-qscan"
     )
     error_message = "Module settings must reach the handler (threshold upper-cased)."
   }
   assert {
     condition = (
-      aws_lambda_function.this.environment[0].variables["EXTRA"] == "1" &&
-      aws_lambda_function.this.environment[0].variables["QSCAN_LOG_LEVEL"] == "DEBUG" &&
-      aws_lambda_function.this.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "qscan-"
+      module.worker.function.environment[0].variables["EXTRA"] == "1" &&
+      module.worker.function.environment[0].variables["QSCAN_LOG_LEVEL"] == "DEBUG" &&
+      module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "qscan-"
     )
     error_message = "Extra variables are added, but the module's own settings win."
   }
@@ -227,11 +232,11 @@ run "event_source_mapping" {
   command = plan
 
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].batch_size == 1 && aws_lambda_event_source_mapping.this[0].function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = module.worker.event_source_mapping.batch_size == 1 && module.worker.event_source_mapping.function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "One event per invocation, partial batch failures reported."
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.this[0].scaling_config[0].maximum_concurrency == 5
+    condition     = module.worker.event_source_mapping.scaling_config[0].maximum_concurrency == 5
     error_message = "Concurrency is bounded at 5 by default."
   }
 }
@@ -244,7 +249,7 @@ run "event_source_mapping_can_be_left_out" {
   }
 
   assert {
-    condition     = length(aws_lambda_event_source_mapping.this) == 0 && output.event_source_mapping_uuid == null
+    condition     = module.worker.event_source_mapping == null && output.event_source_mapping_uuid == null
     error_message = "Without the mapping nothing consumes the queue from Lambda."
   }
 }
@@ -253,7 +258,7 @@ run "iam_least_privilege" {
   command = apply
 
   assert {
-    condition = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid] == [
+    condition = [for s in jsondecode(module.worker.role_policy.policy).Statement : s.Sid] == [
       "OwnLogGroup", "XRayTracing", "ConsumeScanQueue", "ReadDeployedFunctions", "ReadFunctionLayers",
       "ReadFunctionImages", "EcrRegistryLogin", "DedupeClaims", "WriteResults", "PublishAlerts", "ReadQualysToken",
       "UseStoreKeysThroughServices",
@@ -262,41 +267,41 @@ run "iam_least_privilege" {
   }
   assert {
     condition = (
-      jsondecode(aws_iam_role_policy.this.policy).Statement[3].Action == ["lambda:GetFunction", "lambda:GetFunctionConfiguration"] &&
-      jsondecode(aws_iam_role_policy.this.policy).Statement[3].Resource == "arn:aws:lambda:eu-west-1:123456789012:function:*"
+      jsondecode(module.worker.role_policy.policy).Statement[3].Action == ["lambda:GetFunction", "lambda:GetFunctionConfiguration"] &&
+      jsondecode(module.worker.role_policy.policy).Statement[3].Resource == "arn:aws:lambda:eu-west-1:123456789012:function:*"
     )
     error_message = "Function reads are limited to this account and region."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[4].Action == "lambda:GetLayerVersion" && jsondecode(aws_iam_role_policy.this.policy).Statement[4].Resource == "arn:aws:lambda:eu-west-1:*:layer:*:*"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[4].Action == "lambda:GetLayerVersion" && jsondecode(module.worker.role_policy.policy).Statement[4].Resource == "arn:aws:lambda:eu-west-1:*:layer:*:*"
     error_message = "Layer reads are limited to this region."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[5].Resource == "arn:aws:ecr:eu-west-1:123456789012:repository/*" && !contains(jsondecode(aws_iam_role_policy.this.policy).Statement[5].Action, "ecr:PutImage")
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[5].Resource == "arn:aws:ecr:eu-west-1:123456789012:repository/*" && !contains(jsondecode(module.worker.role_policy.policy).Statement[5].Action, "ecr:PutImage")
     error_message = "ECR read (image functions) is limited to this account's registry in this region."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[8].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/results/lambda/*"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[8].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/results/lambda/*"
     error_message = "Results may be written only below results/lambda/."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[0].Resource == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/qscan-lambda-scanner:*"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[0].Resource == "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/qscan-lambda-scanner:*"
     error_message = "Logging is limited to the function's own log group."
   }
   assert {
-    condition     = contains(jsondecode(aws_iam_role_policy.this.policy).Statement[11].Condition.StringEquals["kms:ViaService"], "sqs.eu-west-1.amazonaws.com")
+    condition     = contains(jsondecode(module.worker.role_policy.policy).Statement[11].Condition.StringEquals["kms:ViaService"], "sqs.eu-west-1.amazonaws.com")
     error_message = "KMS use must go through the store services."
   }
   assert {
-    condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : anytrue([for a in flatten([s.Action]) : contains(["lambda:TagResource", "lambda:ListFunctions", "sqs:SendMessage", "lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode"], a)])])
+    condition     = !anytrue([for s in jsondecode(module.worker.role_policy.policy).Statement : anytrue([for a in flatten([s.Action]) : contains(["lambda:TagResource", "lambda:ListFunctions", "sqs:SendMessage", "lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode"], a)])])
     error_message = "No tagging, listing, sending or function updates by default."
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : !contains(flatten([s.Action]), "*") && !anytrue([for a in flatten([s.Action]) : endswith(a, ":*")])])
+    condition     = alltrue([for s in jsondecode(module.worker.role_policy.policy).Statement : !contains(flatten([s.Action]), "*") && !anytrue([for a in flatten([s.Action]) : endswith(a, ":*")])])
     error_message = "No wildcard actions."
   }
   assert {
-    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    condition     = jsondecode(module.worker.role.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
     error_message = "Only Lambda may assume the role."
   }
 }
@@ -309,11 +314,11 @@ run "tagging_permission_only_for_scan_tag_keys" {
   }
 
   assert {
-    condition     = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid if s.Sid == "TagScannedFunctions"] == ["TagScannedFunctions"]
+    condition     = [for s in jsondecode(module.worker.role_policy.policy).Statement : s.Sid if s.Sid == "TagScannedFunctions"] == ["TagScannedFunctions"]
     error_message = "Tagging brings exactly one TagResource statement."
   }
   assert {
-    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "TagScannedFunctions"]) == {
+    condition = one([for s in jsondecode(module.worker.role_policy.policy).Statement : s if s.Sid == "TagScannedFunctions"]) == {
       Sid      = "TagScannedFunctions"
       Effect   = "Allow"
       Action   = "lambda:TagResource"
@@ -330,7 +335,7 @@ run "tagging_permission_only_for_scan_tag_keys" {
     error_message = "The allowed tag keys are an output."
   }
   assert {
-    condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : contains(flatten([s.Action]), "lambda:UntagResource")])
+    condition     = !anytrue([for s in jsondecode(module.worker.role_policy.policy).Statement : contains(flatten([s.Action]), "lambda:UntagResource")])
     error_message = "The scanner never removes tags."
   }
 }
@@ -354,15 +359,15 @@ run "bulk_scan_permissions_only_with_schedule" {
   }
 
   assert {
-    condition     = [for s in slice(jsondecode(aws_iam_role_policy.this.policy).Statement, 12, 16) : s.Sid] == ["ListFunctionsForBulkScan", "QueueBulkScanRequests", "AssumeSpokeReadRole", "VpcNetworkInterfaces"]
+    condition     = [for s in slice(jsondecode(module.worker.role_policy.policy).Statement, 12, 16) : s.Sid] == ["ListFunctionsForBulkScan", "QueueBulkScanRequests", "AssumeSpokeReadRole", "VpcNetworkInterfaces"]
     error_message = "The schedule, a spoke role and a VPC each bring their statements."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[13].Action == "sqs:SendMessage" && jsondecode(aws_iam_role_policy.this.policy).Statement[13].Resource == aws_sqs_queue.this.arn
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[13].Action == "sqs:SendMessage" && jsondecode(module.worker.role_policy.policy).Statement[13].Resource == module.worker.queue.arn
     error_message = "Fan-out may send only to the scan queue."
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[14].Resource == "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[14].Resource == "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
     error_message = "sts:AssumeRole only on the named spoke role."
   }
 }
@@ -372,21 +377,21 @@ run "alarms_notify_alerts_topic" {
 
   assert {
     condition = alltrue([for alarm in [
-      aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
-      aws_cloudwatch_metric_alarm.dlq_visible, aws_cloudwatch_metric_alarm.queue_age,
+      module.worker.alarms.lambda_errors, module.worker.alarms.lambda_throttles,
+      module.worker.alarms.dlq_visible, module.worker.alarms.queue_age,
     ] : alarm.alarm_actions == toset([var.core.alert_topic_arn])])
     error_message = "Every alarm must notify the alerts topic."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.dlq_visible.dimensions["QueueName"] == "qscan-lambda-scan-dlq" && aws_cloudwatch_metric_alarm.dlq_visible.threshold == 0
+    condition     = module.worker.alarms.dlq_visible.dimensions["QueueName"] == "qscan-lambda-scan-dlq" && module.worker.alarms.dlq_visible.threshold == 0
     error_message = "The DLQ alarm fires on the first dead-lettered message."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.queue_age.dimensions["QueueName"] == "qscan-lambda-scan" && aws_cloudwatch_metric_alarm.queue_age.threshold == 3600
+    condition     = module.worker.alarms.queue_age.dimensions["QueueName"] == "qscan-lambda-scan" && module.worker.alarms.queue_age.threshold == 3600
     error_message = "The queue age alarm watches the scan queue."
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.lambda_errors.dimensions["FunctionName"] == "qscan-lambda-scanner"
+    condition     = module.worker.alarms.lambda_errors.dimensions["FunctionName"] == "qscan-lambda-scanner"
     error_message = "The error alarm watches the scanner function."
   }
 }
@@ -399,15 +404,15 @@ run "dashboard_reads_emf_namespace" {
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-lambda"]
+    condition     = jsondecode(module.worker.dashboard.dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-lambda"]
     error_message = "Scan widgets must read the EMF namespace and service dimension."
   }
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[1].properties.metrics) == 5
+    condition     = length(jsondecode(module.worker.dashboard.dashboard_body).widgets[1].properties.metrics) == 5
     error_message = "Findings are shown for five severities."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_METRICS_NAMESPACE"] == "secops/qscan" && aws_lambda_function.this.environment[0].variables["QSCAN_SERVICE_NAME"] == "qscan-lambda"
+    condition     = module.worker.function.environment[0].variables["QSCAN_METRICS_NAMESPACE"] == "secops/qscan" && module.worker.function.environment[0].variables["QSCAN_SERVICE_NAME"] == "qscan-lambda"
     error_message = "The handler must emit into the namespace the dashboard reads."
   }
 }
@@ -420,7 +425,7 @@ run "dashboard_optional" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_dashboard.this) == 0 && output.dashboard_name == null
+    condition     = module.worker.dashboard == null && output.dashboard_name == null
     error_message = "No dashboard when create_dashboard is false."
   }
 }
@@ -434,7 +439,7 @@ run "layer_from_artifact" {
   }
 
   assert {
-    condition     = aws_lambda_layer_version.qscanner[0].layer_name == "qscan-lambda-qscanner" && aws_lambda_function.this.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-lambda-qscanner:1"])
+    condition     = module.worker.qscanner_layer.layer_name == "qscan-lambda-qscanner" && module.worker.function.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-lambda-qscanner:1"])
     error_message = "The layer artifact is published and attached."
   }
 }

@@ -5,7 +5,7 @@ mock_provider "aws" {
 }
 
 override_resource {
-  target = aws_sqs_queue.this
+  target = module.worker.aws_sqs_queue.this
   values = {
     arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-lambda-scan"
     id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-lambda-scan"
@@ -13,7 +13,7 @@ override_resource {
 }
 
 override_resource {
-  target = aws_sqs_queue.dlq
+  target = module.worker.aws_sqs_queue.dlq
   values = {
     arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-lambda-scan-dlq"
     id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-lambda-scan-dlq"

@@ -127,22 +127,6 @@ run "rejects_layer_arn_without_version" {
   expect_failures = [var.qscanner_layer_arn]
 }
 
-run "both_layer_sources_fail" {
-  command = plan
-  variables {
-    qscanner_layer_artifact = { local_path = "dist/qscanner-layer.zip", source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
-  }
-  expect_failures = [aws_lambda_layer_version.qscanner]
-}
-
-run "no_layer_needs_qscanner_path" {
-  command = plan
-  variables {
-    qscanner_layer_arn = null
-  }
-  expect_failures = [aws_lambda_function.this]
-}
-
 run "rejects_timeout_above_lambda_limit" {
   command = plan
   variables {
@@ -199,39 +183,13 @@ run "rejects_core_without_store_environment" {
   expect_failures = [var.core]
 }
 
-run "rejects_scan_timeout_without_margin" {
-  command = plan
-  variables {
-    timeout              = 300
-    scan_timeout_seconds = 290
-  }
-  expect_failures = [aws_lambda_function.this]
-}
-
-run "rejects_reserved_concurrency_below_maximum" {
-  command = plan
-  variables {
-    reserved_concurrent_executions = 2
-    maximum_concurrency            = 5
-  }
-  expect_failures = [aws_lambda_function.this]
-}
-
-run "rejects_external_id_without_role" {
-  command = plan
-  variables {
-    spoke_external_id = "o-abc123-qscan"
-  }
-  expect_failures = [aws_lambda_function.this]
-}
-
 run "derived_scan_timeout_leaves_margin_for_short_timeouts" {
   command = plan
   variables {
     timeout = 60
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "30"
+    condition     = module.worker.function.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "30"
     error_message = "A 60 s function must give qscanner 30 s and keep 30 s for persist and notify."
   }
 }
@@ -242,7 +200,7 @@ run "accepts_s3_artifact" {
     handler_artifact = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/lambda-handler.zip", s3_object_version = "3" }
   }
   assert {
-    condition     = aws_lambda_function.this.s3_key == "qscan/lambda-handler.zip" && aws_lambda_function.this.filename == null
+    condition     = module.worker.function.s3_key == "qscan/lambda-handler.zip" && module.worker.function.filename == null
     error_message = "S3 artifacts are deployed from S3."
   }
 }

@@ -3,8 +3,8 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  alarm_name          = "${var.name_prefix}-lambda-scanner-errors"
-  alarm_description   = "qscan Lambda scanner invocations failed (unhandled errors or timeouts)."
+  alarm_name          = "${local.function_name}-errors"
+  alarm_description   = "qscan ${var.descriptions.title} scanner invocations failed (unhandled errors or timeouts)."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }
@@ -16,12 +16,12 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-  tags                = local.tags
+  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
-  alarm_name          = "${var.name_prefix}-lambda-scanner-throttles"
-  alarm_description   = "qscan Lambda scanner invocations were throttled (check reserved and account concurrency)."
+  alarm_name          = "${local.function_name}-throttles"
+  alarm_description   = "qscan ${var.descriptions.title} scanner invocations were throttled (check reserved and account concurrency)."
   namespace           = "AWS/Lambda"
   metric_name         = "Throttles"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }
@@ -33,12 +33,12 @@ resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-  tags                = local.tags
+  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_visible" {
-  alarm_name          = "${var.name_prefix}-lambda-scan-dlq-not-empty"
-  alarm_description   = "Deployment events or bulk-scan requests were dead-lettered: scans failed repeatedly or EventBridge could not deliver. Inspect and redrive ${local.dlq_name}."
+  alarm_name          = "${local.dlq_name}-not-empty"
+  alarm_description   = "${var.descriptions.dead_letters} were dead-lettered: scans failed repeatedly or EventBridge could not deliver. Inspect and redrive ${local.dlq_name}."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.dlq.name }
@@ -50,12 +50,12 @@ resource "aws_cloudwatch_metric_alarm" "dlq_visible" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-  tags                = local.tags
+  tags                = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "queue_age" {
-  alarm_name          = "${var.name_prefix}-lambda-scan-queue-stalled"
-  alarm_description   = "The oldest waiting deployment event is older than ${var.queue_age_alarm_seconds} s: scans are not keeping up or not running."
+  alarm_name          = "${local.queue_name}-queue-stalled"
+  alarm_description   = "The oldest waiting ${var.descriptions.queued_event} is older than ${var.queue_age_alarm_seconds} s: scans are not keeping up or not running."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateAgeOfOldestMessage"
   dimensions          = { QueueName = aws_sqs_queue.this.name }
@@ -67,5 +67,5 @@ resource "aws_cloudwatch_metric_alarm" "queue_age" {
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
-  tags                = local.tags
+  tags                = var.tags
 }

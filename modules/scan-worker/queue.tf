@@ -3,7 +3,7 @@ resource "aws_sqs_queue" "dlq" {
   message_retention_seconds         = 1209600
   kms_master_key_id                 = var.core.kms_key_arn
   kms_data_key_reuse_period_seconds = 300
-  tags                              = local.tags
+  tags                              = var.tags
 }
 
 resource "aws_sqs_queue" "this" {
@@ -17,7 +17,7 @@ resource "aws_sqs_queue" "this" {
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
     maxReceiveCount     = var.max_receive_count
   })
-  tags = local.tags
+  tags = var.tags
 }
 
 resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
@@ -29,7 +29,7 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 }
 
 locals {
-  # Only this module's rules may send; nobody may talk to the queues without TLS.
+  # Only the platform's rules may send; nobody may talk to the queues without TLS.
   queue_policy_statements = {
     for key, queue in { scan = aws_sqs_queue.this, dlq = aws_sqs_queue.dlq } : key => [
       {
@@ -38,7 +38,7 @@ locals {
         Principal = { Service = "events.amazonaws.com" }
         Action    = "sqs:SendMessage"
         Resource  = queue.arn
-        Condition = { ArnEquals = { "aws:SourceArn" = local.rule_arns } }
+        Condition = { ArnEquals = { "aws:SourceArn" = var.source_rule_arns } }
       },
       {
         Sid       = "DenyInsecureTransport"

@@ -13,7 +13,7 @@ locals {
 resource "aws_lambda_layer_version" "qscanner" {
   count = var.qscanner_layer_artifact != null ? 1 : 0
 
-  layer_name               = "${var.name_prefix}-qscanner"
+  layer_name               = var.qscanner_layer_name
   description              = "Qualys qscanner (linux-amd64) at /opt/bin/qscanner"
   filename                 = var.qscanner_layer_artifact.local_path
   s3_bucket                = var.qscanner_layer_artifact.s3_bucket
@@ -35,16 +35,16 @@ resource "aws_cloudwatch_log_group" "this" {
   name              = "/aws/lambda/${local.function_name}"
   retention_in_days = var.core.log_retention_days
   kms_key_id        = var.core.kms_key_arn
-  tags              = local.tags
+  tags              = var.tags
 }
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:SQS-driven: failed messages go to the queue's redrive DLQ; a function DLQ only serves async invokes
-  #checkov:skip=CKV_AWS_117:VPC attachment is opt-in through var.vpc_config; qscanner needs ECR and the Qualys gateway
+  #checkov:skip=CKV_AWS_117:VPC attachment is opt-in through var.vpc_config; qscanner needs the scanned platform's APIs and the Qualys gateway
   #checkov:skip=CKV_AWS_115:concurrency is bounded by the event source mapping's maximum_concurrency; reserving is opt-in
   #checkov:skip=CKV_AWS_272:code signing is opt-in through var.code_signing_config_arn (needs a signing profile)
   function_name                  = local.function_name
-  description                    = "qscan: scans pushed ECR images with qscanner"
+  description                    = var.descriptions.function
   role                           = aws_iam_role.this.arn
   runtime                        = "python3.12"
   architectures                  = ["x86_64"] # qscanner ships for linux-amd64 only
@@ -60,7 +60,7 @@ resource "aws_lambda_function" "this" {
   layers                         = local.layer_arns
   kms_key_arn                    = var.core.kms_key_arn
   code_signing_config_arn        = var.code_signing_config_arn
-  tags                           = local.tags
+  tags                           = var.tags
 
   ephemeral_storage {
     size = var.ephemeral_storage_size

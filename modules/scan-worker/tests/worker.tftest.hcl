@@ -1,0 +1,280 @@
+# The shared building block on its own (mocked provider): platform-derived names, the environment merge, where
+# platform IAM statements go, and the preconditions the platform modules rely on (a platform module's tests
+# cannot expect failures from resources inside this child module).
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+override_resource {
+  target = aws_sqs_queue.this
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-test-scan"
+    id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-test-scan"
+  }
+}
+
+override_resource {
+  target = aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-test-scan-dlq"
+    id  = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-test-scan-dlq"
+  }
+}
+
+variables {
+  name_prefix = "qscan"
+  platform    = "test"
+  tags        = { team = "secops" }
+  descriptions = {
+    title        = "Test"
+    function     = "qscan: scans test workloads with qscanner"
+    role         = "qscan test scanner"
+    dead_letters = "Test events"
+    queued_event = "test event"
+  }
+  core = {
+    kms_key_arn          = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    results_bucket_arn   = "arn:aws:s3:::qscan-results-123456789012-eu-west-1"
+    dedupe_table_arn     = "arn:aws:dynamodb:eu-west-1:123456789012:table/qscan-dedupe"
+    alert_topic_arn      = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+    qualys_secret_arn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+    log_retention_days   = 365
+    decrypt_kms_key_arns = ["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
+    handler_environment = {
+      QSCAN_DEDUPE_TABLE   = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET = "qscan-results-123456789012-eu-west-1"
+    }
+  }
+  source_rule_arns                = ["arn:aws:events:eu-west-1:123456789012:rule/qscan-test-a", "arn:aws:events:eu-west-1:123456789012:rule/qscan-test-b"]
+  max_receive_count               = 3
+  queue_message_retention_seconds = 345600
+  handler_artifact                = { local_path = "dist/test-handler.zip", source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+  handler                         = "handler.lambda_handler"
+  qscanner_layer_name             = "qscan-test-qscanner"
+  qscanner_layer_artifact         = null
+  qscanner_layer_arn              = "arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"
+  additional_layer_arns           = []
+  qscanner_path                   = null
+  memory_size                     = 3008
+  timeout                         = 900
+  ephemeral_storage_size          = 10240
+  reserved_concurrent_executions  = null
+  maximum_concurrency             = 5
+  create_event_source_mapping     = true
+  batch_size                      = 1
+  vpc_config                      = null
+  code_signing_config_arn         = null
+  environment_variables           = {}
+  platform_policy_statements = {
+    read = jsonencode([{ Sid = "ReadWorkloads", Effect = "Allow", Action = "test:Read", Resource = "*" }])
+  }
+  severity_threshold      = "high"
+  scan_types              = ["os", "sca"]
+  scan_timeout_seconds    = null
+  spoke_role_name         = null
+  spoke_external_id       = null
+  log_level               = "INFO"
+  metrics_namespace       = "qscan"
+  queue_age_alarm_seconds = 3600
+  create_dashboard        = true
+}
+
+run "names_follow_prefix_and_platform" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.this.function_name == "qscan-test-scanner" &&
+      aws_sqs_queue.this.name == "qscan-test-scan" && aws_sqs_queue.dlq.name == "qscan-test-scan-dlq" &&
+      aws_iam_role.this.name == "qscan-test-scanner-eu-west-1" &&
+      aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-test-eu-west-1" &&
+      aws_cloudwatch_log_group.this.name == "/aws/lambda/qscan-test-scanner"
+    )
+    error_message = "Names are <name_prefix>-<platform>-...; global ones carry the region."
+  }
+  assert {
+    condition = [for alarm in [
+      aws_cloudwatch_metric_alarm.lambda_errors, aws_cloudwatch_metric_alarm.lambda_throttles,
+      aws_cloudwatch_metric_alarm.dlq_visible, aws_cloudwatch_metric_alarm.queue_age,
+    ] : alarm.alarm_name] == ["qscan-test-scanner-errors", "qscan-test-scanner-throttles", "qscan-test-scan-dlq-not-empty", "qscan-test-scan-queue-stalled"]
+    error_message = "Alarm names follow the function and queue names."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.description == "qscan: scans test workloads with qscanner" &&
+      aws_iam_role.this.description == "qscan test scanner (eu-west-1)" &&
+      startswith(aws_cloudwatch_metric_alarm.lambda_errors.alarm_description, "qscan Test scanner invocations failed") &&
+      startswith(aws_cloudwatch_metric_alarm.dlq_visible.alarm_description, "Test events were dead-lettered") &&
+      startswith(aws_cloudwatch_metric_alarm.queue_age.alarm_description, "The oldest waiting test event is older than 3600 s")
+    )
+    error_message = "The platform's texts reach the descriptions."
+  }
+  assert {
+    condition     = aws_sqs_queue.this.tags == tomap({ team = "secops" }) && aws_lambda_function.this.tags == tomap({ team = "secops" })
+    error_message = "Tags are passed as given."
+  }
+}
+
+run "environment_merge_order" {
+  command = plan
+
+  variables {
+    environment_variables = { EXTRA = "1", QSCAN_DEDUPE_TABLE = "lost", QSCAN_OWN = "lost", QSCAN_LOG_LEVEL = "lost" }
+    platform_environment  = { QSCAN_OWN = "platform", QSCAN_RESULTS_BUCKET = "platform", QSCAN_LOG_LEVEL = "lost", QSCAN_NULL = null }
+  }
+
+  assert {
+    condition = aws_lambda_function.this.environment[0].variables == tomap({
+      EXTRA                      = "1"
+      QSCAN_DEDUPE_TABLE         = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET       = "platform"
+      QSCAN_OWN                  = "platform"
+      QSCAN_SEVERITY_THRESHOLD   = "HIGH"
+      QSCAN_SCAN_TYPES           = "os,sca"
+      QSCAN_SCAN_TIMEOUT_SECONDS = "720"
+      QSCANNER_PATH              = "/opt/bin/qscanner"
+      QSCAN_SERVICE_NAME         = "qscan-test"
+      QSCAN_METRICS_NAMESPACE    = "qscan"
+      QSCAN_LOG_LEVEL            = "INFO"
+    })
+    error_message = "Extra < core < platform < common settings; null values are left out."
+  }
+}
+
+run "platform_statements_go_after_queue_and_after_store" {
+  command = apply
+
+  variables {
+    platform_policy_statements = {
+      read     = jsonencode([{ Sid = "ReadWorkloads", Effect = "Allow", Action = "test:Read", Resource = "*" }])
+      optional = jsonencode([{ Sid = "TagWorkloads", Effect = "Allow", Action = ["test:Tag"], Resource = ["arn:aws:test:::x"] }])
+    }
+    spoke_role_name = "qscan-spoke-read"
+    vpc_config      = { subnet_ids = ["subnet-0123456789abcdef0"], security_group_ids = ["sg-0123456789abcdef0"] }
+  }
+
+  assert {
+    condition = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid] == [
+      "OwnLogGroup", "XRayTracing", "ConsumeScanQueue", "ReadWorkloads", "DedupeClaims", "WriteResults",
+      "PublishAlerts", "ReadQualysToken", "UseStoreKeysThroughServices", "TagWorkloads", "AssumeSpokeReadRole",
+      "VpcNetworkInterfaces",
+    ]
+    error_message = "Unexpected statement order."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[3] == { Sid = "ReadWorkloads", Effect = "Allow", Action = "test:Read", Resource = "*" }
+    error_message = "Platform statements keep their exact shape (a single action stays a string)."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[9].Action == ["test:Tag"]
+    error_message = "Platform statements keep their exact shape (a list stays a list)."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[5].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/results/test/*"
+    error_message = "Results may be written only under results/<platform>/."
+  }
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.this.policy).Statement[2].Resource == aws_sqs_queue.this.arn
+    error_message = "The role consumes its own queue."
+  }
+}
+
+run "queue_policies_admit_exactly_the_given_rules" {
+  command = apply
+
+  assert {
+    condition = alltrue([for policy in [aws_sqs_queue_policy.this.policy, aws_sqs_queue_policy.dlq.policy] :
+      jsondecode(policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == ["arn:aws:events:eu-west-1:123456789012:rule/qscan-test-a", "arn:aws:events:eu-west-1:123456789012:rule/qscan-test-b"]
+    ])
+    error_message = "Both queue policies must admit exactly source_rule_arns."
+  }
+  assert {
+    condition     = jsondecode(aws_sqs_queue_policy.dlq.policy).Statement[0].Resource == aws_sqs_queue.dlq.arn && jsondecode(aws_sqs_queue_policy.this.policy).Statement[0].Resource == aws_sqs_queue.this.arn
+    error_message = "Each policy speaks of its own queue."
+  }
+}
+
+run "rejects_malformed_platform_statements" {
+  command = plan
+  variables {
+    platform_policy_statements = { read = jsonencode([{ Effect = "Allow", Action = "test:Read", Resource = "*" }]) }
+  }
+  expect_failures = [var.platform_policy_statements]
+}
+
+run "rejects_unknown_platform_name" {
+  command = plan
+  variables {
+    platform = "Lambda-2"
+  }
+  expect_failures = [var.platform]
+}
+
+run "layer_from_artifact_uses_given_name" {
+  command = apply
+
+  variables {
+    qscanner_layer_arn      = null
+    qscanner_layer_artifact = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/qscanner-layer.zip" }
+  }
+
+  assert {
+    condition     = aws_lambda_layer_version.qscanner[0].layer_name == "qscan-test-qscanner" && aws_lambda_function.this.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-test-qscanner:1"])
+    error_message = "The layer is published under qscanner_layer_name and attached."
+  }
+}
+
+# Moved here from modules/ecr and modules/lambda (identical there): preconditions of the function and layer.
+run "both_layer_sources_fail" {
+  command = plan
+
+  variables {
+    qscanner_layer_artifact = { local_path = "dist/qscanner-layer.zip", source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
+  }
+
+  expect_failures = [aws_lambda_layer_version.qscanner]
+}
+
+run "no_layer_needs_qscanner_path" {
+  command = plan
+
+  variables {
+    qscanner_layer_arn = null
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_scan_timeout_without_margin" {
+  command = plan
+  variables {
+    timeout              = 300
+    scan_timeout_seconds = 290
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_reserved_concurrency_below_maximum" {
+  command = plan
+  variables {
+    reserved_concurrent_executions = 2
+    maximum_concurrency            = 5
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_external_id_without_role" {
+  command = plan
+  variables {
+    spoke_external_id = "o-abc123-qscan"
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_too_many_layers" {
+  command = plan
+  variables {
+    additional_layer_arns = [for n in range(5) : "arn:aws:lambda:eu-west-1:123456789012:layer:extra:${n + 1}"]
+  }
+  expect_failures = [aws_lambda_function.this]
+}
