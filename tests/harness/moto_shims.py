@@ -14,6 +14,20 @@ imported by the project itself. Each gap was reproduced against moto 5.2.5 befor
   fail (``NotImplementedError`` -> HTTP 500), which also drops the SQS deliveries of the same event.
   The shim records such deliveries (see `DELIVERIES`) instead of raising; SQS targets still deliver.
 * ``events``: events delivered to targets without an input transformer lack ``account``.
+* ``sqs``: every ``SetQueueAttributes`` call without ``Policy`` wipes the queue's policy (moto assigns
+  ``attributes.get("Policy")``), so a queue policy and any later attribute write (e.g. Terraform's
+  ``aws_sqs_queue_redrive_allow_policy``) undo each other; the real service changes only what was sent.
+* ``s3``: a bucket policy statement whose ``Condition`` is not met counts as an explicit deny (moto's
+  ``IAMPolicyStatement`` returns DENIED), and moto knows no request context (``aws:SecureTransport``,
+  ``s3:TlsVersion``), so the usual TLS-only ``Deny ... Condition {Bool aws:SecureTransport false}`` blocks every
+  object write. In IAM a statement whose condition does not match does not apply; the shim evaluates bucket
+  policies without their conditional statements (neither a conditional allow nor a conditional deny applies).
+* ``s3``: deleting a key of a bucket whose versioning is suspended (Terraform suspends it before
+  ``force_destroy`` empties the bucket) calls ``dispose()`` on every version, and delete markers have none:
+  HTTP 500 on ``DeleteObjects``, so the bucket can never be destroyed. A delete marker holds no data: the
+  shim gives it a no-op ``dispose``.
+* ``sqs``: ``RedriveAllowPolicy`` is accepted but never returned (``GetQueueAttributes`` even rejects the
+  name), so ``aws_sqs_queue_redrive_allow_policy`` waits for it until it times out.
 """
 
 from __future__ import annotations
@@ -343,6 +357,81 @@ def _patch_sqs_redrive_policy() -> None:
     Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
 
 
+def _patch_sqs_policy_kept() -> None:
+    """SetQueueAttributes changes only the attributes it was given: keep Policy unless it was sent."""
+    original_set = Queue._set_attributes
+
+    def _set_attributes(self: Queue, attributes: dict[str, Any], now: float | None = None) -> None:
+        kept = getattr(self, "policy", None)
+        original_set(self, attributes, now)
+        if "Policy" not in attributes:
+            self.policy = kept
+
+    Queue._set_attributes = _set_attributes  # type: ignore[method-assign]
+
+
+REDRIVE_ALLOW_POLICY = "RedriveAllowPolicy"
+
+
+def _patch_sqs_redrive_allow_policy() -> None:
+    """Return RedriveAllowPolicy as set (moto stores it as `redrive_allow_policy`; "" removes it)."""
+    from moto.sqs.models import SQSBackend  # noqa: PLC0415
+
+    original_attributes = Queue.attributes.fget  # type: ignore[attr-defined]
+    original_get = SQSBackend.get_queue_attributes
+
+    def attributes(self: Queue) -> dict[str, Any]:
+        result: dict[str, Any] = original_attributes(self)
+        value = getattr(self, "redrive_allow_policy", None)
+        if value:
+            result[REDRIVE_ALLOW_POLICY] = value
+        return result
+
+    def get_queue_attributes(self: SQSBackend, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        if REDRIVE_ALLOW_POLICY not in attribute_names:
+            return dict(original_get(self, queue_name, attribute_names))
+        others = [name for name in attribute_names if name != REDRIVE_ALLOW_POLICY]
+        result: dict[str, Any] = dict(original_get(self, queue_name, others)) if others else {}
+        value = getattr(self.get_queue(queue_name), "redrive_allow_policy", None)
+        if value:
+            result[REDRIVE_ALLOW_POLICY] = value
+        return result
+
+    Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
+    SQSBackend.get_queue_attributes = get_queue_attributes  # type: ignore[method-assign]
+
+
+def _patch_s3_bucket_policy_conditions() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult  # noqa: PLC0415
+    from moto.s3.models import FakeBucket  # noqa: PLC0415
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode()).get("Statement", [])
+        result = PermissionResult.NEUTRAL
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if not isinstance(statement, dict) or statement.get("Condition"):
+                continue  # no request context to evaluate a condition against: the statement does not apply
+            permission = IAMPolicyStatement(statement).is_action_permitted(action, resource)
+            if permission == PermissionResult.DENIED:
+                return permission
+            if permission == PermissionResult.PERMITTED:
+                result = permission
+        return result
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _patch_s3_delete_marker_dispose() -> None:
+    from moto.s3.models import FakeDeleteMarker  # noqa: PLC0415
+
+    def dispose(self: FakeDeleteMarker, garbage: bool = False) -> None:
+        """A delete marker owns no buffer: nothing to release."""
+
+    FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
+
+
 def _patch_events_unsupported_targets() -> None:
     original_send = Rule.send_to_targets
 
@@ -388,6 +477,10 @@ def _shims() -> dict[str, Callable[[], None]]:
         "states:ListStateMachineVersions": _patch_sfn_list_versions,
         "lambda:DeadLetterConfig": _patch_lambda_dead_letter_config,
         "sqs:RedrivePolicy": _patch_sqs_redrive_policy,
+        "sqs:Policy-kept-on-other-writes": _patch_sqs_policy_kept,
+        "sqs:RedriveAllowPolicy": _patch_sqs_redrive_allow_policy,
+        "s3:bucket-policy-conditions": _patch_s3_bucket_policy_conditions,
+        "s3:delete-marker-dispose": _patch_s3_delete_marker_dispose,
         "events:lambda-and-states-targets": _patch_events_unsupported_targets,
         "events:account-in-delivered-events": _patch_events_account,
     }

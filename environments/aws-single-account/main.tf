@@ -1,0 +1,65 @@
+# qscan for one AWS account and region: the shared scan store (aws-core) and ECR push scanning (ecr).
+# Lambda and Fargate scanning join here as their modules land.
+
+locals {
+  # try(): `terraform validate` works before `make package`; var.manifest_path's validation stops a plan
+  # with a clear message when the manifest is missing, so the placeholders below never reach AWS.
+  manifest       = try(jsondecode(file(var.manifest_path)), null)
+  artifacts      = try(local.manifest.artifacts, {})
+  artifact_base  = dirname(dirname(var.manifest_path))
+  manifest_layer = try(local.artifacts["qscanner-layer"], null)
+
+  handler_artifact = {
+    local_path       = try(startswith(local.artifacts["aws-ecr"].path, "/") ? local.artifacts["aws-ecr"].path : "${local.artifact_base}/${local.artifacts["aws-ecr"].path}", "run-make-package-first.zip")
+    source_code_hash = try(local.artifacts["aws-ecr"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+  }
+
+  # An explicit layer ARN wins over a layer built into the manifest.
+  qscanner_layer_artifact = var.qscanner_layer_arn != null || local.manifest_layer == null ? null : {
+    local_path       = startswith(local.manifest_layer.path, "/") ? local.manifest_layer.path : "${local.artifact_base}/${local.manifest_layer.path}"
+    source_code_hash = local.manifest_layer.sha256_base64
+  }
+}
+
+# Only the outputs the ecr module reads: passing `module.core` whole would make every ecr resource wait for
+# all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a minute).
+locals {
+  core = {
+    kms_key_arn          = module.core.kms_key_arn
+    results_bucket_arn   = module.core.results_bucket_arn
+    dedupe_table_arn     = module.core.dedupe_table_arn
+    alert_topic_arn      = module.core.alert_topic_arn
+    qualys_secret_arn    = module.core.qualys_secret_arn
+    log_retention_days   = module.core.log_retention_days
+    decrypt_kms_key_arns = module.core.decrypt_kms_key_arns
+    handler_environment  = module.core.handler_environment
+  }
+}
+
+module "core" {
+  source = "../../modules/aws-core"
+
+  name_prefix               = var.name_prefix
+  create_qualys_secret      = var.create_qualys_secret
+  qualys_secret_arn         = var.qualys_secret_arn
+  qualys_secret_kms_key_arn = var.qualys_secret_kms_key_arn
+  alert_email_addresses     = var.alert_email_addresses
+  log_retention_days        = var.log_retention_days
+}
+
+module "ecr" {
+  source = "../../modules/ecr"
+
+  name_prefix             = var.name_prefix
+  core                    = local.core
+  handler_artifact        = local.handler_artifact
+  qscanner_layer_artifact = local.qscanner_layer_artifact
+  qscanner_layer_arn      = var.qscanner_layer_arn
+
+  repository_include         = var.repository_include
+  repository_exclude         = var.repository_exclude
+  enable_cloudtrail_putimage = var.enable_cloudtrail_putimage
+  severity_threshold         = var.severity_threshold
+  maximum_concurrency        = var.maximum_concurrency
+  max_receive_count          = var.max_receive_count
+}

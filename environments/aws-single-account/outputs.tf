@@ -1,0 +1,64 @@
+output "qualys_secret_arn" {
+  description = "Secrets Manager secret the scanners read: put the Qualys secret JSON into it (see README)."
+  value       = module.core.qualys_secret_arn
+}
+
+output "alert_topic_arn" {
+  description = "SNS topic for findings at or above the threshold, failed scans and alarms: subscribe your tooling."
+  value       = module.core.alert_topic_arn
+}
+
+output "results_bucket_name" {
+  description = "S3 bucket with the normalized scan results and raw scanner outputs."
+  value       = module.core.results_bucket_name
+}
+
+output "dedupe_table_name" {
+  description = "DynamoDB table with one record per scanned image digest."
+  value       = module.core.dedupe_table_name
+}
+
+output "ecr_scan_queue_url" {
+  description = "SQS queue the ECR push events land in."
+  value       = module.ecr.queue_url
+}
+
+output "ecr_dlq_url" {
+  description = "Dead-letter queue of push events that failed repeatedly (alarmed)."
+  value       = module.ecr.dlq_url
+}
+
+output "ecr_function_name" {
+  description = "The ECR scanner Lambda function."
+  value       = module.ecr.function_name
+}
+
+output "ecr_log_group_name" {
+  description = "CloudWatch log group of the ECR scanner."
+  value       = module.ecr.log_group_name
+}
+
+output "ecr_event_rule_arns" {
+  description = "EventBridge rules that feed the scan queue."
+  value       = module.ecr.event_rule_arns
+}
+
+output "ecr_dashboard_name" {
+  description = "CloudWatch dashboard of the ECR scanner."
+  value       = module.ecr.dashboard_name
+}
+
+output "handler_artifact" {
+  description = "The handler package deployed (path and base64 SHA-256 from the manifest)."
+  value       = local.handler_artifact
+}
+
+output "qscanner_layer_arns" {
+  description = "Layers attached to the scanner (the qscanner layer first)."
+  value       = module.ecr.layer_arns
+}
+
+output "qscanner_layer_artifact" {
+  description = "The qscanner layer zip published from the manifest; null when qscanner_layer_arn is used."
+  value       = local.qscanner_layer_artifact
+}

@@ -1,0 +1,117 @@
+# The environment's wiring against a mocked AWS provider (no credentials, no network): the manifest from
+# `make package` feeds the handler and the qscanner layer, an explicit layer ARN wins, and a missing manifest
+# or a missing layer stops the plan with a clear message.
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+variables {
+  region        = "eu-west-1"
+  manifest_path = "tests/fixtures/manifest.json"
+}
+
+run "handler_and_layer_come_from_the_manifest" {
+  command = plan
+
+  assert {
+    condition = output.handler_artifact == {
+      local_path       = "tests/dist/aws-ecr-0123456789abcdef.zip"
+      source_code_hash = "Mbjk1/XX9uLA8LfF4MaooNfw6cKxo9Tl9gcYKTpLXG0="
+    }
+    error_message = "The handler is the manifest's aws-ecr zip (path relative to the folder above the manifest's), by its base64 SHA-256: ${jsonencode(output.handler_artifact)}"
+  }
+  assert {
+    condition = output.qscanner_layer_artifact == {
+      local_path       = "tests/dist/qscanner-layer-fedcba9876543210.zip"
+      source_code_hash = "ChssPU5fYHGCk6S1xtfo+QobLD1OX2BxgpOktcbX6Pk="
+    }
+    error_message = "The qscanner layer built into the manifest is published."
+  }
+}
+
+run "applies_core_and_ecr_together" {
+  command = apply
+
+  assert {
+    condition     = output.qscanner_layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-qscanner:1"]) && module.ecr.qscanner_layer_version_arn == output.qscanner_layer_arns[0]
+    error_message = "The function runs with the layer this environment published."
+  }
+  assert {
+    condition     = output.ecr_function_name == "qscan-ecr-scanner" && output.qualys_secret_arn == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+    error_message = "The scanner reads the secret aws-core created."
+  }
+  assert {
+    condition     = output.alert_topic_arn == "arn:aws:sns:eu-west-1:123456789012:qscan-alerts" && output.dedupe_table_name == "qscan-dedupe"
+    error_message = "The outputs come from aws-core."
+  }
+  assert {
+    condition     = module.ecr.event_source_mapping_uuid != null
+    error_message = "In AWS the queue triggers the function."
+  }
+}
+
+run "explicit_layer_arn_wins" {
+  command = plan
+
+  variables {
+    qscanner_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"
+  }
+
+  assert {
+    condition     = output.qscanner_layer_artifact == null && module.ecr.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"])
+    error_message = "With qscanner_layer_arn no layer is published from the manifest."
+  }
+}
+
+run "existing_layer_without_one_in_the_manifest" {
+  command = plan
+
+  variables {
+    manifest_path      = "tests/fixtures/manifest-without-layer.json"
+    qscanner_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"
+  }
+
+  assert {
+    condition     = module.ecr.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"])
+    error_message = "An existing layer works without QSCANNER_BINARY at package time."
+  }
+}
+
+run "no_qscanner_layer_anywhere_fails" {
+  command = plan
+
+  variables {
+    manifest_path = "tests/fixtures/manifest-without-layer.json"
+  }
+
+  expect_failures = [var.qscanner_layer_arn]
+}
+
+run "missing_manifest_fails_with_make_package_hint" {
+  command = plan
+
+  variables {
+    manifest_path = "tests/fixtures/absent/manifest.json"
+  }
+
+  expect_failures = [var.manifest_path]
+}
+
+run "settings_reach_the_modules" {
+  command = plan
+
+  variables {
+    name_prefix                = "scan-eu"
+    repository_include         = ["payments", "team-*"]
+    enable_cloudtrail_putimage = true
+  }
+
+  assert {
+    condition     = jsondecode(module.ecr.native_event_pattern).detail["repository-name"] == ["payments", { prefix = "team-" }]
+    error_message = "Repository filters are passed to the ecr module."
+  }
+  assert {
+    condition     = module.ecr.cloudtrail_event_pattern != null && module.core.name_prefix == "scan-eu"
+    error_message = "CloudTrail PutImage and the name prefix are passed on."
+  }
+}

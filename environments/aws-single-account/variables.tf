@@ -1,0 +1,123 @@
+# ------------------------------------------------------------------ where and what
+variable "region" {
+  description = "AWS region to deploy the scanner in (ECR push events are regional: deploy once per region you push to)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1 or us-gov-west-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (2-20 lower-case letters, digits, hyphens)."
+  type        = string
+  default     = "qscan"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 2-20 characters of lower-case letters, digits and hyphens, start with a letter and not end with a hyphen."
+  }
+}
+
+variable "tags" {
+  description = "Tags on every resource (provider default_tags; the modules add their own qscan:component tag)."
+  type        = map(string)
+  default     = {}
+}
+
+# ------------------------------------------------------------------ artifacts from `make package`
+variable "manifest_path" {
+  description = "The artifact manifest written by `make package` (relative paths are relative to this directory). Artifact paths inside it are relative to the directory above the manifest's folder (the repository root)."
+  type        = string
+  default     = "../../dist/manifest.json"
+
+  validation {
+    condition     = can(jsondecode(file(var.manifest_path)).artifacts["aws-ecr"].sha256_base64)
+    error_message = "No ECR handler artifact: the manifest is missing or has no \"aws-ecr\" entry. Run `make package` in the repository root first (it writes dist/manifest.json), or point manifest_path at the manifest."
+  }
+}
+
+variable "qscanner_layer_arn" {
+  description = "Versioned ARN of an existing Lambda layer with qscanner at bin/qscanner. null: publish the layer built by `QSCANNER_BINARY=/path/to/qscanner make package` (the manifest's \"qscanner-layer\" artifact)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.qscanner_layer_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.qscanner_layer_arn))
+    error_message = "qscanner_layer_arn must be a versioned layer ARN (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>)."
+  }
+  validation {
+    # Only judged once the manifest is readable (the manifest_path validation reports a missing one).
+    condition     = local.manifest == null || var.qscanner_layer_arn != null || local.manifest_layer != null
+    error_message = "No qscanner layer: build one with `QSCANNER_BINARY=/path/to/qscanner make package` (linux-amd64 binary from Qualys), or set qscanner_layer_arn to an existing layer version."
+  }
+}
+
+# ------------------------------------------------------------------ Qualys secret and alerts
+variable "create_qualys_secret" {
+  description = "Create an empty Secrets Manager secret for the Qualys credentials (you put the value; see README). false: pass qualys_secret_arn."
+  type        = bool
+  default     = true
+}
+
+variable "qualys_secret_arn" {
+  description = "Existing Secrets Manager secret with the Qualys secret JSON; only when create_qualys_secret is false."
+  type        = string
+  default     = null
+}
+
+variable "qualys_secret_kms_key_arn" {
+  description = "Customer managed KMS key of the existing secret in qualys_secret_arn (null: AWS managed key)."
+  type        = string
+  default     = null
+}
+
+variable "alert_email_addresses" {
+  description = "E-mail addresses subscribed to the alerts topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_retention_days" {
+  description = "Retention of the scanner's CloudWatch log group in days."
+  type        = number
+  default     = 365
+}
+
+# ------------------------------------------------------------------ ECR scanning
+variable "repository_include" {
+  description = "Repository name patterns to scan (`name`, `team-*`, `*/prod-*`); empty scans every repository. Not together with repository_exclude."
+  type        = list(string)
+  default     = []
+}
+
+variable "repository_exclude" {
+  description = "Repository name patterns never to scan (same syntax). Not together with repository_include."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_cloudtrail_putimage" {
+  description = "Also trigger on CloudTrail PutImage calls (needs a trail recording management events)."
+  type        = bool
+  default     = false
+}
+
+variable "severity_threshold" {
+  description = "Lowest finding severity that sends an alert: CRITICAL, HIGH, MEDIUM, LOW or NONE (failed scans always alert)."
+  type        = string
+  default     = "HIGH"
+}
+
+variable "maximum_concurrency" {
+  description = "Most concurrent scans (Qualys limits concurrency; qscanner is heavy)."
+  type        = number
+  default     = 5
+}
+
+variable "max_receive_count" {
+  description = "Deliveries of a push event before it moves to the dead-letter queue."
+  type        = number
+  default     = 3
+}

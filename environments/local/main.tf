@@ -1,0 +1,61 @@
+# The same modules as environments/aws-single-account, sized for a local moto server:
+# no deletion protection, everything destroyable, the smallest function, no dashboard, and no SQS event
+# source mapping (moto would try to run the function in Docker on every message; scripts/demo.py reads the
+# queue and calls the handler itself, the way Lambda's event source mapping would).
+
+locals {
+  manifest      = try(jsondecode(file(var.manifest_path)), null)
+  artifacts     = try(local.manifest.artifacts, {})
+  artifact_base = dirname(dirname(var.manifest_path))
+
+  handler_artifact = {
+    local_path       = try(startswith(local.artifacts["aws-ecr"].path, "/") ? local.artifacts["aws-ecr"].path : "${local.artifact_base}/${local.artifacts["aws-ecr"].path}", "run-make-package-first.zip")
+    source_code_hash = try(local.artifacts["aws-ecr"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+  }
+}
+
+# Only the outputs the ecr module reads: passing `module.core` whole would make every ecr resource wait for
+# all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a minute).
+locals {
+  core = {
+    kms_key_arn          = module.core.kms_key_arn
+    results_bucket_arn   = module.core.results_bucket_arn
+    dedupe_table_arn     = module.core.dedupe_table_arn
+    alert_topic_arn      = module.core.alert_topic_arn
+    qualys_secret_arn    = module.core.qualys_secret_arn
+    log_retention_days   = module.core.log_retention_days
+    decrypt_kms_key_arns = module.core.decrypt_kms_key_arns
+    handler_environment  = module.core.handler_environment
+  }
+}
+
+module "core" {
+  source = "../../modules/aws-core"
+
+  name_prefix                        = var.name_prefix
+  kms_key_deletion_window_days       = 7
+  results_bucket_force_destroy       = true
+  dedupe_table_deletion_protection   = false
+  qualys_secret_recovery_window_days = 0
+}
+
+module "ecr" {
+  source = "../../modules/ecr"
+
+  name_prefix      = var.name_prefix
+  core             = local.core
+  handler_artifact = local.handler_artifact
+  qscanner_path    = var.qscanner_path
+
+  enable_cloudtrail_putimage  = true
+  repository_include          = var.repository_include
+  repository_exclude          = var.repository_exclude
+  create_event_source_mapping = false
+  max_receive_count           = var.max_receive_count
+  severity_threshold          = var.severity_threshold
+
+  memory_size            = 128
+  timeout                = 60
+  ephemeral_storage_size = 512
+  create_dashboard       = false
+}

@@ -1,0 +1,54 @@
+output "function_name" {
+  description = "The ECR scanner function (its configuration holds the handler's environment)."
+  value       = module.ecr.function_name
+}
+
+output "queue_url" {
+  description = "Scan queue the push events land in."
+  value       = module.ecr.queue_url
+}
+
+output "dlq_url" {
+  description = "Dead-letter queue of push events that failed max_receive_count times."
+  value       = module.ecr.dlq_url
+}
+
+output "max_receive_count" {
+  description = "Receives before a message moves to the dead-letter queue."
+  value       = var.max_receive_count
+}
+
+output "alert_topic_arn" {
+  description = "Alerts topic (the demo subscribes a queue to read the alerts back)."
+  value       = module.core.alert_topic_arn
+}
+
+output "qualys_secret_arn" {
+  description = "Secret the handler reads the Qualys credentials from (the demo puts a dummy value)."
+  value       = module.core.qualys_secret_arn
+}
+
+output "results_bucket_name" {
+  description = "Results bucket."
+  value       = module.core.results_bucket_name
+}
+
+output "dedupe_table_name" {
+  description = "Dedupe table."
+  value       = module.core.dedupe_table_name
+}
+
+output "event_rule_names" {
+  description = "EventBridge rules feeding the scan queue."
+  value       = compact([module.ecr.native_rule_name, module.ecr.cloudtrail_rule_name])
+}
+
+output "native_event_pattern" {
+  description = "The native ECR push rule's event pattern (JSON)."
+  value       = module.ecr.native_event_pattern
+}
+
+output "cloudtrail_event_pattern" {
+  description = "The CloudTrail PutImage rule's event pattern (JSON)."
+  value       = module.ecr.cloudtrail_event_pattern
+}

@@ -1,0 +1,755 @@
+"""`make demo`: the ECR push-scanning pipeline end to end on this machine, with a SIMULATED scanner.
+
+    python scripts/demo.py [--no-destroy] [--work-dir .demo] [--report-dir reports] [--timeout 300]
+
+Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
+
+1. start a local moto server (tests/harness/moto_server.py: shimmed moto on 127.0.0.1, free port);
+2. `terraform init` + `apply` environments/local (modules aws-core + ecr) on it, from a copy under the work
+   dir, with the provider override that points every endpoint at moto;
+3. put the Qualys secret (a dummy token: the scanner is simulated), subscribe a queue to the alerts topic;
+4. put sample ECR events on the default event bus: a clean image, a vulnerable one, a duplicate of it (the
+   CloudTrail PutImage call for the same digest), a failed push, a DELETE (neither may reach the queue) and an
+   image whose scan fails. The real EventBridge rules route them into the real SQS queue;
+5. run the real handler (handlers/aws/ecr/handler.py) over the queue as Lambda's event source mapping would
+   (scripts/demo_worker.py: batches, partial batch failures, redelivery, the redrive to the dead-letter queue
+   after max_receive_count receives; a short visibility timeout makes that take seconds), with the
+   environment of the function's configuration, QSCAN_AWS_ENDPOINT_URL and QSCANNER_PATH pointing at the
+   simulated scanner (tests/doubles/bin/qscanner with a scenario file written here);
+6. print a summary table, write reports/demo-<timestamp>.html (and .json), `terraform destroy` and stop
+   everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the worker and Terraform and then the
+   moto server (all of its resources vanish with it); no process or port is left behind.
+
+Exit status: 0 when every image ended as expected, 1 when an outcome differs, 2 when a prerequisite is
+missing, 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from scripts import demo_report  # noqa: E402
+from scripts.demo_report import Case  # noqa: E402
+from tests.harness import moto_server as ms  # noqa: E402
+
+ENVIRONMENT = Path("environments") / "local"
+HANDLER = REPO / "handlers" / "aws" / "ecr" / "handler.py"
+FAKE_QSCANNER = REPO / "tests" / "doubles" / "bin" / "qscanner"
+WORKER = REPO / "scripts" / "demo_worker.py"
+ESM_BATCH_SIZE = 1  # modules/ecr's batch_size default: one push per invocation
+VISIBILITY_TIMEOUT = 2  # seconds; the module's 6x function timeout would make the redrive take minutes
+DUMMY_SECRET = {"pod": "US1", "access_token": "demo-simulated-not-a-qualys-token"}
+TERRAFORM_STOP_GRACE = 20.0
+
+
+class DemoError(Exception):
+    """A step failed; the message says which and why."""
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+# ----------------------------------------------------------------------------------------------- output
+class Progress:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def say(self, message: str) -> None:
+        print(f"[{self.elapsed():6.1f}s] {message}", flush=True)
+
+
+# ----------------------------------------------------------------------------------------------- cases
+def _digest(name: str) -> str:
+    return "sha256:" + hashlib.sha256(f"qscan-demo/{name}".encode()).hexdigest()
+
+
+CASES = (
+    Case("clean", "clean image", "demo/web", "1.4.0", _digest("web"), 1, "clean"),
+    Case(
+        "vulnerable",
+        "vulnerable image, pushed twice",
+        "payments/orders-api",
+        "2.14.0",
+        _digest("orders"),
+        2,
+        "vulnerable",
+        expect_dedupe_hits=1,
+    ),
+    Case(
+        "failed-push",
+        "failed push (result FAILURE)",
+        "demo/web",
+        "1.5.0-rc1",
+        _digest("web-rc"),
+        1,
+        "not delivered",
+    ),
+    Case(
+        "delete", "non-matching event (DELETE)", "demo/web", "0.9.0", _digest("web-old"), 1, "not delivered"
+    ),
+    Case(
+        "scan-fails",
+        "image whose scan fails",
+        "legacy/batch-job",
+        "0.3.2",
+        _digest("batch"),
+        1,
+        "dead-lettered",
+    ),
+)
+
+FINDINGS = [
+    {
+        "qid": "380012",
+        "title": "OpenSSL buffer overflow",
+        "severity": 5,
+        "cves": ["CVE-2024-0001"],
+        "packageName": "openssl",
+        "installedVersion": "3.0.2",
+        "fixedVersion": "3.0.14",
+        "cvssScore": 9.8,
+    },
+    {
+        "qid": "380013",
+        "title": "glibc privilege escalation",
+        "severity": 4,
+        "cves": ["CVE-2024-0002"],
+        "packageName": "glibc",
+        "installedVersion": "2.35",
+        "fixedVersion": "2.35-0ubuntu3.8",
+        "cvssScore": 7.8,
+    },
+    {
+        "qid": "380014",
+        "title": "zlib memory corruption",
+        "severity": 4,
+        "cves": ["CVE-2024-0003"],
+        "packageName": "zlib",
+        "installedVersion": "1.2.11",
+        "fixedVersion": "1.2.13",
+        "cvssScore": 7.5,
+    },
+    {
+        "qid": "380015",
+        "title": "curl header leak",
+        "severity": 3,
+        "cves": ["CVE-2024-0004"],
+        "packageName": "curl",
+        "installedVersion": "7.81.0",
+        "fixedVersion": "7.81.0-1ubuntu1.16",
+        "cvssScore": 5.3,
+    },
+]
+
+
+def native_event(case: Case, action: str = "PUSH", result: str = "SUCCESS") -> dict[str, Any]:
+    return {
+        "Source": "aws.ecr",
+        "DetailType": "ECR Image Action",
+        "Detail": json.dumps(
+            {
+                "result": result,
+                "repository-name": case.repository,
+                "image-digest": case.digest,
+                "action-type": action,
+                "image-tag": case.tag,
+                "manifest-media-type": "application/vnd.oci.image.manifest.v1+json",
+            }
+        ),
+    }
+
+
+def cloudtrail_put_image(case: Case, account: str, region: str) -> dict[str, Any]:
+    return {
+        "Source": "aws.ecr",
+        "DetailType": "AWS API Call via CloudTrail",
+        "Detail": json.dumps(
+            {
+                "eventSource": "ecr.amazonaws.com",
+                "eventName": "PutImage",
+                "awsRegion": region,
+                "requestParameters": {
+                    "repositoryName": case.repository,
+                    "imageTag": case.tag,
+                    "registryId": account,
+                },
+                "responseElements": {
+                    "image": {
+                        "registryId": account,
+                        "repositoryName": case.repository,
+                        "imageId": {"imageDigest": case.digest, "imageTag": case.tag},
+                    }
+                },
+            }
+        ),
+    }
+
+
+def bus_entries(account: str, region: str) -> list[tuple[Case, dict[str, Any]]]:
+    by_key = {c.key: c for c in CASES}
+    return [
+        (by_key["clean"], native_event(by_key["clean"])),
+        (by_key["vulnerable"], native_event(by_key["vulnerable"])),
+        (by_key["vulnerable"], cloudtrail_put_image(by_key["vulnerable"], account, region)),
+        (by_key["failed-push"], native_event(by_key["failed-push"], result="FAILURE")),
+        (by_key["delete"], native_event(by_key["delete"], action="DELETE")),
+        (by_key["scan-fails"], native_event(by_key["scan-fails"])),
+    ]
+
+
+def image_ref(case: Case, account: str, region: str) -> str:
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{case.repository}@{case.digest}"
+
+
+def scenarios(account: str, region: str) -> dict[str, Any]:
+    """The simulated scanner's behaviour per image reference (tests/doubles/fake_qscanner.py)."""
+    by_key = {c.key: c for c in CASES}
+    return {
+        "default": {"exit_code": 0, "findings": [], "os": "debian 12"},
+        "targets": {
+            image_ref(by_key["vulnerable"], account, region): {
+                "exit_code": 0,
+                "findings": FINDINGS,
+                "os": "ubuntu 22.04",
+            },
+            # 40: the scan ran but the vulnerability report could not be fetched: never recorded as clean.
+            image_ref(by_key["scan-fails"], account, region): {"exit_code": 40},
+        },
+    }
+
+
+# ----------------------------------------------------------------------------------------------- processes
+@dataclass
+class Children:
+    """Every process this run started, so that any exit path stops them."""
+
+    moto: ms.MotoServer | None = None
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def track(self, proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
+        self.processes.append(proc)
+        return proc
+
+    def stop_process(self, proc: subprocess.Popen[bytes], first: int, grace: float) -> None:
+        """Signal the process's own session (it leads one), wait, then SIGKILL the group."""
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, first)
+            try:
+                proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group (e.g. a scanner child)
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.processes):
+            # Terraform stops gracefully on SIGINT (state written); the worker on SIGTERM.
+            first = signal.SIGINT if Path(str(proc.args[0])).name == "terraform" else signal.SIGTERM
+            self.stop_process(proc, first, TERRAFORM_STOP_GRACE if first == signal.SIGINT else 5.0)
+        self.processes.clear()
+        if self.moto is not None:
+            ms.stop_server(self.moto)
+            self.moto = None
+
+
+def popen(
+    children: Children, cmd: list[str], log: Path, cwd: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return children.track(
+            subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        )
+
+
+# ----------------------------------------------------------------------------------------------- terraform
+class Terraform:
+    def __init__(self, root: Path, logs: Path, children: Children, progress: Progress) -> None:
+        terraform = shutil.which("terraform")
+        if terraform is None:
+            raise DemoError("terraform is not on PATH (Terraform >= 1.9 is needed)")
+        self.binary = terraform
+        self.root = root
+        self.logs = logs
+        self.children = children
+        self.progress = progress
+        self.env = ms.terraform_env({"TF_INPUT": "0"})
+
+    def run(self, name: str, *args: str, timeout: float = 600, count: str | None = None) -> str:
+        """Run one terraform command; progress every ~10 s (`count`: a line marker to count); returns its log."""
+        log = self.logs / f"terraform-{name}.log"
+        log.unlink(missing_ok=True)
+        proc = popen(self.children, [self.binary, *args, "-no-color"], log, self.root, self.env)
+        deadline, last = time.monotonic() + timeout, time.monotonic()
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise DemoError(f"terraform {name} took more than {timeout:.0f} s (log: {log})")
+            time.sleep(0.25)
+            if count and time.monotonic() - last >= 10:
+                last = time.monotonic()
+                text = log.read_text(errors="replace")
+                total = re.search(r"Plan: (\d+) to add", text)
+                done = text.count(count)
+                self.progress.say(f"  terraform {name}: {done}/{total.group(1) if total else '?'} resources")
+        self.children.processes.remove(proc)
+        text = log.read_text(errors="replace")
+        if proc.returncode != 0:
+            tail = "\n".join(text.strip().splitlines()[-25:])
+            raise DemoError(f"terraform {name} failed (exit {proc.returncode}, log {log}):\n{tail}")
+        return text
+
+    def outputs(self) -> dict[str, Any]:
+        done = subprocess.run(
+            [self.binary, "output", "-json"],
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise DemoError(f"terraform output failed: {done.stderr.strip()[-500:]}")
+        return {name: item["value"] for name, item in json.loads(done.stdout).items()}
+
+
+def copy_environment(target: Path) -> Path:
+    """environments/local and modules/ with the same relative layout, without local state or tests."""
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", "moto_provider_override.tf", "tests")
+    shutil.copytree(REPO / ENVIRONMENT, target / ENVIRONMENT, ignore=ignore)
+    shutil.copytree(REPO / "modules", target / "modules", ignore=ignore)
+    return target / ENVIRONMENT
+
+
+# ----------------------------------------------------------------------------------------------- AWS side
+def put_events(events: Any, entries: list[tuple[Case, dict[str, Any]]]) -> None:
+    response = events.put_events(Entries=[entry for _, entry in entries])
+    if response.get("FailedEntryCount"):
+        raise DemoError(
+            f"EventBridge rejected {response['FailedEntryCount']} event(s): {response['Entries']}"
+        )
+
+
+def subscribe_alerts(server: ms.MotoServer, topic_arn: str, name: str) -> str:
+    sqs, sns = server.client("sqs"), server.client("sns")
+    url = sqs.create_queue(QueueName=f"{name}-demo-alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return str(url)
+
+
+def drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    """Every message body now in the queue (parsed JSON), deleted after reading."""
+    bodies: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=30
+        ).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            try:
+                body = json.loads(message["Body"])
+            except ValueError:
+                body = {"unparsable": message["Body"][:200]}
+            if isinstance(body, dict) and body.get("Type") == "Notification" and "Message" in body:
+                body = json.loads(body["Message"])  # not raw delivery: unwrap the SNS envelope
+            bodies.append(body if isinstance(body, dict) else {"value": body})
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def handler_environment(configuration: dict[str, Any], extra: dict[str, str]) -> dict[str, str]:
+    """The function configuration's environment plus the local overrides, on a minimal base environment."""
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT", "TZ")}
+    variables = (configuration.get("Environment") or {}).get("Variables") or {}
+    return {**base, **{str(k): str(v) for k, v in variables.items()}, **extra}
+
+
+def describe_invocation(line: dict[str, Any]) -> str:
+    parts = []
+    failed = set(line.get("failed") or [])
+    logged = line.get("logged") or []
+    for record in line.get("records") or []:
+        event = record.get("event") or {}
+        what = "CloudTrail PutImage" if event.get("detail_type") == "AWS API Call via CloudTrail" else "push"
+        result = "FAILED (left for redelivery)" if record.get("message_id") in failed else "done"
+        for entry in logged:
+            if "status" in entry and "counts" in entry:
+                counts = {k: v for k, v in (entry.get("counts") or {}).items() if v}
+                result = f"scanned: {entry['status']}" + (
+                    " " + ", ".join(f"{v} {k}" for k, v in counts.items()) if counts else ", no findings"
+                )
+            elif entry.get("outcome") in ("cached", "claimed"):
+                result = f"deduplicated ({entry['outcome']}: already scanned)"
+        if record.get("message_id") in failed and not any("status" in e for e in logged):
+            result = "scan FAILED: left for redelivery"
+        parts.append(
+            f"{event.get('repository')}:{event.get('tag')} [{what}, receive #{record.get('receive_count')}] -> {result}"
+        )
+    return "; ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------- the run
+@dataclass
+class Options:
+    work_dir: Path
+    report_dir: Path
+    destroy: bool
+    timeout: float
+
+
+def preflight() -> Path:
+    manifest = REPO / "dist" / "manifest.json"
+    try:
+        artifacts = json.loads(manifest.read_text())["artifacts"]
+        handler_zip = REPO / artifacts["aws-ecr"]["path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DemoError("dist/manifest.json has no aws-ecr artifact: run `make package` first") from None
+    if not handler_zip.is_file():
+        raise DemoError(f"{handler_zip} is missing: run `make package` again")
+    for path in (HANDLER, FAKE_QSCANNER, WORKER):
+        if not path.is_file():
+            raise DemoError(f"{path.relative_to(REPO)} is missing")
+    return manifest
+
+
+@dataclass
+class Run:
+    """One demo run: its directories and what it started."""
+
+    options: Options
+    progress: Progress
+    children: Children
+    manifest: Path
+    stamp: str
+    run_dir: Path
+    server: ms.MotoServer | None = None
+    terraform: Terraform | None = None
+    out: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def moto(self) -> ms.MotoServer:
+        if self.server is None:
+            raise DemoError("the moto server is not running")
+        return self.server
+
+
+def start_run(options: Options, progress: Progress, children: Children) -> Run:
+    manifest = preflight()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    run = Run(options, progress, children, manifest, stamp, (options.work_dir / f"run-{stamp}").resolve())
+    run.logs.mkdir(parents=True)
+    shown = run.run_dir.relative_to(REPO) if run.run_dir.is_relative_to(REPO) else run.run_dir
+    progress.say(f"work dir {shown}")
+    children.moto = run.server = ms.start_server(run.run_dir / "moto", detach=True)
+    progress.say(f"moto server {run.moto.endpoint} (pid {run.moto.pid})")
+    return run
+
+
+def deploy(run: Run) -> None:
+    root = copy_environment(run.run_dir / "tf")
+    ms.write_provider_override(root, run.moto.endpoint)
+    run.terraform = Terraform(root, run.logs, run.children, run.progress)
+    run.terraform.run("init", "init", "-input=false", timeout=300)
+    run.progress.say(
+        "terraform apply environments/local (modules aws-core + ecr); the AWS provider waits ~25 s "
+        "after each SQS queue write, so this takes about a minute and a half"
+    )
+    applied = run.terraform.run(
+        "apply",
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        f"-var=manifest_path={run.manifest}",
+        timeout=600,
+        count="Creation complete",
+    )
+    created = re.search(r"Resources: (\d+) added", applied)
+    run.progress.say(f"applied: {created.group(1) if created else '?'} resources")
+    run.out = run.terraform.outputs()
+
+
+def prepare(run: Run, account: str, region: str) -> tuple[dict[str, str], dict[str, Any], str]:
+    """Secret, alerts subscription and scanner scenarios; returns the handler environment, the function
+    configuration and the alerts queue URL."""
+    server, out = run.moto, run.out
+    server.client("secretsmanager").put_secret_value(
+        SecretId=out["qualys_secret_arn"], SecretString=json.dumps(DUMMY_SECRET)
+    )
+    alerts_url = subscribe_alerts(server, out["alert_topic_arn"], out["function_name"])
+    configuration = server.client("lambda").get_function_configuration(FunctionName=out["function_name"])
+    scenario_file = run.run_dir / "qscanner-scenarios.json"
+    scenario_file.write_text(json.dumps(scenarios(account, region), indent=2))
+    run.progress.say(
+        f"Qualys secret set (dummy token), alerts topic subscribed, scanner scenarios in {scenario_file.name}"
+    )
+    tmp = run.run_dir / "tmp"
+    tmp.mkdir()
+    env = handler_environment(
+        configuration,
+        {
+            "QSCAN_AWS_ENDPOINT_URL": server.endpoint,
+            "QSCANNER_PATH": str(FAKE_QSCANNER),
+            "QSCAN_FAKE_QSCANNER_SCENARIOS": str(scenario_file),
+            "QSCAN_FAKE_PYTHON": sys.executable,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
+            "AWS_LAMBDA_FUNCTION_NAME": out["function_name"],
+            "TMPDIR": str(tmp),
+            "HOME": str(tmp),
+        },
+    )
+    return env, configuration, alerts_url
+
+
+def send_events(run: Run, account: str, region: str) -> None:
+    entries = bus_entries(account, region)
+    put_events(run.moto.client("events"), entries)
+    queued = run.moto.client("sqs").get_queue_attributes(
+        QueueUrl=run.out["queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    run.progress.say(
+        f"put {len(entries)} events on the default bus; the rules routed "
+        f"{queued['Attributes']['ApproximateNumberOfMessages']} into {run.out['queue_url'].rsplit('/', 1)[-1]}"
+    )
+
+
+def drive_handler(
+    run: Run, env: dict[str, str], configuration: dict[str, Any], region: str
+) -> list[dict[str, Any]]:
+    """The handler over the queue, as the event source mapping would run it (scripts/demo_worker.py)."""
+    report_file = run.run_dir / "invocations.jsonl"
+    cmd = [
+        sys.executable,
+        str(WORKER),
+        *("--handler", str(HANDLER), "--queue-url", run.out["queue_url"], "--endpoint", run.moto.endpoint),
+        *("--region", region, "--function-name", run.out["function_name"]),
+        *(
+            "--function-arn",
+            configuration["FunctionArn"],
+            "--timeout-seconds",
+            str(configuration.get("Timeout", 60)),
+        ),
+        *("--batch-size", str(ESM_BATCH_SIZE), "--visibility-timeout", str(VISIBILITY_TIMEOUT)),
+        *("--max-seconds", "150", "--report", str(report_file)),
+    ]
+    worker = popen(run.children, cmd, run.logs / "handler.log", REPO, env)
+    run.progress.say(
+        f"handler {HANDLER.relative_to(REPO)} runs over the queue like the event source mapping "
+        f"(batch size {ESM_BATCH_SIZE}, failed records come back after {VISIBILITY_TIMEOUT} s, "
+        f"dead-lettered after {run.out['max_receive_count']} receives)"
+    )
+    invocations = follow(worker, report_file, run.progress, deadline=time.monotonic() + 170)
+    run.children.processes.remove(worker)
+    if worker.returncode != 0:
+        log = run.logs / "handler.log"
+        tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-15:])
+        raise DemoError(f"the handler worker exited with {worker.returncode} (log {log}):\n{tail}")
+    return invocations
+
+
+def write_report(run: Run, invocations: list[dict[str, Any]], alerts_url: str) -> demo_report.Summary:
+    sqs = run.moto.client("sqs")
+    alerts = drain(sqs, alerts_url)
+    dead = drain(sqs, run.out["dlq_url"])
+    summary = demo_report.summarize(CASES, invocations, alerts, dead)
+    summary.elapsed_seconds = run.progress.elapsed()
+    print()
+    print(demo_report.render_table(summary))
+    print()
+    run.options.report_dir.mkdir(parents=True, exist_ok=True)
+    html_path = run.options.report_dir / f"demo-{run.stamp}.html"
+    facts = {
+        "moto server": f"{run.moto.endpoint} (pid {run.moto.pid})",
+        "Terraform root": "environments/local (copied into the work dir)",
+        "handler": str(HANDLER.relative_to(REPO)),
+        "scanner": "tests/doubles/bin/qscanner (simulated)",
+        "logs": str(run.logs),
+    }
+    page = demo_report.render_html(
+        summary,
+        title="qscan demo: ECR push scanning",
+        started_at=run.stamp,
+        invocations=invocations,
+        alerts=alerts,
+        run_facts=facts,
+    )
+    html_path.write_text(page, encoding="utf-8")
+    data = summary.to_dict()
+    data["moto"] = {"pid": run.moto.pid, "port": run.moto.port}
+    data["report"] = str(html_path)
+    html_path.with_suffix(".json").write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    run.progress.say(f"report: {html_path} (summary data: {html_path.with_suffix('.json').name})")
+    return summary
+
+
+def run_demo(options: Options, progress: Progress, children: Children) -> int:
+    run = start_run(options, progress, children)
+    deploy(run)
+    account = run.moto.client("sts").get_caller_identity()["Account"]
+    region = ms.REGION
+    env, configuration, alerts_url = prepare(run, account, region)
+    send_events(run, account, region)
+    invocations = drive_handler(run, env, configuration, region)
+    summary = write_report(run, invocations, alerts_url)
+    if options.destroy and run.terraform is not None:
+        progress.say("terraform destroy (the queue policies wait ~25 s each, in parallel)")
+        run.terraform.run(
+            "destroy",
+            "destroy",
+            "-auto-approve",
+            "-input=false",
+            "-refresh=false",
+            f"-var=manifest_path={run.manifest}",
+            timeout=300,
+        )
+        progress.say("destroyed")
+    shutil.rmtree(run.run_dir / "tf", ignore_errors=True)
+    return 0 if summary.ok else 1
+
+
+def follow(
+    worker: subprocess.Popen[bytes], report: Path, progress: Progress, deadline: float
+) -> list[dict[str, Any]]:
+    """Print each invocation as the worker reports it; return them all once the worker exits."""
+    lines: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        running = worker.poll() is None
+        if report.exists():
+            with report.open("r", encoding="utf-8") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+            complete = chunk[: chunk.rfind("\n") + 1]
+            offset += len(complete.encode())
+            for raw in complete.splitlines():
+                line = json.loads(raw)
+                lines.append(line)
+                progress.say(f"  invocation {line['invocation']}: {describe_invocation(line)}")
+        if not running:
+            return lines
+        if time.monotonic() > deadline:
+            raise DemoError("the handler did not drain the queue in time")
+        time.sleep(0.2)
+
+
+def banner(lines: list[str]) -> None:
+    width = max(len(line) for line in lines)
+    print("+" + "-" * (width + 2) + "+")
+    for line in lines:
+        print(f"| {line.ljust(width)} |")
+    print("+" + "-" * (width + 2) + "+", flush=True)
+
+
+INTRO = [
+    "qscan demo: ECR push scanning on this machine",
+    "SIMULATED: the scanner is a test double (tests/doubles/bin/qscanner) with made-up",
+    "findings, and AWS is a local moto server. Nothing leaves this machine.",
+]
+OUTRO = [
+    "That was the SIMULATED scanner on a local moto server. For real scans:",
+    "  1. QSCANNER_BINARY=/path/to/qscanner make package   (Qualys' linux-amd64 binary -> Lambda layer)",
+    "     or set qscanner_layer_arn to an existing layer",
+    "  2. cd environments/aws-single-account && terraform init && terraform apply -var region=...",
+    '  3. put {"pod": "US2", "access_token": "..."} into the created Qualys secret (see its README)',
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work-dir", type=Path, default=REPO / ".demo", help="state, logs, Terraform copy")
+    parser.add_argument(
+        "--report-dir", type=Path, default=REPO / "reports", help="where the HTML report goes"
+    )
+    parser.add_argument(
+        "--no-destroy",
+        action="store_true",
+        help="skip `terraform destroy` (stopping moto discards everything anyway)",
+    )
+    parser.add_argument("--timeout", type=float, default=420.0, help="give up after this many seconds")
+    args = parser.parse_args(argv)
+    options = Options(args.work_dir, args.report_dir, not args.no_destroy, args.timeout)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    def on_alarm(_signum: int, _frame: FrameType | None) -> None:
+        raise DemoError(f"the demo took more than {options.timeout:.0f} s")
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(max(1, int(options.timeout)))
+    banner(INTRO)
+    progress = Progress()
+    children = Children()
+    code = 1
+    try:
+        code = run_demo(options, progress, children)
+    except Interrupted as exc:
+        print(f"\ninterrupted ({exc}): stopping what the demo started", flush=True)
+        code = 130 if exc.signum == signal.SIGINT else 143
+    except DemoError as exc:
+        print(f"\ndemo failed: {exc}", file=sys.stderr, flush=True)
+        code = 2 if "make package" in str(exc) else 1
+    except Exception as exc:  # noqa: BLE001 - report any failure in one line, then clean up like the others
+        print(f"\ndemo failed unexpectedly: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        signal.alarm(0)
+        # A second Ctrl-C must not abandon the cleanup half-way.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        children.stop_all()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        progress.say("stopped every process the demo started (moto server, Terraform, handler worker)")
+    banner(OUTRO)
+    print(f"elapsed {progress.elapsed():.0f} s; exit {code}", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,184 @@
+"""`make demo` end to end (scripts/demo.py as a subprocess): outcomes, report, and nothing left running.
+
+The full run applies environments/local on moto, routes the sample events through the real rules into the
+real queue, runs the real ECR handler over it with the simulated scanner, and destroys everything: about
+2.5 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import moto_server as ms
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+DEMO = ms.REPO_ROOT / "scripts" / "demo.py"
+MOTO_LINE = re.compile(r"moto server http://127\.0\.0\.1:(\d+) \(pid (\d+)\)")
+
+
+@pytest.fixture(scope="module")
+def packaged() -> None:
+    """`make package` (incremental: a no-op when dist/ is up to date)."""
+    done = subprocess.run(
+        [sys.executable, str(ms.REPO_ROOT / "scripts" / "package.py")],
+        cwd=ms.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def port_is_free(port: int) -> bool:
+    """Nothing listens on the port (connections the stopped server closed may linger in TIME_WAIT: fine)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ms.HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/status").read_text().count("State:\tZ")
+
+
+def processes_using(path: Path) -> list[str]:
+    """Processes whose command line or working directory lies under `path` (moto, terraform, worker, scanner)."""
+    found = []
+    marker = str(path)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if marker in cmdline or cwd.startswith(marker):
+            found.append(f"{proc.name}: {cmdline[:200]}")
+    return found
+
+
+def demo_cmd(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        str(DEMO),
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--report-dir",
+        str(tmp_path / "reports"),
+        *extra,
+    ]
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="process checks read /proc")
+def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        demo_cmd(tmp_path), cwd=ms.REPO_ROOT, capture_output=True, text=True, timeout=480, check=False
+    )
+    elapsed = time.monotonic() - started
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-6000:]
+    assert elapsed < 300, f"the demo took {elapsed:.0f} s (aim: under 4 minutes)"
+    assert "SIMULATED" in output and "QSCANNER_BINARY=" in output and "aws-single-account" in output
+    assert "destroyed" in output
+
+    (summary_file,) = (tmp_path / "reports").glob("demo-*.json")
+    summary: dict[str, Any] = json.loads(summary_file.read_text())
+    html_file = Path(summary["report"])
+    assert html_file.is_file() and html_file.with_suffix(".json") == summary_file
+    assert str(html_file) in output
+    page = html_file.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "SIMULATED" in page
+
+    by_key = {o["case"]["key"]: o for o in summary["outcomes"]}
+    clean, vulnerable = by_key["clean"], by_key["vulnerable"]
+    assert (clean["status"], clean["scans"], clean["alerts"]) == ("clean", 1, 0)
+    assert set(clean["counts"].values()) == {0}
+    assert (vulnerable["status"], vulnerable["scans"], vulnerable["delivered_messages"]) == (
+        "vulnerable",
+        1,
+        2,
+    )
+    assert vulnerable["counts"] == {"critical": 1, "high": 2, "medium": 1, "low": 0, "informational": 0}
+    assert vulnerable["dedupe_hits"] == 1  # the CloudTrail PutImage of the same digest
+    assert vulnerable["alerts"] == 1
+    for key in ("failed-push", "delete"):  # filtered by the EventBridge rules
+        assert (by_key[key]["status"], by_key[key]["delivered_messages"], by_key[key]["alerts"]) == (
+            "not delivered",
+            0,
+            0,
+        )
+    failing = by_key["scan-fails"]
+    assert failing["status"] == "dead-lettered" and failing["dead_lettered"] == 1
+    assert failing["deliveries"] == 2 and failing["failed_attempts"] == 2  # max_receive_count = 2
+    assert failing["alerts"] == 2 and set(failing["alert_kinds"]) == {"failure"}  # failures always notify
+    assert (summary["events_sent"], summary["messages_delivered"]) == (6, 4)
+    assert (summary["scanned"], summary["deduplicated"], summary["dead_lettered"]) == (2, 1, 1)
+    assert summary["alerts"] == 3 and summary["unmatched_alerts"] == 0
+    assert summary["closes"] and summary["ok"]
+
+    assert not alive(summary["moto"]["pid"])
+    assert port_is_free(summary["moto"]["port"])
+    assert processes_using(tmp_path) == []
+    assert not list((tmp_path / "work").glob("run-*/tf"))  # the Terraform copy is removed
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="process checks read /proc")
+def test_ctrl_c_during_apply_stops_everything(packaged: None, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        demo_cmd(tmp_path),
+        cwd=ms.REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    port = pid = 0
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if match := MOTO_LINE.search(line):
+                port, pid = int(match.group(1)), int(match.group(2))
+            if "terraform apply:" in line:  # Terraform is busy creating resources
+                break
+        assert port and pid, "".join(lines)
+        assert processes_using(tmp_path), "nothing ran before the interrupt"
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "".join(lines) + rest
+    assert proc.returncode == 130, output[-3000:]
+    assert "interrupted (SIGINT)" in output
+    assert "stopped every process the demo started" in output
+    assert not alive(pid)
+    assert port_is_free(port)
+    assert processes_using(tmp_path) == []
