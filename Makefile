@@ -95,7 +95,7 @@ validate: bootstrap ## terraform init -backend=false + validate on every AWS mod
 	$(call say,validate: terraform init -backend=false + validate)
 	$(PY) scripts/tf_validate.py
 
-tf-test: bootstrap ## terraform test (mocked providers) in every module that has tests/
+tf-test: bootstrap ## terraform test (mocked providers) in every module and environment that has tests/
 	$(call say,tf-test: terraform test per module)
 	$(PY) scripts/tf_validate.py --test
 

@@ -6,7 +6,7 @@ Roots are modules/* and environments/* (see scripts/tfroots.py). Azure roots are
 azurerm provider cannot be installed offline, `make azurerm-check` validates them instead. An AWS
 environment (environments/aws-*, environments/local) that pulls in a module declaring azurerm fails, and so
 does an environment without a committed .terraform.lock.hcl. With --test, `terraform test` runs in every AWS
-module that has tests/*.tftest.hcl.
+module and environment that has tests/*.tftest.hcl.
 """
 
 from __future__ import annotations
@@ -202,9 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if mode == "test":
-        plans = [p for p in plans if p.root.kind == "module" and test_files(p.root.path)]
+        plans = [p for p in plans if test_files(p.root.path)]
         if not plans:
-            print("test: no module has tests/*.tftest.hcl: nothing to do")
+            print("test: no root has tests/*.tftest.hcl: nothing to do")
             return 0 if not errors else _fail(errors)
 
     terraform = shutil.which(args.terraform)

@@ -208,6 +208,21 @@ def test_test_mode_runs_only_aws_modules_with_tftest_files(
     assert [(cwd, args[0]) for cwd, args in calls(log)] == [("ecr", "init"), ("ecr", "test")]
 
 
+def test_test_mode_runs_environments_with_tftest_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_terraform: tuple[Path, Path]
+) -> None:
+    env = tmp_path / "environments" / "aws-single-account"
+    write_files(env, {"main.tf": "locals {}\n", ".terraform.lock.hcl": "# l\n"})
+    write_files(env / "tests", {"wiring.tftest.hcl": 'run "x" {}\n'})
+    terraform, log = fake_terraform
+    assert tf_validate.main(["--test", "--root", str(tmp_path), "--terraform", str(terraform)]) == 0
+    assert "ok   environments/aws-single-account: 1 test file(s) passed" in capsys.readouterr().out
+    assert [(cwd, args[0]) for cwd, args in calls(log)] == [
+        ("aws-single-account", "init"),
+        ("aws-single-account", "test"),
+    ]
+
+
 def test_missing_terraform_binary_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
