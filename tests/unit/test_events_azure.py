@@ -202,6 +202,13 @@ def test_activity_log_body_without_our_records_is_unsupported_and_bad_body_inval
         normalize({"records": {"a": 1}})
 
 
+def test_empty_activity_log_body_is_one_unsupported_item() -> None:
+    with pytest.raises(UnsupportedEvent, match="empty Activity Log body"):
+        normalize({"records": []})
+    (item,) = normalize_batch({"records": []})
+    assert isinstance(item.error, UnsupportedEvent)
+
+
 def test_activity_log_malformed_record_fails_strict_body_only() -> None:
     body = load("azure_activitylog_eventhub_batch.json")
     body["records"][1]["resourceId"] = "/SUBSCRIPTIONS/oops"

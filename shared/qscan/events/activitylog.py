@@ -41,6 +41,8 @@ def activity_log_records(body: Any) -> list[Any]:
     records = opt_list(data, "records", "Activity Log records")
     if records is None:
         fail("Activity Log body has no records array")
+    if not records:
+        raise unsupported("empty Activity Log body")
     if len(records) > MAX_RECORDS:
         fail(f"Activity Log body has more than {MAX_RECORDS} records")
     return records
