@@ -63,12 +63,12 @@ test: bootstrap ## every gate: lint, fmt, validate, conventions, azurerm, tf-tes
 	@start=$$(date +%s); \
 	$(MAKE) lint fmt-check validate conventions azurerm-check tf-test checkov; \
 	$(call say,test: pytest (unit + integration)); \
-	$(BIN)/pytest -n 2 --timeout=900 $(PYTEST_ARGS); \
+	$(BIN)/pytest -n 2 -m "not fuzz" --timeout=900 $(PYTEST_ARGS); \
 	printf '\nmake test: all gates passed in %ss\n' $$(( $$(date +%s) - start ))
 
 test-fast: bootstrap ## unit tests only (no servers, no Terraform)
 	$(call say,test-fast: pytest unit tier)
-	$(BIN)/pytest -n 2 -m "not integration and not slow" --timeout=120 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 -m "not integration and not slow and not fuzz" --timeout=120 $(PYTEST_ARGS)
 
 test-integration: bootstrap ## integration tier only (moto, Azurite, Terraform apply)
 	$(call say,test-integration: pytest integration tier)
@@ -133,7 +133,7 @@ bench: bootstrap ## benchmarks; prints figures, asserts nothing
 
 fuzz: bootstrap ## long hypothesis run over every event normalizer
 	$(call say,fuzz: hypothesis, long profile)
-	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -m slow -k fuzz $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 -m fuzz $(PYTEST_ARGS)
 
 clean: ## remove virtualenvs, node_modules, build output and Terraform state dirs
 	$(call say,clean)

@@ -37,7 +37,7 @@ def fuzz_settings() -> settings:
 
 
 def long_fuzz_settings() -> settings:
-    """Settings for the `slow` fuzz variants: the selected profile, but never less than `fuzz`."""
+    """Settings for the `fuzz`-marked variants: the selected profile, but never less than `qscan-fuzz`."""
     selected = settings.get_profile(profile_name())
     floor = settings.get_profile("qscan-fuzz")
     return settings(selected, max_examples=max(selected.max_examples, floor.max_examples))

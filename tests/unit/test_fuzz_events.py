@@ -1,7 +1,7 @@
 """Fuzzing every normalizer: mutated realistic events and random JSON only ever raise typed errors.
 
 Each normalizer gets the example budget of the selected Hypothesis profile (`tests/hypothesis_profiles.py`:
-2,000 by default). The `slow` variants run the long `fuzz` budget (`make fuzz`).
+2,000 by default). The `fuzz`-marked variants run the long budget, only under `make fuzz`.
 """
 
 from __future__ import annotations
@@ -278,7 +278,7 @@ def test_fuzz_normalizer(name: str) -> None:
     assert calls >= fuzz_settings().max_examples  # the budget really ran (2,000 under the default profile)
 
 
-@pytest.mark.slow
+@pytest.mark.fuzz
 @pytest.mark.parametrize("name", NAMES)
 def test_fuzz_normalizer_long(name: str) -> None:
     @long_fuzz_settings()
