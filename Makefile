@@ -62,7 +62,7 @@ lock: ## re-resolve requirements/*.in into the hashed lock files
 test: bootstrap ## every gate: lint, fmt, validate, conventions, azurerm, tf-test, checkov, all pytest tiers
 	@start=$$(date +%s); \
 	$(MAKE) lint fmt-check validate conventions azurerm-check tf-test checkov; \
-	$(call say,test: pytest (unit + integration)); \
+	printf '\n\033[1m==> %s\033[0m\n' "test: pytest (unit + integration, not the long fuzz budget)"; \
 	$(BIN)/pytest -n 2 -m "not fuzz" --timeout=900 $(PYTEST_ARGS); \
 	printf '\nmake test: all gates passed in %ss\n' $$(( $$(date +%s) - start ))
 

@@ -1,12 +1,13 @@
-"""`make demo`: the ECR push-scanning pipeline end to end on this machine, with a SIMULATED scanner.
+"""`make demo`: the ECR push and Lambda deployment scanning pipelines end to end on this machine, with a SIMULATED
+scanner.
 
     python scripts/demo.py [--no-destroy] [--work-dir .demo] [--report-dir reports] [--timeout 300]
 
 Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
 
 1. start a local moto server (tests/harness/moto_server.py: shimmed moto on 127.0.0.1, free port);
-2. `terraform init` + `apply` environments/local (modules aws-core + ecr) on it, from a copy under the work
-   dir, with the provider override that points every endpoint at moto;
+2. `terraform init` + `apply` environments/local (modules aws-core + ecr + lambda) on it, from a copy under the
+   work dir, with the provider override that points every endpoint at moto;
 3. put the Qualys secret (a dummy token: the scanner is simulated), subscribe a queue to the alerts topic;
 4. put sample ECR events on the default event bus: a clean image, a vulnerable one, a duplicate of it (the
    CloudTrail PutImage call for the same digest), a failed push, a DELETE (neither may reach the queue) and an
@@ -16,7 +17,13 @@ Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
    after max_receive_count receives; a short visibility timeout makes that take seconds), with the
    environment of the function's configuration, QSCAN_AWS_ENDPOINT_URL and QSCANNER_PATH pointing at the
    simulated scanner (tests/doubles/bin/qscanner with a scenario file written here);
-6. print a summary table, write reports/demo-<timestamp>.html (and .json), `terraform destroy` and stop
+6. Lambda: create a zip function on moto (a tiny zip built here), put its CloudTrail-shaped
+   `CreateFunction20150331` event on the bus (moto delivers no CloudTrail events itself), and run the real
+   handlers/aws/lambda/handler.py over the Lambda scan queue the same way; then really update the code (a new
+   code SHA-256) and put `UpdateFunctionCode20150331v2` (scanned again), then change only the description and
+   put `UpdateFunctionConfiguration20150331v2` (same code, same layers: a dedupe cache hit). Each event is
+   handled before the next change, since the handler always reads what is deployed NOW (GetFunction);
+7. print a summary table, write reports/demo-<timestamp>.html (and .json), `terraform destroy` and stop
    everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the worker and Terraform and then the
    moto server (all of its resources vanish with it); no process or port is left behind.
 
@@ -30,6 +37,7 @@ import argparse
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import re
@@ -38,6 +46,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -53,6 +62,8 @@ from tests.harness import moto_server as ms  # noqa: E402
 
 ENVIRONMENT = Path("environments") / "local"
 HANDLER = REPO / "handlers" / "aws" / "ecr" / "handler.py"
+LAMBDA_HANDLER = REPO / "handlers" / "aws" / "lambda" / "handler.py"
+DEMO_FUNCTION = "demo-orders-fn"  # not "<name_prefix>-...": qscan's own functions are never scanned
 FAKE_QSCANNER = REPO / "tests" / "doubles" / "bin" / "qscanner"
 WORKER = REPO / "scripts" / "demo_worker.py"
 ESM_BATCH_SIZE = 1  # modules/ecr's batch_size default: one push per invocation
@@ -124,6 +135,41 @@ CASES = (
         "dead-lettered",
     ),
 )
+
+FUNCTION_CASES = (
+    Case(
+        "fn-create",
+        "Lambda zip function created",
+        DEMO_FUNCTION,
+        "CreateFunction20150331",
+        "",
+        1,
+        "vulnerable",
+        kind="function",
+    ),
+    Case(
+        "fn-code",
+        "Lambda code updated (new code SHA-256): scanned again",
+        DEMO_FUNCTION,
+        "UpdateFunctionCode20150331v2",
+        "",
+        1,
+        "vulnerable",
+        kind="function",
+    ),
+    Case(
+        "fn-config",
+        "Lambda configuration changed (same code, same layers)",
+        DEMO_FUNCTION,
+        "UpdateFunctionConfiguration20150331v2",
+        "",
+        1,
+        "deduplicated",
+        expect_dedupe_hits=1,
+        kind="function",
+    ),
+)
+ALL_CASES = CASES + FUNCTION_CASES
 
 FINDINGS = [
     {
@@ -224,12 +270,81 @@ def bus_entries(account: str, region: str) -> list[tuple[Case, dict[str, Any]]]:
     ]
 
 
+def function_zip(version: str) -> bytes:
+    """A tiny deployment package; a fixed timestamp keeps its SHA-256 a function of `version` alone."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("app.py", date_time=(2024, 1, 1, 0, 0, 0))
+        archive.writestr(
+            info, f'VERSION = "{version}"\n\n\ndef handler(event, context):\n    return VERSION\n'
+        )
+    return buffer.getvalue()
+
+
+def response_elements(configuration: dict[str, Any]) -> dict[str, Any]:
+    """CloudTrail's responseElements of a Lambda write call: the function configuration, camelCased."""
+    keys = (
+        "FunctionName",
+        "FunctionArn",
+        "Runtime",
+        "Role",
+        "Handler",
+        "CodeSize",
+        "Description",
+        "Timeout",
+        "MemorySize",
+        "LastModified",
+        "CodeSha256",
+        "Version",
+        "PackageType",
+        "State",
+    )
+    elements = {key[0].lower() + key[1:]: configuration[key] for key in keys if key in configuration}
+    elements["layers"] = [
+        {"arn": layer["Arn"], "codeSize": layer.get("CodeSize", 0)}
+        for layer in configuration.get("Layers", [])
+    ]
+    return elements
+
+
+def cloudtrail_lambda(
+    event_name: str, request: dict[str, Any], configuration: dict[str, Any], account: str, region: str
+) -> dict[str, Any]:
+    """The EventBridge entry CloudTrail would deliver for one successful Lambda write call."""
+    detail = {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "accountId": account,
+            "arn": f"arn:aws:sts::{account}:assumed-role/demo-deployer/make-demo",
+        },
+        "eventTime": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "lambda.amazonaws.com",
+        "eventName": event_name,
+        "awsRegion": region,
+        "sourceIPAddress": "127.0.0.1",
+        "userAgent": "qscan-demo",
+        "requestParameters": request,
+        "responseElements": response_elements(configuration),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    return {"Source": "aws.lambda", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}
+
+
 def image_ref(case: Case, account: str, region: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com/{case.repository}@{case.digest}"
 
 
+def function_arn(account: str, region: str) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{DEMO_FUNCTION}"
+
+
 def scenarios(account: str, region: str) -> dict[str, Any]:
-    """The simulated scanner's behaviour per image reference (tests/doubles/fake_qscanner.py)."""
+    """The simulated scanner's behaviour per image reference or function ARN (tests/doubles/fake_qscanner.py)."""
     by_key = {c.key: c for c in CASES}
     return {
         "default": {"exit_code": 0, "findings": [], "os": "debian 12"},
@@ -241,6 +356,8 @@ def scenarios(account: str, region: str) -> dict[str, Any]:
             },
             # 40: the scan ran but the vulnerability report could not be fetched: never recorded as clean.
             image_ref(by_key["scan-fails"], account, region): {"exit_code": 40},
+            # `qscanner lambda <arn>`: the function's code with two HIGH findings (alerted at threshold HIGH).
+            function_arn(account, region): {"exit_code": 0, "findings": FINDINGS[1:3], "os": "python3.12"},
         },
     }
 
@@ -408,21 +525,29 @@ def describe_invocation(line: dict[str, Any]) -> str:
     logged = line.get("logged") or []
     for record in line.get("records") or []:
         event = record.get("event") or {}
-        what = "CloudTrail PutImage" if event.get("detail_type") == "AWS API Call via CloudTrail" else "push"
+        if event.get("function"):
+            what, subject = f"CloudTrail {event.get('event_name')}", f"function {event.get('function')}"
+        else:
+            what = (
+                "CloudTrail PutImage" if event.get("detail_type") == "AWS API Call via CloudTrail" else "push"
+            )
+            subject = f"{event.get('repository')}:{event.get('tag')}"
         result = "FAILED (left for redelivery)" if record.get("message_id") in failed else "done"
         for entry in logged:
+            code = str(entry.get("dedupe_key") or "").split("#")
+            code_note = f" (code {code[2][:12]}...)" if code[0] == "lambda" and len(code) > 2 else ""
             if "status" in entry and "counts" in entry:
                 counts = {k: v for k, v in (entry.get("counts") or {}).items() if v}
-                result = f"scanned: {entry['status']}" + (
-                    " " + ", ".join(f"{v} {k}" for k, v in counts.items()) if counts else ", no findings"
+                result = (
+                    f"scanned: {entry['status']}"
+                    + (" " + ", ".join(f"{v} {k}" for k, v in counts.items()) if counts else ", no findings")
+                    + code_note
                 )
             elif entry.get("outcome") in ("cached", "claimed"):
-                result = f"deduplicated ({entry['outcome']}: already scanned)"
+                result = f"deduplicated ({entry['outcome']}: already scanned){code_note}"
         if record.get("message_id") in failed and not any("status" in e for e in logged):
             result = "scan FAILED: left for redelivery"
-        parts.append(
-            f"{event.get('repository')}:{event.get('tag')} [{what}, receive #{record.get('receive_count')}] -> {result}"
-        )
+        parts.append(f"{subject} [{what}, receive #{record.get('receive_count')}] -> {result}")
     return "; ".join(parts)
 
 
@@ -439,12 +564,15 @@ def preflight() -> Path:
     manifest = REPO / "dist" / "manifest.json"
     try:
         artifacts = json.loads(manifest.read_text())["artifacts"]
-        handler_zip = REPO / artifacts["aws-ecr"]["path"]
+        handler_zips = [REPO / artifacts[name]["path"] for name in ("aws-ecr", "aws-lambda")]
     except (OSError, ValueError, KeyError, TypeError):
-        raise DemoError("dist/manifest.json has no aws-ecr artifact: run `make package` first") from None
-    if not handler_zip.is_file():
-        raise DemoError(f"{handler_zip} is missing: run `make package` again")
-    for path in (HANDLER, FAKE_QSCANNER, WORKER):
+        raise DemoError(
+            "dist/manifest.json has no aws-ecr and aws-lambda artifacts: run `make package` first"
+        ) from None
+    for handler_zip in handler_zips:
+        if not handler_zip.is_file():
+            raise DemoError(f"{handler_zip} is missing: run `make package` again")
+    for path in (HANDLER, LAMBDA_HANDLER, FAKE_QSCANNER, WORKER):
         if not path.is_file():
             raise DemoError(f"{path.relative_to(REPO)} is missing")
     return manifest
@@ -493,7 +621,7 @@ def deploy(run: Run) -> None:
     run.terraform = Terraform(root, run.logs, run.children, run.progress)
     run.terraform.run("init", "init", "-input=false", timeout=300)
     run.progress.say(
-        "terraform apply environments/local (modules aws-core + ecr); the AWS provider waits ~25 s "
+        "terraform apply environments/local (modules aws-core + ecr + lambda); the AWS provider waits ~25 s "
         "after each SQS queue write, so this takes about a minute and a half"
     )
     applied = run.terraform.run(
@@ -510,39 +638,57 @@ def deploy(run: Run) -> None:
     run.out = run.terraform.outputs()
 
 
-def prepare(run: Run, account: str, region: str) -> tuple[dict[str, str], dict[str, Any], str]:
-    """Secret, alerts subscription and scanner scenarios; returns the handler environment, the function
-    configuration and the alerts queue URL."""
+@dataclass
+class Scanner:
+    """One scanner function as the demo runs it: its handler, queue and environment."""
+
+    label: str
+    handler: Path
+    queue_url: str
+    function_name: str
+    configuration: dict[str, Any]
+    env: dict[str, str]
+
+
+def prepare(run: Run, account: str, region: str) -> tuple[Scanner, Scanner, str]:
+    """Secret, alerts subscription and scanner scenarios; returns the ECR and Lambda scanners and the alerts
+    queue URL."""
     server, out = run.moto, run.out
     server.client("secretsmanager").put_secret_value(
         SecretId=out["qualys_secret_arn"], SecretString=json.dumps(DUMMY_SECRET)
     )
     alerts_url = subscribe_alerts(server, out["alert_topic_arn"], out["function_name"])
-    configuration = server.client("lambda").get_function_configuration(FunctionName=out["function_name"])
     scenario_file = run.run_dir / "qscanner-scenarios.json"
     scenario_file.write_text(json.dumps(scenarios(account, region), indent=2))
     run.progress.say(
         f"Qualys secret set (dummy token), alerts topic subscribed, scanner scenarios in {scenario_file.name}"
     )
-    tmp = run.run_dir / "tmp"
-    tmp.mkdir()
-    env = handler_environment(
-        configuration,
-        {
-            "QSCAN_AWS_ENDPOINT_URL": server.endpoint,
-            "QSCANNER_PATH": str(FAKE_QSCANNER),
-            "QSCAN_FAKE_QSCANNER_SCENARIOS": str(scenario_file),
-            "QSCAN_FAKE_PYTHON": sys.executable,
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
-            "AWS_LAMBDA_FUNCTION_NAME": out["function_name"],
-            "TMPDIR": str(tmp),
-            "HOME": str(tmp),
-        },
-    )
-    return env, configuration, alerts_url
+    scanners = []
+    for label, handler, queue_key, function_key in (
+        ("ecr", HANDLER, "queue_url", "function_name"),
+        ("lambda", LAMBDA_HANDLER, "lambda_queue_url", "lambda_function_name"),
+    ):
+        configuration = server.client("lambda").get_function_configuration(FunctionName=out[function_key])
+        tmp = run.run_dir / "tmp" / label
+        tmp.mkdir(parents=True)
+        env = handler_environment(
+            configuration,
+            {
+                "QSCAN_AWS_ENDPOINT_URL": server.endpoint,
+                "QSCANNER_PATH": str(FAKE_QSCANNER),
+                "QSCAN_FAKE_QSCANNER_SCENARIOS": str(scenario_file),
+                "QSCAN_FAKE_PYTHON": sys.executable,
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
+                "AWS_LAMBDA_FUNCTION_NAME": out[function_key],
+                "TMPDIR": str(tmp),
+                "HOME": str(tmp),
+            },
+        )
+        scanners.append(Scanner(label, handler, out[queue_key], out[function_key], configuration, env))
+    return scanners[0], scanners[1], alerts_url
 
 
 def send_events(run: Run, account: str, region: str) -> None:
@@ -557,45 +703,129 @@ def send_events(run: Run, account: str, region: str) -> None:
     )
 
 
-def drive_handler(
-    run: Run, env: dict[str, str], configuration: dict[str, Any], region: str
-) -> list[dict[str, Any]]:
-    """The handler over the queue, as the event source mapping would run it (scripts/demo_worker.py)."""
-    report_file = run.run_dir / "invocations.jsonl"
+def drive_handler(run: Run, scanner: Scanner, region: str, numbering: list[int]) -> list[dict[str, Any]]:
+    """The handler over its queue, as the event source mapping would run it (scripts/demo_worker.py).
+    `numbering` holds the last invocation number shown; the lines are renumbered across workers."""
+    report_file = run.run_dir / f"invocations-{scanner.label}-{numbering[0]}.jsonl"
     cmd = [
         sys.executable,
         str(WORKER),
-        *("--handler", str(HANDLER), "--queue-url", run.out["queue_url"], "--endpoint", run.moto.endpoint),
-        *("--region", region, "--function-name", run.out["function_name"]),
+        *(
+            "--handler",
+            str(scanner.handler),
+            "--queue-url",
+            scanner.queue_url,
+            "--endpoint",
+            run.moto.endpoint,
+        ),
+        *("--region", region, "--function-name", scanner.function_name),
         *(
             "--function-arn",
-            configuration["FunctionArn"],
+            scanner.configuration["FunctionArn"],
             "--timeout-seconds",
-            str(configuration.get("Timeout", 60)),
+            str(scanner.configuration.get("Timeout", 60)),
         ),
         *("--batch-size", str(ESM_BATCH_SIZE), "--visibility-timeout", str(VISIBILITY_TIMEOUT)),
         *("--max-seconds", "150", "--report", str(report_file)),
     ]
-    worker = popen(run.children, cmd, run.logs / "handler.log", REPO, env)
+    log = run.logs / f"handler-{scanner.label}.log"
+    worker = popen(run.children, cmd, log, REPO, scanner.env)
     run.progress.say(
-        f"handler {HANDLER.relative_to(REPO)} runs over the queue like the event source mapping "
-        f"(batch size {ESM_BATCH_SIZE}, failed records come back after {VISIBILITY_TIMEOUT} s, "
-        f"dead-lettered after {run.out['max_receive_count']} receives)"
+        f"handler {scanner.handler.relative_to(REPO)} runs over {scanner.queue_url.rsplit('/', 1)[-1]} like the "
+        f"event source mapping (batch size {ESM_BATCH_SIZE}, failed records come back after "
+        f"{VISIBILITY_TIMEOUT} s, dead-lettered after {run.out['max_receive_count']} receives)"
     )
-    invocations = follow(worker, report_file, run.progress, deadline=time.monotonic() + 170)
+    invocations = follow(worker, report_file, run.progress, time.monotonic() + 170, numbering)
     run.children.processes.remove(worker)
     if worker.returncode != 0:
-        log = run.logs / "handler.log"
         tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-15:])
-        raise DemoError(f"the handler worker exited with {worker.returncode} (log {log}):\n{tail}")
+        raise DemoError(
+            f"the {scanner.label} handler worker exited with {worker.returncode} (log {log}):\n{tail}"
+        )
+    return invocations
+
+
+def lambda_deployments(
+    run: Run, scanner: Scanner, account: str, region: str, numbering: list[int]
+) -> list[dict[str, Any]]:
+    """Create, update the code of, and reconfigure a zip function on moto; after each call its CloudTrail-shaped
+    event goes on the bus and the Lambda handler drains its queue (it reads the deployed state, GetFunction)."""
+    server = run.moto
+    lam, events = server.client("lambda"), server.client("events")
+    role = server.client("iam").create_role(
+        RoleName=f"{DEMO_FUNCTION}-exec",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    create = {
+        "functionName": DEMO_FUNCTION,
+        "runtime": "python3.12",
+        "role": role,
+        "handler": "app.handler",
+        "code": {},
+        "description": "qscan demo function v1",
+        "timeout": 30,
+        "memorySize": 128,
+        "packageType": "Zip",
+    }
+    steps: list[tuple[str, dict[str, Any], Any]] = [
+        (
+            "CreateFunction20150331",
+            create,
+            lambda: lam.create_function(
+                FunctionName=DEMO_FUNCTION,
+                Runtime="python3.12",
+                Role=role,
+                Handler="app.handler",
+                Code={"ZipFile": function_zip("1.0.0")},
+                Description="qscan demo function v1",
+                Timeout=30,
+                MemorySize=128,
+            ),
+        ),
+        (
+            "UpdateFunctionCode20150331v2",
+            {"functionName": DEMO_FUNCTION, "publish": False, "dryRun": False},
+            lambda: lam.update_function_code(FunctionName=DEMO_FUNCTION, ZipFile=function_zip("1.1.0")),
+        ),
+        (
+            "UpdateFunctionConfiguration20150331v2",
+            {"functionName": DEMO_FUNCTION, "description": "qscan demo function, new description"},
+            lambda: lam.update_function_configuration(
+                FunctionName=DEMO_FUNCTION, Description="qscan demo function, new description"
+            ),
+        ),
+    ]
+    invocations: list[dict[str, Any]] = []
+    for event_name, request, call in steps:
+        configuration = call()
+        put_events(
+            events,
+            [(FUNCTION_CASES[0], cloudtrail_lambda(event_name, request, configuration, account, region))],
+        )
+        run.progress.say(
+            f"lambda {event_name} {DEMO_FUNCTION} (code {str(configuration.get('CodeSha256'))[:12]}...): "
+            "its CloudTrail event is on the default bus"
+        )
+        invocations += drive_handler(run, scanner, region, numbering)
     return invocations
 
 
 def write_report(run: Run, invocations: list[dict[str, Any]], alerts_url: str) -> demo_report.Summary:
     sqs = run.moto.client("sqs")
     alerts = drain(sqs, alerts_url)
-    dead = drain(sqs, run.out["dlq_url"])
-    summary = demo_report.summarize(CASES, invocations, alerts, dead)
+    dead = drain(sqs, run.out["dlq_url"]) + drain(sqs, run.out["lambda_dlq_url"])
+    summary = demo_report.summarize(ALL_CASES, invocations, alerts, dead)
     summary.elapsed_seconds = run.progress.elapsed()
     print()
     print(demo_report.render_table(summary))
@@ -605,13 +835,14 @@ def write_report(run: Run, invocations: list[dict[str, Any]], alerts_url: str) -
     facts = {
         "moto server": f"{run.moto.endpoint} (pid {run.moto.pid})",
         "Terraform root": "environments/local (copied into the work dir)",
-        "handler": str(HANDLER.relative_to(REPO)),
+        "Lambda function": f"{DEMO_FUNCTION} (zip, created and updated by the demo)",
+        "handlers": f"{HANDLER.relative_to(REPO)}, {LAMBDA_HANDLER.relative_to(REPO)}",
         "scanner": "tests/doubles/bin/qscanner (simulated)",
         "logs": str(run.logs),
     }
     page = demo_report.render_html(
         summary,
-        title="qscan demo: ECR push scanning",
+        title="qscan demo: ECR push and Lambda deployment scanning",
         started_at=run.stamp,
         invocations=invocations,
         alerts=alerts,
@@ -631,9 +862,11 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
     deploy(run)
     account = run.moto.client("sts").get_caller_identity()["Account"]
     region = ms.REGION
-    env, configuration, alerts_url = prepare(run, account, region)
+    ecr, lambda_scanner, alerts_url = prepare(run, account, region)
     send_events(run, account, region)
-    invocations = drive_handler(run, env, configuration, region)
+    numbering = [0]
+    invocations = drive_handler(run, ecr, region, numbering)
+    invocations += lambda_deployments(run, lambda_scanner, account, region, numbering)
     summary = write_report(run, invocations, alerts_url)
     if options.destroy and run.terraform is not None:
         progress.say("terraform destroy (the queue policies wait ~25 s each, in parallel)")
@@ -652,9 +885,10 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
 
 
 def follow(
-    worker: subprocess.Popen[bytes], report: Path, progress: Progress, deadline: float
+    worker: subprocess.Popen[bytes], report: Path, progress: Progress, deadline: float, numbering: list[int]
 ) -> list[dict[str, Any]]:
-    """Print each invocation as the worker reports it; return them all once the worker exits."""
+    """Print each invocation as the worker reports it (numbered on from `numbering[0]`); return them all once
+    the worker exits."""
     lines: list[dict[str, Any]] = []
     offset = 0
     while True:
@@ -667,6 +901,8 @@ def follow(
             offset += len(complete.encode())
             for raw in complete.splitlines():
                 line = json.loads(raw)
+                numbering[0] += 1
+                line["invocation"] = numbering[0]
                 lines.append(line)
                 progress.say(f"  invocation {line['invocation']}: {describe_invocation(line)}")
         if not running:
@@ -685,7 +921,7 @@ def banner(lines: list[str]) -> None:
 
 
 INTRO = [
-    "qscan demo: ECR push scanning on this machine",
+    "qscan demo: ECR push and Lambda deployment scanning on this machine",
     "SIMULATED: the scanner is a test double (tests/doubles/bin/qscanner) with made-up",
     "findings, and AWS is a local moto server. Nothing leaves this machine.",
 ]

@@ -1,8 +1,11 @@
-"""The `make demo` summary: per-image outcome from what the run observed, a text table and an HTML report.
+"""The `make demo` summary: per-image and per-function-event outcome from what the run observed, a text table
+and an HTML report.
 
 Everything here is pure (no AWS, no processes) so it can be unit-tested: `summarize()` takes the cases the demo
-sent, the event source mapping's invocation lines (`scripts/demo_worker.py --report`), the alerts read back from
-the queue subscribed to the alerts topic and the dead-letter queue's bodies, and returns a `Summary`.
+sent, the event source mapping's invocation lines (`scripts/demo_worker.py --report`, both scan queues), the
+alerts read back from the queue subscribed to the alerts topic and the dead-letter queues' bodies, and returns a
+`Summary`. Image cases are matched by digest; Lambda function cases (one per CloudTrail deployment event) by
+function name and event name, their pipeline lines by the invocation that handled the event (batch size 1).
 `render_table()` prints it; `render_html()` writes a self-contained page (inline CSS, no scripts, every value
 escaped).
 """
@@ -30,7 +33,10 @@ REAL_USE = (
 
 @dataclass(frozen=True)
 class Case:
-    """One thing the demo does on the event bus, and what should come of it."""
+    """One thing the demo does on the event bus, and what should come of it.
+
+    Image cases (kind "image"): repository, tag and digest of the pushed image. Function cases (kind
+    "function"): `repository` is the function name, `tag` the CloudTrail eventName, `digest` empty."""
 
     key: str
     title: str
@@ -38,8 +44,18 @@ class Case:
     tag: str
     digest: str
     entries: int  # events put on the bus for this case
-    expect: str  # "clean" | "vulnerable" | "not delivered" | "dead-lettered"
+    expect: str  # "clean" | "vulnerable" | "deduplicated" | "not delivered" | "dead-lettered"
     expect_dedupe_hits: int = 0
+    kind: str = "image"
+
+    @property
+    def match_key(self) -> str:
+        return function_key(self.repository, self.tag) if self.kind == "function" else self.digest
+
+
+def function_key(function: str | None, event_name: str | None) -> str:
+    """The match key of a function case: the function name and the CloudTrail eventName."""
+    return f"function:{function}:{event_name}"
 
 
 @dataclass
@@ -55,9 +71,12 @@ class CaseOutcome:
     dead_lettered: int = 0
     alerts: int = 0
     alert_kinds: list[str] = field(default_factory=list)
+    code_sha256: str | None = None  # function cases: the code SHA-256 the handler resolved (GetFunction)
 
     @property
     def image(self) -> str:
+        if self.case.kind == "function":
+            return f"function {self.case.repository} ({self.case.tag})"
         return f"{self.case.repository}:{self.case.tag}"
 
     @property
@@ -103,24 +122,74 @@ def _digest_of(text: str | None) -> str | None:
     return "sha256:" + text.split("sha256:", 1)[1][:64]
 
 
+def _record_key(event: Mapping[str, Any]) -> str:
+    if event.get("function"):
+        return function_key(event.get("function"), event.get("event_name"))
+    return str(event.get("digest"))
+
+
+def _code_sha_of(dedupe_key: str) -> str | None:
+    """`lambda#<arn>#<code sha>#<layers>` -> the code sha."""
+    parts = dedupe_key.split("#")
+    return parts[2] if len(parts) >= 3 and parts[0] == "lambda" and parts[2] else None
+
+
+def _entry_outcome(
+    entry: Mapping[str, Any], outcomes: Mapping[str, CaseOutcome], functions: list[CaseOutcome]
+) -> CaseOutcome | None:
+    """The case a logged pipeline line belongs to: by digest for images; for functions, the invocation's
+    only function case (the dedupe key names the function's ARN and code, not the deployment event)."""
+    key = str(entry.get("dedupe_key") or "")
+    if key.startswith("lambda#"):
+        return functions[0] if len(functions) == 1 else None
+    return outcomes.get(str(_digest_of(key)))
+
+
+def _match_alerts(outcomes: Mapping[str, CaseOutcome], alerts: Iterable[Mapping[str, Any]]) -> int:
+    """Count each alert on its case (image digest, or the scanned function code); returns the unmatched."""
+    unmatched = 0
+    for alert in alerts:
+        target = alert.get("target") or {}
+        outcome = outcomes.get(str(target.get("digest")))
+        if outcome is None and target.get("code_sha256"):
+            outcome = next(
+                (
+                    o
+                    for o in outcomes.values()
+                    if o.scans and o.case.kind == "function" and o.code_sha256 == target.get("code_sha256")
+                ),
+                None,
+            )
+        if outcome is None:
+            unmatched += 1
+            continue
+        outcome.alerts += 1
+        outcome.alert_kinds.append(str(alert.get("kind")))
+    return unmatched
+
+
 def summarize(
     cases: Iterable[Case],
     invocations: Iterable[Mapping[str, Any]],
     alerts: Iterable[Mapping[str, Any]],
     dead_letters: Iterable[Mapping[str, Any]],
 ) -> Summary:
-    """Per-case outcome from the observed invocations, alerts and dead letters (matched by image digest)."""
-    outcomes = {case.digest: CaseOutcome(case) for case in cases}
+    """Per-case outcome from the observed invocations, alerts and dead letters (matched by image digest, or by
+    function and event name)."""
+    outcomes = {case.match_key: CaseOutcome(case) for case in cases}
     seen_messages: set[str] = set()
     totals = {"invocations": 0, "scanned": 0, "deduplicated": 0, "failed": 0}
     for line in invocations:
         totals["invocations"] += 1
         failed = set(line.get("failed") or [])
         logged = list(line.get("logged") or [])
+        functions: list[CaseOutcome] = []
         for record in line.get("records") or []:
-            outcome = outcomes.get(str((record.get("event") or {}).get("digest")))
+            outcome = outcomes.get(_record_key(record.get("event") or {}))
             if outcome is None:
                 continue
+            if outcome.case.kind == "function":
+                functions.append(outcome)
             outcome.deliveries += 1
             if record.get("message_id") not in seen_messages:
                 seen_messages.add(str(record.get("message_id")))
@@ -129,9 +198,12 @@ def summarize(
                 outcome.failed_attempts += 1
                 totals["failed"] += 1
         for entry in logged:
-            outcome = outcomes.get(str(_digest_of(entry.get("dedupe_key"))))
+            outcome = _entry_outcome(entry, outcomes, functions)
             if outcome is None:
                 continue
+            code_sha = _code_sha_of(str(entry.get("dedupe_key") or ""))
+            if code_sha:
+                outcome.code_sha256 = code_sha
             if "status" in entry and "counts" in entry:  # the pipeline's `scanned` line
                 outcome.scans += 1
                 totals["scanned"] += 1
@@ -152,17 +224,13 @@ def summarize(
         if outcome is not None:
             outcome.dead_lettered += 1
             outcome.status = "dead-lettered"
-    unmatched = 0
-    for alert in alerts:
-        outcome = outcomes.get(str((alert.get("target") or {}).get("digest")))
-        if outcome is None:
-            unmatched += 1
-            continue
-        outcome.alerts += 1
-        outcome.alert_kinds.append(str(alert.get("kind")))
+    unmatched = _match_alerts(outcomes, alerts)
     for outcome in outcomes.values():
         if outcome.status == "not delivered" and outcome.delivered_messages:
-            outcome.status = "in progress" if outcome.failed_attempts else "delivered, not scanned"
+            if outcome.dedupe_hits and not outcome.failed_attempts:
+                outcome.status = "deduplicated"
+            else:
+                outcome.status = "in progress" if outcome.failed_attempts else "delivered, not scanned"
     ordered = list(outcomes.values())
     return Summary(
         outcomes=ordered,
@@ -184,7 +252,17 @@ def _counts(outcome: CaseOutcome) -> str:
 
 def render_table(summary: Summary) -> str:
     """A fixed-width table for the terminal."""
-    header = ("image", "sent", "msgs", "status", "C H M L I", "dedupe", "alerts", "expected", "")
+    header = (
+        "image / function event",
+        "sent",
+        "msgs",
+        "status",
+        "C H M L I",
+        "dedupe",
+        "alerts",
+        "expected",
+        "",
+    )
     rows = [
         (
             o.image,
@@ -225,6 +303,18 @@ code{background:#f3f5f8;padding:0 .25rem;border-radius:3px;font-size:.88em}
 """
 
 
+def _identity(outcome: CaseOutcome) -> str:
+    if outcome.case.kind == "function":
+        return f"code {outcome.code_sha256 or '?'}"[:24]
+    return outcome.case.digest[:19]
+
+
+def _event_label(event: Mapping[str, Any]) -> str:
+    if event.get("function"):
+        return f"function {event.get('function')} ({event.get('event_name')})"
+    return f"{event.get('repository')}:{event.get('tag')}"
+
+
 def _cell(value: Any) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
@@ -246,7 +336,7 @@ def render_html(
         rows.append(
             "<tr>"
             + _cell(o.case.title)
-            + f"<td><code>{esc(o.image)}</code><br><small>{esc(o.case.digest[:19])}&hellip;</small></td>"
+            + f"<td><code>{esc(o.image)}</code><br><small>{esc(_identity(o))}&hellip;</small></td>"
             + _cell(o.case.entries)
             + _cell(f"{o.delivered_messages} ({o.deliveries} deliveries)")
             + _cell(o.status)
@@ -265,7 +355,7 @@ def render_html(
             timeline.append(
                 "<tr>"
                 + _cell(line.get("invocation"))
-                + _cell(f"{event.get('repository')}:{event.get('tag')}")
+                + _cell(_event_label(event))
                 + _cell(event.get("detail_type"))
                 + _cell(record.get("receive_count"))
                 + (
@@ -288,7 +378,7 @@ def render_html(
     )
     facts = "".join(f"<tr><th>{esc(k)}</th>{_cell(v)}</tr>" for k, v in run_facts.items())
     verdict = (
-        '<p class="ok">Every image ended as expected and the accounting closes.</p>'
+        '<p class="ok">Every image and function event ended as expected and the accounting closes.</p>'
         if summary.ok
         else '<p class="bad">Some outcome differs from what the demo expects: see the table.</p>'
     )
@@ -301,7 +391,7 @@ def render_html(
 <p class="notice">{esc(SIMULATED_NOTICE)}</p>
 <p>Run started {esc(started_at)}, took {summary.elapsed_seconds:.0f} s.</p>
 {verdict}
-<h2>Images</h2>
+<h2>Images and Lambda functions</h2>
 <table class="sev"><tr><th>case</th><th>image</th><th>events</th><th>messages</th><th>status</th>
 {severity_heads}<th>dedupe hits</th><th>alerts</th><th>expected</th><th></th></tr>
 {"".join(rows)}
@@ -311,7 +401,7 @@ def render_html(
 ({"closes" if summary.closes else "does not close"}). Handler invocations {summary.invocations},
 failed attempts {summary.failed_attempts}, alerts {summary.alerts}.</p>
 <h2>Deliveries (the emulated SQS event source mapping)</h2>
-<table><tr><th>invocation</th><th>image</th><th>event</th><th>receive #</th><th>result</th><th>duration</th></tr>
+<table><tr><th>invocation</th><th>image / function</th><th>event</th><th>receive #</th><th>result</th><th>duration</th></tr>
 {"".join(timeline)}
 </table>
 <h2>Alerts (read back from a queue subscribed to the alerts topic)</h2>

@@ -3,6 +3,10 @@
     python scripts/demo_worker.py --handler handlers/aws/ecr/handler.py --queue-url URL --endpoint URL \
         --region us-east-1 --function-arn ARN --report FILE [--batch-size 1] [--visibility-timeout 2]
 
+The demo runs one worker per scan queue (the ECR one with handlers/aws/ecr/handler.py, the Lambda one with
+handlers/aws/lambda/handler.py), each with its own function's environment, as Lambda runs each function in a
+sandbox of its own.
+
 The parent (`scripts/demo.py`) sets the environment the function configuration defines (plus
 QSCAN_AWS_ENDPOINT_URL and the simulated scanner) and redirects this process's output (the handler's JSON logs
 and EMF lines) into a log file. This process imports the handler once (Lambda's init phase, the cold start),
@@ -93,9 +97,23 @@ def event_summary(body: str) -> dict[str, Any]:
         return {"unparsable": True}
     if not isinstance(event, dict):
         return {"unparsable": True}
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    raw_detail = event.get("detail")
+    detail: dict[str, Any] = raw_detail if isinstance(raw_detail, dict) else {}
     image = (((detail.get("responseElements") or {}).get("image") or {}).get("imageId")) or {}
     request = detail.get("requestParameters") or {}
+    if event.get("source") == "aws.lambda":
+        elements = detail.get("responseElements")
+        response: dict[str, Any] = elements if isinstance(elements, dict) else {}
+        name = str(request.get("functionName") or response.get("functionName") or "")
+        if ":function:" in name:  # an ARN (maybe qualified) -> the function name
+            name = name.split(":function:", 1)[1].split(":", 1)[0]
+        return {
+            "id": event.get("id"),
+            "detail_type": event.get("detail-type"),
+            "function": name or None,
+            "event_name": detail.get("eventName"),
+            "code_sha256": response.get("codeSha256"),
+        }
     return {
         "id": event.get("id"),
         "detail_type": event.get("detail-type"),

@@ -1,5 +1,5 @@
-# qscan for one AWS account and region: the shared scan store (aws-core) and ECR push scanning (ecr).
-# Lambda and Fargate scanning join here as their modules land.
+# qscan for one AWS account and region: the shared scan store (aws-core), ECR push scanning (ecr) and Lambda
+# deployment scanning (lambda). Fargate scanning joins here when its module lands.
 
 locals {
   # try(): `terraform validate` works before `make package`; var.manifest_path's validation stops a plan
@@ -14,6 +14,15 @@ locals {
     source_code_hash = try(local.artifacts["aws-ecr"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
   }
 
+  lambda_handler_artifact = {
+    local_path       = try(startswith(local.artifacts["aws-lambda"].path, "/") ? local.artifacts["aws-lambda"].path : "${local.artifact_base}/${local.artifacts["aws-lambda"].path}", "run-make-package-first.zip")
+    source_code_hash = try(local.artifacts["aws-lambda"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+  }
+
+  # create_trail = null (the default): create a trail unless existing_trail_arn names one that already records
+  # the account's write management events. CloudTrail calls reach EventBridge only while some trail does.
+  lambda_create_trail = coalesce(var.create_trail, var.existing_trail_arn == null)
+
   # An explicit layer ARN wins over a layer built into the manifest.
   qscanner_layer_artifact = var.qscanner_layer_arn != null || local.manifest_layer == null ? null : {
     local_path       = startswith(local.manifest_layer.path, "/") ? local.manifest_layer.path : "${local.artifact_base}/${local.manifest_layer.path}"
@@ -21,8 +30,9 @@ locals {
   }
 }
 
-# Only the outputs the ecr module reads: passing `module.core` whole would make every ecr resource wait for
-# all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a minute).
+# Only the outputs the ecr and lambda modules read: passing `module.core` whole would make every scanner
+# resource wait for all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a
+# minute).
 locals {
   core = {
     kms_key_arn          = module.core.kms_key_arn
@@ -62,4 +72,24 @@ module "ecr" {
   severity_threshold         = var.severity_threshold
   maximum_concurrency        = var.maximum_concurrency
   max_receive_count          = var.max_receive_count
+}
+
+module "lambda" {
+  source = "../../modules/lambda"
+
+  name_prefix             = var.name_prefix
+  core                    = local.core
+  handler_artifact        = local.lambda_handler_artifact
+  qscanner_layer_artifact = local.qscanner_layer_artifact
+  qscanner_layer_arn      = var.qscanner_layer_arn
+
+  create_trail               = local.lambda_create_trail
+  existing_trail_arn         = var.existing_trail_arn
+  trail_multi_region         = var.trail_multi_region
+  trail_bucket_force_destroy = var.trail_bucket_force_destroy
+
+  bulk_scan_schedule_expression = var.lambda_bulk_scan_schedule_expression
+  severity_threshold            = var.severity_threshold
+  maximum_concurrency           = var.maximum_concurrency
+  max_receive_count             = var.max_receive_count
 }

@@ -48,13 +48,53 @@ output "ecr_dashboard_name" {
   value       = module.ecr.dashboard_name
 }
 
+output "lambda_scan_queue_url" {
+  description = "SQS queue the Lambda deployment events (CloudTrail) land in."
+  value       = module.lambda.queue_url
+}
+
+output "lambda_dlq_url" {
+  description = "Dead-letter queue of Lambda deployment events that failed repeatedly (alarmed)."
+  value       = module.lambda.dlq_url
+}
+
+output "lambda_function_name" {
+  description = "The Lambda scanner function."
+  value       = module.lambda.function_name
+}
+
+output "lambda_log_group_name" {
+  description = "CloudWatch log group of the Lambda scanner."
+  value       = module.lambda.log_group_name
+}
+
+output "lambda_event_rule_arns" {
+  description = "EventBridge rules that feed the Lambda scan queue."
+  value       = module.lambda.event_rule_arns
+}
+
+output "lambda_dashboard_name" {
+  description = "CloudWatch dashboard of the Lambda scanner."
+  value       = module.lambda.dashboard_name
+}
+
+output "lambda_trail_arn" {
+  description = "The trail that feeds the Lambda deployment rule: the created one or existing_trail_arn."
+  value       = module.lambda.trail_arn
+}
+
+output "lambda_handler_artifact" {
+  description = "The Lambda scanner's handler package (path and base64 SHA-256 from the manifest)."
+  value       = local.lambda_handler_artifact
+}
+
 output "handler_artifact" {
-  description = "The handler package deployed (path and base64 SHA-256 from the manifest)."
+  description = "The ECR scanner's handler package (path and base64 SHA-256 from the manifest)."
   value       = local.handler_artifact
 }
 
 output "qscanner_layer_arns" {
-  description = "Layers attached to the scanner (the qscanner layer first)."
+  description = "Layers attached to the ECR scanner (the qscanner layer first); the Lambda scanner gets the same qscanner layer source."
   value       = module.ecr.layer_arns
 }
 

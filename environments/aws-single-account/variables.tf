@@ -36,6 +36,10 @@ variable "manifest_path" {
     condition     = can(jsondecode(file(var.manifest_path)).artifacts["aws-ecr"].sha256_base64)
     error_message = "No ECR handler artifact: the manifest is missing or has no \"aws-ecr\" entry. Run `make package` in the repository root first (it writes dist/manifest.json), or point manifest_path at the manifest."
   }
+  validation {
+    condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-lambda"].sha256_base64)
+    error_message = "No Lambda handler artifact: the manifest has no \"aws-lambda\" entry (written by an older `make package`). Run `make package` in the repository root again."
+  }
 }
 
 variable "qscanner_layer_arn" {
@@ -85,6 +89,46 @@ variable "log_retention_days" {
   default     = 365
 }
 
+# ------------------------------------------------------------------ Lambda scanning: the CloudTrail trail
+variable "create_trail" {
+  description = "Create a trail recording write-only management events so Lambda CreateFunction/UpdateFunction* calls reach EventBridge. null (default): create one unless existing_trail_arn is set. false without existing_trail_arn stops the plan: without a trail no Lambda deployment is ever scanned."
+  type        = bool
+  default     = null
+
+  validation {
+    condition     = var.create_trail != false || var.existing_trail_arn != null
+    error_message = "create_trail = false needs existing_trail_arn: Lambda CloudTrail events reach EventBridge only while a trail records write management events (name the trail that does, e.g. the organization trail)."
+  }
+  validation {
+    condition     = var.create_trail != true || var.existing_trail_arn == null
+    error_message = "Set create_trail or existing_trail_arn, not both."
+  }
+}
+
+variable "existing_trail_arn" {
+  description = "ARN of a trail that already records this account's write management events in this region (e.g. the organization trail); no trail is created then (a second trail of the same events is billed)."
+  type        = string
+  default     = null
+}
+
+variable "trail_multi_region" {
+  description = "Make the created trail multi-region (scanning still covers this region only)."
+  type        = bool
+  default     = false
+}
+
+variable "trail_bucket_force_destroy" {
+  description = "Let `terraform destroy` delete the created trail's log bucket with its log files."
+  type        = bool
+  default     = false
+}
+
+variable "lambda_bulk_scan_schedule_expression" {
+  description = "Optional schedule (rate(...) or cron(...)) for a bulk scan of every Lambda function in the region; null: none."
+  type        = string
+  default     = null
+}
+
 # ------------------------------------------------------------------ ECR scanning
 variable "repository_include" {
   description = "Repository name patterns to scan (`name`, `team-*`, `*/prod-*`); empty scans every repository. Not together with repository_exclude."
@@ -105,19 +149,19 @@ variable "enable_cloudtrail_putimage" {
 }
 
 variable "severity_threshold" {
-  description = "Lowest finding severity that sends an alert: CRITICAL, HIGH, MEDIUM, LOW or NONE (failed scans always alert)."
+  description = "Lowest finding severity that sends an alert (ECR and Lambda): CRITICAL, HIGH, MEDIUM, LOW or NONE (failed scans always alert)."
   type        = string
   default     = "HIGH"
 }
 
 variable "maximum_concurrency" {
-  description = "Most concurrent scans (Qualys limits concurrency; qscanner is heavy)."
+  description = "Most concurrent scans per scanner (Qualys limits concurrency; qscanner is heavy)."
   type        = number
   default     = 5
 }
 
 variable "max_receive_count" {
-  description = "Deliveries of a push event before it moves to the dead-letter queue."
+  description = "Deliveries of a push or deployment event before it moves to the dead-letter queue."
   type        = number
   default     = 3
 }

@@ -1,7 +1,8 @@
 # The same modules as environments/aws-single-account, sized for a local moto server:
 # no deletion protection, everything destroyable, the smallest function, no dashboard, and no SQS event
 # source mapping (moto would try to run the function in Docker on every message; scripts/demo.py reads the
-# queue and calls the handler itself, the way Lambda's event source mapping would).
+# queues and calls the handlers itself, the way Lambda's event source mapping would), and no CloudTrail
+# trail.
 
 locals {
   manifest      = try(jsondecode(file(var.manifest_path)), null)
@@ -12,10 +13,21 @@ locals {
     local_path       = try(startswith(local.artifacts["aws-ecr"].path, "/") ? local.artifacts["aws-ecr"].path : "${local.artifact_base}/${local.artifacts["aws-ecr"].path}", "run-make-package-first.zip")
     source_code_hash = try(local.artifacts["aws-ecr"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
   }
+
+  lambda_handler_artifact = {
+    local_path       = try(startswith(local.artifacts["aws-lambda"].path, "/") ? local.artifacts["aws-lambda"].path : "${local.artifact_base}/${local.artifacts["aws-lambda"].path}", "run-make-package-first.zip")
+    source_code_hash = try(local.artifacts["aws-lambda"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+  }
+
+  # LOCAL ONLY: moto delivers no CloudTrail events (the demo puts CloudTrail-shaped events on the bus itself),
+  # so no trail is created; this placeholder ARN only satisfies the lambda module's check that some trail feeds
+  # the default bus. Never copy it into a real environment: there, create_trail or a real trail ARN is needed.
+  local_placeholder_trail_arn = "arn:aws:cloudtrail:${var.region}:123456789012:trail/local-only-no-trail"
 }
 
-# Only the outputs the ecr module reads: passing `module.core` whole would make every ecr resource wait for
-# all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a minute).
+# Only the outputs the ecr and lambda modules read: passing `module.core` whole would make every scanner
+# resource wait for all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a
+# minute).
 locals {
   core = {
     kms_key_arn          = module.core.kms_key_arn
@@ -50,6 +62,26 @@ module "ecr" {
   enable_cloudtrail_putimage  = true
   repository_include          = var.repository_include
   repository_exclude          = var.repository_exclude
+  create_event_source_mapping = false
+  max_receive_count           = var.max_receive_count
+  severity_threshold          = var.severity_threshold
+
+  memory_size            = 128
+  timeout                = 60
+  ephemeral_storage_size = 512
+  create_dashboard       = false
+}
+
+module "lambda" {
+  source = "../../modules/lambda"
+
+  name_prefix      = var.name_prefix
+  core             = local.core
+  handler_artifact = local.lambda_handler_artifact
+  qscanner_path    = var.qscanner_path
+
+  create_trail                = false
+  existing_trail_arn          = local.local_placeholder_trail_arn
   create_event_source_mapping = false
   max_receive_count           = var.max_receive_count
   severity_threshold          = var.severity_threshold

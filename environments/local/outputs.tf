@@ -52,3 +52,33 @@ output "cloudtrail_event_pattern" {
   description = "The CloudTrail PutImage rule's event pattern (JSON)."
   value       = module.ecr.cloudtrail_event_pattern
 }
+
+output "lambda_function_name" {
+  description = "The Lambda scanner function (its configuration holds the handler's environment)."
+  value       = module.lambda.function_name
+}
+
+output "lambda_queue_url" {
+  description = "Scan queue the Lambda deployment events (CloudTrail-shaped) land in."
+  value       = module.lambda.queue_url
+}
+
+output "lambda_dlq_url" {
+  description = "Dead-letter queue of Lambda deployment events that failed max_receive_count times."
+  value       = module.lambda.dlq_url
+}
+
+output "lambda_rule_name" {
+  description = "EventBridge rule feeding the Lambda scan queue."
+  value       = module.lambda.rule_name
+}
+
+output "lambda_event_pattern" {
+  description = "The Lambda deployment rule's event pattern (JSON)."
+  value       = module.lambda.event_pattern
+}
+
+output "lambda_self_function_prefix" {
+  description = "Function name prefix the Lambda rule and handler never scan (qscan's own functions)."
+  value       = module.lambda.self_function_prefix
+}

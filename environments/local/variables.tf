@@ -24,6 +24,10 @@ variable "manifest_path" {
     condition     = can(jsondecode(file(var.manifest_path)).artifacts["aws-ecr"].sha256_base64)
     error_message = "No ECR handler artifact: the manifest is missing or has no \"aws-ecr\" entry. Run `make package` in the repository root first (it writes dist/manifest.json), or point manifest_path at the manifest."
   }
+  validation {
+    condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-lambda"].sha256_base64)
+    error_message = "No Lambda handler artifact: the manifest has no \"aws-lambda\" entry (written by an older `make package`). Run `make package` in the repository root again."
+  }
 }
 
 variable "qscanner_path" {

@@ -2,9 +2,9 @@
 
 `copy_root()` copies an environment (`environments/<name>`) and modules/ into a temporary tree
 with the same relative layout (so `../../modules/x` still resolves), without local state, `.terraform` or an
-old provider override. `fake_manifest()` writes a `dist/manifest.json` like `make package` does, pointing at a
-tiny handler zip, so the roots plan and apply without a real build. `terraform()` runs one command with the
-repo's Terraform CLI configuration (offline provider mirror when bootstrapped).
+old provider override. `fake_manifest()` writes a `dist/manifest.json` like `make package` does, pointing at
+a tiny handler zip per scanner, so the roots plan and apply without a real build. `terraform()` runs one
+command with the repo's Terraform CLI configuration (offline provider mirror when bootstrapped).
 """
 
 from __future__ import annotations
@@ -36,28 +36,29 @@ def copy_root(environment: str, target: Path) -> Path:
 
 
 def fake_manifest(target: Path) -> Path:
-    """target/dist/manifest.json with an `aws-ecr` artifact (a one-file zip), as `make package` writes it."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return {}\n")
-    data = buffer.getvalue()
+    """target/dist/manifest.json with `aws-ecr` and `aws-lambda` artifacts (one-file zips), as `make package`
+    writes it."""
     dist = target / "dist"
     dist.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(data)
-    zip_path = dist / f"aws-ecr-{digest.hexdigest()[:16]}.zip"
-    zip_path.write_bytes(data)
-    manifest = {
-        "format_version": "1",
-        "artifacts": {
-            "aws-ecr": {
-                "path": zip_path.relative_to(target).as_posix(),
-                "sha256": digest.hexdigest(),
-                "sha256_base64": base64.b64encode(digest.digest()).decode(),
-                "size": len(data),
-                "runtime": "python3.12",
-            }
-        },
-    }
+    artifacts: dict[str, dict[str, Any]] = {}
+    for name in ("aws-ecr", "aws-lambda"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(
+                "handler.py", f"# {name}\ndef lambda_handler(event, context):\n    return {{}}\n"
+            )
+        data = buffer.getvalue()
+        digest = hashlib.sha256(data)
+        zip_path = dist / f"{name}-{digest.hexdigest()[:16]}.zip"
+        zip_path.write_bytes(data)
+        artifacts[name] = {
+            "path": zip_path.relative_to(target).as_posix(),
+            "sha256": digest.hexdigest(),
+            "sha256_base64": base64.b64encode(digest.digest()).decode(),
+            "size": len(data),
+            "runtime": "python3.12",
+        }
+    manifest = {"format_version": "1", "artifacts": artifacts}
     path = dist / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2))
     return path

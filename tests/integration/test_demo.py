@@ -1,8 +1,9 @@
 """`make demo` end to end (scripts/demo.py as a subprocess): outcomes, report, and nothing left running.
 
 The full run applies environments/local on moto, routes the sample events through the real rules into the
-real queue, runs the real ECR handler over it with the simulated scanner, and destroys everything: about
-2.5 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
+real queues, runs the real ECR handler over its queue with the simulated scanner, creates and updates a zip
+Lambda function whose CloudTrail-shaped events the real Lambda handler scans (code updates rescan, a
+configuration-only change is a dedupe hit), and destroys everything: about 2.5-3 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
 """
 
 from __future__ import annotations
@@ -43,14 +44,15 @@ def packaged() -> None:
 
 
 def port_is_free(port: int) -> bool:
-    """Nothing listens on the port (connections the stopped server closed may linger in TIME_WAIT: fine)."""
+    """Nothing listens on the port any more: a connection is refused. (A bind test would also trip over the
+    closed server's connections lingering in FIN_WAIT/TIME_WAIT, which are not a process left behind.)"""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.settimeout(2)
         try:
-            sock.bind((ms.HOST, port))
+            sock.connect((ms.HOST, port))
         except OSError:
-            return False
-    return True
+            return True
+    return False
 
 
 def alive(pid: int) -> bool:
@@ -133,9 +135,26 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     assert failing["status"] == "dead-lettered" and failing["dead_lettered"] == 1
     assert failing["deliveries"] == 2 and failing["failed_attempts"] == 2  # max_receive_count = 2
     assert failing["alerts"] == 2 and set(failing["alert_kinds"]) == {"failure"}  # failures always notify
-    assert (summary["events_sent"], summary["messages_delivered"]) == (6, 4)
-    assert (summary["scanned"], summary["deduplicated"], summary["dead_lettered"]) == (2, 1, 1)
-    assert summary["alerts"] == 3 and summary["unmatched_alerts"] == 0
+    created, code, config = by_key["fn-create"], by_key["fn-code"], by_key["fn-config"]
+    for outcome in (created, code):  # each deployment of new code is scanned: two HIGH findings, alerted
+        assert (outcome["status"], outcome["scans"], outcome["dedupe_hits"]) == ("vulnerable", 1, 0)
+        assert (
+            outcome["counts"]["high"] == 2 and outcome["alerts"] == 1 and outcome["delivered_messages"] == 1
+        )
+    assert created["code_sha256"] and code["code_sha256"] and created["code_sha256"] != code["code_sha256"]
+    # Neither code nor layers changed: the same dedupe key as the code update, a cache hit, no alert.
+    assert (config["status"], config["scans"], config["dedupe_hits"], config["alerts"]) == (
+        "deduplicated",
+        0,
+        1,
+        0,
+    )
+    assert config["code_sha256"] == code["code_sha256"]
+    assert "function demo-orders-fn (UpdateFunctionConfiguration20150331v2)" in output
+    assert "demo-orders-fn" in page and "UpdateFunctionCode20150331v2" in page
+    assert (summary["events_sent"], summary["messages_delivered"]) == (9, 7)
+    assert (summary["scanned"], summary["deduplicated"], summary["dead_lettered"]) == (4, 2, 1)
+    assert summary["alerts"] == 5 and summary["unmatched_alerts"] == 0
     assert summary["closes"] and summary["ok"]
 
     assert not alive(summary["moto"]["pid"])

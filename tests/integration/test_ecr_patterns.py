@@ -76,7 +76,7 @@ def patterns(
         rules = {
             change["address"]: change["change"]["after"]["event_pattern"]
             for change in shown["resource_changes"]
-            if change["type"] == "aws_cloudwatch_event_rule"
+            if change["type"] == "aws_cloudwatch_event_rule" and change["address"].startswith("module.ecr.")
         }
         assert set(rules) == {NATIVE, CLOUDTRAIL}, rules
         # The rules carry exactly what the module outputs (the outputs document the patterns).

@@ -1,7 +1,7 @@
 """environments/local applied on a shimmed moto server: no drift, real routing, real redrive, clean destroy.
 
-One apply per module (about 1.5 minutes: the AWS provider waits ~25 s after every SQS queue write and the
-queue chain is three writes long), shared by the tests below; destroyed at the end (the teardown asserts it).
+One apply per module (about 1.5 minutes: the AWS provider waits ~25 s after every SQS queue write and each
+scanner's queue chain is three writes long; the ECR and Lambda chains run in parallel), shared by the tests below; destroyed at the end (the teardown asserts it).
 The root and its modules are copied into a temporary tree with a fake `make package` manifest, so the repo's
 environments/local keeps no state. Also here: canaries for the moto gaps this root needed shims for.
 """
@@ -97,29 +97,57 @@ def test_second_plan_is_empty(applied: Applied) -> None:
     )
 
 
+def _check_scanner(
+    server: ms.MotoServer, function: str, queue_url: str, dlq_url: str, rules: list[str]
+) -> None:
+    lam = server.client("lambda")
+    config = lam.get_function_configuration(FunctionName=function)
+    assert (config["MemorySize"], config["Timeout"]) == (128, 60)
+    sqs = server.client("sqs")
+    queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(queue["RedrivePolicy"])
+    assert (redrive["deadLetterTargetArn"], redrive["maxReceiveCount"]) == (dlq["QueueArn"], 2)
+    assert json.loads(dlq["RedriveAllowPolicy"])["sourceQueueArns"] == [queue["QueueArn"]]
+    allowed = json.loads(queue["Policy"])["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    found = server.client("events").list_rules(NamePrefix="qscan-local")["Rules"]
+    # The queue admits exactly the scanner's own rules.
+    assert sorted([allowed] if isinstance(allowed, str) else allowed) == sorted(
+        rule["Arn"] for rule in found if rule["Name"] in rules
+    )
+
+
 def test_local_sizing_and_wiring(applied: Applied) -> None:
     server, out = applied.server, applied.outputs
     lam = server.client("lambda")
     # No event source mapping: moto would try to run the function in Docker for every message.
     assert lam.list_event_source_mappings()["EventSourceMappings"] == []
     config = lam.get_function_configuration(FunctionName=out["function_name"])
-    assert (config["MemorySize"], config["Timeout"]) == (128, 60)
     env = config["Environment"]["Variables"]
     assert env["QSCAN_DEDUPE_TABLE"] == out["dedupe_table_name"]
     assert env["QSCAN_RESULTS_BUCKET"] == out["results_bucket_name"]
     assert env["QSCAN_ALERT_TOPIC_ARN"] == out["alert_topic_arn"]
     assert env["QSCAN_QUALYS_SECRET_ARN"] == out["qualys_secret_arn"]
+    lambda_env = lam.get_function_configuration(FunctionName=out["lambda_function_name"])["Environment"][
+        "Variables"
+    ]
+    assert lambda_env["QSCAN_DEDUPE_TABLE"] == out["dedupe_table_name"]
+    assert lambda_env["QSCAN_SELF_FUNCTION_PREFIX"] == out["lambda_self_function_prefix"] == "qscan-local-"
 
-    sqs = server.client("sqs")
-    queue = sqs.get_queue_attributes(QueueUrl=out["queue_url"], AttributeNames=["All"])["Attributes"]
-    dlq = sqs.get_queue_attributes(QueueUrl=out["dlq_url"], AttributeNames=["All"])["Attributes"]
-    redrive = json.loads(queue["RedrivePolicy"])
-    assert (redrive["deadLetterTargetArn"], redrive["maxReceiveCount"]) == (dlq["QueueArn"], 2)
-    assert json.loads(dlq["RedriveAllowPolicy"])["sourceQueueArns"] == [queue["QueueArn"]]
-    allowed = json.loads(queue["Policy"])["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
+    _check_scanner(server, out["function_name"], out["queue_url"], out["dlq_url"], out["event_rule_names"])
+    _check_scanner(
+        server,
+        out["lambda_function_name"],
+        out["lambda_queue_url"],
+        out["lambda_dlq_url"],
+        [out["lambda_rule_name"]],
+    )
     rules = server.client("events").list_rules(NamePrefix="qscan-local")["Rules"]
-    assert sorted(allowed) == sorted(rule["Arn"] for rule in rules)
-    assert sorted(rule["Name"] for rule in rules) == sorted(out["event_rule_names"])
+    assert sorted(rule["Name"] for rule in rules) == sorted(
+        [*out["event_rule_names"], out["lambda_rule_name"]]
+    )
+    # No trail locally (moto delivers no CloudTrail events; the demo puts CloudTrail-shaped events itself).
+    assert server.client("cloudtrail").describe_trails()["trailList"] == []
 
 
 def test_only_matching_events_reach_the_scan_queue(applied: Applied) -> None:
@@ -130,18 +158,27 @@ def test_only_matching_events_reach_the_scan_queue(applied: Applied) -> None:
         put(events, "ecr_cloudtrail_put_image"),
         put(events, "ecr_push_untagged_manifest"),
     }
+    lambda_delivered = {
+        put(events, "lambda_create_function_zip"),
+        put(events, "lambda_update_function_code_zip"),
+        put(events, "lambda_update_function_configuration_layers"),
+    }
     for fixture in (
         "ecr_delete",
         "ecr_push_failed",
         "ecr_cloudtrail_put_image_error",
         "unsupported_s3_object_created",
-        "lambda_create_function_zip",
+        "lambda_update_function_code_failed",
     ):
         put(events, fixture)
     bodies = drain(sqs, out["queue_url"])
     assert sorted(body["id"] for body in bodies) == sorted(delivered)
     assert all(body["account"] == ms.ACCOUNT_ID and body["source"] == "aws.ecr" for body in bodies)
+    lambda_bodies = drain(sqs, out["lambda_queue_url"])
+    assert sorted(body["id"] for body in lambda_bodies) == sorted(lambda_delivered)
+    assert all(body["source"] == "aws.lambda" for body in lambda_bodies)
     assert drain(sqs, out["dlq_url"], quiet_seconds=0.3) == []
+    assert drain(sqs, out["lambda_dlq_url"], quiet_seconds=0.3) == []
 
 
 def test_a_message_received_max_receive_count_times_moves_to_the_dlq(applied: Applied) -> None:

@@ -1,6 +1,7 @@
 # The environment's wiring against a mocked AWS provider (no credentials, no network): the manifest from
-# `make package` feeds the handler and the qscanner layer, an explicit layer ARN wins, and a missing manifest
-# or a missing layer stops the plan with a clear message.
+# `make package` feeds the handlers (aws-ecr, aws-lambda) and the qscanner layer, an explicit layer ARN wins,
+# the Lambda scanner's trail is created unless an existing one is named, and a missing manifest, a missing
+# layer or no trail at all stops the plan with a clear message.
 mock_provider "aws" {
   source = "./tests/mocks"
 }
@@ -27,9 +28,16 @@ run "handler_and_layer_come_from_the_manifest" {
     }
     error_message = "The qscanner layer built into the manifest is published."
   }
+  assert {
+    condition = output.lambda_handler_artifact == {
+      local_path       = "tests/dist/aws-lambda-89abcdef01234567.zip"
+      source_code_hash = "wP/uAMD/7gDA/+4AwP/uAMD/7gDA/+4AwP/uAMD/7gA="
+    }
+    error_message = "The Lambda scanner runs the manifest's aws-lambda zip: ${jsonencode(output.lambda_handler_artifact)}"
+  }
 }
 
-run "applies_core_and_ecr_together" {
+run "applies_core_ecr_and_lambda_together" {
   command = apply
 
   assert {
@@ -48,6 +56,18 @@ run "applies_core_and_ecr_together" {
     condition     = module.ecr.event_source_mapping_uuid != null
     error_message = "In AWS the queue triggers the function."
   }
+  assert {
+    condition     = module.lambda.event_source_mapping_uuid != null && module.lambda.function_name == output.lambda_function_name
+    error_message = "In AWS the Lambda scan queue triggers the Lambda scanner."
+  }
+  assert {
+    condition     = output.lambda_function_name == "qscan-lambda-scanner" && module.lambda.trail_name == "qscan-lambda-trail-eu-west-1"
+    error_message = "By default the Lambda scanner comes with a trail of its own (CloudTrail calls reach EventBridge only through a trail)."
+  }
+  assert {
+    condition     = module.lambda.qscanner_layer_version_arn != null && module.lambda.layer_arns[0] == module.lambda.qscanner_layer_version_arn
+    error_message = "The Lambda scanner publishes the manifest's qscanner layer like the ECR scanner."
+  }
 }
 
 run "explicit_layer_arn_wins" {
@@ -60,6 +80,10 @@ run "explicit_layer_arn_wins" {
   assert {
     condition     = output.qscanner_layer_artifact == null && module.ecr.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"])
     error_message = "With qscanner_layer_arn no layer is published from the manifest."
+  }
+  assert {
+    condition     = module.lambda.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"])
+    error_message = "The Lambda scanner uses the explicit layer too."
   }
 }
 
@@ -114,4 +138,37 @@ run "settings_reach_the_modules" {
     condition     = module.ecr.cloudtrail_event_pattern != null && module.core.name_prefix == "scan-eu"
     error_message = "CloudTrail PutImage and the name prefix are passed on."
   }
+}
+
+run "existing_trail_replaces_the_created_one" {
+  command = plan
+
+  variables {
+    existing_trail_arn = "arn:aws:cloudtrail:us-east-1:210987654321:trail/org-trail"
+  }
+
+  assert {
+    condition     = output.lambda_trail_arn == "arn:aws:cloudtrail:us-east-1:210987654321:trail/org-trail" && module.lambda.trail_name == null
+    error_message = "With existing_trail_arn no trail is created and the existing one is documented."
+  }
+}
+
+run "no_trail_at_all_fails" {
+  command = plan
+
+  variables {
+    create_trail = false
+  }
+
+  expect_failures = [var.create_trail]
+}
+
+run "manifest_without_lambda_handler_fails" {
+  command = plan
+
+  variables {
+    manifest_path = "tests/fixtures/manifest-ecr-only.json"
+  }
+
+  expect_failures = [var.manifest_path]
 }
