@@ -66,7 +66,9 @@ def test_terraform_fmt_catches_unformatted_hcl(tmp_path: Path) -> None:
     )
     done = run("terraform", "fmt", "-check", "-recursive", tmp_path)
     assert done.returncode != 0
-    assert str(module / "main.tf") in done.stdout
+    # terraform prints the path relative to its working directory: compare the resolved file
+    (listed,) = done.stdout.splitlines()
+    assert (REPO / listed).resolve() == (module / "main.tf").resolve()
 
 
 def test_validate_fails_loudly_naming_the_root_and_skips_azure(tmp_path: Path) -> None:
