@@ -7,21 +7,17 @@ write. Authenticate with a managed identity (`from_account_url`); no shared keys
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
 from qscan.cloud_errors import azure_error
-from qscan.results.keys import raw_output_key, result_key
 from qscan.results.model import SCHEMA_VERSION, ScanResult
-from qscan.results.store import JSON_CONTENT_TYPE, check_raw_names, result_document
-
-LOG = logging.getLogger(__name__)
+from qscan.results.store import ObjectResultStore
 
 
-class BlobResultStore:
+class BlobResultStore(ObjectResultStore):
     def __init__(self, container: ContainerClient, *, encryption_scope: str | None = None) -> None:
         self._container = container
         self.encryption_scope = encryption_scope or None
@@ -33,21 +29,8 @@ class BlobResultStore:
         service = BlobServiceClient(account_url=account_url, credential=credential)
         return cls(service.get_container_client(container_name), encryption_scope=encryption_scope)
 
-    def put_result(self, result: ScanResult) -> str:
-        check_raw_names(result)
-        name = result_key(result)
-        location = str(self._container.get_blob_client(name).url)
-        document = result_document(result, location)  # built first: a bad result writes nothing
-        for raw in result.raw_outputs:
-            self._put(
-                raw_output_key(result, raw.name),
-                raw.body,
-                raw.content_type or "application/octet-stream",
-                result,
-            )
-        self._put(name, document, JSON_CONTENT_TYPE, result)
-        LOG.info("result stored", extra={"scan_id": result.scan_id, "location": location})
-        return location
+    def location(self, key: str) -> str:
+        return str(self._container.get_blob_client(key).url)
 
     def get_result(self, location: str) -> dict[str, Any]:
         container_url = str(self._container.url).rstrip("/") + "/"

@@ -8,20 +8,16 @@ requested explicitly. Locations are `s3://<bucket>/<key>`.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import boto3
 
 from qscan.cloud_errors import aws_error
-from qscan.results.keys import raw_output_key, result_key
 from qscan.results.model import SCHEMA_VERSION, ScanResult
-from qscan.results.store import JSON_CONTENT_TYPE, check_raw_names, result_document
-
-LOG = logging.getLogger(__name__)
+from qscan.results.store import ObjectResultStore
 
 
-class S3ResultStore:
+class S3ResultStore(ObjectResultStore):
     def __init__(self, bucket: str, *, client: Any | None = None, kms_key_id: str | None = None) -> None:
         if not bucket:
             raise ValueError("bucket must be set")
@@ -31,22 +27,6 @@ class S3ResultStore:
 
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
-
-    def put_result(self, result: ScanResult) -> str:
-        check_raw_names(result)
-        key = result_key(result)
-        location = self.location(key)
-        document = result_document(result, location)  # built first: a bad result writes nothing
-        for raw in result.raw_outputs:
-            self._put(
-                raw_output_key(result, raw.name),
-                raw.body,
-                raw.content_type or "application/octet-stream",
-                result,
-            )
-        self._put(key, document, JSON_CONTENT_TYPE, result)
-        LOG.info("result stored", extra={"scan_id": result.scan_id, "location": location})
-        return location
 
     def get_result(self, location: str) -> dict[str, Any]:
         prefix = f"s3://{self.bucket}/"

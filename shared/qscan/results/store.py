@@ -11,11 +11,15 @@ idempotent. Backends: `qscan.results.s3.S3ResultStore`, `qscan.results.blob.Blob
 from __future__ import annotations
 
 import json
+import logging
+from abc import ABC, abstractmethod
 from typing import Any, Protocol, runtime_checkable
 
+from qscan.results.keys import raw_output_key, result_key
 from qscan.results.model import ScanResult
 
 JSON_CONTENT_TYPE = "application/json"
+LOG = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -41,3 +45,31 @@ def check_raw_names(result: ScanResult) -> None:
     names = [raw.name for raw in result.raw_outputs]
     if len(set(names)) != len(names):
         raise ValueError("raw output names of one result must be unique")
+
+
+class ObjectResultStore(ABC):
+    """The write order every object-store backend shares; backends say where a key lives and how to write it."""
+
+    @abstractmethod
+    def location(self, key: str) -> str:
+        """The location string of `key` (what `put_result` returns and `get_result` reads)."""
+
+    @abstractmethod
+    def _put(self, key: str, body: bytes, content_type: str, result: ScanResult) -> None:
+        """Write one object (overwriting), mapping SDK errors onto qscan's typed errors."""
+
+    def put_result(self, result: ScanResult) -> str:
+        check_raw_names(result)
+        key = result_key(result)
+        location = self.location(key)
+        document = result_document(result, location)  # built first: a bad result writes nothing
+        for raw in result.raw_outputs:
+            self._put(
+                raw_output_key(result, raw.name),
+                raw.body,
+                raw.content_type or "application/octet-stream",
+                result,
+            )
+        self._put(key, document, JSON_CONTENT_TYPE, result)
+        LOG.info("result stored", extra={"scan_id": result.scan_id, "location": location})
+        return location
