@@ -10,26 +10,30 @@ deletes what the handler reported as processed.
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import json
-import sys
 import uuid
-import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
-from qscan import secrets as qscan_secrets
 from qscan.results.schema import schema_errors
 
-from tests.doubles.fake_qscanner import PYTHON_ENV, SCENARIOS_ENV, WRAPPER
-from tests.harness.moto_server import ACCOUNT_ID, FAKE_ACCESS_KEY, FAKE_SECRET_KEY, REGION, MotoServer
+from tests.doubles.fake_qscanner import SCENARIOS_ENV
+from tests.harness.handler_world import (
+    SERVER_BUCKET,
+    TABLE,
+    load_server_handler,
+    receive_batch,
+    server_result_documents,
+    server_result_keys,
+    server_rule_to_queue,
+    server_stores,
+    zipped,
+)
+from tests.harness.moto_server import ACCOUNT_ID, REGION, MotoServer
 
 pytestmark = pytest.mark.integration
 
-HANDLER_PATH = Path(__file__).resolve().parents[2] / "handlers" / "aws" / "lambda" / "handler.py"
 TOKEN = "qtok-lambda-server-3Vb7Nc1Qz"
 QUEUE = "qscan-lambda-scan"
 BULK_REQUEST = {
@@ -42,106 +46,17 @@ BULK_REQUEST = {
 }
 
 
-def _zip(text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", text)
-    return buffer.getvalue()
-
-
 def _setup(server: MotoServer, scenarios: Path) -> dict[str, str]:
-    server.reset()
-    server.client("dynamodb").create_table(
-        TableName="qscan-dedupe",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    server.client("s3").create_bucket(Bucket="qscan-results-server")
-    sns, sqs = server.client("sns"), server.client("sqs")
-    topic = sns.create_topic(Name="qscan-alerts")["TopicArn"]
-    scan_queue = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    scan_arn = sqs.get_queue_attributes(QueueUrl=scan_queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events = server.client("events")
-    events.put_rule(
-        Name="lambda-deploy",
-        EventPattern=json.dumps(
-            {
-                "source": ["aws.lambda"],
-                "detail-type": ["AWS API Call via CloudTrail"],
-                "detail": {"eventSource": ["lambda.amazonaws.com"]},
-            }
-        ),
-    )
-    events.put_targets(Rule="lambda-deploy", Targets=[{"Id": "scan-queue", "Arn": scan_arn}])
-    secret = server.client("secretsmanager").create_secret(
-        Name="qscan/qualys", SecretString=json.dumps({"pod": "US1", "access_token": TOKEN})
-    )["ARN"]
-    scenarios.write_text(json.dumps({"default": {"findings": [{"qid": "9101", "severity": 4}]}}))
-    return {
-        "QSCAN_AWS_ENDPOINT_URL": server.endpoint,
-        "QSCAN_DEDUPE_TABLE": "qscan-dedupe",
-        "QSCAN_RESULTS_BUCKET": "qscan-results-server",
-        "QSCAN_ALERT_TOPIC_ARN": topic,
-        "QSCAN_QUALYS_SECRET_ARN": secret,
-        "QSCAN_SCAN_TIMEOUT_SECONDS": "60",
-        "QSCAN_TAG_FUNCTIONS": "true",
-        "QSCANNER_PATH": str(WRAPPER),
-        PYTHON_ENV: sys.executable,
-        SCENARIOS_ENV: str(scenarios),
-        "SCAN_QUEUE_URL": scan_queue,
+    env = server_stores(server, TOKEN)
+    scan_queue = server.client("sqs").create_queue(QueueName=QUEUE)["QueueUrl"]
+    pattern = {
+        "source": ["aws.lambda"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {"eventSource": ["lambda.amazonaws.com"]},
     }
-
-
-def _load(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for key, value in {
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_KEY,
-        "AWS_MAX_ATTEMPTS": "2",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("QSCAN_SCAN_QUEUE_URL", raising=False)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    qscan_secrets.clear_cache()
-    spec = importlib.util.spec_from_file_location(f"qscan_lambda_handler_{uuid.uuid4().hex}", HANDLER_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _receive_batch(server: MotoServer, queue_url: str, expected: int) -> list[dict[str, Any]]:
-    """Messages of the queue as the records of a Lambda SQS event."""
-    sqs = server.client("sqs")
-    messages: list[dict[str, Any]] = []
-    for _ in range(10):
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        )
-        messages.extend(got)
-        if len(messages) >= expected:
-            break
-    return [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{QUEUE}",
-            "awsRegion": REGION,
-        }
-        for m in messages
-    ]
+    server_rule_to_queue(server, "lambda-deploy", pattern, scan_queue)
+    scenarios.write_text(json.dumps({"default": {"findings": [{"qid": "9101", "severity": 4}]}}))
+    return env | {"QSCAN_TAG_FUNCTIONS": "true", SCENARIOS_ENV: str(scenarios), "SCAN_QUEUE_URL": scan_queue}
 
 
 def _processed(server: MotoServer, queue_url: str, records: list[dict[str, Any]], response: Any) -> None:
@@ -166,9 +81,10 @@ def test_deployments_and_a_bulk_scan_are_scanned_and_tagged_on_the_server(
             Runtime="python3.12",
             Role=role,
             Handler="app.handler",
-            Code={"ZipFile": _zip(name)},
+            Code={"ZipFile": zipped(name)},
         )
-    module = _load(env, monkeypatch, tmp_path)
+    monkeypatch.delenv("QSCAN_SCAN_QUEUE_URL", raising=False)
+    module = load_server_handler("lambda", env, monkeypatch, tmp_path)
 
     # 1. a CreateFunction call through EventBridge (moto delivers it without `account`)
     orders = functions["orders"]
@@ -191,7 +107,7 @@ def test_deployments_and_a_bulk_scan_are_scanned_and_tagged_on_the_server(
         "Detail": json.dumps(detail),
     }
     assert moto_server.client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
-    records = _receive_batch(moto_server, queue_url, expected=1)
+    records = receive_batch(moto_server, queue_url, QUEUE, expected=1)
     assert len(records) == 1
     response = module.lambda_handler({"Records": records}, None)
     assert response == {"batchItemFailures": []}
@@ -200,12 +116,12 @@ def test_deployments_and_a_bulk_scan_are_scanned_and_tagged_on_the_server(
     # 2. the scheduled bulk-scan request: the handler lists the functions and enqueues scan requests into the
     #    queue URL it derives from the record and the endpoint
     moto_server.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(BULK_REQUEST))
-    records = _receive_batch(moto_server, queue_url, expected=1)
+    records = receive_batch(moto_server, queue_url, QUEUE, expected=1)
     response = module.lambda_handler({"Records": records}, None)
     assert response == {"batchItemFailures": []}
     _processed(moto_server, queue_url, records, response)
 
-    requests = _receive_batch(moto_server, queue_url, expected=2)
+    requests = receive_batch(moto_server, queue_url, QUEUE, expected=2)
     arns = sorted(json.loads(r["body"])["detail"]["target"]["function_arn"] for r in requests)
     assert arns == sorted([functions["orders"]["FunctionArn"], functions["invoices"]["FunctionArn"]])
     response = module.lambda_handler({"Records": requests}, None)
@@ -217,21 +133,15 @@ def test_deployments_and_a_bulk_scan_are_scanned_and_tagged_on_the_server(
     for name in ("orders", "invoices"):
         function = functions[name]
         key = f"lambda#{function['FunctionArn']}#{function['CodeSha256']}#"
-        item = dynamodb.get_item(TableName="qscan-dedupe", Key={"pk": {"S": key}}, ConsistentRead=True)
+        item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": key}}, ConsistentRead=True)
         assert item["Item"]["state"]["S"] == "complete" and item["Item"]["status"]["S"] == "success"
         tags = lam.list_tags(Resource=function["FunctionArn"])["Tags"]
         assert tags["QualysScanStatus"] == "success" and tags["QualysHigh"] == "1"
     assert lam.list_tags(Resource=functions["qscan-lambda-scanner"]["FunctionArn"])["Tags"] == {}
 
     s3 = moto_server.client("s3")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="qscan-results-server")["Contents"]]
+    keys = server_result_keys(moto_server)
     assert keys and all(k.startswith(f"results/lambda/{ACCOUNT_ID}/{REGION}/") for k in keys)
-    documents = [
-        json.loads(s3.get_object(Bucket="qscan-results-server", Key=k)["Body"].read())
-        for k in keys
-        if k.endswith(".json") and not k.endswith("-ScanResult.json") and not k.endswith(".sarif.json")
-    ]
+    documents = server_result_documents(moto_server, keys)
     assert len(documents) == 2 and all(schema_errors(d) == [] for d in documents)
-    assert all(
-        TOKEN.encode() not in s3.get_object(Bucket="qscan-results-server", Key=k)["Body"].read() for k in keys
-    )
+    assert all(TOKEN.encode() not in s3.get_object(Bucket=SERVER_BUCKET, Key=k)["Body"].read() for k in keys)

@@ -8,36 +8,37 @@ scenario file: findings, exit codes, a token echo.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
-import stat
-import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from qscan import secrets as qscan_secrets
-from qscan.dedupe.dynamodb import DynamoDBDedupeStore
 from qscan.metrics import DASHBOARD_METRICS
 from qscan.results.schema import schema_errors
 
-from tests.doubles.fake_qscanner import PYTHON_ENV, SCENARIOS_ENV, WRAPPER
+from tests.harness.handler_world import (
+    BUCKET,
+    REGION,
+    LambdaContext,
+    World,
+    accounting_lines,
+    batch,
+    emf_lines,
+    env_recording_scanner,
+    image_manifest,
+    moto_world,
+    sqs_record,
+)
 
-HANDLER_PATH = Path(__file__).resolve().parents[2] / "handlers" / "aws" / "ecr" / "handler.py"
 ACCOUNT = "123456789012"
 SPOKE = "222233334444"
-REGION = "us-east-1"
 TOKEN = "qtok-7Hc2vQ9xLr4NwZ8pKd3mYb6T"
-TABLE = "qscan-dedupe"
-BUCKET = "qscan-results-test"
 REPO = "team/app"
 DIGEST = "sha256:" + "ab" * 32
 OTHER_DIGEST = "sha256:" + "cd" * 32
@@ -111,92 +112,19 @@ def put_image_tag_only(tag: str, account: str = ACCOUNT) -> dict[str, Any]:
 
 
 def record(body: dict[str, Any] | str, message_id: str | None = None) -> dict[str, Any]:
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": "AQEB" + uuid.uuid4().hex,
-        "body": body if isinstance(body, str) else json.dumps(body),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:qscan-ecr-scan",
-        "awsRegion": REGION,
-    }
+    return sqs_record(body, f"arn:aws:sqs:{REGION}:{ACCOUNT}:qscan-ecr-scan", message_id)
 
 
-def batch(*records: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": list(records)}
-
-
-class LambdaContext:
+class EcrContext(LambdaContext):
     invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:qscan-ecr-scanner"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
 
 
 # ---------------------------------------------------------------------------------------------- world
 
 
-@dataclass
-class World:
-    tmp: Path
-    monkeypatch: pytest.MonkeyPatch
-    alerts_queue_url: str = ""
-    scenarios: dict[str, Any] = field(default_factory=dict)
-    module: ModuleType | None = None
-
-    @property
-    def scenario_file(self) -> Path:
-        return self.tmp / "scenarios.json"
-
-    def scenario(self, ref: str, **spec: Any) -> None:
-        self.scenarios[ref] = spec
-        self.scenario_file.write_text(json.dumps({"targets": self.scenarios, "default": {}}))
-
-    def load(self, **env: str) -> ModuleType:
-        """Cold start: import the handler module fresh with these extra settings."""
-        for key, value in env.items():
-            self.monkeypatch.setenv(key, value)
-        qscan_secrets.clear_cache()
-        name = f"qscan_ecr_handler_{uuid.uuid4().hex}"
-        spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        self.module = module
-        return module
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        assert self.module is not None
-        response: dict[str, Any] = self.module.lambda_handler(event, LambdaContext())
-        return response
-
-    @property
-    def started(self) -> int:
-        assert self.module is not None
-        return int(self.module.HANDLER.scanner.started)
-
-    def store(self) -> DynamoDBDedupeStore:
-        return DynamoDBDedupeStore(TABLE, client=boto3.client("dynamodb"))
-
-    def alerts(self) -> list[dict[str, Any]]:
-        sqs = boto3.client("sqs")
-        messages: list[dict[str, Any]] = []
-        while True:
-            got = sqs.receive_message(QueueUrl=self.alerts_queue_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-            if not got:
-                return messages
-            for message in got:
-                envelope = json.loads(message["Body"])
-                messages.append(json.loads(envelope["Message"]))
-                sqs.delete_message(QueueUrl=self.alerts_queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-    def objects(self) -> dict[str, bytes]:
-        s3 = boto3.client("s3")
-        listing = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
-        return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listing}
+class EcrWorld(World):
+    platform = "ecr"
+    context = EcrContext
 
     def result_documents(self) -> list[dict[str, Any]]:
         return [
@@ -205,63 +133,16 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for key in list(os.environ):
-        if key.startswith(("QSCAN_", "QUALYS_", "AWS_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    with mock_aws():
-        w = World(tmp_path, monkeypatch)
-        w.scenario_file.write_text(json.dumps({"targets": {}, "default": {}}))
-        DynamoDBDedupeStore(TABLE, client=boto3.client("dynamodb")).create_table()
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        topic = boto3.client("sns").create_topic(Name="qscan-alerts")["TopicArn"]
-        sqs = boto3.client("sqs")
-        w.alerts_queue_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=w.alerts_queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        boto3.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        secret_arn = boto3.client("secretsmanager").create_secret(
-            Name="qscan/qualys", SecretString=json.dumps({"pod": "US2", "access_token": TOKEN})
-        )["ARN"]
-        ecr = boto3.client("ecr")
-        ecr.create_repository(repositoryName=REPO)
-        for key, value in {
-            "QSCAN_DEDUPE_TABLE": TABLE,
-            "QSCAN_RESULTS_BUCKET": BUCKET,
-            "QSCAN_ALERT_TOPIC_ARN": topic,
-            "QSCAN_QUALYS_SECRET_ARN": secret_arn,
-            "QSCANNER_PATH": str(WRAPPER),
-            "QSCAN_SCAN_TIMEOUT_SECONDS": "60",
-            "QSCAN_SERVICE_NAME": "qscan-ecr",
-            PYTHON_ENV: sys.executable,
-            SCENARIOS_ENV: str(w.scenario_file),
-        }.items():
-            monkeypatch.setenv(key, value)
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EcrWorld]:
+    with moto_world(EcrWorld, tmp_path, monkeypatch, TOKEN, {"QSCAN_SERVICE_NAME": "qscan-ecr"}) as w:
+        boto3.client("ecr").create_repository(repositoryName=REPO)
         yield w
 
 
 def push_image(tag: str, account_client: Any | None = None) -> str:
     """Push a manifest to the ECR repository in moto; returns its digest."""
     ecr = account_client or boto3.client("ecr")
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 7023,
-                "digest": "sha256:" + "ef" * 32,
-            },
-            "layers": [],
-        }
-    )
+    manifest = image_manifest("sha256:" + "ef" * 32, 7023)
     return str(
         ecr.put_image(repositoryName=REPO, imageManifest=manifest, imageTag=tag)["image"]["imageId"][
             "imageDigest"
@@ -269,22 +150,12 @@ def push_image(tag: str, account_client: Any | None = None) -> str:
     )
 
 
-def accounting_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [r.__dict__["accounting"] for r in caplog.records if r.getMessage().startswith("batch accounting")]
-
-
-def emf_lines(text: str) -> list[dict[str, Any]]:
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            lines.append(json.loads(line))
-    return lines
-
-
 # ---------------------------------------------------------------------------------------------- tests
 
 
-def test_clean_push_is_scanned_stored_and_completed(world: World, caplog: pytest.LogCaptureFixture) -> None:
+def test_clean_push_is_scanned_stored_and_completed(
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     world.scenario(image_ref(), findings=[finding("1001", 2)])
     world.load()
     message_id = str(uuid.uuid4())
@@ -311,7 +182,7 @@ def test_clean_push_is_scanned_stored_and_completed(world: World, caplog: pytest
     assert scan_lines and all(line["correlation_id"] == message_id for line in scan_lines)
 
 
-def test_moto_style_event_without_account_uses_own_account(world: World) -> None:
+def test_moto_style_event_without_account_uses_own_account(world: EcrWorld) -> None:
     world.scenario(image_ref(), findings=[])
     world.load()
     response = world.invoke(batch(record(push_event(account=None))))
@@ -323,7 +194,7 @@ def test_moto_style_event_without_account_uses_own_account(world: World) -> None
 
 
 def test_duplicate_in_flight_is_deduplicated_without_scanning(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.load()
     # another invocation (another message) is scanning this digest right now
@@ -335,7 +206,7 @@ def test_duplicate_in_flight_is_deduplicated_without_scanning(
     assert accounting["deduplicated"] == 1 and accounting["scanned"] == 0
 
 
-def test_same_digest_twice_in_a_batch_scans_once(world: World, caplog: pytest.LogCaptureFixture) -> None:
+def test_same_digest_twice_in_a_batch_scans_once(world: EcrWorld, caplog: pytest.LogCaptureFixture) -> None:
     world.load()
     response = world.invoke(batch(record(push_event(tag="1.0")), record(push_event(tag="latest"))))
     assert response == {"batchItemFailures": []}
@@ -344,7 +215,7 @@ def test_same_digest_twice_in_a_batch_scans_once(world: World, caplog: pytest.Lo
     assert (accounting["scanned"], accounting["cached"], accounting["events"]) == (1, 1, 2)
 
 
-def test_redelivery_after_success_is_a_cache_hit(world: World, caplog: pytest.LogCaptureFixture) -> None:
+def test_redelivery_after_success_is_a_cache_hit(world: EcrWorld, caplog: pytest.LogCaptureFixture) -> None:
     world.load()
     assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
     assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
@@ -354,7 +225,9 @@ def test_redelivery_after_success_is_a_cache_hit(world: World, caplog: pytest.Lo
     assert len(world.result_documents()) == 1
 
 
-def test_bad_event_is_skipped_with_reason_not_retried(world: World, caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_event_is_skipped_with_reason_not_retried(
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     world.load()
     bad_digest = push_event(digest="sha256:XYZ")
     response = world.invoke(batch(record(bad_digest), record("not json {")))
@@ -370,7 +243,7 @@ def test_bad_event_is_skipped_with_reason_not_retried(world: World, caplog: pyte
     assert len(warnings) == 2
 
 
-def test_unsupported_event_is_skipped_quietly(world: World, caplog: pytest.LogCaptureFixture) -> None:
+def test_unsupported_event_is_skipped_quietly(world: EcrWorld, caplog: pytest.LogCaptureFixture) -> None:
     world.load()
     response = world.invoke(batch(record(push_event(action="DELETE"))))
     assert response == {"batchItemFailures": []}
@@ -381,7 +254,7 @@ def test_unsupported_event_is_skipped_quietly(world: World, caplog: pytest.LogCa
 
 
 def test_scanner_failure_fails_only_that_record_releases_claim_and_alerts(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.scenario(image_ref(OTHER_DIGEST), exit_code=1)
     world.load()
@@ -403,7 +276,7 @@ def test_scanner_failure_fails_only_that_record_releases_claim_and_alerts(
     assert world.started == 3
 
 
-def test_partial_scan_is_never_cached_as_clean(world: World) -> None:
+def test_partial_scan_is_never_cached_as_clean(world: EcrWorld) -> None:
     world.scenario(image_ref(), exit_code=40)
     world.load()
     message_id = str(uuid.uuid4())
@@ -418,7 +291,7 @@ def test_partial_scan_is_never_cached_as_clean(world: World) -> None:
 
 
 @pytest.mark.parametrize(("threshold", "expected_alerts"), [("CRITICAL", 0), ("HIGH", 1)])
-def test_alert_threshold(world: World, threshold: str, expected_alerts: int) -> None:
+def test_alert_threshold(world: EcrWorld, threshold: str, expected_alerts: int) -> None:
     world.scenario(image_ref(), findings=[finding("2001", 4), finding("2002", 3)])
     world.load(QSCAN_SEVERITY_THRESHOLD=threshold)
     assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
@@ -428,7 +301,7 @@ def test_alert_threshold(world: World, threshold: str, expected_alerts: int) -> 
         assert alerts[0]["kind"] == "findings" and alerts[0]["counts"]["high"] == 1
 
 
-def test_tag_only_target_is_resolved_to_its_digest(world: World) -> None:
+def test_tag_only_target_is_resolved_to_its_digest(world: EcrWorld) -> None:
     digest = push_image("2.0")
     world.scenario(image_ref(digest), findings=[finding("3001", 5)])
     world.load()
@@ -442,7 +315,7 @@ def test_tag_only_target_is_resolved_to_its_digest(world: World) -> None:
     assert document["target"]["image"] == f"{REGISTRY}/{REPO}:2.0@{digest}"
 
 
-def test_tag_that_no_longer_exists_is_skipped(world: World, caplog: pytest.LogCaptureFixture) -> None:
+def test_tag_that_no_longer_exists_is_skipped(world: EcrWorld, caplog: pytest.LogCaptureFixture) -> None:
     world.load()
     assert world.invoke(batch(record(put_image_tag_only("gone")))) == {"batchItemFailures": []}
     (accounting,) = accounting_lines(caplog)
@@ -450,24 +323,8 @@ def test_tag_that_no_longer_exists_is_skipped(world: World, caplog: pytest.LogCa
     assert "no longer exists" in reason
 
 
-def _env_recording_scanner(world: World) -> Path:
-    """A qscanner wrapper that records the AWS credentials it was started with, then runs the fake."""
-    record_file = world.tmp / "child-env.json"
-    script = world.tmp / "qscanner-recording"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'"{sys.executable}" -c \'import json, os, sys; json.dump({{k: os.environ.get(k) for k in '
-        '("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}, open(sys.argv[1], "w"))\' '
-        f'"{record_file}"\n'
-        f'exec "{WRAPPER}" "$@"\n'
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    world.monkeypatch.setenv("QSCANNER_PATH", str(script))
-    return record_file
-
-
 def test_cross_account_image_is_read_with_the_spoke_role(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     spoke = boto3.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{SPOKE}:role/setup", RoleSessionName="setup"
@@ -481,7 +338,7 @@ def test_cross_account_image_is_read_with_the_spoke_role(
     spoke_ecr.create_repository(repositoryName=REPO)
     digest = push_image("7.1", spoke_ecr)
     world.scenario(image_ref(digest, account=SPOKE), findings=[finding("4001", 3)])
-    record_file = _env_recording_scanner(world)
+    record_file = env_recording_scanner(world)
     module = world.load(QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read", QSCAN_SPOKE_EXTERNAL_ID="ext-id-8812")
     assume_calls: list[dict[str, Any]] = []
     module.HANDLER.clients.client("sts").meta.events.register(
@@ -509,7 +366,7 @@ def test_cross_account_image_is_read_with_the_spoke_role(
 
 
 def test_foreign_account_without_spoke_settings_fails_loudly(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.load()
     message_id = str(uuid.uuid4())
@@ -522,7 +379,7 @@ def test_foreign_account_without_spoke_settings_fails_loudly(
 
 
 def test_accounting_closes_and_emf_has_the_dashboard_metrics(
-    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    world: EcrWorld, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world.scenario(image_ref(), findings=[finding("5001", 5), finding("5002", 4), finding("5003", 4)])
     world.scenario(image_ref(OTHER_DIGEST), exit_code=1)
@@ -577,7 +434,7 @@ def test_accounting_closes_and_emf_has_the_dashboard_metrics(
 
 
 def test_qualys_token_never_reaches_logs_results_or_alerts(
-    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    world: EcrWorld, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     world.scenario(image_ref(), echo_token=True, findings=[finding("6001", 5)])
@@ -598,20 +455,20 @@ def test_qualys_token_never_reaches_logs_results_or_alerts(
     assert TOKEN not in out and TOKEN not in err
 
 
-def test_non_batch_event_is_skipped_not_crashed(world: World, caplog: pytest.LogCaptureFixture) -> None:
+def test_non_batch_event_is_skipped_not_crashed(world: EcrWorld, caplog: pytest.LogCaptureFixture) -> None:
     world.load()
     assert world.invoke({"hello": "world"}) == {"batchItemFailures": []}
     (accounting,) = accounting_lines(caplog)
     assert accounting["events"] == 1 and sum(accounting["skipped"].values()) == 1
 
 
-def test_cold_start_fails_loudly_on_missing_settings(world: World) -> None:
+def test_cold_start_fails_loudly_on_missing_settings(world: EcrWorld) -> None:
     world.monkeypatch.delenv("QSCAN_DEDUPE_TABLE")
     with pytest.raises(Exception, match="QSCAN_DEDUPE_TABLE is required"):
         world.load()
 
 
-def test_rotated_qualys_secret_rebuilds_the_scanner(world: World) -> None:
+def test_rotated_qualys_secret_rebuilds_the_scanner(world: EcrWorld) -> None:
     module = world.load()
     assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
     first_runner = module.HANDLER.scanner.inner

@@ -10,42 +10,42 @@ scenario file: findings, exit codes, a token echo, an argv record.
 
 from __future__ import annotations
 
-import importlib.util
-import io
 import json
 import logging
-import os
-import stat
-import sys
 import uuid
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from moto import mock_aws
-from qscan import secrets as qscan_secrets
-from qscan.dedupe.dynamodb import DynamoDBDedupeStore
 from qscan.events.reconciler import SOURCE as RECONCILER_SOURCE
 from qscan.lambdas import TAG_KEYS
 from qscan.metrics import DASHBOARD_METRICS
 from qscan.results.schema import schema_errors
 
-from tests.doubles.fake_qscanner import PYTHON_ENV, SCENARIOS_ENV, WRAPPER
+from tests.harness.handler_world import (
+    BUCKET,
+    REGION,
+    LambdaContext,
+    World,
+    accounting_lines,
+    batch,
+    drain,
+    emf_lines,
+    env_recording_scanner,
+    image_manifest,
+    moto_world,
+    sqs_record,
+    zipped,
+)
 
-HANDLER_PATH = Path(__file__).resolve().parents[2] / "handlers" / "aws" / "lambda" / "handler.py"
 ACCOUNT = "123456789012"
 SPOKE = "222233334444"
-REGION = "us-east-1"
 TOKEN = "qtok-lambda-4Rt8Zq2Xw6Mn"
-TABLE = "qscan-dedupe"
-BUCKET = "qscan-results-test"
 SCAN_QUEUE = "qscan-lambda-scan"
 SELF_NAME = "qscan-lambda-scanner"
 EVENT_NAMES = {
@@ -74,13 +74,6 @@ def finding(qid: str, severity: int) -> dict[str, Any]:
         "fixedVersion": "2.31.0",
         "cvssScore": 8.1,
     }
-
-
-def zipped(text: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", text)
-    return buffer.getvalue()
 
 
 def function_arn(name: str, account: str = ACCOUNT) -> str:
@@ -129,78 +122,24 @@ def cloudtrail(
 
 
 def record(body: dict[str, Any] | str, message_id: str | None = None) -> dict[str, Any]:
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": "AQEB" + uuid.uuid4().hex,
-        "body": body if isinstance(body, str) else json.dumps(body),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{SCAN_QUEUE}",
-        "awsRegion": REGION,
-    }
+    return sqs_record(body, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{SCAN_QUEUE}", message_id)
 
 
-def batch(*records: dict[str, Any]) -> dict[str, Any]:
-    return {"Records": list(records)}
-
-
-class LambdaContext:
+class FunctionContext(LambdaContext):
     function_name = SELF_NAME
     invoked_function_arn = function_arn(SELF_NAME) + ":live"  # an alias: the qualifier is ignored
     aws_request_id = "c0ffee00-0000-4000-8000-000000000001"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
 
 
 # ---------------------------------------------------------------------------------------------- world
 
 
 @dataclass
-class World:
-    tmp: Path
-    monkeypatch: pytest.MonkeyPatch
+class LambdaWorld(World):
+    platform = "lambda"
+    context = FunctionContext
     role_arn: str = ""
-    alerts_queue_url: str = ""
     scan_queue_url: str = ""
-    scenarios: dict[str, Any] = field(default_factory=dict)
-    module: ModuleType | None = None
-
-    @property
-    def scenario_file(self) -> Path:
-        return self.tmp / "scenarios.json"
-
-    def scenario(self, target: str, **spec: Any) -> None:
-        self.scenarios[target] = spec
-        self.scenario_file.write_text(json.dumps({"targets": self.scenarios, "default": {}}))
-
-    def load(self, **env: str) -> ModuleType:
-        """Cold start: import the handler module fresh with these extra settings."""
-        for key, value in env.items():
-            self.monkeypatch.setenv(key, value)
-        qscan_secrets.clear_cache()
-        name = f"qscan_lambda_handler_{uuid.uuid4().hex}"
-        spec = importlib.util.spec_from_file_location(name, HANDLER_PATH)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        self.module = module
-        return module
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        assert self.module is not None
-        response: dict[str, Any] = self.module.lambda_handler(event, LambdaContext())
-        return response
-
-    @property
-    def handler(self) -> Any:
-        assert self.module is not None
-        return self.module.HANDLER
-
-    @property
-    def started(self) -> int:
-        return int(self.handler.scanner.started)
 
     def create_function(
         self, name: str, code: str = "v1", layers: tuple[str, ...] = (), client: Any = None, role: str = ""
@@ -215,17 +154,6 @@ class World:
         )
         return response
 
-    def store(self) -> DynamoDBDedupeStore:
-        return DynamoDBDedupeStore(TABLE, client=boto3.client("dynamodb"))
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [json.loads(json.loads(body)["Message"]) for body in drain(self.alerts_queue_url)]
-
-    def objects(self) -> dict[str, bytes]:
-        s3 = boto3.client("s3")
-        listing = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
-        return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listing}
-
     def result_documents(self) -> list[dict[str, Any]]:
         documents = [json.loads(body) for key, body in self.objects().items() if key.endswith(".json")]
         return [d for d in documents if isinstance(d, dict) and "schema_version" in d]  # not the raw outputs
@@ -238,70 +166,15 @@ class World:
         return tags
 
 
-def drain(queue_url: str) -> list[str]:
-    sqs = boto3.client("sqs")
-    bodies: list[str] = []
-    while True:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return bodies
-        for message in got:
-            bodies.append(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for key in list(os.environ):
-        if key.startswith(("QSCAN_", "QUALYS_", "AWS_")):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    with mock_aws():
-        w = World(tmp_path, monkeypatch)
-        w.scenario_file.write_text(json.dumps({"targets": {}, "default": {}}))
-        DynamoDBDedupeStore(TABLE, client=boto3.client("dynamodb")).create_table()
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        topic = boto3.client("sns").create_topic(Name="qscan-alerts")["TopicArn"]
-        sqs = boto3.client("sqs")
-        w.alerts_queue_url = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
-        w.scan_queue_url = sqs.create_queue(QueueName=SCAN_QUEUE)["QueueUrl"]
-        alerts_arn = sqs.get_queue_attributes(QueueUrl=w.alerts_queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        boto3.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=alerts_arn)
-        secret_arn = boto3.client("secretsmanager").create_secret(
-            Name="qscan/qualys", SecretString=json.dumps({"pod": "US2", "access_token": TOKEN})
-        )["ARN"]
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaWorld]:
+    settings = {"QSCAN_SERVICE_NAME": "qscan-lambda", "QSCAN_SELF_FUNCTION_PREFIX": "qscan-"}
+    with moto_world(LambdaWorld, tmp_path, monkeypatch, TOKEN, settings) as w:
+        w.scan_queue_url = boto3.client("sqs").create_queue(QueueName=SCAN_QUEUE)["QueueUrl"]
         w.role_arn = boto3.client("iam").create_role(RoleName="app-role", AssumeRolePolicyDocument="{}")[
             "Role"
         ]["Arn"]
-        for key, value in {
-            "QSCAN_DEDUPE_TABLE": TABLE,
-            "QSCAN_RESULTS_BUCKET": BUCKET,
-            "QSCAN_ALERT_TOPIC_ARN": topic,
-            "QSCAN_QUALYS_SECRET_ARN": secret_arn,
-            "QSCANNER_PATH": str(WRAPPER),
-            "QSCAN_SCAN_TIMEOUT_SECONDS": "60",
-            "QSCAN_SERVICE_NAME": "qscan-lambda",
-            "QSCAN_SELF_FUNCTION_PREFIX": "qscan-",
-            PYTHON_ENV: sys.executable,
-            SCENARIOS_ENV: str(w.scenario_file),
-        }.items():
-            monkeypatch.setenv(key, value)
         yield w
-
-
-def accounting_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [r.__dict__["accounting"] for r in caplog.records if r.getMessage().startswith("batch accounting")]
-
-
-def emf_lines(text: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{") and '"_aws"' in line]
 
 
 def closes(accounting: dict[str, Any]) -> bool:
@@ -335,7 +208,7 @@ def layer(name: str = "deps", content: str = "v1", client: Any = None) -> str:
 
 
 def test_created_zip_function_is_scanned_with_qscanner_lambda(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     deps = layer()
     created = world.create_function("orders-api", layers=(deps,))
@@ -370,7 +243,7 @@ def test_created_zip_function_is_scanned_with_qscanner_lambda(
 
 
 def test_layer_only_update_is_rescanned_under_a_new_key(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     lam = boto3.client("lambda")
     first_layer = layer(content="requests==2.19")
@@ -399,7 +272,7 @@ def test_layer_only_update_is_rescanned_under_a_new_key(
 
 
 def test_configuration_update_without_code_or_layer_change_is_a_cache_hit(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     lam = boto3.client("lambda")
     created = world.create_function("reports", layers=(layer(),))
@@ -418,7 +291,7 @@ def test_configuration_update_without_code_or_layer_change_is_a_cache_hit(
     assert len(world.result_documents()) == 1
 
 
-def test_the_deployed_code_wins_over_a_stale_event(world: World) -> None:
+def test_the_deployed_code_wins_over_a_stale_event(world: LambdaWorld) -> None:
     """An event that waited in the queue while the code changed again: the key names what is deployed now."""
     lam = boto3.client("lambda")
     created = world.create_function("search", code="v1")
@@ -432,7 +305,7 @@ def test_the_deployed_code_wins_over_a_stale_event(world: World) -> None:
     assert world.store().lookup(f"lambda#{arn}#{created['CodeSha256']}#") is None
 
 
-def test_event_without_response_is_looked_up_by_name(world: World) -> None:
+def test_event_without_response_is_looked_up_by_name(world: LambdaWorld) -> None:
     """Moto-style delivery (no `account`) of a call whose response was not recorded: GetFunction by name."""
     created = world.create_function("legacy-job")
     world.load()
@@ -450,23 +323,12 @@ def test_event_without_response_is_looked_up_by_name(world: World) -> None:
 def push_image(repository: str, tag: str, client: Any = None) -> None:
     ecr = client or boto3.client("ecr")
     ecr.create_repository(repositoryName=repository)
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": 7023,
-                "digest": "sha256:" + "ef" * 32,
-            },
-            "layers": [],
-        }
-    )
+    manifest = image_manifest("sha256:" + "ef" * 32, 7023)
     ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag)
 
 
 def test_image_function_is_scanned_as_an_image_and_deduped_on_its_digest(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     lam = boto3.client("lambda")
     registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
@@ -513,14 +375,14 @@ def test_image_function_is_scanned_as_an_image_and_deduped_on_its_digest(
 
 
 def test_the_scanners_own_functions_are_skipped_before_any_lookup(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     for name in ("sec-forwarder", "scanner-main", "qscan-app"):
         world.create_function(name)
     module = world.load(QSCAN_SELF_FUNCTION_PREFIX="sec-")
     get_calls = calls_to(module.HANDLER.clients.client("lambda"), "GetFunction")
 
-    class OwnContext(LambdaContext):
+    class OwnContext(FunctionContext):
         invoked_function_arn = function_arn("scanner-main")
 
     events = [
@@ -540,7 +402,7 @@ def test_the_scanners_own_functions_are_skipped_before_any_lookup(
     assert reason.startswith("unsupported: own function")
 
 
-def test_a_spoke_function_with_the_own_prefix_is_still_scanned(world: World) -> None:
+def test_a_spoke_function_with_the_own_prefix_is_still_scanned(world: LambdaWorld) -> None:
     """The prefix names this account's qscan functions; a spoke's application may share it."""
     spoke_lambda = spoke_client("lambda")
     spoke_role = spoke_client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -552,7 +414,7 @@ def test_a_spoke_function_with_the_own_prefix_is_still_scanned(world: World) -> 
 
 
 def test_a_deleted_function_is_skipped_with_its_reason(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     created = world.create_function("short-lived")
     boto3.client("lambda").delete_function(FunctionName="short-lived")
@@ -568,7 +430,7 @@ def test_a_deleted_function_is_skipped_with_its_reason(
 
 
 def test_events_of_other_platforms_are_skipped_quietly(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.load()
     push = {
@@ -597,7 +459,7 @@ def test_events_of_other_platforms_are_skipped_quietly(
 
 
 def test_tagging_writes_the_result_onto_the_function(
-    world: World, capsys: pytest.CaptureFixture[str]
+    world: LambdaWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     created = world.create_function("checkout")
     world.scenario(
@@ -617,7 +479,7 @@ def test_tagging_writes_the_result_onto_the_function(
     assert emf["FunctionTagFailures"] == 0  # declared when tagging is on: a continuous series
 
 
-def test_a_failed_scan_is_tagged_failed_never_clean(world: World) -> None:
+def test_a_failed_scan_is_tagged_failed_never_clean(world: LambdaWorld) -> None:
     created = world.create_function("flaky")
     world.scenario(created["FunctionArn"], exit_code=1)
     world.load(QSCAN_TAG_FUNCTIONS="true")
@@ -634,7 +496,7 @@ def test_a_failed_scan_is_tagged_failed_never_clean(world: World) -> None:
 
 
 def test_a_tag_failure_never_fails_the_record(
-    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     created = world.create_function("locked-down")
     module = world.load(QSCAN_TAG_FUNCTIONS="true")
@@ -666,7 +528,7 @@ def test_a_tag_failure_never_fails_the_record(
     assert accounting["scanned"] == 1 and accounting["failed"] == 0
 
 
-def test_tagging_off_emits_no_tag_metric(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+def test_tagging_off_emits_no_tag_metric(world: LambdaWorld, capsys: pytest.CaptureFixture[str]) -> None:
     created = world.create_function("quiet")
     world.load(QSCAN_TAG_FUNCTIONS="false")
     capsys.readouterr()
@@ -699,7 +561,7 @@ def page_list_functions(client: Any, page_size: int) -> list[dict[str, Any]]:
 
 
 def test_bulk_scan_request_enqueues_one_scan_request_per_function_which_are_then_scanned(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     names = [f"svc-{index}" for index in range(7)]
     for name in names:
@@ -736,7 +598,7 @@ def test_bulk_scan_request_enqueues_one_scan_request_per_function_which_are_then
     assert accounting_lines(caplog)[-1]["cached"] == 7
 
 
-def test_bulk_scan_queue_url_setting_wins_and_image_functions_are_looked_up(world: World) -> None:
+def test_bulk_scan_queue_url_setting_wins_and_image_functions_are_looked_up(world: LambdaWorld) -> None:
     other = boto3.client("sqs").create_queue(QueueName="elsewhere")["QueueUrl"]
     registry = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
     push_image("fn/thumbs", "1")
@@ -757,7 +619,7 @@ def test_bulk_scan_queue_url_setting_wins_and_image_functions_are_looked_up(worl
 
 
 def test_bulk_scan_into_an_unusable_queue_fails_the_record(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.create_function("svc-a")
     world.load(QSCAN_SCAN_QUEUE_URL=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/no-such-queue")
@@ -771,7 +633,7 @@ def test_bulk_scan_into_an_unusable_queue_fails_the_record(
     )
 
 
-def test_bulk_scan_with_unknown_input_fails_the_record(world: World) -> None:
+def test_bulk_scan_with_unknown_input_fails_the_record(world: LambdaWorld) -> None:
     world.load()
     bad = dict(BULK_REQUEST, detail={"platform": "lambda", "regions": ["us-east-1"], "everything": True})
     message_id = str(uuid.uuid4())
@@ -796,24 +658,8 @@ def spoke_client(service: str) -> Any:
     )
 
 
-def _env_recording_scanner(world: World) -> Path:
-    """A qscanner wrapper that records the AWS credentials it was started with, then runs the fake."""
-    record_file = world.tmp / "child-env.json"
-    script = world.tmp / "qscanner-recording"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'"{sys.executable}" -c \'import json, os, sys; json.dump({{k: os.environ.get(k) for k in '
-        '("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}, open(sys.argv[1], "w"))\' '
-        f'"{record_file}"\n'
-        f'exec "{WRAPPER}" "$@"\n'
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    world.monkeypatch.setenv("QSCANNER_PATH", str(script))
-    return record_file
-
-
 def test_cross_account_function_is_read_scanned_and_tagged_with_the_spoke_role(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     spoke_lambda = spoke_client("lambda")
     spoke_role = spoke_client("iam").create_role(RoleName="app", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -821,7 +667,7 @@ def test_cross_account_function_is_read_scanned_and_tagged_with_the_spoke_role(
     arn = created["FunctionArn"]
     assert arn == function_arn("ledger", SPOKE)
     world.scenario(arn, findings=[finding("4001", 3)])
-    record_file = _env_recording_scanner(world)
+    record_file = env_recording_scanner(world)
     module = world.load(
         QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read",
         QSCAN_SPOKE_EXTERNAL_ID="ext-id-8812",
@@ -849,7 +695,7 @@ def test_cross_account_function_is_read_scanned_and_tagged_with_the_spoke_role(
 
 
 def test_foreign_account_without_spoke_settings_fails_loudly(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     world.load()
     message_id = str(uuid.uuid4())
@@ -866,7 +712,7 @@ def test_foreign_account_without_spoke_settings_fails_loudly(
 
 
 def test_accounting_closes_and_emf_has_the_dashboard_metrics(
-    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     good = world.create_function("good", layers=(layer(),))
     bad = world.create_function("bad")
@@ -918,7 +764,7 @@ def test_accounting_closes_and_emf_has_the_dashboard_metrics(
 
 
 def test_qualys_token_never_reaches_logs_results_tags_or_alerts(
-    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     ok = world.create_function("echo-ok")
@@ -946,6 +792,6 @@ def test_qualys_token_never_reaches_logs_results_tags_or_alerts(
     assert TOKEN not in out and TOKEN not in err
 
 
-def test_cold_start_fails_loudly_on_bad_settings(world: World) -> None:
+def test_cold_start_fails_loudly_on_bad_settings(world: LambdaWorld) -> None:
     with pytest.raises(Exception, match="QSCAN_TAG_FUNCTIONS must be true or false"):
         world.load(QSCAN_TAG_FUNCTIONS="sometimes")
