@@ -74,14 +74,21 @@ def test_files(module_dir: Path) -> list[Path]:
     return sorted((module_dir / "tests").glob("*.tftest.hcl"))
 
 
-def terraform_env(repo: Path) -> dict[str, str]:
+def terraform_env(repo: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every terraform the project starts runs with (gates, tests, the demo).
+
+    A TF_CLI_CONFIG_FILE that names an existing file wins (the Makefile exports the repo's); otherwise the repo's
+    `.terraform-cli/terraformrc` (written by `make bootstrap`: the provider mirror when one exists) is used.
+    """
     env = dict(os.environ)
     env.setdefault("TF_IN_AUTOMATION", "1")
     env.setdefault("CHECKPOINT_DISABLE", "1")
     env["TF_INPUT"] = "0"
+    current = env.get("TF_CLI_CONFIG_FILE", "")
     default_config = repo / ".terraform-cli" / "terraformrc"
-    if "TF_CLI_CONFIG_FILE" not in env and default_config.is_file():
+    if not (current and Path(current).is_file()) and default_config.is_file():
         env["TF_CLI_CONFIG_FILE"] = str(default_config)
+    env.update(extra or {})
     return env
 
 

@@ -428,18 +428,7 @@ def write_provider_override(
 
 
 def terraform_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment for running terraform in tests.
+    """Environment for running terraform in tests and the demo: `scripts.tf_validate.terraform_env`."""
+    from scripts.tf_validate import terraform_env as repo_terraform_env  # noqa: PLC0415 - not in the server
 
-    An existing TF_CLI_CONFIG_FILE wins when that file exists (the Makefile exports the repo's); otherwise the
-    repo's `.terraform-cli/terraformrc` (written by `make bootstrap`: offline provider mirror) is used when present.
-    """
-    env = dict(os.environ)
-    current = env.get("TF_CLI_CONFIG_FILE", "")
-    if not (current and Path(current).is_file()):
-        rc = REPO_ROOT / ".terraform-cli" / "terraformrc"
-        if rc.is_file():
-            env["TF_CLI_CONFIG_FILE"] = str(rc)
-    env.setdefault("TF_IN_AUTOMATION", "1")
-    env.setdefault("CHECKPOINT_DISABLE", "1")
-    env.update(extra or {})
-    return env
+    return repo_terraform_env(REPO_ROOT, extra)

@@ -5,7 +5,6 @@ Each gate runs through its command line, as `make` runs it, on small fixture rep
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -13,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from scripts.tf_validate import terraform_env
 from tests.harness.tf_fixtures import AZURE_VERSIONS_TF, MAIN_TF, write_files, write_module
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
-TF_CLI_CONFIG = REPO / ".terraform-cli" / "terraformrc"
 
 pytestmark = [
     pytest.mark.integration,
@@ -26,9 +25,7 @@ pytestmark = [
 
 
 def run(*args: str | Path, cwd: Path = REPO, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
-    if TF_CLI_CONFIG.is_file():
-        env.setdefault("TF_CLI_CONFIG_FILE", str(TF_CLI_CONFIG))
+    env = terraform_env(REPO)
     return subprocess.run(
         [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )

@@ -194,9 +194,5 @@ def expiry(now: float, seconds: float) -> int:
     return math.ceil(now + seconds)
 
 
-def counts_to_dict(counts: SeverityCounts) -> dict[str, int]:
-    return counts.to_dict()
-
-
 def counts_from_dict(data: dict[str, int]) -> SeverityCounts:
     return SeverityCounts(**{f.name: int(data.get(f.name, 0)) for f in fields(SeverityCounts)})
