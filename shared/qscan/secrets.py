@@ -246,9 +246,9 @@ _kv_clients: dict[str, Any] = {}
 def secretsmanager_client(endpoint_url: str | None = None) -> Any:
     with _lock:
         if endpoint_url not in _sm_clients:
-            import boto3  # noqa: PLC0415
+            from qscan.aws.sessions import boto3_client  # noqa: PLC0415 - boto3 only when needed
 
-            _sm_clients[endpoint_url] = boto3.client("secretsmanager", endpoint_url=endpoint_url)
+            _sm_clients[endpoint_url] = boto3_client("secretsmanager", endpoint_url=endpoint_url)
         return _sm_clients[endpoint_url]
 
 

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from qscan import secrets as qscan_secrets
 from qscan.aws.ecr import resolve_tag_digest
-from qscan.aws.sessions import Accounts, ClientFactory, partition_for_region, partition_from_arn
+from qscan.aws.sessions import (
+    CONNECT_TIMEOUT_SECONDS,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT_SECONDS,
+    Accounts,
+    ClientFactory,
+    client_config,
+    partition_for_region,
+    partition_from_arn,
+)
+from qscan.dedupe.dynamodb import DynamoDBDedupeStore
 from qscan.errors import ConfigError, InvalidEvent
+from qscan.notify import sns
 from qscan.redact import redact
+from qscan.results.s3 import S3ResultStore
 
 SPOKE = "222233334444"
 
@@ -163,3 +180,57 @@ def test_tag_lookup_of_a_missing_tag_is_invalid(aws: None) -> None:
     _push(ecr, "1.0")
     with pytest.raises(InvalidEvent, match="ImageNotFoundException"):
         resolve_tag_digest(ecr, registry_id="123456789012", repository="team/app", tag="2.0")
+
+
+# ---------------------------------------------------------------- one botocore Config for every client
+SHIPPED = Path(__file__).resolve().parents[2]
+
+
+def _assert_shared_config(client: Any) -> None:
+    config = client.meta.config
+    assert config.retries == {"mode": "standard", "total_max_attempts": MAX_ATTEMPTS}
+    assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+
+
+def test_every_shipped_client_gets_standard_retries_and_explicit_timeouts(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(qscan_secrets, "_sm_clients", {})
+    monkeypatch.setattr(sns, "_clients", {})
+    factory = ClientFactory(region="us-east-1", endpoint_url=None)
+    acc, _ = accounts()
+    clients = {
+        "factory s3": factory.client("s3"),
+        "factory sqs (assumed credentials)": acc.client("sqs", SPOKE),
+        "secrets manager": qscan_secrets.secretsmanager_client(),
+        "sns publisher": sns.sns_client(),
+        "s3 result store": S3ResultStore("qscan-results-test")._client,
+        "dynamodb dedupe store": DynamoDBDedupeStore("qscan-dedupe")._client,
+    }
+    for name, client in clients.items():
+        try:
+            _assert_shared_config(client)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None
+    # a stalled endpoint fails within seconds, not after botocore's 60 s defaults
+    assert CONNECT_TIMEOUT_SECONDS < 60 and READ_TIMEOUT_SECONDS < 60
+    assert client_config() is client_config()
+
+
+def test_no_shipped_code_creates_a_boto3_client_on_its_own() -> None:
+    """Every client goes through qscan.aws.sessions.boto3_client, so none can miss the shared Config."""
+    offenders = []
+    for root in ("shared/qscan", "handlers"):
+        for path in sorted((SHIPPED / root).rglob("*.py")):
+            if path == SHIPPED / "shared/qscan/aws/sessions.py":
+                continue  # boto3_client itself
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if re.search(r"boto3\.(client|resource)\(|Session\([^)]*\)\.(client|resource)\(", line):
+                    offenders.append(f"{path.relative_to(SHIPPED)}:{number}")
+    assert offenders == []
+
+
+def test_importing_the_sessions_module_does_not_import_boto3() -> None:
+    code = "import sys, qscan.aws.sessions; print('boto3' in sys.modules, 'botocore' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

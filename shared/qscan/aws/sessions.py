@@ -1,5 +1,11 @@
 """boto3 clients once per cold start, the function's own account, and credentials for other accounts.
 
+Every boto3 client qscan creates goes through `boto3_client`, with one shared botocore `Config`
+(`client_config()`): the `standard` retry mode (`MAX_ATTEMPTS` attempts in total, with backoff and jitter on
+throttling, 5xx and connection errors) and explicit `CONNECT_TIMEOUT_SECONDS` / `READ_TIMEOUT_SECONDS`, so a
+stalled endpoint fails within seconds instead of botocore's 60 s per read and the event is retried by the
+platform. boto3 is imported only when the first client is created (handler cold import time).
+
 `ClientFactory` creates each client once (per service, region and credentials) with the endpoint override of
 QSCAN_AWS_ENDPOINT_URL, so the local demo reaches its moto server with every client.
 
@@ -30,16 +36,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from qscan.cloud_errors import aws_error
 from qscan.errors import ConfigError, InvalidEvent, TransientError
 from qscan.redact import register_secret
 
+if TYPE_CHECKING:
+    from botocore.config import Config
+
 LOG = logging.getLogger(__name__)
 
+CONNECT_TIMEOUT_SECONDS = 5.0  # TCP/TLS connect; AWS endpoints answer in milliseconds
+READ_TIMEOUT_SECONDS = 30.0  # per socket read; S3 puts of raw outputs stream well below it
+MAX_ATTEMPTS = 3  # total attempts per call in botocore's standard retry mode (1 call + 2 retries)
 ROLE_CHAINING_MAX_SECONDS = 3600
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
@@ -88,8 +98,34 @@ class AssumedCredentials:
         }
 
 
+_config_lock = threading.Lock()
+_config: Config | None = None
+
+
+def client_config() -> Config:
+    """The one botocore `Config` of every qscan boto3 client: standard retries, explicit timeouts."""
+    global _config  # noqa: PLW0603 - built once per process, on first use (botocore imported lazily)
+    with _config_lock:
+        if _config is None:
+            from botocore.config import Config  # noqa: PLC0415 - lazy: handler cold import time
+
+            _config = Config(
+                retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                read_timeout=READ_TIMEOUT_SECONDS,
+            )
+        return _config
+
+
+def boto3_client(service: str, **kwargs: Any) -> Any:
+    """`boto3.client(service, **kwargs)` with `client_config()`: the only place qscan creates boto3 clients."""
+    import boto3  # noqa: PLC0415 - lazy: handler cold import time
+
+    return boto3.client(service, config=client_config(), **kwargs)
+
+
 class ClientFactory:
-    """boto3 clients, each created once per (service, region, credentials)."""
+    """boto3 clients (`boto3_client`), each created once per (service, region, credentials)."""
 
     def __init__(self, *, endpoint_url: str | None = None, region: str | None = None) -> None:
         self.endpoint_url = endpoint_url
@@ -118,7 +154,7 @@ class ClientFactory:
                 # clients of expired credentials of the same service and region are dropped
                 for stale in [k for k in self._clients if k[:2] == key[:2] and k[2] is not None]:
                     del self._clients[stale]
-            created = boto3.client(service, **kwargs)
+            created = boto3_client(service, **kwargs)
             self._clients[key] = created
             return created
 

@@ -18,8 +18,6 @@ import logging
 from decimal import Decimal
 from typing import Any, cast
 
-import boto3
-
 from qscan.cloud_errors import aws_error
 from qscan.dedupe.base import (
     MAX_ATTEMPTS,
@@ -123,7 +121,9 @@ class DynamoDBDedupeStore:
         if not table_name:
             raise ValueError("table_name must be set")
         if client is None:
-            client = boto3.client("dynamodb")
+            from qscan.aws.sessions import boto3_client  # noqa: PLC0415 - boto3 only when needed
+
+            client = boto3_client("dynamodb")
         self.table_name = table_name
         self._client = client
         self._clock = clock

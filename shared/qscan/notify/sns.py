@@ -31,9 +31,9 @@ def sns_client(endpoint_url: str | None = None) -> Any:
     """One boto3 SNS client per endpoint, created once per cold start."""
     with _lock:
         if endpoint_url not in _clients:
-            import boto3  # noqa: PLC0415 - keeps the core importable without the aws extra
+            from qscan.aws.sessions import boto3_client  # noqa: PLC0415 - core importable without boto3
 
-            _clients[endpoint_url] = boto3.client("sns", endpoint_url=endpoint_url)
+            _clients[endpoint_url] = boto3_client("sns", endpoint_url=endpoint_url)
         return _clients[endpoint_url]
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
-
 from qscan.cloud_errors import aws_error
 from qscan.results.model import SCHEMA_VERSION, ScanResult
 from qscan.results.store import ObjectResultStore
@@ -23,7 +21,11 @@ class S3ResultStore(ObjectResultStore):
             raise ValueError("bucket must be set")
         self.bucket = bucket
         self.kms_key_id = kms_key_id or None
-        self._client = client if client is not None else boto3.client("s3")
+        if client is None:
+            from qscan.aws.sessions import boto3_client  # noqa: PLC0415 - boto3 only when needed
+
+            client = boto3_client("s3")
+        self._client = client
 
     def location(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
