@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
 import json
 import os
 import random
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -42,9 +47,26 @@ def make_clone(dest: Path, umask: int, mtime_seed: int | None) -> None:
             os.utime(path, (stamp, stamp))
 
 
-def run_package(clone: Path, umask: int, wheelhouse: Path) -> subprocess.CompletedProcess[str]:
+def clone_python(clone: Path) -> Path:
+    """A virtualenv inside the clone, as every checkout has its own: its interpreter path differs per clone
+    (pip writes it into console-script shebangs). It sees this interpreter's packages (pip) through a .pth."""
+    venv = clone / ".venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    purelib = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "outer-env.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return venv / "bin" / "python"
+
+
+def run_package(
+    clone: Path, umask: int, wheelhouse: Path, python: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "scripts/package.py", "--wheelhouse", str(wheelhouse)],
+        [str(python or sys.executable), "scripts/package.py", "--wheelhouse", str(wheelhouse)],
         cwd=clone,
         capture_output=True,
         text=True,
@@ -55,12 +77,14 @@ def run_package(clone: Path, umask: int, wheelhouse: Path) -> subprocess.Complet
 
 
 def test_two_clones_build_byte_identical_artifacts(tmp_path: Path) -> None:
+    """Two checkouts at absolute paths of different lengths, each built by its own virtualenv's interpreter."""
     wheelhouse = REPO / "build" / "wheelhouse"  # shared download cache: the same wheels either way
-    first, second = tmp_path / "one", tmp_path / "two"
+    first, second = tmp_path / "one", tmp_path / "a-much-longer-checkout-path" / "qscan-clone-two"
+    second.parent.mkdir()
     make_clone(first, 0o022, None)
     make_clone(second, 0o077, 7)
-    run_package(first, 0o022, wheelhouse)
-    run_package(second, 0o077, wheelhouse)
+    run_package(first, 0o022, wheelhouse, clone_python(first))
+    run_package(second, 0o077, wheelhouse, clone_python(second))
 
     manifest_one = (first / "dist" / "manifest.json").read_text()
     manifest_two = (second / "dist" / "manifest.json").read_text()
@@ -78,10 +102,36 @@ def test_two_clones_build_byte_identical_artifacts(tmp_path: Path) -> None:
         names = [i.filename for i in infos]
         assert names == sorted(names)
         assert "handler.py" in names and "qscan/target.py" in names and "requests/__init__.py" in names
-        assert not [n for n in names if n.endswith(".pyc") or "/bin/" in n or n.startswith("boto3/")]
+        assert not [
+            n for n in names if n.endswith(".pyc") or "/bin/" in n or n.startswith(("boto3/", "bin/"))
+        ]
+        assert not [n for n in names if n.endswith(("direct_url.json", "/REQUESTED", ".pth"))]
+        assert "qscan/results/schema.py" not in names  # imports jsonschema, which the zip does not carry
         assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
         assert {(i.external_attr >> 16) & 0o777 for i in infos} == {0o644}
-        assert all(str(tmp_path) not in archive.read(n).decode("utf-8", "replace") for n in names)
+        assert all(str(tmp_path).encode() not in archive.read(n) for n in names)
+        records = [n for n in names if n.endswith(".dist-info/RECORD")]
+        assert records, "the vendored distributions keep their RECORD"
+        for record in records:
+            assert_record_lists_exactly_what_ships(archive, record, set(names))
+
+
+def assert_record_lists_exactly_what_ships(archive: zipfile.ZipFile, record: str, names: set[str]) -> None:
+    """Every RECORD row names a shipped file with its real hash and size; every shipped file of the
+    distribution's own directories has a row."""
+    rows = list(csv.reader(io.StringIO(archive.read(record).decode())))
+    listed = set()
+    for path, digest, size in rows:
+        assert path in names, f"{record} lists {path}, which is not shipped"
+        listed.add(path)
+        if path == record:
+            assert (digest, size) == ("", "")
+            continue
+        data = archive.read(path)
+        expected = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        assert (digest, size) == (f"sha256={expected}", str(len(data))), path
+    dist_info = record.rsplit("/", 1)[0] + "/"
+    assert {n for n in names if n.startswith(dist_info)} <= listed
 
 
 def test_rebuild_of_unchanged_sources_is_a_no_op_and_a_change_rebuilds(tmp_path: Path) -> None:

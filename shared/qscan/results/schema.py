@@ -1,6 +1,11 @@
 """Validate `ScanResult.to_dict()` against the JSON Schema shipped in `qscan/schemas/scan-result.schema.json`.
 
 The schema is draft 2020-12 and pins `schema_version` (`qscan.results.model.SCHEMA_VERSION`).
+
+For tests and local tools only: the handlers never validate at run time (the suite validates every backend's
+output instead), so this module needs `jsonschema` (the `schema` extra; in requirements/dev.in) and is left out
+of every handler artifact (`DEV_ONLY` in scripts/package.py; scripts/shipped_imports.py checks that no shipped
+code imports it).
 """
 
 from __future__ import annotations
