@@ -10,6 +10,12 @@ global flags of the real tool (`--pod`, `--access-token`, `--scan-types`, `--out
 Like the real tool it needs a token (`QUALYS_ACCESS_TOKEN` or `--access-token`) and a POD, prints a human log
 (not JSON) on stdout, and writes `<name>-ScanResult.json` and `<name>-Report.sarif.json` into `--output-dir`.
 
+Disk use, as the real (Go) tool's: it pulls and unpacks the image's layers into a scratch directory under the
+temp dir (`os.TempDir()`, i.e. `$TMPDIR`, else /tmp), where unpacked layers keep their read-only directory
+modes, and removes it when it exits normally: a killed scanner leaves it behind. Pulled blobs go to
+`--cache-dir` (`<cache>/fake-cache/<16 hex of the target>`, rewritten on every scan of that target), which the
+tool never prunes itself. `tmp_bytes` / `cache_bytes` set how much is written (default 8 KiB / 4 KiB).
+
 Behaviour per target comes from a JSON scenario file named by `QSCAN_FAKE_QSCANNER_SCENARIOS`:
 
     {"default": {...scenario...}, "targets": {"<image ref or function ARN>": {...scenario...}}}
@@ -25,10 +31,13 @@ Without the variable every target succeeds with no findings. Scenario keys (all 
                     cvssScore, severity_in: "result" (default) | "rule" | "level"}
     image_id, os    reported in ScanResult.json Metadata.TargetMetadata
     delay_seconds   sleep before finishing (a timeout test)
+    tmp_bytes, cache_bytes  bytes unpacked into the temp dir / written to the cache dir (see above)
+    leave_tmp       do not remove the temp-dir scratch at exit (a scanner that leaks it)
     spawn_child     also start a sleeping child process in the same process group
     ignore_sigterm  ignore SIGTERM (the runner must escalate to SIGKILL)
     stdout, stderr  extra text to print; echo_token prints the token to stderr (a redaction test)
-    record_file     write {"pid", "child_pid", "argv", "cwd", "home", "token_in_env", ...} there at start
+    record_file     write {"pid", "child_pid", "argv", "cwd", "home", "tmp_env", "scratch", "token_in_env",
+                    ...} there at start (after the layers are unpacked)
 """
 
 from __future__ import annotations
@@ -38,9 +47,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -170,6 +181,30 @@ def _scan_result(args: argparse.Namespace, scenario: dict[str, Any]) -> dict[str
     }
 
 
+def _unpack_layers(target: str, size: int) -> Path:
+    """A scratch dir under the temp dir with an "unpacked layer": files plus a read-only directory."""
+    scratch = Path(tempfile.mkdtemp(prefix="qscanner-"))  # honours TMPDIR, like Go's os.TempDir
+    layer = scratch / "layers" / hashlib.sha256(target.encode()).hexdigest()[:12]
+    (layer / "etc").mkdir(parents=True)
+    (layer / "etc" / "os-release").write_text("ID=alpine\nVERSION_ID=3.19.1\n")
+    (layer / "usr" / "lib").mkdir(parents=True)
+    (layer / "usr" / "lib" / "blob.bin").write_bytes(_filler(target, size))
+    for directory in (layer / "usr" / "lib", layer / "usr"):
+        directory.chmod(0o555)  # image layers keep their modes: read-only directories
+    return scratch
+
+
+def _remove_scratch(scratch: Path) -> None:
+    for directory, _, _ in os.walk(scratch):
+        os.chmod(directory, 0o755)
+    shutil.rmtree(scratch)
+
+
+def _filler(seed: str, size: int) -> bytes:
+    block = hashlib.sha256(seed.encode()).digest()
+    return (block * (size // len(block) + 1))[:size]
+
+
 def _write(path: Path, document: dict[str, Any], malformed: bool) -> None:
     text = json.dumps(document, indent=2)
     path.write_text(text[: len(text) // 2] if malformed else text)
@@ -198,6 +233,12 @@ def main(argv: list[str]) -> int:
         child = subprocess.Popen(  # same process group as this process
             [sys.executable, "-c", "import time; time.sleep(300)"], stdin=subprocess.DEVNULL
         )
+    scratch = _unpack_layers(args.target, int(scenario.get("tmp_bytes", 8192)))
+    if args.cache_dir:
+        cache = Path(args.cache_dir) / "fake-cache"
+        cache.mkdir(parents=True, exist_ok=True)
+        blob = hashlib.sha256(args.target.encode()).hexdigest()[:16]
+        (cache / blob).write_bytes(_filler(args.target, int(scenario.get("cache_bytes", 4096))))
     if scenario.get("record_file"):
         record = {
             "pid": os.getpid(),
@@ -205,6 +246,8 @@ def main(argv: list[str]) -> int:
             "argv": argv,
             "cwd": os.getcwd(),
             "home": os.environ.get("HOME"),
+            "tmp_env": {k: os.environ.get(k) for k in ("TMPDIR", "TMP", "TEMP")},
+            "scratch": str(scratch),
             "token_in_env": os.environ.get("QUALYS_ACCESS_TOKEN") == token,
             "output_dir_entries": sorted(os.listdir(args.output_dir)),
             "env_keys": sorted(os.environ),
@@ -228,10 +271,6 @@ def main(argv: list[str]) -> int:
     code = int(scenario.get("exit_code", 0))
     out_dir = Path(args.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if args.cache_dir:
-        cache = Path(args.cache_dir) / "fake-cache"
-        cache.mkdir(parents=True, exist_ok=True)
-        (cache / hashlib.sha256(args.target.encode()).hexdigest()[:16]).write_text(args.target)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.target)[-100:]
     malformed = set(scenario.get("malformed", []))
     outputs = scenario.get("outputs", _default_outputs(code))
@@ -243,6 +282,8 @@ def main(argv: list[str]) -> int:
             _sarif(args.target, scenario.get("findings", [])),
             "sarif" in malformed,
         )
+    if not scenario.get("leave_tmp"):
+        _remove_scratch(scratch)
     print(f"scan finished with exit code {code}")
     if child is not None and not scenario.get("leave_child"):
         child.kill()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -15,6 +16,7 @@ import jsonschema
 import pytest
 from qscan.errors import ConfigError, InvalidEvent, InvalidReference
 from qscan.results.model import ScanResult
+from qscan.scanners import qscanner as qscanner_module
 from qscan.scanners.qscanner import QscannerOptions, QscannerRunner, image_reference, scan_result_metadata
 from qscan.target import ScanTarget
 
@@ -367,3 +369,48 @@ def test_executable_that_cannot_start_gives_failed(make_runner: Any, tmp_path: P
     assert result.status == "failed"
     assert result.reason == "cannot start qscanner: FileNotFoundError"
     assert os.path.exists(sys.executable)
+
+
+# ---------------------------------------------------------------- noticing the exit
+class RecordingPopen(subprocess.Popen[bytes]):
+    """The real Popen, recording every wait() timeout (Popen.wait(timeout=x) sleep-polls up to 50 ms late)."""
+
+    timeouts: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> int:
+        RecordingPopen.timeouts.append(timeout)
+        return super().wait(timeout)
+
+
+@pytest.mark.parametrize("scenario", [{}, {"delay_seconds": 0.3}, {"exit_code": 42, "findings": FINDINGS}])
+def test_the_exit_is_waited_for_by_blocking_not_by_polling(
+    make_runner: Any, monkeypatch: Any, scenario: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(RecordingPopen, "timeouts", [])
+    monkeypatch.setattr(qscanner_module.subprocess, "Popen", RecordingPopen)
+    result = make_runner({IMAGE: scenario}).scan(image_target())
+    assert result.exit_code == scenario.get("exit_code", 0)
+    assert RecordingPopen.timeouts and all(t is None for t in RecordingPopen.timeouts)
+
+
+def test_timeout_is_kept_without_polling(make_runner: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.setattr(RecordingPopen, "timeouts", [])
+    monkeypatch.setattr(qscanner_module.subprocess, "Popen", RecordingPopen)
+    record = tmp_path / "rec.json"
+    runner = make_runner(
+        {
+            IMAGE: {
+                "delay_seconds": 60,
+                "ignore_sigterm": True,
+                "spawn_child": True,
+                "record_file": str(record),
+            }
+        },
+        timeout_seconds=1.0,
+        kill_grace_seconds=0.2,
+    )
+    result = runner.scan(image_target())
+    info = json.loads(record.read_text())
+    assert result.status == "timeout"
+    assert gone(info["pid"]) and gone(info["child_pid"])
+    assert all(t is None for t in RecordingPopen.timeouts)

@@ -163,6 +163,7 @@ class QueueScanHandler:
                 timeout_seconds=float(self.settings.scan_timeout_seconds),
                 work_dir=os.path.join(base, "work"),
                 cache_dir=os.path.join(base, "cache"),
+                cache_max_bytes=self.settings.scanner_cache_max_mb * 1024 * 1024,
                 home_dir=os.path.join(base, "home"),
                 target_env=self.scanner_env,
             )

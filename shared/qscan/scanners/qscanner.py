@@ -3,8 +3,18 @@
 Security and robustness rules (DESIGN §4):
 - argv is a list (no shell); the access token travels only in the child's `QUALYS_ACCESS_TOKEN` environment
   variable, never in argv (checked before every start), and is registered with `qscan.redact`.
-- every scan gets a fresh output directory, removed afterwards, so a warm process never rereads an old report.
-- the child leads its own process group; on timeout the whole group is terminated, then killed.
+- every scan gets a fresh directory under the work dir, `qscan-scan-*/` with `output/` (qscanner's
+  `--output-dir`, so a warm process never rereads an old report) and `tmp/` (the child's `TMPDIR`, `TMP` and
+  `TEMP`, and its working directory, so the layers qscanner unpacks never land in the shared temp dir). The
+  whole directory is removed when the scan ends, also after a timeout kill and where the scanner left read-only
+  directories; directories of scans whose process was killed outright (a Lambda timeout) are swept before a
+  later scan once they are older than timeout + kill grace + `STALE_MARGIN_SECONDS`.
+- the cache dir (`--cache-dir`) is bounded: before each scan the files modified longest ago are deleted until
+  the cache takes at most `cache_max_bytes` (at most a quarter of its file system; 0 keeps nothing between
+  scans; None leaves it unbounded), see `qscan.scanners.scratch`.
+- the child leads its own process group; on timeout the whole group is terminated, then killed. The exit is
+  noticed the moment it happens: a helper thread blocks in `wait()` while the caller joins it with the scan
+  timeout (`Popen.wait(timeout=...)` sleep-polls, up to 50 ms late per scan).
 - the exit code maps to a status through `exit_codes.classify`; the report files are parsed only when the code
   says they hold findings, and missing or malformed files make the scan `failed` with a reason.
 - captured stdout/stderr are redacted and truncated before they reach the result.
@@ -21,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +43,7 @@ from qscan.redact import redact, register_secret, truncate
 from qscan.results.model import RawOutput, ScanResult, utc_now
 from qscan.scanners.exit_codes import classify
 from qscan.scanners.sarif import SarifError, parse_sarif
+from qscan.scanners.scratch import cache_cap, prune_cache, remove_tree, sweep_stale
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -57,6 +69,12 @@ _TAG = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
 _TAG_VALUE = re.compile(r"^[A-Za-z0-9_.:/@+=-]{0,256}$")
 _SECRET_KEY = re.compile(r"(?i)password|token|secret|credential|_key")
 _LOG_EXTRA = 4096  # read a little more than kept so a secret cut at the read boundary is also cut away
+MIB = 1024 * 1024
+DEFAULT_CACHE_MAX_MB = 2048  # QSCAN_SCANNER_CACHE_MAX_MB's default: a fifth of the modules' 10 GB /tmp
+SCAN_DIR_PREFIX = "qscan-scan-"
+TMP_ENV = ("TMPDIR", "TMP", "TEMP")  # Go's os.TempDir reads TMPDIR; TMP/TEMP for the rest
+STALE_MARGIN_SECONDS = 300.0
+KILL_REAP_SECONDS = 10.0  # a SIGKILLed process is reaped at once unless it is stuck in the kernel
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +89,9 @@ class QscannerOptions:
     mode: Mode = "get-report"
     policy_tags: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
-    work_dir: str | None = None  # parent of the per-scan output dirs (default: the system temp dir)
+    work_dir: str | None = None  # parent of the per-scan dirs (default: the system temp dir, never swept)
     cache_dir: str | None = None
+    cache_max_bytes: int | None = DEFAULT_CACHE_MAX_MB * MIB  # cap of cache_dir, pruned before each scan
     home_dir: str | None = None  # HOME for the child (read-only file systems: somewhere under /tmp)
     extra_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # e.g. QSCANNER_REGISTRY_*
     # Per-target environment, e.g. assumed-role AWS_* credentials for a cross-account image; computed when the
@@ -100,6 +119,7 @@ class QscannerRunner:
 
     def __init__(self, options: QscannerOptions) -> None:
         self._opts = options
+        self._cache_lock = threading.Lock()
         self._validate()
         register_secret(options.access_token)
         for key, value in options.extra_env.items():
@@ -131,6 +151,8 @@ class QscannerRunner:
         for path in (o.work_dir, o.cache_dir, o.home_dir):
             if path is not None and not os.path.isabs(path):
                 raise ConfigError("scanner work, cache and home directories must be absolute paths")
+        if o.cache_max_bytes is not None and (isinstance(o.cache_max_bytes, bool) or o.cache_max_bytes < 0):
+            raise ConfigError("the scanner cache cap must be a number of bytes, 0 or more")
 
     # ------------------------------------------------------------------ argv / env
     def command_for(self, target: ScanTarget) -> list[str]:
@@ -173,7 +195,8 @@ class QscannerRunner:
             raise ConfigError("refusing to start qscanner: the access token would appear in argv")
         return argv
 
-    def build_env(self, target: ScanTarget | None = None) -> dict[str, str]:
+    def build_env(self, target: ScanTarget | None = None, tmp_dir: str | None = None) -> dict[str, str]:
+        """The child's environment; `tmp_dir` becomes its TMPDIR, TMP and TEMP."""
         o = self._opts
         env = dict(os.environ) if o.inherit_env else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         for key in _WITHHELD_ENV:
@@ -191,6 +214,8 @@ class QscannerRunner:
         env[TOKEN_ENV] = o.access_token
         if o.home_dir:
             env["HOME"] = o.home_dir
+        if tmp_dir is not None:
+            env.update(dict.fromkeys(TMP_ENV, tmp_dir))
         return env
 
     # ------------------------------------------------------------------ scan
@@ -201,20 +226,24 @@ class QscannerRunner:
         for path in (o.cache_dir, o.home_dir, o.work_dir):
             if path:
                 os.makedirs(path, mode=0o700, exist_ok=True)
-        output_dir = tempfile.mkdtemp(prefix="qscan-out-", dir=o.work_dir)
+        self._tidy()
+        scan_dir = tempfile.mkdtemp(prefix=SCAN_DIR_PREFIX, dir=o.work_dir)
         try:
+            output_dir, tmp_dir = os.path.join(scan_dir, "output"), os.path.join(scan_dir, "tmp")
+            os.mkdir(output_dir, 0o700)
+            os.mkdir(tmp_dir, 0o700)
             argv = self.build_argv(target, output_dir)
             result.metadata.update({"scan_types": list(o.scan_types), "mode": o.mode})
             LOG.info("qscanner start: %s", redact(" ".join(argv[-2:])))
             try:
-                run = self._execute(argv, self.build_env(target), output_dir)
+                run = self._execute(argv, self.build_env(target, tmp_dir), tmp_dir)
             except OSError as exc:
                 result.reason = f"cannot start qscanner: {type(exc).__name__}"
                 return result
             result.logs = {"stdout": run.stdout, "stderr": run.stderr}
             self._interpret(result, run, Path(output_dir))
         finally:
-            shutil.rmtree(output_dir, ignore_errors=True)
+            remove_tree(scan_dir)
             result.finished_at = utc_now()
             result.duration_seconds = round(time.monotonic() - started, 3)
         LOG.info(
@@ -224,6 +253,26 @@ class QscannerRunner:
             len(result.findings),
         )
         return result
+
+    def _tidy(self) -> None:
+        """Before a scan: sweep killed scans' directories, bring the cache under its cap."""
+        o = self._opts
+        if o.work_dir:
+            stale_after = o.timeout_seconds + o.kill_grace_seconds + STALE_MARGIN_SECONDS
+            swept = sweep_stale(o.work_dir, SCAN_DIR_PREFIX, stale_after)
+            if swept:
+                LOG.warning("removed %d scan directories left by killed scans", swept)
+        if o.cache_dir and o.cache_max_bytes is not None:
+            with self._cache_lock:
+                pruned = prune_cache(o.cache_dir, cache_cap(o.cache_dir, o.cache_max_bytes))
+            if pruned.files_removed:
+                LOG.info(
+                    "qscanner cache pruned: %d files, %d bytes freed, %d kept",
+                    pruned.files_removed,
+                    pruned.bytes_freed,
+                    pruned.bytes_kept,
+                    extra={"cache_bytes": pruned.bytes_kept},
+                )
 
     def _execute(self, argv: Sequence[str], env: dict[str, str], cwd: str) -> _Run:
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -237,22 +286,27 @@ class QscannerRunner:
                 start_new_session=True,  # own process group: a timeout kills qscanner and its children
                 close_fds=True,
             )
+            # A blocking wait() in a helper thread returns the moment the child exits; joining it bounds the
+            # scan without the sleep-polling of Popen.wait(timeout=...).
+            waiter = threading.Thread(target=proc.wait, name=f"qscanner-wait-{proc.pid}", daemon=True)
+            waiter.start()
+            waiter.join(self._opts.timeout_seconds)
             returncode: int | None
-            try:
-                returncode = proc.wait(timeout=self._opts.timeout_seconds)
-            except subprocess.TimeoutExpired:
-                self._kill_group(proc)
+            if waiter.is_alive():
+                self._kill_group(proc.pid, waiter)
                 returncode = None
             else:
                 _signal_group(proc.pid, signal.SIGKILL)  # reap helpers the scanner left behind
+                returncode = proc.wait()  # already reaped by the waiter: returns at once
             return _Run(returncode, self._tail(out), self._tail(err), proc.pid)
 
-    def _kill_group(self, proc: subprocess.Popen[bytes]) -> None:
-        _signal_group(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=self._opts.kill_grace_seconds)
-        _signal_group(proc.pid, signal.SIGKILL)
-        proc.wait()
+    def _kill_group(self, pid: int, waiter: threading.Thread) -> None:
+        _signal_group(pid, signal.SIGTERM)
+        waiter.join(self._opts.kill_grace_seconds)
+        _signal_group(pid, signal.SIGKILL)
+        waiter.join(KILL_REAP_SECONDS)
+        if waiter.is_alive():
+            LOG.error("qscanner (pid %d) has not exited %gs after SIGKILL", pid, KILL_REAP_SECONDS)
 
     def _tail(self, stream: IO[bytes]) -> str:
         limit = self._opts.log_limit
