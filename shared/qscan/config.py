@@ -12,8 +12,6 @@ Common
 - QSCANNER_PATH                qscanner executable, a name on PATH or an absolute path [qscanner]
 - QSCAN_SCAN_TYPES             comma list of os, sca, secret, pkg, fileinsight, malware [os,sca,secret]
 - QSCAN_SCAN_TIMEOUT_SECONDS   scan timeout, 30..21600 [600]
-- QSCAN_SCANNER_CACHE_MAX_MB   cap of qscanner's cache dir in MB, pruned oldest-first before each scan; at
-                               most a quarter of its file system; 0 keeps nothing, 0..102400 [2048]
 - QSCAN_LEASE_MARGIN_SECONDS   claim lease = timeout + margin, 0..3600 [120]
 - QSCAN_CACHE_TTL_SECONDS      how long a completed scan suppresses rescans, 0..31536000 [604800 = 7 days]
 - QSCAN_SEVERITY_THRESHOLD     CRITICAL | HIGH | MEDIUM | LOW | NONE [HIGH]
@@ -27,6 +25,7 @@ AWS
 - QSCAN_RESULTS_KMS_KEY_ID     KMS key id, alias or ARN for SSE-KMS on results
 - QSCAN_ALERT_TOPIC_ARN        SNS topic ARN for notifications
 - QSCAN_QUALYS_SECRET_ARN      Secrets Manager secret ARN (or name) holding the Qualys secret JSON
+- QSCAN_QUALYS_ACCOUNT_TYPE    `aws.accountType` of ECR registries qscan registers in Qualys: Global | US_Gov [Global]
 - QSCAN_SPOKE_ROLE_NAME        IAM role name the hub assumes in spoke accounts
 - QSCAN_SPOKE_EXTERNAL_ID      ExternalId for that role
 - QSCAN_AWS_ENDPOINT_URL       AWS endpoint override (local moto server for the demo); http(s) URL
@@ -66,6 +65,8 @@ CLOUDS: tuple[str, ...] = get_args(Cloud)
 BACKENDS: tuple[str, ...] = get_args(Backend)
 SCAN_TYPES: tuple[str, ...] = ("os", "sca", "secret", "pkg", "fileinsight", "malware")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# `aws.accountType` values POST /registry accepts (DESIGN §4): commercial AWS, or AWS GovCloud.
+QUALYS_ACCOUNT_TYPES: tuple[str, ...] = ("Global", "US_Gov")
 KEYVAULT_SUFFIXES: tuple[str, ...] = (
     ".vault.azure.net",
     ".vault.azure.cn",
@@ -118,7 +119,6 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     _var("scan_types", "comma list of qscanner scan types", "os,sca,secret"),
     _var("scan_timeout_seconds", "scan timeout in seconds (30..21600)", "600"),
-    _var("scanner_cache_max_mb", "cap of the qscanner cache dir in MB (0..102400)", "2048"),
     _var("lease_margin_seconds", "claim lease margin over the scan timeout (0..3600)", "120"),
     _var(
         "cache_ttl_seconds", "seconds a completed scan suppresses rescans (0..31536000)", str(7 * 24 * 3600)
@@ -132,6 +132,11 @@ VARIABLES: tuple[Variable, ...] = (
     _var("alert_topic_arn", "SNS topic ARN for notifications"),
     _var("qualys_secret_arn", "Secrets Manager secret (ARN or name) with the Qualys secret JSON"),
     _var("qualys_secret_uri", "Key Vault secret URI with the Qualys secret JSON"),
+    _var(
+        "qualys_account_type",
+        "aws.accountType of ECR registries registered in Qualys: Global | US_Gov",
+        "Global",
+    ),
     _var("storage_account_url", "Azure Storage account blob endpoint URL"),
     _var("dedupe_table_name", "Azure Table name for dedupe claims"),
     _var("results_container", "Azure Blob container for scan results"),
@@ -181,6 +186,14 @@ def _scan_types(name: str, value: str) -> tuple[str, ...]:
         shown = ", ".join(u[:20] for u in unknown[:5])
         raise ConfigError(f"{name} has unknown scan type(s) {shown}; allowed: {', '.join(SCAN_TYPES)}")
     return tuple(dict.fromkeys(items))
+
+
+def _account_type(name: str, value: str) -> str:
+    """One of QUALYS_ACCOUNT_TYPES, matched case-insensitively and returned in the spelling Qualys expects."""
+    for choice in QUALYS_ACCOUNT_TYPES:
+        if value.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(QUALYS_ACCOUNT_TYPES)} (got {value[:20]!r})")
 
 
 def _bool(name: str, value: str) -> bool:
@@ -249,7 +262,6 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "qscanner_path": _executable,
     "scan_types": _scan_types,
     "scan_timeout_seconds": lambda n, v: _int(n, v, 30, 21600),
-    "scanner_cache_max_mb": lambda n, v: _int(n, v, 0, 102400),
     "lease_margin_seconds": lambda n, v: _int(n, v, 0, 3600),
     "cache_ttl_seconds": lambda n, v: _int(n, v, 0, 365 * 24 * 3600),
     "severity_threshold": lambda n, v: parse_threshold(v, setting=n),
@@ -263,6 +275,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "alert_topic_arn": lambda n, v: validate_topic_arn(v, setting=n),
     "qualys_secret_arn": _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name"),
     "qualys_secret_uri": _keyvault_uri,
+    "qualys_account_type": _account_type,
     "storage_account_url": lambda n, v: _url(n, v, https_only=True),
     "dedupe_table_name": _pattern(
         _AZURE_TABLE, "an Azure Table name (3-63 letters/digits, starting with a letter)"
@@ -290,7 +303,6 @@ class Settings:
     qscanner_path: str = "qscanner"
     scan_types: tuple[str, ...] = ("os", "sca", "secret")
     scan_timeout_seconds: int = 600
-    scanner_cache_max_mb: int = 2048
     lease_margin_seconds: int = 120
     cache_ttl_seconds: int = 7 * 24 * 3600
     severity_threshold: Threshold = "HIGH"
@@ -300,6 +312,7 @@ class Settings:
     alert_topic_arn: str | None = None
     qualys_secret_arn: str | None = None
     qualys_secret_uri: str | None = None
+    qualys_account_type: str = "Global"
     storage_account_url: str | None = None
     dedupe_table_name: str | None = None
     results_container: str | None = None

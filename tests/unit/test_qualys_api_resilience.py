@@ -1,17 +1,36 @@
-"""Qualys CS API client resilience: 429 wait headers, 5xx backoff, timeouts, the total time budget."""
+"""Qualys CS API client resilience: 429 wait headers, 5xx backoff, timeouts, the total time budget, and which
+failures a POST may be retried after (only those where the request surely never reached the server).
+
+The adapter raises the exceptions requests raises for each transport failure (`transport_error`); after-send
+failures are raised after the fake handled the request, so a wrongly retried POST meets its own effect (409).
+"""
 
 from __future__ import annotations
 
 import email.utils
 
 import pytest
+import requests
 from qscan.errors import TransientError
-from qscan.scanners.qualys_api import QualysRateLimited, QualysUnavailable
+from qscan.scanners.qualys_api import (
+    QualysRateLimited,
+    QualysUnavailable,
+    never_reached_server,
+)
 
-from tests.doubles.fake_qualys_api import FakeClock, FakeQualysState, Fault, adapter_client
+from tests.doubles.fake_qualys_api import (
+    CONNECT_ERRORS,
+    SENT_ERRORS,
+    FakeClock,
+    FakeQualysState,
+    Fault,
+    adapter_client,
+    transport_error,
+)
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 ROLE = "arn:aws:iam::123456789012:role/qualys-ecr-read"
+REGISTRY_PATH = "^/csapi/v1.3/registry$"
 
 
 @pytest.fixture
@@ -96,11 +115,12 @@ def test_total_budget_caps_backoff(state: FakeQualysState, clock: FakeClock) -> 
     assert sum(clock.slept) <= 30
 
 
-def test_post_not_retried_on_500(state: FakeQualysState, clock: FakeClock) -> None:
-    state.inject(Fault(path="^/csapi/v1.3/registry$", method="POST", status=500, count=1))
-    with pytest.raises(QualysUnavailable):
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_post_not_retried_on_500_502_504(state: FakeQualysState, clock: FakeClock, status: int) -> None:
+    state.inject(Fault(path=REGISTRY_PATH, method="POST", status=status, count=1))
+    with pytest.raises(QualysUnavailable, match=f"HTTP {status} after 1 attempt"):
         adapter_client(state, clock).create_ecr_registry(f"https://{REGISTRY}", ROLE)
-    assert len(state.calls("^/csapi/v1.3/registry$", "POST")) == 1
+    assert len(state.calls(REGISTRY_PATH, "POST")) == 1
 
 
 def test_post_retried_on_503_and_429(state: FakeQualysState, clock: FakeClock) -> None:
@@ -128,3 +148,59 @@ def test_slow_but_within_timeout_succeeds(state: FakeQualysState, clock: FakeClo
     adapter_client(state, clock, read_timeout=5).aws_base()
     assert len(state.calls("aws-base")) == 1
     assert clock.slept == [2.0]
+
+
+# ---------------------------------------------------------------- POST: retried only when surely unsent
+@pytest.mark.parametrize("error", CONNECT_ERRORS)
+def test_post_retried_after_connect_phase_errors(
+    state: FakeQualysState, clock: FakeClock, error: str
+) -> None:
+    state.inject(Fault(path=REGISTRY_PATH, method="POST", error=error, count=2))
+    created = adapter_client(state, clock).create_ecr_registry(f"https://{REGISTRY}", ROLE)
+    assert state.unsent == [("POST", "/csapi/v1.3/registry", error)] * 2  # never reached the server
+    assert len(state.calls(REGISTRY_PATH, "POST")) == 1
+    assert list(state.registries) == [created.uuid]
+    assert clock.slept == [0.375, 0.75]
+
+
+@pytest.mark.parametrize("error", SENT_ERRORS)
+def test_post_not_retried_once_it_may_have_been_sent(
+    state: FakeQualysState, clock: FakeClock, error: str
+) -> None:
+    state.inject(Fault(path=REGISTRY_PATH, method="POST", error=error, count=1))
+    with pytest.raises(QualysUnavailable, match=r"after 1 attempt.*may have reached the server") as info:
+        adapter_client(state, clock).create_ecr_registry(f"https://{REGISTRY}", ROLE)
+    assert isinstance(info.value, TransientError)  # the step is retried as a whole (and finds the registry)
+    assert len(state.calls(REGISTRY_PATH, "POST")) == 1
+    assert len(state.registries) == 1  # the server did create it: a blind retry would have been a 409
+    assert clock.slept == []
+
+
+@pytest.mark.parametrize("error", CONNECT_ERRORS + SENT_ERRORS)
+def test_get_retried_after_any_transport_error(state: FakeQualysState, clock: FakeClock, error: str) -> None:
+    state.inject(Fault(path="aws-base", error=error, count=1))
+    assert adapter_client(state, clock).aws_base().account_id
+    assert clock.slept == [0.375]
+
+
+def test_schedule_post_not_retried_after_reset(state: FakeQualysState, clock: FakeClock) -> None:
+    uuid = state.add_registry(f"https://{REGISTRY}")
+    state.inject(Fault(path="/schedule$", method="POST", error="reset", count=1))
+    with pytest.raises(QualysUnavailable):
+        adapter_client(state, clock).schedule_scan(uuid, "app", "1.0")
+    assert len(state.schedules) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "unsent"),
+    [("refused", True), ("dns", True), ("connect_timeout", True)] + [(kind, False) for kind in SENT_ERRORS],
+)
+def test_never_reached_server_classification(kind: str, unsent: bool) -> None:
+    assert never_reached_server(transport_error(kind, "http://127.0.0.1:1/x")) is unsent
+
+
+def test_read_timeouts_and_other_errors_may_have_been_sent() -> None:
+    assert not never_reached_server(requests.ReadTimeout("Read timed out."))
+    assert not never_reached_server(requests.ConnectionError("connection aborted"))  # no connect-phase cause
+    assert not never_reached_server(requests.exceptions.SSLError("handshake"))
+    assert not never_reached_server(ValueError("x"))

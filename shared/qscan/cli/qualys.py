@@ -6,7 +6,8 @@
 
 Credentials come from the Qualys secret (`qscan.secrets`: Secrets Manager, Key Vault or the QUALYS_*
 environment). `--gateway-url` overrides the secret's gateway; plain http is accepted only for a loopback test
-double and only with `--allow-insecure-loopback`.
+double and only with `--allow-insecure-loopback`. `--account-type` (default QSCAN_QUALYS_ACCOUNT_TYPE, else
+`Global`) is the `aws.accountType` used when a registry is registered (`qscan scan --backend qualys-api`).
 
 Exit codes: 0 ok, 1 the API failed (transient or rejected), 2 configuration error.
 """
@@ -18,7 +19,7 @@ import json
 import sys
 from typing import Any
 
-from qscan.config import Settings
+from qscan.config import QUALYS_ACCOUNT_TYPES, Settings
 from qscan.errors import ConfigError, QscanError
 from qscan.scanners.qualys_api import QualysApiClient, QualysApiOptions
 from qscan.secrets import QualysSecret, load_qualys_secret
@@ -36,6 +37,11 @@ def add_api_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--api-timeout", type=float, default=120.0, help="time budget per API call in seconds"
+    )
+    parser.add_argument(
+        "--account-type",
+        choices=QUALYS_ACCOUNT_TYPES,
+        help="aws.accountType for registries registered in Qualys [QSCAN_QUALYS_ACCOUNT_TYPE, else Global]",
     )
 
 
@@ -58,7 +64,8 @@ def load_settings_and_secret() -> tuple[Settings, QualysSecret]:
     return settings, load_qualys_secret(settings)
 
 
-def build_api_client(args: argparse.Namespace, secret: QualysSecret) -> QualysApiClient:
+def build_api_client(args: argparse.Namespace, secret: QualysSecret, settings: Settings) -> QualysApiClient:
+    """The API client from the CLI flags, the Qualys secret and the settings (flags win)."""
     gateway_url = args.gateway_url or secret.gateway_url
     return QualysApiClient(
         QualysApiOptions(
@@ -68,14 +75,15 @@ def build_api_client(args: argparse.Namespace, secret: QualysSecret) -> QualysAp
             username=None if secret.access_token else secret.username,
             password=None if secret.access_token else secret.password,
             allow_insecure_loopback=bool(args.allow_insecure_loopback),
+            account_type=args.account_type or settings.qualys_account_type,
             total_budget_seconds=float(args.api_timeout),
         )
     )
 
 
 def _client(args: argparse.Namespace) -> QualysApiClient:
-    _settings, secret = load_settings_and_secret()
-    return build_api_client(args, secret)
+    settings, secret = load_settings_and_secret()
+    return build_api_client(args, secret, settings)
 
 
 def _fail(exc: QscanError) -> int:

@@ -1,7 +1,8 @@
 """`qscan scan IMAGE|FUNCTION_ARN`: scan one artifact with the configured backend, print the normalized result.
 
 The backend is QSCAN_SCANNER_BACKEND (or `--backend`): `qscanner` runs QSCANNER_PATH with QSCAN_SCAN_TYPES and
-QSCAN_SCAN_TIMEOUT_SECONDS; `qualys-api` runs the registry-sensor flow (ECR images with a digest only).
+QSCAN_SCAN_TIMEOUT_SECONDS; `qualys-api` runs the registry-sensor flow (ECR images with a digest; the sensor
+scans by tag, so give `repo:tag@sha256:...`, `--tag`, or let it find a tag Qualys knows for the digest).
 Credentials come from the Qualys secret (`qscan.secrets`).
 
 Exit codes: 0 the scan completed (success, policy_deny or policy_audit: read `status`), 1 the scan did not
@@ -23,6 +24,7 @@ from qscan.refs import parse_image_ref
 from qscan.results.model import ScanResult
 from qscan.scanners import Scanner
 from qscan.scanners.qscanner import MODES, QscannerOptions, QscannerRunner
+from qscan.scanners.qualys_api import valid_tag
 from qscan.scanners.sensor_flow import QualysApiScanner
 from qscan.secrets import QualysSecret
 from qscan.target import PLATFORMS, ScanTarget
@@ -54,6 +56,9 @@ def register(subparsers: Any) -> None:
         "--max-polls", type=int, default=40, help="qualys-api: status polls before timing out"
     )
     parser.add_argument("--poll-interval", type=int, default=30, help="qualys-api: seconds between polls")
+    parser.add_argument(
+        "--tag", help="qualys-api: the image's tag, when IMAGE names only a digest (the sensor scans by tag)"
+    )
     add_api_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -92,7 +97,7 @@ def build_scanner(args: argparse.Namespace, settings: Settings, secret: QualysSe
     backend = args.backend or settings.scanner_backend
     if backend == "qualys-api":
         return QualysApiScanner(
-            build_api_client(args, secret),
+            build_api_client(args, secret, settings),
             role_arn=args.role_arn,
             max_polls=args.max_polls,
             poll_interval_seconds=args.poll_interval,
@@ -110,7 +115,6 @@ def build_scanner(args: argparse.Namespace, settings: Settings, secret: QualysSe
             timeout_seconds=float(settings.scan_timeout_seconds),
             mode=args.mode,
             cache_dir=args.cache_dir,
-            cache_max_bytes=settings.scanner_cache_max_mb * 1024 * 1024,
             home_dir=args.home_dir,
         )
     )
@@ -119,6 +123,11 @@ def build_scanner(args: argparse.Namespace, settings: Settings, secret: QualysSe
 def run(args: argparse.Namespace) -> int:
     try:
         target = parse_target(args.target, args.platform)
+        if getattr(args, "tag", None):
+            if not valid_tag(args.tag) or target.kind != "image":
+                raise InvalidEvent("--tag must be an image tag (1-128 of A-Z a-z 0-9 _ . -) for an image")
+            if target.tag is None:
+                target = target.resolved(tag=args.tag)
         settings, secret = load_settings_and_secret()
         scanner = build_scanner(args, settings, secret)
         result: ScanResult = scanner.scan(target)

@@ -6,16 +6,43 @@
   refreshed shortly before it expires and once more when the API answers 401.
 - Resilience: connect/read timeouts; 429 honours `X-RateLimit-ToWait-Sec` / `Retry-After`; 5xx and network
   errors back off exponentially with jitter; every call has a bounded number of attempts and a total time
-  budget. Non-idempotent POSTs are retried only when the request surely did not take effect (429, 503,
-  connection refused).
-- Secrets: tokens and passwords are registered with `qscan.redact`, never logged, never put in errors.
+  budget. GETs are retried on any network error, read timeout or 5xx. A POST creates something (a registry,
+  a scan schedule), so it is retried only when it surely never reached the server: a connect-phase failure
+  (connection refused, DNS failure, connect timeout: urllib3's `NewConnectionError` / `ConnectTimeoutError`
+  inside requests' `ConnectionError`), 429 or 503. Never after the request may have been sent: read timeout,
+  connection reset or aborted mid-request (`RemoteDisconnected`), `ChunkedEncodingError`, 500/502/504.
+- Secrets: tokens, passwords and the external id are registered with `qscan.redact`, never logged, never put
+  in errors.
 
-Response shapes the client relies on (the fake server in tests/doubles follows the same):
-`GET /registry` -> `{"data": [{"registryUuid", "registryUri", ...}], "count"}` or 204;
-`GET /images` -> `{"data": [{"sha", "repoDigests": ["repo@sha256:..."], ...}]}`;
-`GET /images/{sha}` -> `{"sha", "scanStatus", ...}`; `GET /images/{sha}/vuln` ->
-`{"details": [{"qid", "title", "severity", "cveids", "software": [{"name", "version", "fixVersion"}],
-"cvss3Info": {"baseScore"}}], "count"}`; `GET /images/{sha}/vuln/count` -> `{"severity5Count", ...}`.
+Response shapes the client relies on (DESIGN §4; the fake server in tests/doubles follows the same):
+- `GET /registry/aws-base` -> `{"accountId", "externalId"}`; `externalId` is a string or a number (the swagger
+  types it as a number): kept as a string and registered as a secret.
+- `GET /registry?filter=&pageNumber=&pageSize=` (also `/registry/aws/connectors`, `/images`) ->
+  `{"data": [...], "count"}`, or 204 when nothing matches.
+- `POST /registry` with `{"registryType": "AWS", "registryUri", "aws": {"accountId", "arn", "region",
+  "accountType"}}`, `accountType` mandatory, `Global` or `US_Gov` (`QualysApiOptions.account_type`) -> the
+  new registry uuid as a bare JSON string (the swagger's shape), or an object with `registryUuid`.
+- `POST /registry/{uuid}/schedule` with `{"onDemand": true, "filters": [{"repoTags": [{"repo", "tag"}]}],
+  "forceScan": true}`, `tag` mandatory -> a bare string (the schedule id), an object, or nothing.
+- `GET /images` items: `{"sha", "imageId", "repo": [{"registry", "repository", "tag"}], "repoDigests":
+  [{"registry", "repository", "digest"}]}`, the digest 64 hex WITHOUT `sha256:`. Legacy string entries
+  `registry/repository@sha256:<hex>` are accepted too. An image matches a target only on registry host +
+  repository + manifest digest; its `sha` (the image id, not the manifest digest) names it in later paths.
+- `GET /images/{sha}` -> `{"sha", "scanStatus"}` (only `SUCCESS` is documented).
+- `GET /images/{sha}/vuln?type=ALL` -> `{"details": [{"qid", "title", "severity", "cveids", "software":
+  [{"name", "version", "fixVersion"}], "cvss3Info": {"baseScore"}}], "vulnSummary": {...}}`. NOT paginated:
+  every detail comes in this one answer (no pageNumber/pageSize is sent). `type=ALL` is asked for because it
+  is the one type that carries both the details and the summary the client cross-checks them against
+  (SUMMARY has no details, DETAILS no summary). No `filter` and no `applyException`: the report is the
+  unfiltered one, as qscanner would report it.
+- `vulnSummary` and `GET /images/{sha}/vuln/count`: per-severity totals, read as `severity<N>Count` or
+  `sev<N>Count` (N = 1..5) at the top level, else summed over `confirmed` and `potential` sub-objects (the exact
+  summary layout is not in DESIGN: anything else is "unreadable").
+
+Never a false clean: a 204, an empty body, a body without `details`, or details whose per-severity count of
+vulnerabilities differs from `vulnSummary` (or, when the summary is absent or unreadable, from `/vuln/count`)
+raise `QualysIncompleteScan`, a `TransientError`: the scan is retried, and in the end failed, never recorded
+as success with zero findings.
 """
 
 from __future__ import annotations
@@ -34,8 +61,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from qscan import __version__
+from qscan.config import QUALYS_ACCOUNT_TYPES
 from qscan.errors import ConfigError, QscanError, TransientError
 from qscan.pods import gateway_for
 from qscan.redact import redact, register_secret
@@ -46,9 +75,12 @@ LOG = logging.getLogger(__name__)
 
 API_PREFIX = "/csapi/v1.3"
 JWT_DEFAULT_LIFETIME = 4 * 3600.0
+VULN_REPORT_TYPE = "ALL"  # details and vulnSummary in one answer (see the module docstring)
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _SHA = re.compile(r"^(?:sha256:)?([a-f0-9]{12,64})$")
+_HEX64 = re.compile(r"^[a-f0-9]{64}$")
 _UUID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 _ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
@@ -67,7 +99,8 @@ class QualysNotFound(QualysApiError):
 
 
 class QualysRequestError(QualysApiError):
-    """The API rejected the request (4xx other than 401/403/404/429): retrying will not help."""
+    """The API rejected the request (4xx other than 401/403/404/429), or the client refused to send one that
+    could never work (an empty tag, an unsafe filter value): retrying will not help."""
 
 
 class QualysResponseError(QualysApiError):
@@ -82,6 +115,11 @@ class QualysRateLimited(QualysUnavailable):
     """429 beyond the attempts or the time budget."""
 
 
+class QualysIncompleteScan(QualysApiError, TransientError):
+    """The vulnerability report lacks its findings (204, no `details`, details disagreeing with the summary):
+    findings unknown, never zero. Retry later; after the last attempt the scan is failed, not clean."""
+
+
 # ---------------------------------------------------------------------------------------------- options
 @dataclass(frozen=True, slots=True)
 class QualysApiOptions:
@@ -91,13 +129,14 @@ class QualysApiOptions:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     allow_insecure_loopback: bool = False  # explicit opt-in for http://127.0.0.1 test doubles
+    account_type: str = "Global"  # `aws.accountType` of registries this client creates: Global | US_Gov
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     total_budget_seconds: float = 120.0  # per call, retries and waits included
     max_attempts: int = 6
     backoff_base_seconds: float = 0.5
     backoff_cap_seconds: float = 20.0
-    page_size: int = 50
+    page_size: int = 50  # list endpoints only (/registry, /images, connectors); /vuln is not paginated
     max_pages: int = 200
     token_refresh_margin_seconds: float = 300.0
 
@@ -124,6 +163,23 @@ class ImageStatus:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class ImageMatch:
+    """A Qualys image whose repoDigests name the wanted registry + repository + manifest digest."""
+
+    sha: str  # Qualys image id (config digest), used in /images/{sha} paths
+    tags: tuple[str, ...] = ()  # tags Qualys knows for it in that same registry + repository, sorted
+
+
+@dataclass(frozen=True, slots=True)
+class VulnReport:
+    """One image's complete vulnerability report, cross-checked against a per-severity summary."""
+
+    findings: tuple[Finding, ...]  # one per affected package
+    vuln_counts: SeverityCounts  # vulnerabilities (details entries) per severity, equal to the summary's
+    checked_against: str  # "vulnSummary" or "vuln/count"
+
+
 def resolve_gateway(pod: str | None, gateway_url: str | None, allow_insecure_loopback: bool) -> str:
     """The gateway base URL: https always, http only for loopback and only when explicitly allowed."""
     if gateway_url and gateway_url.strip().lower().startswith("http://"):
@@ -136,6 +192,34 @@ def resolve_gateway(pod: str | None, gateway_url: str | None, allow_insecure_loo
             raise ConfigError("plain-http gateway_url must point at 127.0.0.1, localhost or [::1]")
         return gateway_url.strip().rstrip("/")
     return gateway_for(pod, gateway_url)
+
+
+def never_reached_server(exc: BaseException) -> bool:
+    """True only when `exc` surely happened before the request was sent: a connect-phase failure.
+
+    requests raises `ConnectTimeout` for a connect timeout and `ConnectionError(MaxRetryError(reason=
+    NewConnectionError | NameResolutionError))` for a refused connection or a DNS failure; a connection reset or
+    closed mid-request is `ConnectionError(ProtocolError(...))`, which may have reached the server.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.exceptions.SSLError):
+        return False
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectTimeoutError):
+            return True
+        if isinstance(current, MaxRetryError) and isinstance(current.reason, BaseException):
+            stack.append(current.reason)
+        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        if current.__cause__ is not None:
+            stack.append(current.__cause__)
+    return False
 
 
 def _jwt_expiry(token: str) -> float | None:
@@ -165,6 +249,106 @@ def image_sha(value: str) -> str:
     return match.group(1)
 
 
+def digest_hex(value: Any) -> str | None:
+    """The 64 hex of a manifest digest given as `sha256:<hex>` or bare `<hex>`; None when it is neither."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    text = text.removeprefix("sha256:")
+    return text if _HEX64.match(text) else None
+
+
+def valid_tag(value: Any) -> str | None:
+    """`value` when it is a well-formed image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)."""
+    return value if isinstance(value, str) and _TAG.match(value) else None
+
+
+def _registry_host(value: Any) -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    for scheme in ("https://", "http://"):
+        text = text.removeprefix(scheme)
+    return text.rstrip("/")
+
+
+def repo_digests(item: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(registry host, repository, 64-hex digest) of every well-formed `repoDigests` entry of an image.
+
+    Entries are objects `{"registry", "repository", "digest"}` (the real API, digest without `sha256:`) or
+    legacy strings `registry/repository@sha256:<hex>`; anything else is ignored.
+    """
+    entries = item.get("repoDigests")
+    found: list[tuple[str, str, str]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict):
+            registry, repository, digest = entry.get("registry"), entry.get("repository"), entry.get("digest")
+        elif isinstance(entry, str) and "@" in entry and "/" in entry.split("@", 1)[0]:
+            name, digest = entry.rsplit("@", 1)
+            registry, repository = name.split("/", 1)
+        else:
+            continue
+        hex_digest = digest_hex(digest)
+        if hex_digest and isinstance(repository, str) and repository:
+            found.append((_registry_host(registry), repository.strip("/"), hex_digest))
+    return found
+
+
+def repo_tags(item: Mapping[str, Any], registry: str, repository: str) -> tuple[str, ...]:
+    """Sorted valid tags of an image in `registry` + `repository` (its `repo` / `repoTags` objects)."""
+    host = _registry_host(registry)
+    tags: set[str] = set()
+    for key in ("repo", "repoTags"):
+        entries = item.get(key)
+        for entry in entries if isinstance(entries, list) else []:
+            if (
+                isinstance(entry, dict)
+                and _registry_host(entry.get("registry")) == host
+                and entry.get("repository") == repository
+                and valid_tag(entry.get("tag"))
+            ):
+                tags.add(entry["tag"])
+    return tuple(sorted(tags))
+
+
+def summary_counts(summary: Any) -> SeverityCounts | None:
+    """Per-severity totals of a `vulnSummary` or `/vuln/count` body; None when it has none readable."""
+    if not isinstance(summary, Mapping):
+        return None
+    direct = _severity_keys(summary)
+    if direct is not None:
+        return direct
+    parts = [
+        counts
+        for key in ("confirmed", "potential")
+        if (counts := _severity_keys(summary.get(key))) is not None
+    ]
+    if not parts:
+        return None
+    return SeverityCounts(**{s.label: sum(getattr(p, s.label) for p in parts) for s in Severity})
+
+
+def _severity_keys(body: Any) -> SeverityCounts | None:
+    if not isinstance(body, Mapping):
+        return None
+    values: dict[str, int] = {}
+    seen = False
+    for severity in Severity:
+        for key in (f"severity{int(severity)}Count", f"sev{int(severity)}Count"):
+            if key in body:
+                value = body[key]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise QualysResponseError("vulnerability counts must be non-negative integers")
+                values[severity.label] = value
+                seen = True
+                break
+        else:
+            values[severity.label] = 0
+    return SeverityCounts(**values) if seen else None
+
+
+def _counts_text(counts: SeverityCounts) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.to_dict().items())
+
+
 class QualysApiClient:
     """One client per process (cold start); thread-compatible for sequential use."""
 
@@ -189,6 +373,11 @@ class QualysApiClient:
             raise ConfigError("Qualys API needs an access token, or a username and password")
         if options.max_attempts < 1 or options.page_size < 1 or options.max_pages < 1:
             raise ConfigError("Qualys API attempts, page size and page count must be positive")
+        if options.account_type not in QUALYS_ACCOUNT_TYPES:
+            raise ConfigError(
+                f"Qualys account type must be one of {', '.join(QUALYS_ACCOUNT_TYPES)} "
+                "(QSCAN_QUALYS_ACCOUNT_TYPE)"
+            )
         self._session = session or requests.Session()
         self._session.headers["User-Agent"] = f"qscan/{__version__}"
         self._clock, self._wall_clock, self._sleep, self._jitter = clock, wall_clock, sleep, jitter
@@ -300,11 +489,13 @@ class QualysApiClient:
                     method, url, headers=all_headers, timeout=timeout, allow_redirects=False, **kwargs
                 )
             except requests.RequestException as exc:
-                surely_unsent = isinstance(exc, requests.ConnectTimeout) or (
-                    isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout)
-                )
                 reason = f"{method} {label}: {type(exc).__name__}"
-                if not (idempotent or surely_unsent) or attempt >= o.max_attempts:
+                if not (idempotent or never_reached_server(exc)):
+                    raise QualysUnavailable(
+                        f"{reason} after {attempt} attempt(s); not retried: the request may have reached "
+                        "the server"
+                    ) from None
+                if attempt >= o.max_attempts:
                     raise QualysUnavailable(f"{reason} after {attempt} attempt(s)") from None
                 LOG.warning("qualys %s; retrying", reason)
                 self._pause(self._backoff(attempt), deadline, reason, QualysUnavailable)
@@ -359,8 +550,28 @@ class QualysApiClient:
             raise QualysResponseError(f"{what}: response is not a JSON object")
         return body
 
+    def _created_id(self, response: requests.Response, keys: tuple[str, ...]) -> str | None:
+        """The id a POST answered: a bare JSON string (or number), plain text, or an object field."""
+        if response.status_code == 204 or not response.content.strip():
+            return None
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text.strip()
+        if isinstance(body, dict):
+            nested = body.get("data")
+            for container in (body, nested if isinstance(nested, dict) else {}):
+                for key in keys:
+                    value = container.get(key)
+                    if isinstance(value, str | int) and not isinstance(value, bool):
+                        return str(value).strip()
+            return None
+        if isinstance(body, str | int) and not isinstance(body, bool):
+            return str(body).strip()
+        return None
+
     def pages(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every item under `key` over all pages (pageNumber from 1), at most `max_pages` pages."""
+        """Every item under `key` of a list endpoint over all pages (pageNumber from 1), at most `max_pages`."""
         o = self.options
         seen = 0
         for number in range(1, o.max_pages + 1):
@@ -388,8 +599,11 @@ class QualysApiClient:
         """The Qualys AWS account id and this subscription's external id (for the ECR read role's trust)."""
         body = self._object(self.request("GET", "/registry/aws-base"), "GET /registry/aws-base")
         account, external = body.get("accountId"), body.get("externalId")
-        if not isinstance(account, str | int) or not isinstance(external, str) or not external:
+        if isinstance(external, int) and not isinstance(external, bool):
+            external = str(external)  # the swagger types it as a number
+        if not isinstance(account, str | int) or not isinstance(external, str) or not external.strip():
             raise QualysResponseError("GET /registry/aws-base: accountId/externalId missing")
+        external = external.strip()
         register_secret(external)
         return AwsBase(str(account), external)
 
@@ -401,7 +615,10 @@ class QualysApiClient:
             raise QualysRequestError("connector role ARN is not an IAM role ARN")
         body = {"name": name[:128], "arn": role_arn, "description": description[:256]}
         response = self.request("POST", "/registry/aws/connector", json_body=body, ok=(200, 201))
-        return self._object(response, "POST /registry/aws/connector")
+        created = self._json(response, "POST /registry/aws/connector") if response.content.strip() else None
+        if isinstance(created, dict):
+            return created
+        return {"connectorUuid": created} if isinstance(created, str) else {}
 
     def list_registries(self, filter_: str | None = None) -> list[Registry]:
         params = {"filter": filter_} if filter_ else None
@@ -415,63 +632,80 @@ class QualysApiClient:
                 return registry
         return None
 
-    def create_ecr_registry(self, uri: str, role_arn: str, *, name: str | None = None) -> Registry:
-        """Register an ECR registry that Qualys reads through `role_arn` (trusting aws-base's account)."""
+    def create_ecr_registry(self, uri: str, role_arn: str) -> Registry:
+        """Register an ECR registry that Qualys reads through `role_arn` (trusting aws-base's account).
+
+        The body carries `aws.accountType` from the options (`Global`, or `US_Gov` for AWS GovCloud); a
+        GovCloud registry or role under `Global` (or the reverse) is refused before anything is sent.
+        """
         host = urlsplit(uri).hostname or ""
         match = _ECR_HOST.match(host)
         if not uri.startswith("https://") or not match:
             raise QualysRequestError("registry URI must be https://<account>.dkr.ecr.<region>.amazonaws.com")
         if not _ROLE_ARN.match(role_arn):
             raise QualysRequestError("registry role ARN is not an IAM role ARN")
+        account_type = self.options.account_type
+        govcloud = match.group(2).startswith("us-gov-") or role_arn.startswith("arn:aws-us-gov:")
+        if govcloud != (account_type == "US_Gov"):
+            raise ConfigError(
+                f"QSCAN_QUALYS_ACCOUNT_TYPE is {account_type} but the registry is "
+                f"{'in' if govcloud else 'not in'} AWS GovCloud: use {'US_Gov' if govcloud else 'Global'}"
+            )
         body = {
             "registryType": "AWS",
             "registryUri": uri,
-            "name": (name or f"qscan-{match.group(1)}-{match.group(2)}")[:128],
             "aws": {
                 "accountId": match.group(1),
                 "region": match.group(2),
                 "arn": role_arn,
-                "accountType": "Private",
+                "accountType": account_type,
             },
         }
         response = self.request("POST", "/registry", json_body=body, ok=(200, 201))
-        created = self._object(response, "POST /registry")
-        uuid = created.get("registryUuid") or (created.get("data") or {}).get("registryUuid")
-        if not isinstance(uuid, str) or not _UUID.match(uuid):
-            raise QualysResponseError("POST /registry: no registryUuid in the response")
-        return Registry(uuid=uuid, uri=uri, registry_type="AWS", raw=created)
+        uuid = self._created_id(response, ("registryUuid", "uuid"))
+        if uuid is None or not _UUID.match(uuid):
+            raise QualysResponseError("POST /registry: no registry uuid in the response")
+        return Registry(uuid=uuid, uri=uri, registry_type="AWS", raw={"registryUuid": uuid})
 
-    def schedule_scan(self, registry_uuid: str, repository: str, tag: str | None, *, name: str) -> str | None:
-        """Ask the registry sensor for an on-demand scan of one repository (and tag); returns the schedule id."""
+    def schedule_scan(self, registry_uuid: str, repository: str, tag: str) -> str | None:
+        """Ask the registry sensor for an on-demand, forced scan of one repository and tag.
+
+        `tag` is mandatory for the API: an empty or malformed tag is refused here (`QualysRequestError`)
+        instead of being sent. Returns the schedule id when the API answers one.
+        """
         if not _UUID.match(registry_uuid):
             raise QualysRequestError("registry uuid has unexpected characters")
+        if not repository or not isinstance(repository, str):
+            raise QualysRequestError("a scan schedule needs the repository")
+        if not valid_tag(tag):
+            raise QualysRequestError(
+                "a scan schedule needs the image tag (1-128 of A-Z a-z 0-9 _ . -): Qualys requires one"
+            )
         body = {
-            "name": name[:128],
             "onDemand": True,
-            "filters": [{"repoTags": [{"repo": repository, "tag": tag or ""}]}],
+            "filters": [{"repoTags": [{"repo": repository, "tag": tag}]}],
+            "forceScan": True,
         }
         response = self.request(
             "POST", f"/registry/{registry_uuid}/schedule", json_body=body, ok=(200, 201, 202, 204)
         )
-        if response.status_code == 204 or not response.content:
-            return None
-        created = self._object(response, "POST /registry/{uuid}/schedule")
-        schedule = created.get("scheduleUuid") or created.get("scheduleId") or created.get("id")
-        return str(schedule) if isinstance(schedule, str | int) else None
+        schedule = self._created_id(response, ("scheduleUuid", "scheduleId", "id", "uuid"))
+        return schedule if schedule and _UUID.match(schedule) else None
 
-    def find_image_by_repo_digest(self, repo_digest: str) -> str | None:
-        """The Qualys image sha (image id) of the image whose repository digest is `repo_digest`, if known yet."""
-        digest = repo_digest.rsplit("@", maxsplit=1)[-1]
-        if not re.match(r"^sha256:[a-f0-9]{64}$", digest):
+    def find_image(self, registry: str, repository: str, digest: str) -> ImageMatch | None:
+        """The Qualys image whose repoDigests hold exactly this registry + repository + manifest digest."""
+        hex_digest = digest_hex(digest)
+        if hex_digest is None:
             raise QualysRequestError("repository digest must be sha256:<64 hex>")
-        for item in self.pages("/images", "data", {"filter": _filter_value("repoDigests", digest)}):
-            digests = item.get("repoDigests")
-            if isinstance(digests, list) and any(
-                isinstance(d, str) and d.split("@")[-1] == digest for d in digests
-            ):
-                sha = item.get("sha") or item.get("imageId")
+        host, repo = _registry_host(registry), repository.strip("/")
+        if not host or not repo:
+            raise QualysRequestError("image lookup needs the registry and the repository")
+        wanted = (host, repo, hex_digest)
+        for item in self.pages("/images", "data", {"filter": _filter_value("repoDigests", hex_digest)}):
+            if wanted in repo_digests(item):
+                sha = item.get("sha")
                 if isinstance(sha, str):
-                    return image_sha(sha)
+                    return ImageMatch(image_sha(sha), repo_tags(item, host, repo))
         return None
 
     def image_status(self, sha: str) -> ImageStatus:
@@ -482,26 +716,58 @@ class QualysApiClient:
             sha=sha, status=_scan_status(raw), raw_status=raw if isinstance(raw, str) else None, raw=body
         )
 
+    def vulnerability_report(self, sha: str) -> VulnReport:
+        """Every vulnerability of the image in one `GET /images/{sha}/vuln?type=ALL`, cross-checked.
+
+        Raises `QualysIncompleteScan` when the findings are not all there (see the module docstring) and
+        `QualysResponseError` when the answer is malformed.
+        """
+        sha = image_sha(sha)
+        what = f"GET /images/{sha[:12]}/vuln"
+        response = self.request(
+            "GET", f"/images/{sha}/vuln", params={"type": VULN_REPORT_TYPE}, ok=(200, 204)
+        )
+        if response.status_code == 204 or not response.content.strip():
+            raise QualysIncompleteScan(
+                f"{what} answered HTTP {response.status_code} without a report: findings unknown"
+            )
+        body = self._object(response, what)
+        details = body.get("details")
+        if details is None:
+            raise QualysIncompleteScan(f"{what}: the answer has no 'details': findings unknown")
+        if not isinstance(details, list) or not all(isinstance(v, dict) for v in details):
+            raise QualysResponseError(f"{what}: 'details' is not a list of objects")
+        findings: list[Finding] = []
+        per_vuln: list[Finding] = []
+        for vuln in details:
+            normalized = normalize_vuln(vuln)
+            findings.extend(normalized)
+            per_vuln.append(normalized[0])
+        found = SeverityCounts.of(per_vuln)
+        expected, source = summary_counts(body.get("vulnSummary")), "vulnSummary"
+        if expected is None:
+            expected, source = self.vulnerability_counts(sha), "vuln/count"
+        if expected != found:
+            raise QualysIncompleteScan(
+                f"{what}: details ({_counts_text(found)}) disagree with {source} ({_counts_text(expected)})"
+            )
+        return VulnReport(tuple(findings), found, source)
+
     def vulnerabilities(self, sha: str) -> list[Finding]:
         """Every vulnerability of the image as normalized findings (one per affected package)."""
-        sha = image_sha(sha)
-        findings: list[Finding] = []
-        for vuln in self.pages(f"/images/{sha}/vuln", "details"):
-            findings.extend(normalize_vuln(vuln))
-        return findings
+        return list(self.vulnerability_report(sha).findings)
 
     def vulnerability_counts(self, sha: str) -> SeverityCounts:
+        """`GET /images/{sha}/vuln/count` as per-severity totals (`QualysResponseError` when unreadable)."""
         sha = image_sha(sha)
-        body = self._object(self.request("GET", f"/images/{sha}/vuln/count"), "GET /images/{sha}/vuln/count")
-        values: dict[str, int] = {}
-        for severity in Severity:
-            value = body.get(f"severity{int(severity)}Count", 0)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise QualysResponseError(
-                    "GET /images/{sha}/vuln/count: counts must be non-negative integers"
-                )
-            values[severity.label] = value
-        return SeverityCounts(**values)
+        what = "GET /images/{sha}/vuln/count"
+        response = self.request("GET", f"/images/{sha}/vuln/count", ok=(200, 204))
+        if response.status_code == 204 or not response.content.strip():
+            raise QualysIncompleteScan(f"{what} answered HTTP {response.status_code} without counts")
+        counts = summary_counts(self._object(response, what))
+        if counts is None:
+            raise QualysResponseError(f"{what}: no per-severity counts in the answer")
+        return counts
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -525,6 +791,7 @@ def _scan_status(raw: Any) -> str:
 
 
 def normalize_vuln(vuln: Mapping[str, Any]) -> list[Finding]:
+    """One details entry as findings: one per affected package, or one without a package."""
     severity = severity_of(vuln.get("severity"))
     if severity is None:
         raise QualysResponseError("vulnerability without a 1-5 severity")

@@ -1,20 +1,36 @@
-"""The Qualys registry-sensor flow as resumable steps (used by the Fargate Step Functions workflow).
+"""The Qualys registry-sensor flow as resumable steps (the API the Fargate Step Functions workflow calls).
 
-    ensure_registry -> schedule -> poll (repeat while not done; Wait state between) -> fetch
+    ensure_registry -> schedule -> poll (repeat while not `poll.done`; a Wait state between) -> fetch
+                                                                   (fetch failed for good) -> fail
 
 Each step takes the JSON state the previous one returned and returns it extended, so a Step Functions task can
 call one step per state (`run_step(client, event)`, with `event["step"]` naming it) and a local caller can run
 them all (`QualysApiScanner`). A step that fails transiently raises `TransientError` with its input untouched,
 so the platform's retry re-runs it from the same state: a poll attempt is therefore counted exactly once.
 
-State keys: `target` (ScanTarget JSON), optional `role_arn` (create the ECR registry in Qualys when missing),
-`registry` {uuid, uri}, `schedule` {id, at}, `poll` {attempts, max_attempts, interval_seconds, done, status,
-image_sha}, and finally `result` (ScanResult JSON).
+State keys: `target` (ScanTarget JSON: an ECR image with repository and sha256 digest), optional `role_arn`
+(create the ECR registry in Qualys when missing), optional `tag` (a tag the caller resolved from the registry
+for a digest-only target), `registry` {uuid, uri}, `schedule` {id, at, tag}, `poll` {attempts, max_attempts,
+interval_seconds, done, status, image_sha}, `error` (a Step Functions Catch output, read by `fail`), and
+finally `result` (ScanResult JSON).
+
+The registry sensor schedules by repository and tag (the API requires the tag). The tag is the target's, else
+the state's `tag`, else one Qualys already knows for this registry + repository + digest (`GET /images`);
+without one, `schedule` raises `InvalidEvent` (permanent: never retried, never sent with an empty tag).
+
+Never a false clean. `fetch` raises `QualysIncompleteScan` (a `TransientError`) when the report lacks its
+findings (a 204, no `details`, details disagreeing with the summary). What a Step Functions caller sees: the
+task fails with Error `QualysIncompleteScan` (its message in Cause); the state machine retries `fetch` on it
+(Retry with backoff), and catches it when the retries are spent (Catch, `ResultPath: "$.error"`) into the `fail`
+step, which turns the state into a `failed` result with the reason, for the persist and notify steps. The local
+`QualysApiScanner` does the same by itself: it retries the fetch, then returns a `failed` result with the
+reason (the pipeline persists and notifies it and raises `ScanFailed`, so the message is retried).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
 import time
@@ -22,8 +38,15 @@ from collections.abc import Callable
 from typing import Any
 
 from qscan.errors import ConfigError, InvalidEvent
-from qscan.results.model import ScanResult, utc_now
-from qscan.scanners.qualys_api import QualysApiClient, QualysRequestError
+from qscan.redact import redact
+from qscan.results.model import ScanResult, Status, utc_now
+from qscan.scanners.qualys_api import (
+    QualysApiClient,
+    QualysIncompleteScan,
+    QualysRequestError,
+    QualysResponseError,
+    valid_tag,
+)
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -31,6 +54,7 @@ LOG = logging.getLogger(__name__)
 BACKEND = "qualys-api"
 DEFAULT_MAX_POLLS = 40
 DEFAULT_POLL_INTERVAL = 30
+DEFAULT_FETCH_ATTEMPTS = 3
 _ECR_REGISTRY = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 
@@ -78,16 +102,33 @@ def ensure_registry(client: QualysApiClient, state: State) -> State:
     return out
 
 
+def scan_tag(client: QualysApiClient, target: ScanTarget, state: State) -> str:
+    """The tag to schedule: the target's, the state's `tag`, or one Qualys knows for this digest."""
+    for value, where in ((target.tag, "the target's tag"), (state.get("tag"), "the state's 'tag'")):
+        if value is None or value == "":
+            continue
+        if not valid_tag(value):
+            raise InvalidEvent(f"{where} is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -)")
+        return str(value)
+    match = client.find_image(target.registry or "", target.repository or "", target.digest or "")
+    if match is not None and match.tags:
+        LOG.info("qualys: digest-only image; scheduling by its known tag %s", match.tags[0])
+        return match.tags[0]
+    raise InvalidEvent(
+        f"{target.repository}@{(target.digest or '')[:19]}: the Qualys registry sensor scans by repository "
+        "and tag, and this digest-only image has no tag (none in the target or the state's 'tag', none known "
+        "to Qualys for this digest); resolve a tag from the registry or use the qscanner backend"
+    )
+
+
 def schedule(client: QualysApiClient, state: State) -> State:
-    """Ask for an on-demand scan of the target's repository and tag; resets the poll counter."""
+    """Ask for an on-demand, forced scan of the target's repository and tag; resets the poll counter."""
     target = _target(state)
     registry = _require(state, "registry", "schedule")
+    tag = scan_tag(client, target, state)
     out = copy.deepcopy(state)
-    name = f"qscan-{(target.digest or '')[7:19]}-{int(time.time())}"
-    schedule_id = client.schedule_scan(
-        str(registry.get("uuid")), target.repository or "", target.tag, name=name
-    )
-    out["schedule"] = {"id": schedule_id, "at": utc_now()}
+    schedule_id = client.schedule_scan(str(registry.get("uuid")), target.repository or "", tag)
+    out["schedule"] = {"id": schedule_id, "at": utc_now(), "tag": tag}
     poll = _optional(state, "poll")
     out["poll"] = {
         "attempts": 0,
@@ -110,7 +151,8 @@ def poll(client: QualysApiClient, state: State) -> State:
     sha = current.get("image_sha")
     status = "pending"
     if not isinstance(sha, str) or not sha:
-        sha = client.find_image_by_repo_digest(target.digest or "")
+        match = client.find_image(target.registry or "", target.repository or "", target.digest or "")
+        sha = match.sha if match else None
     if sha:
         status = client.image_status(sha).status
     finished = status in ("success", "failed")
@@ -127,39 +169,69 @@ def poll(client: QualysApiClient, state: State) -> State:
 
 
 def fetch(client: QualysApiClient, state: State) -> State:
-    """Turn the final poll state into a normalized `ScanResult` (JSON under `result`)."""
+    """Turn the final poll state into a normalized `ScanResult` (JSON under `result`).
+
+    Raises `QualysIncompleteScan` (transient) when Qualys reported success but the report lacks its findings.
+    """
     out = copy.deepcopy(state)
     out["result"] = build_result(client, state).to_dict()
     return out
 
 
-def build_result(client: QualysApiClient, state: State) -> ScanResult:
+def fail(client: QualysApiClient, state: State) -> State:
+    """The `failed` result for a state whose fetch (or an earlier step) failed for good (Step Functions Catch).
+
+    `state["error"]` is the Catch output `{"Error", "Cause"}`; the reason names the error and its message.
+    """
+    out = copy.deepcopy(state)
+    error = _optional(state, "error")
+    name = str(error.get("Error") or "unknown error")[:80]
+    reason = f"Qualys scan did not complete: {name}: {_cause(error.get('Cause'))}"
+    out["result"] = failed_result(state, reason).to_dict()
+    return out
+
+
+def failed_result(state: State, reason: str) -> ScanResult:
+    """A `failed` result for the state's target, keeping what the poll learned, with a one-line reason."""
+    return _result(state, "failed", reason)
+
+
+def _result(state: State, status: Status, reason: str | None = None) -> ScanResult:
     target = _target(state)
-    current = _require(state, "poll", "fetch")
-    scheduled = _optional(state, "schedule")
-    result = ScanResult(target=target, backend=BACKEND, status="failed")
+    current, scheduled = _optional(state, "poll"), _optional(state, "schedule")
+    result = ScanResult(
+        target=target, backend=BACKEND, status=status, reason=redact(reason)[:500] if reason else None
+    )
     if isinstance(scheduled.get("at"), str):
         result.started_at = scheduled["at"]
-    sha = current.get("image_sha")
     result.metadata = {
-        "image_sha": sha,
+        "image_sha": current.get("image_sha"),
         "poll_attempts": current.get("attempts"),
         "schedule_id": scheduled.get("id"),
+        "schedule_tag": scheduled.get("tag"),
     }
-    status = current.get("status")
-    if status == "success" and isinstance(sha, str):
-        result.status = "success"
-        result.with_findings(client.vulnerabilities(sha))
-        result.metadata["qualys_vuln_counts"] = client.vulnerability_counts(sha).to_dict()
-    elif status == "failed":
-        result.reason = "Qualys reported the image scan as failed"
-    elif status == "timeout" or not current.get("done"):
-        result.status = "timeout"
-        result.reason = f"Qualys scan not finished after {current.get('attempts')} poll(s)"
-    else:
-        result.reason = f"unexpected poll status {str(status)[:40]!r}"
     result.finished_at = utc_now()
     return result
+
+
+def build_result(client: QualysApiClient, state: State) -> ScanResult:
+    """The result of a finished poll: success with the cross-checked report, failed or timeout otherwise.
+
+    Raises `QualysIncompleteScan` when Qualys reported success but the report lacks its findings.
+    """
+    current = _require(state, "poll", "fetch")
+    sha, status = current.get("image_sha"), current.get("status")
+    if status == "success" and isinstance(sha, str):
+        report = client.vulnerability_report(sha)
+        result = _result(state, "success").with_findings(report.findings)
+        result.metadata["qualys_vuln_counts"] = report.vuln_counts.to_dict()
+        result.metadata["qualys_counts_checked_against"] = report.checked_against
+        return result
+    if status == "failed":
+        return _result(state, "failed", "Qualys reported the image scan as failed")
+    if status == "timeout" or not current.get("done"):
+        return _result(state, "timeout", f"Qualys scan not finished after {current.get('attempts')} poll(s)")
+    return _result(state, "failed", f"unexpected poll status {str(status)[:40]!r}")
 
 
 STEPS: dict[str, Callable[[QualysApiClient, State], State]] = {
@@ -167,6 +239,7 @@ STEPS: dict[str, Callable[[QualysApiClient, State], State]] = {
     "schedule": schedule,
     "poll": poll,
     "fetch": fetch,
+    "fail": fail,
 }
 
 
@@ -187,8 +260,24 @@ def _positive(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
 
 
+def _cause(cause: Any) -> str:
+    """The message of a Step Functions `Cause` (a Lambda error JSON `{"errorMessage", ...}`, or plain text)."""
+    text = cause if isinstance(cause, str) else ""
+    try:
+        parsed = json.loads(text) if text.strip().startswith("{") else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
+        text = parsed["errorMessage"]
+    return " ".join(text.split())[:300] or "no cause given"
+
+
 class QualysApiScanner:
-    """The `qualys-api` backend for local use: runs every step, sleeping between polls."""
+    """The `qualys-api` backend for local use (`qscan scan`, pipelines): runs every step, sleeping between polls.
+
+    An incomplete report is fetched again up to `fetch_attempts` times (`poll_interval_seconds` apart); then,
+    as for a malformed report, the result is `failed` with the reason, never `success` with zero findings.
+    """
 
     name = BACKEND
 
@@ -199,10 +288,12 @@ class QualysApiScanner:
         role_arn: str | None = None,
         max_polls: int = DEFAULT_MAX_POLLS,
         poll_interval_seconds: int = DEFAULT_POLL_INTERVAL,
+        fetch_attempts: int = DEFAULT_FETCH_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client, self._role_arn, self._sleep = client, role_arn, sleep
         self._max_polls, self._interval = max_polls, poll_interval_seconds
+        self._fetch_attempts = max(1, fetch_attempts)
 
     def scan(self, target: ScanTarget) -> ScanResult:
         started = time.monotonic()
@@ -214,6 +305,23 @@ class QualysApiScanner:
             if state["poll"]["done"]:
                 break
             self._sleep(state["poll"]["interval_seconds"])
-        result = build_result(self._client, state)
+        result = self._fetch(state)
         result.duration_seconds = round(time.monotonic() - started, 3)
         return result
+
+    def _fetch(self, state: State) -> ScanResult:
+        for attempt in range(1, self._fetch_attempts + 1):
+            try:
+                return build_result(self._client, state)
+            except QualysIncompleteScan as exc:
+                LOG.warning(
+                    "qualys report incomplete (attempt %d/%d): %s", attempt, self._fetch_attempts, exc
+                )
+                if attempt == self._fetch_attempts:
+                    return failed_result(
+                        state, f"incomplete Qualys report after {attempt} attempt(s): {exc.reason}"
+                    )
+                self._sleep(state["poll"]["interval_seconds"])
+            except QualysResponseError as exc:
+                return failed_result(state, f"unusable Qualys report: {exc.reason}")
+        raise AssertionError("unreachable")  # pragma: no cover
