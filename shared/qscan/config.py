@@ -12,6 +12,8 @@ Common
 - QSCANNER_PATH                qscanner executable, a name on PATH or an absolute path [qscanner]
 - QSCAN_SCAN_TYPES             comma list of os, sca, secret, pkg, fileinsight, malware [os,sca,secret]
 - QSCAN_SCAN_TIMEOUT_SECONDS   scan timeout, 30..21600 [600]
+- QSCAN_SCANNER_CACHE_MAX_MB   cap of qscanner's cache dir in MB, pruned oldest-first before each scan; at
+                               most a quarter of its file system; 0 keeps nothing, 0..102400 [2048]
 - QSCAN_LEASE_MARGIN_SECONDS   claim lease = timeout + margin, 0..3600 [120]
 - QSCAN_CACHE_TTL_SECONDS      how long a completed scan suppresses rescans, 0..31536000 [604800 = 7 days]
 - QSCAN_SEVERITY_THRESHOLD     CRITICAL | HIGH | MEDIUM | LOW | NONE [HIGH]
@@ -119,6 +121,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     _var("scan_types", "comma list of qscanner scan types", "os,sca,secret"),
     _var("scan_timeout_seconds", "scan timeout in seconds (30..21600)", "600"),
+    _var("scanner_cache_max_mb", "cap of the qscanner cache dir in MB (0..102400)", "2048"),
     _var("lease_margin_seconds", "claim lease margin over the scan timeout (0..3600)", "120"),
     _var(
         "cache_ttl_seconds", "seconds a completed scan suppresses rescans (0..31536000)", str(7 * 24 * 3600)
@@ -262,6 +265,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "qscanner_path": _executable,
     "scan_types": _scan_types,
     "scan_timeout_seconds": lambda n, v: _int(n, v, 30, 21600),
+    "scanner_cache_max_mb": lambda n, v: _int(n, v, 0, 102400),
     "lease_margin_seconds": lambda n, v: _int(n, v, 0, 3600),
     "cache_ttl_seconds": lambda n, v: _int(n, v, 0, 365 * 24 * 3600),
     "severity_threshold": lambda n, v: parse_threshold(v, setting=n),
@@ -303,6 +307,7 @@ class Settings:
     qscanner_path: str = "qscanner"
     scan_types: tuple[str, ...] = ("os", "sca", "secret")
     scan_timeout_seconds: int = 600
+    scanner_cache_max_mb: int = 2048
     lease_margin_seconds: int = 120
     cache_ttl_seconds: int = 7 * 24 * 3600
     severity_threshold: Threshold = "HIGH"

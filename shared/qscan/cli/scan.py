@@ -115,6 +115,7 @@ def build_scanner(args: argparse.Namespace, settings: Settings, secret: QualysSe
             timeout_seconds=float(settings.scan_timeout_seconds),
             mode=args.mode,
             cache_dir=args.cache_dir,
+            cache_max_bytes=settings.scanner_cache_max_mb * 1024 * 1024,
             home_dir=args.home_dir,
         )
     )
