@@ -72,6 +72,7 @@ module "ecr" {
   severity_threshold         = var.severity_threshold
   maximum_concurrency        = var.maximum_concurrency
   max_receive_count          = var.max_receive_count
+  organization_id            = var.organization_id
 }
 
 module "lambda" {
@@ -92,4 +93,9 @@ module "lambda" {
   severity_threshold            = var.severity_threshold
   maximum_concurrency           = var.maximum_concurrency
   max_receive_count             = var.max_receive_count
+  organization_id               = var.organization_id
+
+  # qscan's own functions are never scanned: the ECR scanner by its exact name (the Lambda scanner is always
+  # included); customers' functions that merely share name_prefix are scanned.
+  self_function_names = [module.ecr.function_name]
 }

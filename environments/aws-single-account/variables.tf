@@ -165,3 +165,14 @@ variable "max_receive_count" {
   type        = number
   default     = 3
 }
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...) of this account's organization: limits the Lambda scanner's image pulls from other accounts' ECR repositories (container-image functions built in a shared account) and any spoke-role assumption to the organization (aws:ResourceOrgID). null: no organization condition."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be null or an AWS Organizations id such as o-a1b2c3d4e5."
+  }
+}

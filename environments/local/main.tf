@@ -80,6 +80,7 @@ module "lambda" {
   handler_artifact = local.lambda_handler_artifact
   qscanner_path    = var.qscanner_path
 
+  self_function_names         = [module.ecr.function_name]
   create_trail                = false
   existing_trail_arn          = local.local_placeholder_trail_arn
   create_event_source_mapping = false

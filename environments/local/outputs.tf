@@ -78,7 +78,7 @@ output "lambda_event_pattern" {
   value       = module.lambda.event_pattern
 }
 
-output "lambda_self_function_prefix" {
-  description = "Function name prefix the Lambda rule and handler never scan (qscan's own functions)."
-  value       = module.lambda.self_function_prefix
+output "lambda_self_function_names" {
+  description = "Exact names of qscan's own functions the Lambda rule and handler never scan."
+  value       = module.lambda.self_function_names
 }

@@ -2,7 +2,10 @@
 # next to the common ones (logs, X-Ray, queue, store, secret, KMS, spoke role, VPC; results under results/ecr/).
 locals {
   # ECR read is limited to this account's repositories, and to the included ones when a filter is set: an IAM
-  # `*` matches like the EventBridge wildcard, so the rendered patterns carry over one to one.
+  # `*` matches like the EventBridge wildcard, so the rendered patterns carry over one to one. That is all this
+  # role pulls: a push event names the registry of the event's account, and images of another account (spokes
+  # forwarding to a hub bus) are pulled with that account's assumed spoke role, never with this one (the
+  # handler's scanner_env; contrast modules/lambda, whose functions may run images of another registry).
   ecr_repository_arns = [
     for pattern in(length(var.repository_include) > 0 ? var.repository_include : ["*"]) :
     "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/${pattern}"

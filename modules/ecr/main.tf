@@ -57,6 +57,7 @@ module "worker" {
   scan_timeout_seconds = var.scan_timeout_seconds
   spoke_role_name      = var.spoke_role_name
   spoke_external_id    = var.spoke_external_id
+  organization_id      = var.organization_id
   log_level            = var.log_level
 
   metrics_namespace       = var.metrics_namespace

@@ -83,6 +83,11 @@ output "role_arn" {
   value       = module.worker.role.arn
 }
 
+output "role_policy_json" {
+  description = "The scanner role's inline least-privilege policy (JSON), for reviews and tests (e.g. the aws:ResourceOrgID conditions organization_id adds)."
+  value       = module.worker.role_policy.policy
+}
+
 output "log_group_name" {
   description = "CloudWatch log group of the scanner function."
   value       = module.worker.log_group.name

@@ -1,8 +1,15 @@
 # One rule for the three CloudTrail calls that deploy code or change what runs (layers, image, runtime).
-# The scanner's own functions are excluded in the pattern, in every form `requestParameters.functionName`
-# takes (name, ARN with or without qualifier, partial ARN `<account>:function:<name>`); EventBridge cannot AND
-# two conditions on one field, so both forms go into one `anything-but` wildcard list. The handler skips them
-# too (QSCAN_SELF_FUNCTION_PREFIX), e.g. for events forwarded by spokes whose rules predate this pattern.
+#
+# qscan's own functions (local.self_function_names: this scanner and the names passed in) are excluded by
+# exact name, never by prefix, and only where the name means them: in events of this account and region.
+# `requestParameters.functionName` takes the forms name, partial ARN `<account>:function:<name>` and ARN
+# `arn:<partition>:lambda:<region>:<account>:function:<name>` (a qualifier `:<version|alias>` is matched too,
+# although these calls reject one). The pattern is an `$or` of three branches:
+#   - another account's event (a spoke forwarding to a hub bus): matched whatever the function is called;
+#   - another region's event (cross-region forwarding): likewise;
+#   - this account's and region's event: matched unless functionName is one of the own forms.
+# Leaf paths are disjoint between the outer pattern and the branches (EventBridge ANDs the outer fields with
+# the branch). The handler applies the same rule (QSCAN_SELF_FUNCTION_NAMES, plus its own ARN).
 locals {
   deploy_event_names = [
     "CreateFunction20150331",
@@ -10,10 +17,17 @@ locals {
     "UpdateFunctionConfiguration20150331v2",
   ]
 
-  self_function_wildcards = [
-    "${local.self_function_prefix}*",
-    "*:function:${local.self_function_prefix}*",
-  ]
+  # Exact strings, except the qualified forms (one trailing wildcard after the exact partial ARN; the `*`
+  # prefix covers `arn:<partition>:lambda:<region>:` of a full ARN, which in this branch can only be this
+  # region's). None of them can match a function of another name.
+  self_function_forms = flatten([
+    for name in local.self_function_names : [
+      name,
+      "${local.account_id}:function:${name}",
+      "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${name}",
+      "*${local.account_id}:function:${name}:*",
+    ]
+  ])
 
   deploy_event_pattern = jsonencode({
     source        = ["aws.lambda"]
@@ -22,10 +36,20 @@ locals {
       eventSource = ["lambda.amazonaws.com"]
       eventName   = local.deploy_event_names
       errorCode   = [{ exists = false }]
-      requestParameters = {
-        functionName = [{ "anything-but" = { wildcard = local.self_function_wildcards } }]
-      }
     }
+    "$or" = [
+      { account = [{ "anything-but" = local.account_id }] },
+      { region = [{ "anything-but" = local.region }] },
+      {
+        account = [local.account_id]
+        region  = [local.region]
+        detail = {
+          requestParameters = {
+            functionName = [{ "anything-but" = { wildcard = local.self_function_forms } }]
+          }
+        }
+      },
+    ]
   })
 
   # The bulk-scan request the schedule puts into the scan queue (a constant EventBridge-shaped event; the
@@ -56,6 +80,10 @@ resource "aws_cloudwatch_event_rule" "deploy" {
   tags           = local.tags
 
   lifecycle {
+    precondition {
+      condition     = length(local.deploy_event_pattern) <= 2048
+      error_message = "The deployment rule's event pattern is ${length(local.deploy_event_pattern)} characters, more than EventBridge's default quota of 2048: list fewer or shorter self_function_names."
+    }
     precondition {
       condition     = !(var.create_trail && var.existing_trail_arn != null)
       error_message = "Set create_trail or existing_trail_arn, not both."

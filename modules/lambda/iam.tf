@@ -19,18 +19,26 @@ locals {
       Action   = "lambda:GetLayerVersion"
       Resource = "arn:${local.partition}:lambda:${local.region}:*:layer:*:*"
     },
-    {
-      # Container-image functions are scanned as images from this account's registry.
-      Sid      = "ReadFunctionImages"
-      Effect   = "Allow"
-      Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability"]
-      Resource = "arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/*"
-    },
+    # Container-image functions are scanned as images, and a function's image may live in another account's
+    # registry (a shared build account). qscanner pulls it with the credentials of the FUNCTION's account
+    # (qscan.aws.queue_handler.scanner_env: this role for this account's functions, the assumed spoke role for
+    # a spoke's), so this role may read any account's repository in this region (Lambda requires the image in
+    # the function's region, and ReadDeployedFunctions covers only this region); with organization_id, only
+    # repositories of the organization. The repository policy of the other account must also allow the pull.
+    merge(
+      {
+        Sid      = "ReadFunctionImages"
+        Effect   = "Allow"
+        Action   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability"]
+        Resource = "arn:${local.partition}:ecr:${local.region}:*:repository/*"
+      },
+      { for key, value in { Condition = { StringEquals = { "aws:ResourceOrgID" = var.organization_id } } } : key => value if var.organization_id != null },
+    ),
     {
       Sid      = "EcrRegistryLogin"
       Effect   = "Allow"
       Action   = "ecr:GetAuthorizationToken"
-      Resource = "*" # GetAuthorizationToken has no resource-level permissions
+      Resource = "*" # GetAuthorizationToken has no resource-level permissions; the token covers every registry
     },
   ]
 

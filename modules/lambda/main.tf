@@ -16,9 +16,11 @@ locals {
   trail_name        = "${var.name_prefix}-lambda-trail-${local.region}"
   trail_bucket_name = "${var.name_prefix}-lambda-trail-${local.account_id}-${local.region}" # <= 61 characters
 
-  # Every qscan function is named "<name_prefix>-<platform>-..." (this module's scanner included), so by
-  # default the whole prefix is the scanner's own and never scanned.
-  self_function_prefix = coalesce(var.self_function_prefix, "${var.name_prefix}-")
+  # qscan's own functions are never scanned: this module's scanner (named like modules/scan-worker names it)
+  # and the exact names passed in (e.g. the ECR scanner). Exact names only: a prefix would also match
+  # customers' functions such as "<name_prefix>-billing".
+  function_name       = "${var.name_prefix}-lambda-scanner"
+  self_function_names = distinct(concat([local.function_name], var.self_function_names))
 
   # Tag keys the handler writes on scanned functions when enable_tagging is on; lambda:TagResource is limited
   # to exactly these keys (aws:TagKeys).
@@ -29,8 +31,8 @@ locals {
   # The handler's own settings (see README: Handler contract); modules/scan-worker adds the common ones
   # (threshold, scan types and timeout, qscanner path, spoke role, service, metrics namespace, log level).
   platform_environment = {
-    QSCAN_SELF_FUNCTION_PREFIX = local.self_function_prefix
-    QSCAN_TAG_FUNCTIONS        = var.enable_tagging ? "true" : "false"
+    QSCAN_SELF_FUNCTION_NAMES = join(",", local.self_function_names)
+    QSCAN_TAG_FUNCTIONS       = var.enable_tagging ? "true" : "false"
   }
 }
 
@@ -85,9 +87,19 @@ module "worker" {
   scan_timeout_seconds = var.scan_timeout_seconds
   spoke_role_name      = var.spoke_role_name
   spoke_external_id    = var.spoke_external_id
+  organization_id      = var.organization_id
   log_level            = var.log_level
 
   metrics_namespace       = var.metrics_namespace
   queue_age_alarm_seconds = var.queue_age_alarm_seconds
   create_dashboard        = var.create_dashboard
+}
+
+# Migration: self_function_prefix (which excluded every function starting with it, customers' included) is
+# deprecated and ignored; a plan that still sets it warns instead of failing.
+check "self_function_prefix_is_deprecated" {
+  assert {
+    condition     = var.self_function_prefix == null
+    error_message = "self_function_prefix is deprecated and ignored: functions that merely share a prefix are scanned now. List qscan's own functions by exact name in self_function_names (this module's scanner is always included) and remove self_function_prefix."
+  }
 }

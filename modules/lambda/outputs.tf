@@ -33,9 +33,14 @@ output "event_rule_arns" {
   value       = local.rule_arns
 }
 
+output "self_function_names" {
+  description = "Exact names of qscan's own functions in this account and region that are never scanned (this module's scanner first); the pattern excludes them and the handler gets them as QSCAN_SELF_FUNCTION_NAMES."
+  value       = local.self_function_names
+}
+
 output "self_function_prefix" {
-  description = "Function name prefix that is never scanned (the pattern excludes it; the handler gets it as QSCAN_SELF_FUNCTION_PREFIX)."
-  value       = local.self_function_prefix
+  description = "DEPRECATED: always null (functions are no longer excluded by name prefix; see self_function_names). Kept so references do not break; will be removed in a future major version."
+  value       = null
 }
 
 output "scan_tag_keys" {
@@ -91,6 +96,11 @@ output "role_name" {
 output "role_arn" {
   description = "ARN of the scanner's IAM role (spoke read roles trust it)."
   value       = module.worker.role.arn
+}
+
+output "role_policy_json" {
+  description = "The scanner role's inline least-privilege policy (JSON), for reviews and tests (e.g. the aws:ResourceOrgID conditions organization_id adds)."
+  value       = module.worker.role_policy.policy
 }
 
 output "log_group_name" {

@@ -1,6 +1,6 @@
 # ------------------------------------------------------------------ naming and the shared scan store
 variable "name_prefix" {
-  description = "Prefix of every resource name; IAM and other global names add the region after it. Functions whose name starts with `<name_prefix>-` count as qscan's own and are never scanned (see self_function_prefix)."
+  description = "Prefix of every resource name; IAM and other global names add the region after it. The scanner function is `<name_prefix>-lambda-scanner` (never scanned, see self_function_names); other functions that merely start with `<name_prefix>-` are scanned like any other."
   type        = string
   default     = "qscan"
 
@@ -67,14 +67,26 @@ variable "event_bus_name" {
   }
 }
 
+variable "self_function_names" {
+  description = "Exact names of further qscan functions in this account and region that are never scanned, e.g. `[module.ecr.function_name]`; this module's own scanner (`<name_prefix>-lambda-scanner`) is always included. Excluded in the event pattern (name, partial ARN and ARN forms, only for events of this account and region: a spoke's or another region's function of the same name is scanned) and skipped by the handler (QSCAN_SELF_FUNCTION_NAMES). Names, never prefixes or wildcards: a customer's `<name_prefix>-billing` is scanned."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.self_function_names) <= 8 && alltrue([for name in var.self_function_names : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    error_message = "self_function_names must list at most 8 exact Lambda function names (1-64 letters, digits, _ and -; no wildcards, prefixes or ARNs)."
+  }
+}
+
 variable "self_function_prefix" {
-  description = "Function name prefix of qscan's own functions, never scanned: excluded in the event pattern (name, ARN and partial ARN forms) and skipped by the handler (QSCAN_SELF_FUNCTION_PREFIX). null: `<name_prefix>-`, which covers every qscan scanner (`<name_prefix>-ecr-scanner`, `<name_prefix>-lambda-scanner`, ...)."
+  description = "DEPRECATED and ignored (a warning says so): a prefix also excluded customers' functions that share it. List qscan's own functions in self_function_names instead. Will be removed in a future major version."
   type        = string
   default     = null
 
   validation {
     condition     = var.self_function_prefix == null || can(regex("^[A-Za-z0-9_-]{1,63}$", var.self_function_prefix))
-    error_message = "self_function_prefix must be 1-63 characters of letters, digits, _ and - (a Lambda function name prefix, no wildcards)."
+    error_message = "self_function_prefix must be 1-63 characters of letters, digits, _ and - (it is deprecated and ignored: use self_function_names)."
   }
 }
 
@@ -427,6 +439,17 @@ variable "spoke_external_id" {
   validation {
     condition     = var.spoke_external_id == null || try(length(var.spoke_external_id) >= 2 && length(var.spoke_external_id) <= 1224 && can(regex("^[A-Za-z0-9+=,.@:/_-]+$", var.spoke_external_id)), false)
     error_message = "spoke_external_id must be 2-1224 characters of letters, digits and +=,.@:/_-."
+  }
+}
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...) of the accounts the scanner reads. When set, sts:AssumeRole on the spoke role and the ECR image pulls of container-image functions are limited to resources of this organization (aws:ResourceOrgID). null: no organization condition (image pulls from any account's repository in this region)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be null or an AWS Organizations id such as o-a1b2c3d4e5."
   }
 }
 

@@ -62,13 +62,18 @@ locals {
       },
     ],
     jsondecode(var.platform_policy_statements.optional),
+    # The spoke role of any account, but only of the organization when one is configured (aws:ResourceOrgID is
+    # the organization of the account that owns the role): a role of that name elsewhere is never assumed.
     var.spoke_role_name == null ? [] : [
-      {
-        Sid      = "AssumeSpokeReadRole"
-        Effect   = "Allow"
-        Action   = "sts:AssumeRole"
-        Resource = "arn:${local.partition}:iam::*:role/${var.spoke_role_name}"
-      },
+      merge(
+        {
+          Sid      = "AssumeSpokeReadRole"
+          Effect   = "Allow"
+          Action   = "sts:AssumeRole"
+          Resource = "arn:${local.partition}:iam::*:role/${var.spoke_role_name}"
+        },
+        { for key, value in { Condition = { StringEquals = { "aws:ResourceOrgID" = var.organization_id } } } : key => value if var.organization_id != null },
+      ),
     ],
     var.vpc_config == null ? [] : [
       {

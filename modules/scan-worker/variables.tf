@@ -165,7 +165,7 @@ variable "environment_variables" {
 }
 
 variable "platform_environment" {
-  description = "The platform's own handler settings (e.g. QSCAN_SELF_FUNCTION_PREFIX); they win over core and extra variables, the common settings win over them. Null values are left out."
+  description = "The platform's own handler settings (e.g. QSCAN_SELF_FUNCTION_NAMES); they win over core and extra variables, the common settings win over them. Null values are left out."
   type        = map(string)
   default     = {}
 }
@@ -231,4 +231,16 @@ variable "queue_age_alarm_seconds" {
 variable "create_dashboard" {
   description = "Create the CloudWatch dashboard."
   type        = bool
+}
+
+# ------------------------------------------------------------------ cross-account
+variable "organization_id" {
+  description = "AWS Organizations id (o-...): sts:AssumeRole on the spoke role is limited to roles of this organization (aws:ResourceOrgID); null: no organization condition."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be null or an AWS Organizations id such as o-a1b2c3d4e5."
+  }
 }

@@ -13,7 +13,9 @@ Per region (the lambda client comes from the caller, one per region):
    reported under `truncated`. A region whose listing fails (throttled beyond the SDK's retries, Lambda not
    enabled there, access denied) is reported under `region_errors` and the job goes on with the next region.
 2. Each function is skipped, in this order, when it is
-   - one of the scanner's own (`own-function`, see `qscan.lambdas.is_own_function`: name prefixes or ARNs),
+   - one of the scanner's own (`own-function`, see `qscan.lambdas.is_own_function`: exact function names of
+     the own account (and region, when `own_region` is set), or ARNs; never a name prefix, so a customer's
+     `qscan-billing` is scanned),
    - not matched by any `include` pattern when there are some (`not-included`),
    - matched by an `exclude` pattern (`excluded`; exclude wins over include),
    - a listing entry without a valid function ARN (`invalid-entry`).
@@ -63,7 +65,9 @@ REASON = "bulk-scan"
 REQUEST_SOURCE = "qscan.bulk-scan"  # the scheduled request of modules/lambda (an EventBridge-shaped event)
 REQUEST_DETAIL_TYPE = "qscan Bulk Scan Request"
 QUEUE_URL_ENV = "QSCAN_SCAN_QUEUE_URL"
-DEFAULT_OWN_PREFIXES: tuple[str, ...] = ("qscan-",)  # the modules' default name_prefix "qscan" + "-"
+# The scanner functions of the modules' default name_prefix "qscan" (modules/ecr, modules/lambda): the own
+# functions when nothing else is configured (QSCAN_SELF_FUNCTION_NAMES, `--own-function`).
+DEFAULT_OWN_FUNCTIONS: tuple[str, ...] = ("qscan-ecr-scanner", "qscan-lambda-scanner")
 MAX_PAGE_SIZE = 50  # lambda:ListFunctions MaxItems limit
 SQS_BATCH_SIZE = 10  # sqs:SendMessageBatch limit
 MAX_FAILURES_LISTED = 100
@@ -72,6 +76,7 @@ MAX_PATTERNS = 50
 INPUT_KEYS = frozenset({"queue_url", "regions", "include", "exclude", "dry_run", "max_functions"})
 
 _PATTERN_RE = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,140}")
+_FUNCTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _QUEUE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?")
 _CODE_SHA_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -104,8 +109,9 @@ class BulkScanOptions:
     queue_url: str | None = None  # required unless dry_run
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    own_functions: tuple[str, ...] = DEFAULT_OWN_PREFIXES  # name prefixes or ARNs never scanned
-    own_account: str | None = None  # limits prefix matches to this account (see is_own_function)
+    own_functions: tuple[str, ...] = DEFAULT_OWN_FUNCTIONS  # exact function names or ARNs never scanned
+    own_account: str | None = None  # names match only in this account (None: a listing sees only its own)
+    own_region: str | None = None  # names match only in this region (None: in every listed region)
     dry_run: bool = False
     page_size: int = MAX_PAGE_SIZE
     max_functions: int = 10_000  # per region
@@ -138,12 +144,20 @@ class BulkScanOptions:
                         "characters * ? [ ] !"
                     )
         for own in self.own_functions:
-            if not isinstance(own, str) or not own or len(own) > 256:
-                raise ConfigError("own_functions: entries must be non-empty name prefixes or function ARNs")
-            if own.startswith("arn:") and not FUNCTION_ARN_RE.fullmatch(own):
-                raise ConfigError("own_functions: an ARN entry must be a Lambda function ARN")
+            if not isinstance(own, str) or len(own) > 256:
+                raise ConfigError("own_functions: entries must be Lambda function names or function ARNs")
+            if own.startswith("arn:"):
+                if not FUNCTION_ARN_RE.fullmatch(own):
+                    raise ConfigError("own_functions: an ARN entry must be a Lambda function ARN")
+            elif not _FUNCTION_NAME_RE.fullmatch(own):
+                raise ConfigError(
+                    "own_functions: entries must be exact Lambda function names (1-64 of A-Z a-z 0-9 _ -, "
+                    "no wildcards or prefixes) or function ARNs"
+                )
         if self.own_account is not None and not ACCOUNT_RE.fullmatch(self.own_account):
             raise ConfigError("own_account must be a 12-digit AWS account id")
+        if self.own_region is not None and not REGION_RE.fullmatch(self.own_region):
+            raise ConfigError("own_region must be an AWS region name such as eu-west-1")
         _bounded("page_size", self.page_size, 1, MAX_PAGE_SIZE)
         _bounded("max_functions", self.max_functions, 1, 1_000_000)
         _bounded("progress_every", self.progress_every, 0, 1_000_000)
@@ -302,8 +316,9 @@ def options_from_input(
     *,
     default_regions: Sequence[str] = (),
     default_queue_url: str | None = None,
-    own_functions: Sequence[str] = DEFAULT_OWN_PREFIXES,
+    own_functions: Sequence[str] = DEFAULT_OWN_FUNCTIONS,
     own_account: str | None = None,
+    own_region: str | None = None,
 ) -> BulkScanOptions:
     """Options from a scheduled invocation's input. Accepted shapes:
 
@@ -342,6 +357,7 @@ def options_from_input(
         exclude=_strings(data, "exclude", ()),
         own_functions=tuple(own_functions),
         own_account=own_account,
+        own_region=own_region,
         dry_run=dry_run,
         max_functions=max_functions,
     )
@@ -373,12 +389,14 @@ def scheduled_bulk_scan(
     sqs_client: Any,
     default_regions: Sequence[str] = (),
     default_queue_url: str | None = None,
-    own_functions: Sequence[str] = DEFAULT_OWN_PREFIXES,
+    own_functions: Sequence[str] = DEFAULT_OWN_FUNCTIONS,
     own_account: str | None = None,
+    own_region: str | None = None,
 ) -> dict[str, Any]:
     """The scheduled variant for a Lambda handler: input -> options -> bulk scan -> summary dict (logged).
 
-    The handler passes its own function name (or the deployment's prefix) in `own_functions`, its region as
+    The handler passes qscan's own function names and its own ARN in `own_functions`, its account and region
+    as `own_account` / `own_region` (a same-named function elsewhere is scanned), its region as
     `default_regions` and the scan queue as `default_queue_url`. Bad input and an unusable queue raise
     `ConfigError` (the invocation fails and its alarm fires); per-message failures are in the summary (`ok`).
     """
@@ -388,6 +406,7 @@ def scheduled_bulk_scan(
         default_queue_url=default_queue_url,
         own_functions=own_functions,
         own_account=own_account,
+        own_region=own_region,
     )
     summary = bulk_scan(options, lambda_client=lambda_client, sqs_client=sqs_client, progress=LOG.info)
     result = summary.to_dict()
@@ -463,7 +482,7 @@ def _decide(entry: Mapping[str, Any], options: BulkScanOptions) -> ScanTarget | 
     if target is None:
         return "invalid-entry"
     if options.own_functions and is_own_function(
-        target, options.own_functions, own_account=options.own_account
+        target, options.own_functions, own_account=options.own_account, own_region=options.own_region
     ):
         return "own-function"
     name = (target.function_arn or "").rsplit(":", 1)[-1]

@@ -31,7 +31,10 @@ AWS
 - QSCAN_SPOKE_ROLE_NAME        IAM role name the hub assumes in spoke accounts
 - QSCAN_SPOKE_EXTERNAL_ID      ExternalId for that role
 - QSCAN_AWS_ENDPOINT_URL       AWS endpoint override (local moto server for the demo); http(s) URL
-- QSCAN_SELF_FUNCTION_PREFIX   Lambda function-name prefix of the scanner's own functions, never scanned [qscan-]
+- QSCAN_SELF_FUNCTION_NAMES    comma list of the exact names of qscan's own Lambda functions (this account and
+                               region), never scanned [qscan-ecr-scanner,qscan-lambda-scanner]
+- QSCAN_SELF_FUNCTION_PREFIX   deprecated and ignored (a prefix also matched customers' functions): use
+                               QSCAN_SELF_FUNCTION_NAMES
 - QSCAN_TAG_FUNCTIONS          true | false: tag scanned Lambda functions with their result [false]
 - QSCAN_SCAN_QUEUE_URL         SQS scan queue URL that bulk scans enqueue into [the queue the request came from]
 
@@ -95,6 +98,8 @@ _BLOB_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _IAM_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _FUNCTION_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_SELF_FUNCTION_NAMES = 50
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -151,8 +156,9 @@ VARIABLES: tuple[Variable, ...] = (
     _var("metrics_namespace", "CloudWatch namespace of the EMF metrics", "qscan"),
     _var("service_name", "value of the metrics' service dimension"),
     _var(
-        "self_function_prefix", "Lambda function-name prefix of the scanner's own functions (never scanned)"
+        "self_function_names", "exact names of qscan's own Lambda functions (never scanned), comma-separated"
     ),
+    _var("self_function_prefix", "deprecated and ignored: use QSCAN_SELF_FUNCTION_NAMES"),
     _var("tag_functions", "tag scanned Lambda functions with their result: true | false", "false"),
     _var("scan_queue_url", "SQS scan queue URL that bulk scans enqueue into"),
 )
@@ -188,6 +194,20 @@ def _scan_types(name: str, value: str) -> tuple[str, ...]:
     if unknown:
         shown = ", ".join(u[:20] for u in unknown[:5])
         raise ConfigError(f"{name} has unknown scan type(s) {shown}; allowed: {', '.join(SCAN_TYPES)}")
+    return tuple(dict.fromkeys(items))
+
+
+def _function_names(name: str, value: str) -> tuple[str, ...]:
+    items = [item.strip() for item in value.split(",")]
+    if not all(items) or len(items) > MAX_SELF_FUNCTION_NAMES:
+        raise ConfigError(
+            f"{name} must be a comma list of 1-{MAX_SELF_FUNCTION_NAMES} Lambda function names without empty items"
+        )
+    if not all(_FUNCTION_NAME.fullmatch(item) for item in items):
+        raise ConfigError(
+            f"{name} must list exact Lambda function names (1-64 of A-Z a-z 0-9 _ -; no wildcards, prefixes "
+            "or ARNs)"
+        )
     return tuple(dict.fromkeys(items))
 
 
@@ -292,6 +312,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "log_level": lambda n, v: _choice(n, v, LOG_LEVELS, upper=True),
     "metrics_namespace": lambda n, v: validate_namespace(v, setting=n),
     "service_name": lambda n, v: validate_dimension_value(v, setting=n),
+    "self_function_names": _function_names,
     "self_function_prefix": _pattern(
         _FUNCTION_PREFIX, "a Lambda function-name prefix (1-64 of A-Z a-z 0-9 _ -)"
     ),
@@ -328,7 +349,8 @@ class Settings:
     log_level: str = "INFO"
     metrics_namespace: str = "qscan"
     service_name: str | None = None
-    self_function_prefix: str | None = None
+    self_function_names: tuple[str, ...] | None = None
+    self_function_prefix: str | None = None  # deprecated, ignored (the Lambda handler warns when it is set)
     tag_functions: bool = False
     scan_queue_url: str | None = None
 

@@ -132,7 +132,10 @@ def test_local_sizing_and_wiring(applied: Applied) -> None:
         "Variables"
     ]
     assert lambda_env["QSCAN_DEDUPE_TABLE"] == out["dedupe_table_name"]
-    assert lambda_env["QSCAN_SELF_FUNCTION_PREFIX"] == out["lambda_self_function_prefix"] == "qscan-local-"
+    own = ["qscan-local-lambda-scanner", out["function_name"]]  # the Lambda scanner and the ECR scanner
+    assert out["lambda_self_function_names"] == own and out["function_name"] == "qscan-local-ecr-scanner"
+    assert lambda_env["QSCAN_SELF_FUNCTION_NAMES"] == ",".join(own)
+    assert "QSCAN_SELF_FUNCTION_PREFIX" not in lambda_env
 
     _check_scanner(server, out["function_name"], out["queue_url"], out["dlq_url"], out["event_rule_names"])
     _check_scanner(

@@ -3,8 +3,11 @@
 environments/local is planned once on the moto server; the rule's `event_pattern` is read from
 `terraform show -json` and every sample is matched with `moto.events.models.EventPattern` (the matcher moto
 routes PutEvents with; its `TestEventPattern` API is a stub). Samples: the tests/fixtures/events/lambda_*
-CloudTrail calls and variations of them (other eventNames, an errorCode, the scanner's own functions by name,
-ARN, qualified ARN and partial ARN, other services).
+CloudTrail calls and variations of them (other eventNames, an errorCode, other services, and function names):
+qscan's own functions (the Lambda and the ECR scanner) by name, ARN, qualified ARN and partial ARN in events of
+the environment's own account and region never match; a customer's function that merely shares the name
+prefix (`qscan-local-billing`) matches, and so do functions named exactly like the scanners in events of
+another account (a spoke forwarding to a hub bus) or another region.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from tests.harness import tf_env
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 EVENTS = ms.REPO_ROOT / "tests" / "fixtures" / "events"
+OWN_ACCOUNT, OWN_REGION = ms.ACCOUNT_ID, ms.REGION  # where environments/local plans on the moto server
+SPOKE = "111122223333"  # the fixtures' account
+SCANNERS = ("qscan-local-lambda-scanner", "qscan-local-ecr-scanner")
 RULE = "module.lambda.aws_cloudwatch_event_rule.deploy"
 DEPLOYMENTS = (
     "lambda_create_function_zip",
@@ -37,9 +43,15 @@ def fixture(name: str) -> dict[str, Any]:
     return loaded
 
 
-def with_function(name: str, function: str) -> dict[str, Any]:
+def with_function(
+    name: str, function: str, account: str = OWN_ACCOUNT, region: str = OWN_REGION
+) -> dict[str, Any]:
+    """A fixture event for `function`, recorded in `account` and `region` (CloudTrail's event fields)."""
     event = fixture(name)
     event["detail"]["requestParameters"]["functionName"] = function
+    event["account"], event["region"] = account, region
+    event["detail"]["awsRegion"] = region
+    event["detail"]["recipientAccountId"] = account
     return event
 
 
@@ -104,16 +116,13 @@ def test_failed_calls_do_not_match(pattern: EventPattern) -> None:
     assert not matches(pattern, event)
 
 
-@pytest.mark.parametrize(
-    "function",
-    [
-        "qscan-local-lambda-scanner",
-        "qscan-local-ecr-scanner",
-        "arn:aws:lambda:us-east-1:123456789012:function:qscan-local-lambda-scanner",
-        "arn:aws:lambda:us-east-1:123456789012:function:qscan-local-ecr-scanner:$LATEST",
-        "123456789012:function:qscan-local-lambda-scanner",
-    ],
-)
+def forms(name: str, account: str = OWN_ACCOUNT, region: str = OWN_REGION) -> list[str]:
+    """Every form requestParameters.functionName takes for one function."""
+    arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    return [name, f"{account}:function:{name}", arn, f"{arn}:$LATEST", f"{account}:function:{name}:live"]
+
+
+@pytest.mark.parametrize("function", [form for name in SCANNERS for form in forms(name)])
 def test_the_scanners_own_functions_do_not_match(pattern: EventPattern, function: str) -> None:
     for name in ("lambda_create_function_zip", "lambda_update_function_code_zip"):
         assert not matches(pattern, with_function(name, function)), (name, function)
@@ -123,14 +132,31 @@ def test_the_scanners_own_functions_do_not_match(pattern: EventPattern, function
     "function",
     [
         "orders-api-handler",
-        "qscan-localish",  # the prefix is "qscan-local-" (with the hyphen)
+        "qscan-local-billing",  # a customer's function that shares the name prefix "qscan-local-"
+        "qscan-local-lambda-scanner-v2",  # starts with a scanner's name: still not the scanner
+        *forms("qscan-local-billing"),
+        "qscan-localish",
         "my-qscan-local-tool",
-        "arn:aws:lambda:us-east-1:123456789012:function:demo-orders-fn",
-        "123456789012:function:payments",
+        f"arn:aws:lambda:{OWN_REGION}:{OWN_ACCOUNT}:function:demo-orders-fn",
+        f"{OWN_ACCOUNT}:function:payments",
     ],
 )
 def test_other_functions_match(pattern: EventPattern, function: str) -> None:
     assert matches(pattern, with_function("lambda_update_function_code_zip", function))
+
+
+@pytest.mark.parametrize("function", [form for name in SCANNERS for form in forms(name, account=SPOKE)])
+def test_another_accounts_function_named_like_a_scanner_matches(pattern: EventPattern, function: str) -> None:
+    """A hub rule must scan a spoke's function even when it is called exactly like one of qscan's scanners."""
+    for name in ("lambda_create_function_zip", "lambda_update_function_code_zip"):
+        assert matches(pattern, with_function(name, function, account=SPOKE)), (name, function)
+    # the bare name in a spoke's event is the spoke's function, not ours
+    assert matches(pattern, with_function("lambda_create_function_zip", SCANNERS[0], account=SPOKE))
+
+
+@pytest.mark.parametrize("function", [*forms(SCANNERS[0], region="eu-west-1"), SCANNERS[0]])
+def test_another_regions_function_named_like_a_scanner_matches(pattern: EventPattern, function: str) -> None:
+    assert matches(pattern, with_function("lambda_update_function_code_zip", function, region="eu-west-1"))
 
 
 @pytest.mark.parametrize(

@@ -143,7 +143,7 @@ def test_three_pages_are_listed_with_markers_and_every_function_is_enqueued(queu
 def test_moto_functions_end_to_end_with_include_and_exclude(aws: Any, queue: tuple[Any, str]) -> None:  # noqa: F811
     sqs, url = queue
     layer = publish_layer(aws, "deps")
-    for name in ("payments-api", "payments-canary", "orders-api", "qscan-lambda-scanner"):
+    for name in ("payments-api", "payments-canary", "orders-api", "qscan-lambda-scanner", "qscan-payments"):
         create_zip(aws, name, [layer] if name == "payments-api" else None)
     aws.create_function(
         FunctionName="payments-img",
@@ -153,15 +153,16 @@ def test_moto_functions_end_to_end_with_include_and_exclude(aws: Any, queue: tup
     )
 
     summary = bulk_scan(
-        options(url, include=("payments-*",), exclude=("*-canary",)),
+        options(url, include=("payments-*", "qscan-*"), exclude=("*-canary",)),
         lambda_client=lambda region: aws,
         sqs_client=sqs,
     )
 
-    assert (summary.listed, summary.matched, summary.enqueued, summary.failed) == (5, 2, 2, 0)
+    assert (summary.listed, summary.matched, summary.enqueued, summary.failed) == (6, 3, 3, 0)
     assert summary.skipped == {"not-included": 1, "excluded": 1, "own-function": 1}
     targets = {t.function_arn: t for t in targets_of(drain(sqs, url))}
-    assert set(targets) == {arn("payments-api"), arn("payments-img")}
+    # qscan-payments shares the deployment's name prefix but is not one of qscan's functions: scanned
+    assert set(targets) == {arn("payments-api"), arn("payments-img"), arn("qscan-payments")}
     config = aws.get_function(FunctionName="payments-api")["Configuration"]
     assert targets[arn("payments-api")].code_sha256 == config["CodeSha256"]
     assert targets[arn("payments-api")].layers == (layer,)
@@ -372,8 +373,11 @@ def test_name_patterns(
         ({"page_size": 51}, "page_size"),
         ({"max_functions": 0}, "max_functions"),
         ({"own_functions": ("",)}, "own_functions"),
+        ({"own_functions": ("qscan-*",)}, "own_functions"),
+        ({"own_functions": ("a b",)}, "own_functions"),
         ({"own_functions": ("arn:aws:s3:::b",)}, "own_functions"),
         ({"own_account": "12"}, "own_account"),
+        ({"own_region": "Mars"}, "own_region"),
     ],
 )
 def test_options_are_validated(kwargs: dict[str, Any], match: str) -> None:
@@ -428,6 +432,36 @@ def test_scheduled_bulk_scan_returns_the_summary(queue: tuple[Any, str]) -> None
     )
     assert (result["enqueued"], result["skipped"], result["ok"]) == (1, {"own-function": 1}, True)
     assert len(drain(sqs, url)) == 1
+
+
+def test_own_names_are_exact_and_bound_to_the_own_account_and_region(queue: tuple[Any, str]) -> None:
+    """The scheduled bulk scan skips qscan's own names only in the handler's account and region."""
+    sqs, url = queue
+    spoke = "222233334444"
+    own_elsewhere = {
+        "FunctionName": "qscan-lambda-scanner",
+        "FunctionArn": f"arn:aws:lambda:{REGION}:{spoke}:function:qscan-lambda-scanner",
+        "PackageType": "Zip",
+        "CodeSha256": SHA,
+    }
+    listing = [entry("qscan-lambda-scanner"), entry("qscan-billing"), own_elsewhere]
+    client, _ = stubbed_lambda([listing], 50)
+    other_region, _ = stubbed_lambda([[entry("qscan-lambda-scanner", region=OTHER_REGION)]], 50)
+    result = scheduled_bulk_scan(
+        {"regions": [REGION, OTHER_REGION]},
+        lambda_client=lambda r: client if r == REGION else other_region,
+        sqs_client=sqs,
+        default_queue_url=url,
+        own_functions=["qscan-lambda-scanner", "qscan-ecr-scanner"],
+        own_account=ACCOUNT,
+        own_region=REGION,
+    )
+    assert (result["enqueued"], result["skipped"], result["ok"]) == (3, {"own-function": 1}, True)
+    assert {t.function_arn for t in targets_of(drain(sqs, url))} == {
+        arn("qscan-billing"),
+        own_elsewhere["FunctionArn"],
+        arn("qscan-lambda-scanner", OTHER_REGION),
+    }
 
 
 def test_options_from_the_lambda_modules_bulk_scan_request() -> None:

@@ -18,6 +18,7 @@ from tests.unit.test_lambda_resolve import ACCOUNT, REGION, aws, create_zip  # n
 def setup(aws: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:  # noqa: F811
     monkeypatch.delenv("QSCAN_AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("QSCAN_SCAN_QUEUE_URL", raising=False)
+    monkeypatch.delenv("QSCAN_SELF_FUNCTION_NAMES", raising=False)
     for name in ("svc-a", "svc-b", "tool-c", "qscan-lambda-scanner"):
         create_zip(aws, name)
     sqs = boto3.client("sqs", region_name=REGION)
@@ -47,7 +48,7 @@ def test_dry_run_prints_targets_and_sends_nothing(
 ) -> None:
     sqs, url = setup
     monkeypatch.setenv("QSCAN_SCAN_QUEUE_URL", url)  # the queue URL may come from the environment
-    code = main(["bulk-scan", "--dry-run", "--include", "svc-*", "--own-prefix", "nothing-"])
+    code = main(["bulk-scan", "--dry-run", "--include", "svc-*", "--own-function", "nothing"])
     lines, _ = output(capsys)
     assert code == 0
     assert [line["function_arn"].rsplit(":", 1)[1] for line in lines[:-1]] == ["svc-a", "svc-b"]
@@ -55,10 +56,47 @@ def test_dry_run_prints_targets_and_sends_nothing(
     assert drain(sqs, url) == []
 
 
+def planned_names(capsys: pytest.CaptureFixture[str]) -> tuple[list[str], dict[str, Any]]:
+    lines, _ = output(capsys)
+    return sorted(line["function_arn"].rsplit(":", 1)[1] for line in lines[:-1]), lines[-1]["summary"]
+
+
+def test_own_functions_are_exact_names_never_the_name_prefix(
+    setup: tuple[Any, str],
+    aws: Any,  # noqa: F811 - the fixture
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    create_zip(aws, "qscan-billing")  # a customer's function that shares qscan's default name prefix
+    assert main(["bulk-scan", "--dry-run", "--region", REGION]) == 0
+    names, summary = planned_names(capsys)
+    assert names == ["qscan-billing", "svc-a", "svc-b", "tool-c"]  # qscan-lambda-scanner is the default own
+    assert summary["skipped"] == {"own-function": 1}
+
+    monkeypatch.setenv("QSCAN_SELF_FUNCTION_NAMES", "tool-c,qscan-lambda-scanner")
+    assert main(["bulk-scan", "--dry-run", "--region", REGION]) == 0
+    names, summary = planned_names(capsys)
+    assert names == ["qscan-billing", "svc-a", "svc-b"] and summary["skipped"] == {"own-function": 2}
+
+    own_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:svc-a"
+    assert main(["bulk-scan", "--dry-run", "--region", REGION, "--own-function", own_arn]) == 0
+    names, _ = planned_names(capsys)
+    assert names == ["qscan-billing", "qscan-lambda-scanner", "svc-b", "tool-c"]  # the flag replaces the rest
+
+
+def test_the_removed_own_prefix_flag_exits_2_with_a_hint(
+    setup: tuple[Any, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bulk-scan", "--dry-run", "--region", REGION, "--own-prefix", "qscan-"]) == 2
+    err = capsys.readouterr().err
+    assert "--own-prefix was removed" in err and "--own-function" in err
+
+
 @pytest.mark.parametrize(
     "argv",
     [
         ["bulk-scan", "--region", REGION],  # no queue URL and not a dry run
+        ["bulk-scan", "--dry-run", "--region", REGION, "--own-function", "qscan-*"],  # no patterns
         ["bulk-scan", "--queue-url", "https://example.com/x", "--region", REGION],
         ["bulk-scan", "--dry-run", "--region", "nowhere"],
         ["bulk-scan", "--dry-run", "--region", REGION, "--include", "a;b"],

@@ -168,7 +168,10 @@ class LambdaWorld(World):
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LambdaWorld]:
-    settings = {"QSCAN_SERVICE_NAME": "qscan-lambda", "QSCAN_SELF_FUNCTION_PREFIX": "qscan-"}
+    settings = {
+        "QSCAN_SERVICE_NAME": "qscan-lambda",
+        "QSCAN_SELF_FUNCTION_NAMES": "qscan-lambda-scanner,qscan-ecr-scanner",
+    }
     with moto_world(LambdaWorld, tmp_path, monkeypatch, TOKEN, settings) as w:
         w.scan_queue_url = boto3.client("sqs").create_queue(QueueName=SCAN_QUEUE)["QueueUrl"]
         w.role_arn = boto3.client("iam").create_role(RoleName="app-role", AssumeRolePolicyDocument="{}")[
@@ -377,38 +380,67 @@ def test_image_function_is_scanned_as_an_image_and_deduped_on_its_digest(
 def test_the_scanners_own_functions_are_skipped_before_any_lookup(
     world: LambdaWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    for name in ("sec-forwarder", "scanner-main", "qscan-app"):
+    """Own = an exact name of QSCAN_SELF_FUNCTION_NAMES, or this function's ARN; never a name prefix."""
+    for name in ("sec-forwarder", "scanner-main", "qscan-billing", "sec-forwarder-v2"):
         world.create_function(name)
-    module = world.load(QSCAN_SELF_FUNCTION_PREFIX="sec-")
+    module = world.load(QSCAN_SELF_FUNCTION_NAMES="sec-forwarder,qscan-lambda-scanner")
     get_calls = calls_to(module.HANDLER.clients.client("lambda"), "GetFunction")
 
     class OwnContext(FunctionContext):
         invoked_function_arn = function_arn("scanner-main")
 
     events = [
-        cloudtrail("CreateFunction", None, {"functionName": "sec-forwarder"}),  # the prefix
+        cloudtrail("CreateFunction", None, {"functionName": "sec-forwarder"}),  # a listed name
         cloudtrail("UpdateFunctionCode", None, {"functionName": function_arn("scanner-main")}),  # itself
-        cloudtrail("CreateFunction", None, {"functionName": "qscan-app"}),  # not ours under this prefix
+        cloudtrail("CreateFunction", None, {"functionName": f"{ACCOUNT}:function:qscan-lambda-scanner"}),
+        cloudtrail("CreateFunction", None, {"functionName": "qscan-billing"}),  # a customer's: scanned
+        cloudtrail("CreateFunction", None, {"functionName": "sec-forwarder-v2"}),  # not a prefix: scanned
     ]
     response = module.lambda_handler(batch(*(record(e) for e in events)), OwnContext())
 
     assert response == {"batchItemFailures": []}
-    assert world.started == 1
-    assert [call["FunctionName"] for call in get_calls] == [function_arn("qscan-app")]
+    assert world.started == 2
+    assert [call["FunctionName"] for call in get_calls] == [
+        function_arn("qscan-billing"),
+        function_arn("sec-forwarder-v2"),
+    ]
     (accounting,) = accounting_lines(caplog)
-    assert accounting["scanned"] == 1
+    assert accounting["scanned"] == 2
     (reason,) = accounting["skipped"]
-    assert accounting["skipped"][reason] == 2
+    assert accounting["skipped"][reason] == 3
     assert reason.startswith("unsupported: own function")
 
 
-def test_a_spoke_function_with_the_own_prefix_is_still_scanned(world: LambdaWorld) -> None:
-    """The prefix names this account's qscan functions; a spoke's application may share it."""
+def test_without_the_setting_the_default_scanner_names_are_own_and_the_prefix_is_not(
+    world: LambdaWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The deprecated QSCAN_SELF_FUNCTION_PREFIX is ignored (with a warning): `qscan-billing` is scanned."""
+    monkeypatch.delenv("QSCAN_SELF_FUNCTION_NAMES")
+    world.create_function("qscan-billing")
+    with caplog.at_level(logging.WARNING):
+        world.load(QSCAN_SELF_FUNCTION_PREFIX="qscan-")
+    assert any(
+        "QSCAN_SELF_FUNCTION_PREFIX is deprecated and ignored" in r.getMessage() for r in caplog.records
+    )
+    caplog.clear()
+    events = [
+        cloudtrail("CreateFunction", None, {"functionName": "qscan-billing"}),
+        cloudtrail("CreateFunction", None, {"functionName": "qscan-ecr-scanner"}),
+        cloudtrail("CreateFunction", None, {"functionName": function_arn("qscan-lambda-scanner")}),
+    ]
+    assert world.invoke(batch(*(record(e) for e in events))) == {"batchItemFailures": []}
+    assert world.started == 1
+    (accounting,) = accounting_lines(caplog)
+    assert accounting["scanned"] == 1 and sum(accounting["skipped"].values()) == 2
+
+
+def test_a_spoke_function_named_like_a_scanner_is_still_scanned(world: LambdaWorld) -> None:
+    """A name is own only in this account: a spoke's `qscan-lambda-scanner` forwarded to a hub is scanned."""
     spoke_lambda = spoke_client("lambda")
     spoke_role = spoke_client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    created = world.create_function("qscan-payments", client=spoke_lambda, role=spoke_role)
+    created = world.create_function(SELF_NAME, client=spoke_lambda, role=spoke_role)
     world.load(QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read", QSCAN_SPOKE_EXTERNAL_ID="ext-id-5521")
-    event = cloudtrail("CreateFunction", created, {"functionName": "qscan-payments"}, account=SPOKE)
+    event = cloudtrail("CreateFunction", created, {"functionName": SELF_NAME}, account=SPOKE)
     assert world.invoke(batch(record(event))) == {"batchItemFailures": []}
     assert world.started == 1
 

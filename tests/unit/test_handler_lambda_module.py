@@ -2,7 +2,8 @@
 
 - every environment variable the modules set is one `qscan.config.Settings` reads (and parses as the module
   renders it), and the settings the handler requires are all set;
-- the module's default own-function prefix is the handler's;
+- the module's own function names (its scanner, named as modules/scan-worker names it) are exact names the
+  handler parses, and the handler's defaults are the default deployment's scanner names;
 - the dashboard reads exactly the EMF metric names the handler emits, under the handler's service name;
 - the role may write results exactly where `qscan.results.keys` puts Lambda results;
 - the tag keys the role may write are the ones `qscan.lambdas.tag_function` writes;
@@ -16,7 +17,7 @@ import ast
 import json
 import re
 
-from qscan.bulk_scan import DEFAULT_OWN_PREFIXES, is_bulk_scan_request, options_from_input
+from qscan.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, options_from_input
 from qscan.config import ENV_NAMES, Settings
 from qscan.lambdas import TAG_KEYS
 from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
@@ -80,13 +81,14 @@ def test_every_module_variable_is_a_setting_the_handler_reads() -> None:
     assert set(core_env) - settings_env == set()
     assert set(core_env) | set(module_env) >= HANDLER_REQUIRED
     assert {
-        "QSCAN_SELF_FUNCTION_PREFIX",
+        "QSCAN_SELF_FUNCTION_NAMES",
         "QSCAN_TAG_FUNCTIONS",
         "QSCAN_METRICS_NAMESPACE",
         "QSCAN_SERVICE_NAME",
         "QSCAN_LOG_LEVEL",
     } <= set(module_env)
     assert "QSCAN_RESULTS_PREFIX" not in module_env
+    assert "QSCAN_SELF_FUNCTION_PREFIX" not in module_env  # deprecated: a prefix matched customers' functions
 
 
 def test_rendered_values_parse_as_the_handler_expects() -> None:
@@ -94,15 +96,26 @@ def test_rendered_values_parse_as_the_handler_expects() -> None:
     assert module_env["QSCAN_TAG_FUNCTIONS"] == '${var.enable_tagging ? "true" : "false"}'
     assert Settings.from_env({"QSCAN_TAG_FUNCTIONS": "true"}).tag_functions is True
     assert Settings.from_env({"QSCAN_TAG_FUNCTIONS": "false"}).tag_functions is False
-    assert module_env["QSCAN_SELF_FUNCTION_PREFIX"] == "${local.self_function_prefix}"
-    default_prefix = locals_of(MODULE / "main.tf")["self_function_prefix"]
-    assert default_prefix == '${coalesce(var.self_function_prefix, "${var.name_prefix}-")}'
-    rendered = "qscan" + "-"  # name_prefix defaults to "qscan"
+    assert module_env["QSCAN_SELF_FUNCTION_NAMES"] == '${join(",", local.self_function_names)}'
+    lambda_locals = locals_of(MODULE / "main.tf")
+    assert (
+        lambda_locals["self_function_names"]
+        == "${distinct(concat([local.function_name], var.self_function_names))}"
+    )
+    # the module's own name is the function modules/scan-worker creates
+    assert lambda_locals["function_name"] == for_platform(
+        locals_of(WORKER / "main.tf")["function_name"], MODULE
+    )
     assert re.search(
         r'variable "name_prefix" \{[^}]*default\s*=\s*"qscan"', (MODULE / "variables.tf").read_text()
     )
-    assert Settings.from_env({"QSCAN_SELF_FUNCTION_PREFIX": rendered}).self_function_prefix == rendered
-    assert (rendered,) == DEFAULT_OWN_PREFIXES  # the handler's default when the variable is unset
+    rendered = ",".join(["qscan-lambda-scanner", "qscan-ecr-scanner"])  # default name_prefix, ECR passed in
+    assert Settings.from_env({"QSCAN_SELF_FUNCTION_NAMES": rendered}).self_function_names == (
+        "qscan-lambda-scanner",
+        "qscan-ecr-scanner",
+    )
+    # the handler's default when the variable is unset: the default deployment's two scanners
+    assert set(DEFAULT_OWN_FUNCTIONS) == {"qscan-lambda-scanner", "qscan-ecr-scanner"}
 
 
 def test_dashboard_reads_the_metrics_the_handler_emits() -> None:

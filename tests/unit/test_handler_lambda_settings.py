@@ -1,4 +1,5 @@
-"""The Lambda scanner's settings: QSCAN_SELF_FUNCTION_PREFIX, QSCAN_TAG_FUNCTIONS, QSCAN_SCAN_QUEUE_URL."""
+"""The Lambda scanner's settings: QSCAN_SELF_FUNCTION_NAMES (and the deprecated QSCAN_SELF_FUNCTION_PREFIX),
+QSCAN_TAG_FUNCTIONS, QSCAN_SCAN_QUEUE_URL."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from qscan.errors import ConfigError
 
 def test_defaults() -> None:
     settings = Settings.from_env({})
-    assert settings.self_function_prefix is None  # the handler then uses qscan- (qscan.bulk_scan)
+    assert settings.self_function_names is None  # the handler then uses qscan.bulk_scan.DEFAULT_OWN_FUNCTIONS
+    assert settings.self_function_prefix is None
     assert settings.tag_functions is False
     assert settings.scan_queue_url is None
 
@@ -34,6 +36,36 @@ def test_tag_functions_is_a_strict_boolean(raw: str, expected: bool) -> None:
 def test_tag_functions_rejects_anything_else(raw: str) -> None:
     with pytest.raises(ConfigError, match=r"^QSCAN_TAG_FUNCTIONS must be true or false"):
         Settings.from_env({"QSCAN_TAG_FUNCTIONS": raw})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("qscan-lambda-scanner", ("qscan-lambda-scanner",)),
+        (" qscan-lambda-scanner , qscan-ecr-scanner ", ("qscan-lambda-scanner", "qscan-ecr-scanner")),
+        ("a,a,B_1", ("a", "B_1")),
+        ("x" * 64, ("x" * 64,)),
+    ],
+)
+def test_self_function_names_is_a_comma_list_of_exact_names(raw: str, expected: tuple[str, ...]) -> None:
+    assert Settings.from_env({"QSCAN_SELF_FUNCTION_NAMES": raw}).self_function_names == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "qscan-*",  # a wildcard would match customers' functions
+        "a b",
+        "x" * 65,
+        "arn:aws:lambda:us-east-1:123456789012:function:f",  # names only: the handler adds its own ARN
+        "qscan-lambda-scanner,,qscan-ecr-scanner",
+        ",".join(f"f{i}" for i in range(51)),
+    ],
+)
+def test_self_function_names_rejects_patterns_arns_and_empty_items(raw: str) -> None:
+    with pytest.raises(ConfigError, match=r"^QSCAN_SELF_FUNCTION_NAMES must ") as caught:
+        Settings.from_env({"QSCAN_SELF_FUNCTION_NAMES": raw})
+    assert raw not in caught.value.reason  # identifiers are not echoed
 
 
 @pytest.mark.parametrize("prefix", ["qscan-", "sec_tools-", "A", "x" * 64])
@@ -61,6 +93,6 @@ def test_scan_queue_url_is_https_or_loopback_http() -> None:
 
 def test_describe_shows_the_new_settings() -> None:
     shown = Settings.from_env(
-        {"QSCAN_TAG_FUNCTIONS": "true", "QSCAN_SELF_FUNCTION_PREFIX": "sec-"}
+        {"QSCAN_TAG_FUNCTIONS": "true", "QSCAN_SELF_FUNCTION_NAMES": "sec-a,sec-b"}
     ).describe()
-    assert shown["QSCAN_TAG_FUNCTIONS"] is True and shown["QSCAN_SELF_FUNCTION_PREFIX"] == "sec-"
+    assert shown["QSCAN_TAG_FUNCTIONS"] is True and shown["QSCAN_SELF_FUNCTION_NAMES"] == "sec-a,sec-b"

@@ -341,42 +341,73 @@ def test_unqualified_function_arn() -> None:
 # ------------------------------------------------------------------------------------------- self-skip
 
 
-def fn(arn_or_name: str, account: str | None = None) -> ScanTarget:
+def fn(arn_or_name: str, account: str | None = None, region: str | None = None) -> ScanTarget:
     if arn_or_name.startswith("arn:"):
         return ScanTarget(
             kind="function", platform="lambda", function_arn=arn_or_name, lookup="lambda_function"
         )
     return ScanTarget(
-        kind="function", platform="lambda", resource_id=arn_or_name, account=account, lookup="lambda_function"
+        kind="function",
+        platform="lambda",
+        resource_id=arn_or_name,
+        account=account,
+        region=region,
+        lookup="lambda_function",
     )
 
 
-def test_own_functions_match_by_name_prefix() -> None:
-    assert is_own_function(fn(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:qscan-ecr-scanner"), "qscan-")
-    assert is_own_function(fn("qscan-lambda-scanner"), ["other-", "qscan-"])
-    assert not is_own_function(fn("orders-qscan-api"), "qscan-")  # a prefix, not a substring
-    assert not is_own_function(fn("QSCAN-api"), "qscan-")  # case-sensitive like Lambda names
+OWN_NAMES = ("qscan-ecr-scanner", "qscan-lambda-scanner")
+SPOKE = "222222222222"
+
+
+def test_own_functions_match_by_exact_name_never_by_prefix() -> None:
+    own = {"own_account": ACCOUNT, "own_region": REGION}
+    assert is_own_function(
+        fn(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:qscan-ecr-scanner"), OWN_NAMES, **own
+    )
+    assert is_own_function(fn("qscan-lambda-scanner", ACCOUNT, REGION), OWN_NAMES, **own)
+    assert is_own_function(
+        fn(f"{ACCOUNT}:function:qscan-lambda-scanner:$LATEST", region=REGION), OWN_NAMES, **own
+    )
+    # a customer's function that merely shares the deployment's name prefix is scanned
+    assert not is_own_function(fn("qscan-billing", ACCOUNT, REGION), OWN_NAMES, **own)
+    assert not is_own_function(fn("qscan-lambda-scanner-v2", ACCOUNT, REGION), OWN_NAMES, **own)
+    assert not is_own_function(
+        fn("QSCAN-lambda-scanner", ACCOUNT, REGION), OWN_NAMES, **own
+    )  # case-sensitive
+    # a prefix-looking entry is a name like any other: it matches only a function called exactly that
+    assert not is_own_function(fn("qscan-app", ACCOUNT, REGION), "qscan-", **own)
 
 
 def test_own_functions_match_by_exact_arn_ignoring_qualifiers() -> None:
     own = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:scanner"
-    assert is_own_function(fn(own + ":7"), own)
-    assert is_own_function(fn(own), own + ":$LATEST")
-    assert not is_own_function(fn(own + "-two"), own)  # an ARN entry is exact, not a prefix
-    assert not is_own_function(fn("scanner"), own)  # a bare name cannot be proven to be that ARN
+    assert is_own_function(fn(own + ":7"), own, own_account=ACCOUNT)
+    assert is_own_function(fn(own), own + ":$LATEST", own_account=ACCOUNT)
+    assert not is_own_function(fn(own + "-two"), own, own_account=ACCOUNT)  # an ARN entry is exact
+    assert not is_own_function(fn("scanner"), own, own_account=ACCOUNT)  # a bare name is not proven that ARN
+    assert is_own_function(fn("scanner", ACCOUNT, REGION), own, own_account=ACCOUNT)  # name + where = the ARN
+    # an ARN names one account: the same name in a spoke is not it, whatever own_account says
+    assert not is_own_function(fn(f"arn:aws:lambda:{REGION}:{SPOKE}:function:scanner"), own, own_account=None)
 
 
-def test_prefix_matches_only_the_own_account_when_given() -> None:
-    spoke = fn(f"arn:aws:lambda:{REGION}:222222222222:function:qscan-app")
-    assert is_own_function(spoke, "qscan-")
-    assert not is_own_function(spoke, "qscan-", own_account=ACCOUNT)
-    assert is_own_function(fn("qscan-app", account=ACCOUNT), "qscan-", own_account=ACCOUNT)
+def test_names_match_only_in_the_own_account_and_region() -> None:
+    own = {"own_account": ACCOUNT, "own_region": REGION}
+    spoke = fn(f"arn:aws:lambda:{REGION}:{SPOKE}:function:qscan-lambda-scanner")
+    assert not is_own_function(spoke, OWN_NAMES, **own)  # a hub scans a spoke's same-named function
+    assert not is_own_function(fn("qscan-lambda-scanner", SPOKE, REGION), OWN_NAMES, **own)
+    assert not is_own_function(fn(f"{SPOKE}:function:qscan-lambda-scanner"), OWN_NAMES, **own)
+    other_region = fn(f"arn:aws:lambda:us-west-2:{ACCOUNT}:function:qscan-lambda-scanner")
+    assert not is_own_function(other_region, OWN_NAMES, **own)
+    assert is_own_function(other_region, OWN_NAMES, own_account=ACCOUNT)  # no region given: any region
+    # where the target does not say, it is where the caller reads it: the own account and region
+    assert is_own_function(fn("qscan-lambda-scanner"), OWN_NAMES, **own)
+    # own_account=None: a caller that only sees its own account (a ListFunctions listing)
+    assert is_own_function(spoke, OWN_NAMES, own_account=None)
 
 
 def test_self_skip_input_checks() -> None:
     image = ScanTarget(kind="image", platform="ecr", digest=DIGEST)
-    assert not is_own_function(image, "qscan-")  # names no function
-    with pytest.raises(ValueError):
-        is_own_function(fn("x"), "")
-    with pytest.raises(ValueError):
-        is_own_function(fn(ARN), "arn:aws:s3:::bucket")
+    assert not is_own_function(image, OWN_NAMES, own_account=ACCOUNT)  # names no function
+    for bad in ("", "qscan-*", "a b", "x" * 65, "arn:aws:s3:::bucket"):
+        with pytest.raises(ValueError):
+            is_own_function(fn("x"), bad, own_account=ACCOUNT)

@@ -1,7 +1,8 @@
 # The environment's wiring against a mocked AWS provider (no credentials, no network): the manifest from
 # `make package` feeds the handlers (aws-ecr, aws-lambda) and the qscanner layer, an explicit layer ARN wins,
 # the Lambda scanner's trail is created unless an existing one is named, and a missing manifest, a missing
-# layer or no trail at all stops the plan with a clear message.
+# layer or no trail at all stops the plan with a clear message; the Lambda scanner skips both scanners by exact
+# name, and organization_id reaches the modules.
 mock_provider "aws" {
   source = "./tests/mocks"
 }
@@ -138,6 +139,46 @@ run "settings_reach_the_modules" {
     condition     = module.ecr.cloudtrail_event_pattern != null && module.core.name_prefix == "scan-eu"
     error_message = "CloudTrail PutImage and the name prefix are passed on."
   }
+}
+
+run "the_lambda_scanner_skips_both_scanners_by_exact_name" {
+  command = plan
+
+  variables {
+    name_prefix = "scan-eu"
+  }
+
+  assert {
+    condition     = module.lambda.self_function_names == tolist(["scan-eu-lambda-scanner", "scan-eu-ecr-scanner"])
+    error_message = "The Lambda scanner never scans itself or the ECR scanner: ${jsonencode(module.lambda.self_function_names)}"
+  }
+  assert {
+    condition     = !strcontains(module.lambda.event_pattern, "scan-eu-*") && !strcontains(module.lambda.event_pattern, "scan-eu-\"")
+    error_message = "No prefix exclusion: customers' scan-eu-* functions are scanned."
+  }
+}
+
+run "organization_id_limits_the_lambda_scanners_image_pulls" {
+  command = apply
+
+  variables {
+    organization_id = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(module.lambda.role_policy_json).Statement : s.Condition if s.Sid == "ReadFunctionImages"]) == { StringEquals = { "aws:ResourceOrgID" = "o-a1b2c3d4e5" } }
+    error_message = "The Lambda scanner's image pulls are limited to the organization."
+  }
+}
+
+run "rejects_malformed_organization_id" {
+  command = plan
+
+  variables {
+    organization_id = "o-x"
+  }
+
+  expect_failures = [var.organization_id]
 }
 
 run "existing_trail_replaces_the_created_one" {

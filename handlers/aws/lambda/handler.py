@@ -9,10 +9,14 @@ The trigger is an SQS batch whose message bodies are
 Per function target (the loop, partial batch response, accounting line and EMF metrics are
 `qscan.aws.sqs_handler.SqsScanHandler`; the cold start is `qscan.aws.queue_handler.QueueScanHandler`):
 
-1. **Own functions are skipped** before anything is read: a function of this account whose name starts with
-   QSCAN_SELF_FUNCTION_PREFIX (default `qscan-`), and this function itself (its ARN, from the first
+1. **Own functions are skipped** before anything is read: a function of this account and region whose name is
+   exactly one of QSCAN_SELF_FUNCTION_NAMES (modules/lambda passes the scanner names of the deployment; unset:
+   `qscan-ecr-scanner`, `qscan-lambda-scanner`), and this function itself (its ARN, from the first
    invocation's context), are qscan's own (`qscan.lambdas.is_own_function`): skipped with the reason
-   `own function`, never retried. Functions of other accounts are matched by exact ARN only.
+   `own function`, never retried. Names are never prefixes (a customer's `qscan-billing` is scanned), and a
+   function of another account or region is never own by its name (a spoke's `qscan-lambda-scanner`
+   forwarded to a hub is scanned); it is own only by its exact ARN. QSCAN_SELF_FUNCTION_PREFIX is deprecated
+   and ignored (a warning at cold start says so).
 2. **GetFunction, always** (`qscan.lambdas.resolve_function`, with the account's credentials: the function's
    own for this account, the assumed spoke role for others): the code SHA-256, package type, layer version
    ARNs and resolved image URI of what is deployed NOW. Even an event that carries them is looked up, so the
@@ -36,7 +40,7 @@ ECR handler.
 
 **Bulk-scan requests.** A body `qscan.bulk_scan.is_bulk_scan_request` accepts (the module's optional schedule puts
 one into the queue) runs `qscan.bulk_scan.scheduled_bulk_scan`: this account's functions in the request's
-region (own functions skipped the same way) are listed and one scan request per function is sent back to the
+region (own functions skipped by the same rule) are listed and one scan request per function is sent back to the
 scan queue: QSCAN_SCAN_QUEUE_URL, else the queue the request came from (the record's `eventSourceARN`). In the
 accounting the request is counted under `fanned_out` (the scan requests it sent add up under `enqueued`; each
 is an event of its own when it comes back). A bulk scan that could not enqueue everything, or could not list
@@ -56,7 +60,7 @@ from typing import Any
 
 from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
 from qscan.aws.sqs_handler import RequestHandler
-from qscan.bulk_scan import DEFAULT_OWN_PREFIXES, is_bulk_scan_request, scheduled_bulk_scan
+from qscan.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, scheduled_bulk_scan
 from qscan.config import Settings
 from qscan.errors import ConfigError, TransientError, UnsupportedEvent
 from qscan.events.aws_lambda import FUNCTION_ARN_RE
@@ -108,8 +112,13 @@ class LambdaHandler(QueueScanHandler):
     session_name = "qscan-lambda-scanner"
 
     def __init__(self, settings: Settings, *, region: str | None = None) -> None:
-        self.own_prefix = settings.self_function_prefix or DEFAULT_OWN_PREFIXES[0]
+        self.own_names = settings.self_function_names or DEFAULT_OWN_FUNCTIONS
         self.own_arn: str | None = None  # this function, from the first invocation's context
+        if settings.self_function_prefix:
+            LOG.warning(
+                "QSCAN_SELF_FUNCTION_PREFIX is deprecated and ignored (a prefix also matches customers' "
+                "functions): list qscan's own functions in QSCAN_SELF_FUNCTION_NAMES"
+            )
         super().__init__(settings, region=region)
 
     # ------------------------------------------------------------------ QueueScanHandler hooks
@@ -131,7 +140,8 @@ class LambdaHandler(QueueScanHandler):
             self.own_arn = unqualified_function_arn(arn)
 
     def own_functions(self) -> tuple[str, ...]:
-        return (self.own_prefix, self.own_arn) if self.own_arn else (self.own_prefix,)
+        """qscan's own function names (of this account and region) and this function's ARN."""
+        return (*self.own_names, self.own_arn) if self.own_arn else tuple(self.own_names)
 
     # ------------------------------------------------------------------ per target
     def resolve(self, target: ScanTarget) -> ScanTarget:
@@ -142,10 +152,10 @@ class LambdaHandler(QueueScanHandler):
             raise UnsupportedEvent(f"lookup {target.lookup} is not done by the Lambda handler")
         locator = locate_function(target)
         own_account = self.accounts.own_account()
-        if is_own_function(target, self.own_functions(), own_account=own_account):
+        if is_own_function(target, self.own_functions(), own_account=own_account, own_region=self.region):
             LOG.info("skipped own function %s", locator.name, extra={"function_name": locator.name})
             raise OwnFunction(
-                f"own function: qscan's own functions (name prefix {self.own_prefix}) are never scanned"
+                "own function: qscan's own functions (QSCAN_SELF_FUNCTION_NAMES) are never scanned"
             )
         account = locator.account or own_account
         region = locator.region or self.region
@@ -187,6 +197,7 @@ class LambdaHandler(QueueScanHandler):
             default_queue_url=queue_url,
             own_functions=self.own_functions(),
             own_account=self.accounts.own_account(),
+            own_region=self.region,
         )
         if not summary["ok"]:
             regions = ", ".join(sorted(summary["region_errors"])) or "none"

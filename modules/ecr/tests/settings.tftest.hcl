@@ -371,8 +371,50 @@ run "iam_scoped_to_included_repositories_and_spoke_role" {
     error_message = "sts:AssumeRole only on the named spoke role."
   }
   assert {
+    condition     = !contains(keys(jsondecode(module.worker.role_policy.policy).Statement[10]), "Condition")
+    error_message = "Without organization_id the spoke role carries no organization condition."
+  }
+  assert {
     condition     = jsondecode(module.worker.role_policy.policy).Statement[11].Sid == "VpcNetworkInterfaces" && length(module.worker.function.vpc_config) == 1
     error_message = "VPC attachment brings the ENI permissions."
+  }
+}
+
+run "organization_id_limits_the_spoke_role_to_the_organization" {
+  command = apply
+
+  variables {
+    spoke_role_name   = "qscan-spoke-read-eu-west-1"
+    spoke_external_id = "o-abc123-qscan"
+    organization_id   = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(module.worker.role_policy.policy).Statement : s if s.Sid == "AssumeSpokeReadRole"]) == {
+      Sid       = "AssumeSpokeReadRole"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Resource  = "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
+      Condition = { StringEquals = { "aws:ResourceOrgID" = "o-a1b2c3d4e5" } }
+    }
+    error_message = "sts:AssumeRole must be limited to spoke roles of the organization (aws:ResourceOrgID)."
+  }
+  assert {
+    condition     = one([for s in jsondecode(module.worker.role_policy.policy).Statement : s if s.Sid == "ReadPushedImages"]).Resource == ["arn:aws:ecr:eu-west-1:123456789012:repository/*"]
+    error_message = "The ECR scanner pulls only this account's pushes with its own role (spokes' with the spoke role)."
+  }
+}
+
+run "organization_id_alone_adds_no_statement" {
+  command = plan
+
+  variables {
+    organization_id = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition     = !anytrue([for s in jsondecode(module.worker.role_policy.policy).Statement : s.Sid == "AssumeSpokeReadRole"])
+    error_message = "No spoke role, no sts:AssumeRole, organization or not."
   }
 }
 

@@ -246,3 +246,11 @@ run "accepts_s3_artifact" {
     error_message = "S3 artifacts are deployed from S3."
   }
 }
+
+run "rejects_malformed_organization_id" {
+  command = plan
+  variables {
+    organization_id = "org-1234567890"
+  }
+  expect_failures = [var.organization_id]
+}

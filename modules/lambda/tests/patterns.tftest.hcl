@@ -1,5 +1,6 @@
-# The deployment rule's event pattern, self-exclusion, the bulk-scan schedule and the trail choice (mocked
-# provider: plan only).
+# The deployment rule's event pattern, self-exclusion (exact names, own account and region only), the bulk-scan
+# schedule and the trail choice (mocked provider: plan only). tests/integration/test_lambda_patterns.py matches
+# the rendered pattern against sample events.
 mock_provider "aws" {
   source = "./tests/mocks"
 }
@@ -40,10 +41,25 @@ run "deploy_pattern_by_default" {
         eventSource = ["lambda.amazonaws.com"]
         eventName   = ["CreateFunction20150331", "UpdateFunctionCode20150331v2", "UpdateFunctionConfiguration20150331v2"]
         errorCode   = [{ exists = false }]
-        requestParameters = {
-          functionName = [{ "anything-but" = { wildcard = ["qscan-*", "*:function:qscan-*"] } }]
-        }
       }
+      "$or" = [
+        { account = [{ "anything-but" = "123456789012" }] },
+        { region = [{ "anything-but" = "eu-west-1" }] },
+        {
+          account = ["123456789012"]
+          region  = ["eu-west-1"]
+          detail = {
+            requestParameters = {
+              functionName = [{ "anything-but" = { wildcard = [
+                "qscan-lambda-scanner",
+                "123456789012:function:qscan-lambda-scanner",
+                "arn:aws:lambda:eu-west-1:123456789012:function:qscan-lambda-scanner",
+                "*123456789012:function:qscan-lambda-scanner:*",
+              ] } }]
+            }
+          }
+        },
+      ]
     })
     error_message = "Unexpected deployment pattern: ${output.event_pattern}"
   }
@@ -58,6 +74,10 @@ run "deploy_pattern_by_default" {
   assert {
     condition     = aws_cloudwatch_event_target.deploy.target_id == "scan-queue"
     error_message = "The rule targets the scan queue."
+  }
+  assert {
+    condition     = length(output.event_pattern) <= 2048
+    error_message = "The default pattern must fit EventBridge's default pattern size quota."
   }
 }
 
@@ -78,7 +98,7 @@ run "pattern_names_exactly_the_three_deploy_calls" {
   }
 }
 
-run "self_exclusion_follows_name_prefix" {
+run "own_names_follow_name_prefix_and_are_exact" {
   command = plan
 
   variables {
@@ -86,34 +106,96 @@ run "self_exclusion_follows_name_prefix" {
   }
 
   assert {
-    condition     = jsonencode(jsondecode(output.event_pattern).detail.requestParameters.functionName) == jsonencode([{ "anything-but" = { wildcard = ["secscan-*", "*:function:secscan-*"] } }])
-    error_message = "The scanner's own functions (name, ARN and partial ARN) must be excluded: ${output.event_pattern}"
+    condition = jsondecode(output.event_pattern)["$or"][2].detail.requestParameters.functionName == [{ "anything-but" = { wildcard = [
+      "secscan-lambda-scanner",
+      "123456789012:function:secscan-lambda-scanner",
+      "arn:aws:lambda:eu-west-1:123456789012:function:secscan-lambda-scanner",
+      "*123456789012:function:secscan-lambda-scanner:*",
+    ] } }]
+    error_message = "The scanner's own function (name, partial ARN, ARN, qualified) must be excluded: ${output.event_pattern}"
   }
   assert {
-    condition     = startswith(module.worker.function.function_name, output.self_function_prefix) && output.self_function_prefix == "secscan-"
-    error_message = "The scanner function itself must fall under the excluded prefix."
+    condition     = !anytrue([for form in jsondecode(output.event_pattern)["$or"][2].detail.requestParameters.functionName[0]["anything-but"].wildcard : endswith(form, "secscan-*") || endswith(form, "secscan-")])
+    error_message = "No prefix wildcard: a customer's secscan-billing must be scanned."
   }
   assert {
-    condition     = module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "secscan-"
-    error_message = "The handler must get the same prefix to skip."
+    condition     = output.self_function_names == tolist(["secscan-lambda-scanner"]) && module.worker.function.function_name == output.self_function_names[0]
+    error_message = "The module's own name must be the scanner function's real name."
+  }
+  assert {
+    condition     = module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_NAMES"] == "secscan-lambda-scanner" && !contains(keys(module.worker.function.environment[0].variables), "QSCAN_SELF_FUNCTION_PREFIX")
+    error_message = "The handler must get the same names (and no prefix) to skip."
   }
 }
 
-run "self_exclusion_custom_prefix" {
+run "own_names_include_the_ones_passed_in" {
+  command = plan
+
+  variables {
+    self_function_names = ["qscan-ecr-scanner", "qscan-lambda-scanner", "sec-forwarder"]
+  }
+
+  assert {
+    condition     = output.self_function_names == tolist(["qscan-lambda-scanner", "qscan-ecr-scanner", "sec-forwarder"])
+    error_message = "This module's scanner first, then the given names without duplicates."
+  }
+  assert {
+    condition     = length(jsondecode(output.event_pattern)["$or"][2].detail.requestParameters.functionName[0]["anything-but"].wildcard) == 12 && contains(jsondecode(output.event_pattern)["$or"][2].detail.requestParameters.functionName[0]["anything-but"].wildcard, "arn:aws:lambda:eu-west-1:123456789012:function:qscan-ecr-scanner")
+    error_message = "Every own name is excluded in its four forms: ${output.event_pattern}"
+  }
+  assert {
+    condition     = module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_NAMES"] == "qscan-lambda-scanner,qscan-ecr-scanner,sec-forwarder"
+    error_message = "The handler skips the same names."
+  }
+}
+
+run "other_accounts_and_regions_are_never_excluded_by_name" {
+  command = plan
+
+  assert {
+    condition = [for branch in jsondecode(output.event_pattern)["$or"] : keys(branch)] == [
+      ["account"], ["region"], ["account", "detail", "region"],
+    ]
+    error_message = "Only the branch of this account's and region's events carries the name exclusion."
+  }
+  assert {
+    condition     = jsondecode(output.event_pattern)["$or"][0].account == [{ "anything-but" = "123456789012" }] && jsondecode(output.event_pattern)["$or"][1].region == [{ "anything-but" = "eu-west-1" }]
+    error_message = "Events of another account or region (spokes forwarding to a hub bus) match whatever the function is called."
+  }
+  assert {
+    condition     = !contains(keys(jsondecode(output.event_pattern).detail), "requestParameters")
+    error_message = "The outer pattern must not constrain the function name (the branches do)."
+  }
+}
+
+run "deprecated_prefix_is_ignored_with_a_warning" {
   command = plan
 
   variables {
     self_function_prefix = "platform-security"
   }
 
+  # The check block turns the deprecated setting into a warning; the plan still succeeds.
+  expect_failures = [check.self_function_prefix_is_deprecated]
+
   assert {
-    condition     = jsonencode(jsondecode(output.event_pattern).detail.requestParameters.functionName) == jsonencode([{ "anything-but" = { wildcard = ["platform-security*", "*:function:platform-security*"] } }])
-    error_message = "A custom prefix replaces the default: ${output.event_pattern}"
+    condition     = !strcontains(output.event_pattern, "platform-security") && output.self_function_prefix == null
+    error_message = "The deprecated prefix must not reach the pattern."
   }
   assert {
-    condition     = module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "platform-security"
-    error_message = "The handler skips the custom prefix too."
+    condition     = module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_NAMES"] == "qscan-lambda-scanner" && !contains(keys(module.worker.function.environment[0].variables), "QSCAN_SELF_FUNCTION_PREFIX")
+    error_message = "The deprecated prefix must not reach the handler."
   }
+}
+
+run "too_many_long_own_names_exceed_the_pattern_quota" {
+  command = plan
+
+  variables {
+    self_function_names = [for i in range(8) : "${i}-an-own-function-with-a-rather-long-name-of-qscan-platform-team"]
+  }
+
+  expect_failures = [aws_cloudwatch_event_rule.deploy]
 }
 
 run "custom_event_bus_needs_no_trail" {

@@ -188,7 +188,7 @@ run "function_environment" {
       QSCAN_SERVICE_NAME         = "qscan-lambda"
       QSCAN_METRICS_NAMESPACE    = "qscan"
       QSCAN_LOG_LEVEL            = "INFO"
-      QSCAN_SELF_FUNCTION_PREFIX = "qscan-"
+      QSCAN_SELF_FUNCTION_NAMES  = "qscan-lambda-scanner"
       QSCAN_TAG_FUNCTIONS        = "false"
     })
     error_message = "Unexpected function environment."
@@ -205,7 +205,7 @@ run "function_environment_overrides" {
     spoke_role_name       = "qscan-spoke-read-eu-west-1"
     spoke_external_id     = "o-abc123-qscan"
     log_level             = "DEBUG"
-    environment_variables = { EXTRA = "1", QSCAN_LOG_LEVEL = "ERROR", QSCAN_SELF_FUNCTION_PREFIX = "nothing" }
+    environment_variables = { EXTRA = "1", QSCAN_LOG_LEVEL = "ERROR", QSCAN_SELF_FUNCTION_NAMES = "nothing" }
   }
 
   assert {
@@ -222,7 +222,7 @@ run "function_environment_overrides" {
     condition = (
       module.worker.function.environment[0].variables["EXTRA"] == "1" &&
       module.worker.function.environment[0].variables["QSCAN_LOG_LEVEL"] == "DEBUG" &&
-      module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_PREFIX"] == "qscan-"
+      module.worker.function.environment[0].variables["QSCAN_SELF_FUNCTION_NAMES"] == "qscan-lambda-scanner"
     )
     error_message = "Extra variables are added, but the module's own settings win."
   }
@@ -277,8 +277,12 @@ run "iam_least_privilege" {
     error_message = "Layer reads are limited to this region."
   }
   assert {
-    condition     = jsondecode(module.worker.role_policy.policy).Statement[5].Resource == "arn:aws:ecr:eu-west-1:123456789012:repository/*" && !contains(jsondecode(module.worker.role_policy.policy).Statement[5].Action, "ecr:PutImage")
-    error_message = "ECR read (image functions) is limited to this account's registry in this region."
+    condition     = jsondecode(module.worker.role_policy.policy).Statement[5].Resource == "arn:aws:ecr:eu-west-1:*:repository/*" && !contains(jsondecode(module.worker.role_policy.policy).Statement[5].Action, "ecr:PutImage")
+    error_message = "ECR read (image functions) covers any account's repository in this region (images of a shared build account), read actions only."
+  }
+  assert {
+    condition     = !contains(keys(jsondecode(module.worker.role_policy.policy).Statement[5]), "Condition") && jsondecode(module.worker.role_policy.policy).Statement[6].Action == "ecr:GetAuthorizationToken" && jsondecode(module.worker.role_policy.policy).Statement[6].Resource == "*"
+    error_message = "Without organization_id there is no organization condition; the registry login is on * (no resource-level permissions)."
   }
   assert {
     condition     = jsondecode(module.worker.role_policy.policy).Statement[8].Resource == "arn:aws:s3:::qscan-results-123456789012-eu-west-1/results/lambda/*"
@@ -369,6 +373,45 @@ run "bulk_scan_permissions_only_with_schedule" {
   assert {
     condition     = jsondecode(module.worker.role_policy.policy).Statement[14].Resource == "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
     error_message = "sts:AssumeRole only on the named spoke role."
+  }
+  assert {
+    condition     = !contains(keys(jsondecode(module.worker.role_policy.policy).Statement[14]), "Condition")
+    error_message = "Without organization_id the spoke role carries no organization condition."
+  }
+}
+
+run "organization_id_limits_spoke_roles_and_image_pulls_to_the_organization" {
+  command = apply
+
+  variables {
+    spoke_role_name   = "qscan-spoke-read-eu-west-1"
+    spoke_external_id = "o-abc123-qscan"
+    organization_id   = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(module.worker.role_policy.policy).Statement : s if s.Sid == "AssumeSpokeReadRole"]) == {
+      Sid       = "AssumeSpokeReadRole"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Resource  = "arn:aws:iam::*:role/qscan-spoke-read-eu-west-1"
+      Condition = { StringEquals = { "aws:ResourceOrgID" = "o-a1b2c3d4e5" } }
+    }
+    error_message = "sts:AssumeRole must be limited to spoke roles of the organization (aws:ResourceOrgID)."
+  }
+  assert {
+    condition = one([for s in jsondecode(module.worker.role_policy.policy).Statement : s if s.Sid == "ReadFunctionImages"]) == {
+      Sid       = "ReadFunctionImages"
+      Effect    = "Allow"
+      Action    = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability"]
+      Resource  = "arn:aws:ecr:eu-west-1:*:repository/*"
+      Condition = { StringEquals = { "aws:ResourceOrgID" = "o-a1b2c3d4e5" } }
+    }
+    error_message = "Image pulls from other accounts' registries must be limited to the organization."
+  }
+  assert {
+    condition     = !contains(keys(one([for s in jsondecode(module.worker.role_policy.policy).Statement : s if s.Sid == "EcrRegistryLogin"])), "Condition")
+    error_message = "GetAuthorizationToken has no resource, so no aws:ResourceOrgID condition (it would never match)."
   }
 }
 

@@ -44,6 +44,57 @@ run "rejects_empty_self_prefix" {
   expect_failures = [var.self_function_prefix]
 }
 
+run "rejects_own_function_name_patterns" {
+  command = plan
+  variables {
+    self_function_names = ["qscan-*"]
+  }
+  expect_failures = [var.self_function_names]
+}
+
+run "rejects_own_function_arns_and_empty_names" {
+  command = plan
+  variables {
+    self_function_names = ["arn:aws:lambda:eu-west-1:123456789012:function:qscan-ecr-scanner", ""]
+  }
+  expect_failures = [var.self_function_names]
+}
+
+run "rejects_more_than_eight_own_function_names" {
+  command = plan
+  variables {
+    self_function_names = [for i in range(9) : "fn-${i}"]
+  }
+  expect_failures = [var.self_function_names]
+}
+
+run "null_own_function_names_is_the_scanner_alone" {
+  command = plan
+  variables {
+    self_function_names = null
+  }
+  assert {
+    condition     = output.self_function_names == tolist(["qscan-lambda-scanner"])
+    error_message = "null (not nullable) falls back to the default: only this module's scanner."
+  }
+}
+
+run "rejects_malformed_organization_id" {
+  command = plan
+  variables {
+    organization_id = "o-SHORT"
+  }
+  expect_failures = [var.organization_id]
+}
+
+run "rejects_organization_id_that_is_an_account" {
+  command = plan
+  variables {
+    organization_id = "123456789012"
+  }
+  expect_failures = [var.organization_id]
+}
+
 run "rejects_existing_trail_that_is_not_a_trail_arn" {
   command = plan
   variables {

@@ -1,12 +1,18 @@
 """`qscan bulk-scan`: enqueue a scan request for every Lambda function of the account's regions.
 
     qscan bulk-scan --queue-url URL [--dry-run] [--region R]... [--include PATTERN]... [--exclude PATTERN]...
+                    [--own-function NAME|ARN]...
 
-Lists the functions of each region (default: the AWS SDK's region), skips the scanner's own functions
-(`--own-prefix`, default QSCAN_SELF_FUNCTION_PREFIX, else `qscan-`) and those filtered out by the glob
-patterns on the function name (include: any must match, when given; exclude: none may match), and sends one
-reconciler scan request per function to the scan queue (see `qscan.bulk_scan`). The queue URL defaults to QSCAN_SCAN_QUEUE_URL; QSCAN_AWS_ENDPOINT_URL
-points every client at a local endpoint (the moto demo). Credentials come from the normal AWS chain.
+Lists the functions of each region (default: the AWS SDK's region), skips the scanner's own functions and
+those filtered out by the glob patterns on the function name (include: any must match, when given; exclude:
+none may match), and sends one reconciler scan request per function to the scan queue (see
+`qscan.bulk_scan`). Own functions are given by exact name or ARN (`--own-function`, repeatable; default
+QSCAN_SELF_FUNCTION_NAMES, else `qscan-ecr-scanner` and `qscan-lambda-scanner`): a name is never a prefix (a
+customer's `qscan-billing` is scanned) and matches in every listed region, as qscan names its scanners the same
+in each region; ListFunctions lists only the caller's account, so a name never matches another account's
+function. `--own-prefix` was removed (exit 2 with a hint). The queue URL defaults to QSCAN_SCAN_QUEUE_URL;
+QSCAN_AWS_ENDPOINT_URL points every client at a local endpoint (the moto demo). Credentials come from the
+normal AWS chain.
 
 Output: with `--dry-run`, one JSON line per target that would be enqueued (nothing is sent); always a last line
 `{"summary": {...}}` (listed, matched, skipped by reason, planned, enqueued, failed, failures). Progress lines go
@@ -25,7 +31,7 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-from qscan.bulk_scan import DEFAULT_OWN_PREFIXES, QUEUE_URL_ENV, BulkScanOptions, bulk_scan
+from qscan.bulk_scan import DEFAULT_OWN_FUNCTIONS, QUEUE_URL_ENV, BulkScanOptions, bulk_scan
 from qscan.config import Settings
 from qscan.errors import ConfigError, QscanError
 from qscan.target import ScanTarget
@@ -54,12 +60,16 @@ def register(subparsers: Any) -> None:
         "--exclude", action="append", default=[], metavar="PATTERN", help="skip function names matching"
     )
     parser.add_argument(
-        "--own-prefix",
+        "--own-function",
         action="append",
         default=None,
-        metavar="PREFIX",
-        help="name prefix or ARN of the scanner's own functions, never scanned (repeat) [qscan-]",
+        metavar="NAME|ARN",
+        help="exact name or ARN of one of qscan's own functions, never scanned (repeat) "
+        "[QSCAN_SELF_FUNCTION_NAMES, else qscan-ecr-scanner, qscan-lambda-scanner]",
     )
+    # Removed: a prefix also matched customers' functions. Kept only to fail with a hint instead of argparse's
+    # bare "unrecognized arguments".
+    parser.add_argument("--own-prefix", action="append", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--max-functions", type=int, default=10_000, help="per-region bound [10000]")
     parser.add_argument(
         "--progress-every", type=int, default=100, help="progress line every N functions, 0: per region [100]"
@@ -68,6 +78,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.own_prefix is not None:
+        print(
+            "qscan bulk-scan: invalid input: --own-prefix was removed (a prefix also matches customers' "
+            "functions): name each of qscan's own functions with --own-function NAME",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
     try:
         settings = Settings.from_env()
         queue_url = args.queue_url or settings.scan_queue_url
@@ -77,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             queue_url=queue_url,
             include=tuple(args.include),
             exclude=tuple(args.exclude),
-            own_functions=_own_functions(args.own_prefix, settings),
+            own_functions=_own_functions(args.own_function, settings),
             dry_run=args.dry_run,
             max_functions=args.max_functions,
             progress_every=args.progress_every,
@@ -117,9 +134,7 @@ def run(args: argparse.Namespace) -> int:
 def _own_functions(given: list[str] | None, settings: Settings) -> tuple[str, ...]:
     if given is not None:
         return tuple(given)
-    if settings.self_function_prefix:
-        return (settings.self_function_prefix,)
-    return DEFAULT_OWN_PREFIXES
+    return settings.self_function_names or DEFAULT_OWN_FUNCTIONS
 
 
 def _print_target(target: ScanTarget) -> None:

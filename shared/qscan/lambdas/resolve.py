@@ -25,7 +25,8 @@ Outcomes:
 - access denied -> `ConfigError` (the scanner or spoke role lacks `lambda:GetFunction`), as is a function of
   another account than the target's (the client acts in the wrong account).
 
-`is_own_function(target, own)` is the loop guard: the scanner never scans its own functions (see there).
+`is_own_function(target, own, own_account=...)` recognises the scanner's own functions by exact name (in the
+scanner's own account and region) or ARN, so the handler can skip them (see there).
 """
 
 from __future__ import annotations
@@ -208,40 +209,53 @@ def resolve_function(target: ScanTarget, client: Any) -> ScanTarget:
     raise UnsupportedEvent(f"{_ACTION} {locator.name}: package type is neither Zip nor Image")
 
 
-def is_own_function(target: ScanTarget, own: str | Iterable[str], *, own_account: str | None = None) -> bool:
+def is_own_function(
+    target: ScanTarget,
+    own: str | Iterable[str],
+    *,
+    own_account: str | None,
+    own_region: str | None = None,
+) -> bool:
     """True when the target is one of the scanner's own functions (the handler then skips it).
 
     Each entry of `own` is either
-    - a function ARN: matches exactly that function (qualifiers are ignored on both sides), in any account; or
-    - a function-name prefix (the deployment's name prefix such as `qscan-`, or one function's exact name,
-      which is a prefix of itself): matches every function whose name starts with it, case-sensitively as
-      Lambda names are. With `own_account`, a prefix only matches functions of that account (or of an unknown
-      account), so a spoke's `qscan-...` application function is still scanned.
+    - a function ARN: exactly that function (qualifiers are ignored on both sides); an ARN names its account and
+      region, so it never matches another account's function; or
+    - a function NAME, matched exactly (case-sensitive like Lambda names; never as a prefix, so `qscan-billing`
+      is not a `qscan-lambda-scanner`): the function of that name in `own_account` and, when given, in
+      `own_region`. A function of another account or region with the same name is NOT own (a spoke, or another
+      region's deployment, may have an application function called like a qscan scanner). A target that does
+      not say its account (or region) counts as being in the own one, where the caller would read it.
+      `own_account=None` is for callers that only ever see their own account's functions (a ListFunctions
+      listing); it makes names match in every account, so a handler of forwarded events must pass its account.
 
-    A target that names no Lambda function is never "own". Empty entries are rejected (they would match all).
+    A target that names no Lambda function is never "own". Empty entries, and entries that are neither a
+    function name nor a function ARN, raise ValueError (a caller's bug: settings are validated before).
     """
     entries = [own] if isinstance(own, str) else list(own)
-    if any(not entry for entry in entries):
-        raise ValueError("own function names, prefixes and ARNs must not be empty")
+    own_arns: set[str] = set()
+    own_names: set[str] = set()
+    for entry in entries:
+        if entry.startswith("arn:"):
+            try:
+                own_arns.add(unqualified_function_arn(entry))
+            except InvalidEvent:
+                raise ValueError("an own function ARN is not a Lambda function ARN") from None
+        elif _NAME_RE.fullmatch(entry):
+            own_names.add(entry)
+        else:
+            raise ValueError("own functions are Lambda function names (1-64 of A-Z a-z 0-9 _ -) or ARNs")
     try:
         locator = locate_function(target)
     except InvalidEvent:
         return False
-    target_arn = locator.function_name if locator.function_name.startswith("arn:") else None
-    for entry in entries:
-        if entry.startswith("arn:"):
-            try:
-                if target_arn is not None and unqualified_function_arn(entry) == target_arn:
-                    return True
-            except InvalidEvent:
-                raise ValueError("an own function ARN is not a Lambda function ARN") from None
-            continue
-        other_account = (
-            own_account is not None and locator.account is not None and locator.account != own_account
-        )
-        if not other_account and locator.name.startswith(entry):
-            return True
-    return False
+    if locator.function_name.startswith("arn:") and locator.function_name in own_arns:
+        return True
+    if locator.name not in own_names:
+        return False
+    other_account = own_account is not None and locator.account not in (None, own_account)
+    other_region = own_region is not None and locator.region not in (None, own_region)
+    return not (other_account or other_region)
 
 
 # ---------------------------------------------------------------------------------------------- internals
