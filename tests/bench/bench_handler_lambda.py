@@ -1,7 +1,7 @@
 """Lambda-scanner handler start-up cost, measured like the ECR handler's (see bench_handler_ecr).
 
-Its imports against `import boto3` alone (target <= 1.25x), the same without bytecode (the handler zip ships
-none), and the full cold start with a local configuration that needs no network.
+`import handler` (its imports plus the cold start it runs, no network) next to `import boto3` in one run
+(target <= 1.25x), with the imports alone and the core without bytecode (the handler zip ships none).
 """
 
 from __future__ import annotations

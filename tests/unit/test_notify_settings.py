@@ -27,8 +27,8 @@ def test_aws_uses_sns_with_the_endpoint_override():
     publisher = publisher_from_settings(settings)
     assert isinstance(publisher, SnsPublisher)
     assert publisher.topic_arn == "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
-    assert publisher._client.meta.endpoint_url == "http://127.0.0.1:5999"
-    assert publisher_from_settings(settings)._client is publisher._client  # one client per cold start
+    assert publisher.client.meta.endpoint_url == "http://127.0.0.1:5999"
+    assert publisher_from_settings(settings).client is publisher.client  # one client per cold start
 
 
 def test_azure_uses_event_grid():

@@ -54,7 +54,16 @@ class SnsPublisher:
 
     def __init__(self, topic_arn: str, client: Any | None = None, *, endpoint_url: str | None = None) -> None:
         self.topic_arn = validate_topic_arn(topic_arn)
-        self._client = client if client is not None else sns_client(endpoint_url)
+        self._client = client
+        self._endpoint_url = endpoint_url
+
+    @property
+    def client(self) -> Any:
+        """The SNS client (`sns_client`), created on the first publish: most invocations never notify, so the
+        cold start does not pay for it."""
+        if self._client is None:
+            self._client = sns_client(self._endpoint_url)
+        return self._client
 
     @property
     def fifo(self) -> bool:
@@ -91,7 +100,7 @@ class SnsPublisher:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
         try:
-            response = self._client.publish(**self.request(notification))
+            response = self.client.publish(**self.request(notification))
         except ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", "Unknown"))
