@@ -1,6 +1,6 @@
 locals {
   # EMF metrics the handler emits (qscan.metrics: namespace QSCAN_METRICS_NAMESPACE, dimension `service`).
-  scan_metric_names = ["ScansStarted", "ScansSucceeded", "ScansFailed", "ScansDeduplicated", "EventsSkipped"]
+  scan_metric_names = ["ScansStarted", "ScansSucceeded", "ScansFailed", "ScanAttemptsFailed", "ScansDeduplicated", "EventsSkipped", "EventsDeadLettered"]
   finding_metric_names = {
     Critical      = "FindingsCritical"
     High          = "FindingsHigh"

@@ -15,7 +15,8 @@ Common
 - QSCAN_SCANNER_CACHE_MAX_MB   cap of qscanner's cache dir in MB, pruned oldest-first before each scan; at
                                most a quarter of its file system; 0 keeps nothing, 0..102400 [2048]
 - QSCAN_LEASE_MARGIN_SECONDS   claim lease = timeout + margin, 0..3600 [120]
-- QSCAN_CACHE_TTL_SECONDS      how long a completed scan suppresses rescans, 0..31536000 [604800 = 7 days]
+- QSCAN_CACHE_TTL_SECONDS      how long a completed scan suppresses rescans, 0..31536000; 0: no cache, every
+                               event scans (concurrent duplicates still dedupe) [604800 = 7 days]
 - QSCAN_SEVERITY_THRESHOLD     CRITICAL | HIGH | MEDIUM | LOW | NONE [HIGH]
 - QSCAN_LOG_LEVEL              DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
 - QSCAN_METRICS_NAMESPACE      CloudWatch namespace of the EMF metrics (not AWS/...) [qscan]
@@ -37,6 +38,12 @@ AWS
                                QSCAN_SELF_FUNCTION_NAMES
 - QSCAN_TAG_FUNCTIONS          true | false: tag scanned Lambda functions with their result [false]
 - QSCAN_SCAN_QUEUE_URL         SQS scan queue URL that bulk scans enqueue into [the queue the request came from]
+- QSCAN_MAX_RECEIVE_COUNT      scan attempts of a queued message: the queue's maxReceiveCount, 1..1000 [3]
+- QSCAN_RETRY_BACKOFF_BASE_SECONDS  wait before the first retry of a failed scan, doubling per attempt,
+                               0..43200 [60]
+- QSCAN_RETRY_BACKOFF_MAX_SECONDS   longest wait between retries, at least the base, 0..43200 [900]
+- QSCAN_DEAD_LETTER_QUEUE_ARN  SQS dead-letter queue the handler moves finally failed messages to (with their
+                               reason); unset: the queue's redrive policy dead-letters them
 
 Azure
 - QSCAN_QUALYS_SECRET_URI      Key Vault secret URI https://<vault>.vault.azure.net/secrets/<name>[/<version>]
@@ -88,6 +95,9 @@ _KMS_KEY = re.compile(
     r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
 )
+_SQS_QUEUE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sqs:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$"
+)
 _SECRET_ID = re.compile(
     r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}|[A-Za-z0-9/_+=.@-]{1,512})$"
 )
@@ -129,7 +139,9 @@ VARIABLES: tuple[Variable, ...] = (
     _var("scanner_cache_max_mb", "cap of the qscanner cache dir in MB (0..102400)", "2048"),
     _var("lease_margin_seconds", "claim lease margin over the scan timeout (0..3600)", "120"),
     _var(
-        "cache_ttl_seconds", "seconds a completed scan suppresses rescans (0..31536000)", str(7 * 24 * 3600)
+        "cache_ttl_seconds",
+        "seconds a completed scan suppresses rescans (0..31536000; 0: no cache)",
+        str(7 * 24 * 3600),
     ),
     _var(
         "severity_threshold", "lowest severity that notifies: CRITICAL | HIGH | MEDIUM | LOW | NONE", "HIGH"
@@ -161,6 +173,12 @@ VARIABLES: tuple[Variable, ...] = (
     _var("self_function_prefix", "deprecated and ignored: use QSCAN_SELF_FUNCTION_NAMES"),
     _var("tag_functions", "tag scanned Lambda functions with their result: true | false", "false"),
     _var("scan_queue_url", "SQS scan queue URL that bulk scans enqueue into"),
+    _var(
+        "max_receive_count", "scan attempts of a queued message, the queue's maxReceiveCount (1..1000)", "3"
+    ),
+    _var("retry_backoff_base_seconds", "wait before the first retry, doubling per attempt (0..43200)", "60"),
+    _var("retry_backoff_max_seconds", "longest wait between retries, at least the base (0..43200)", "900"),
+    _var("dead_letter_queue_arn", "SQS dead-letter queue ARN for messages whose scans finally failed"),
 )
 ENV_NAMES: dict[str, str] = {v.field: v.env for v in VARIABLES}
 
@@ -318,6 +336,12 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     ),
     "tag_functions": _bool,
     "scan_queue_url": lambda n, v: _url(n, v, https_only=True),
+    "max_receive_count": lambda n, v: _int(n, v, 1, 1000),
+    "retry_backoff_base_seconds": lambda n, v: _int(n, v, 0, 43200),
+    "retry_backoff_max_seconds": lambda n, v: _int(n, v, 0, 43200),
+    "dead_letter_queue_arn": _pattern(
+        _SQS_QUEUE_ARN, "an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>)"
+    ),
 }
 
 
@@ -353,6 +377,17 @@ class Settings:
     self_function_prefix: str | None = None  # deprecated, ignored (the Lambda handler warns when it is set)
     tag_functions: bool = False
     scan_queue_url: str | None = None
+    max_receive_count: int = 3
+    retry_backoff_base_seconds: int = 60
+    retry_backoff_max_seconds: int = 900
+    dead_letter_queue_arn: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.retry_backoff_max_seconds < self.retry_backoff_base_seconds:
+            raise ConfigError(
+                f"{ENV_NAMES['retry_backoff_max_seconds']} must be at least "
+                f"{ENV_NAMES['retry_backoff_base_seconds']} ({self.retry_backoff_base_seconds})"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

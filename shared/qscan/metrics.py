@@ -37,12 +37,16 @@ _NAME = re.compile(r"^[A-Za-z0-9._/#:-]{1,255}$")
 _RESERVED_KEYS = frozenset({"_aws"})
 
 # The scan metrics every qscan handler emits (the platform modules' dashboards read these names).
+# ScansFailed counts targets that failed for good (one per failure alert), ScanAttemptsFailed every failed
+# attempt, EventsDeadLettered the records a handler moved to the dead-letter queue itself.
 SCAN_METRICS: tuple[str, ...] = (
     "ScansStarted",
     "ScansSucceeded",
     "ScansFailed",
+    "ScanAttemptsFailed",
     "ScansDeduplicated",
     "EventsSkipped",
+    "EventsDeadLettered",
 )
 FINDING_METRICS: dict[str, str] = {  # SeverityCounts label -> metric name
     "critical": "FindingsCritical",

@@ -7,14 +7,26 @@ any lookup the target names. The order is chosen so that nothing is lost:
    same message (the SQS message id, the queue message id), so a redelivery after a crash wins its own live
    claim again and rescans, while a concurrent duplicate from another message sees `claimed` and skips;
 2. scan;
-3. persist the result (the location goes into the result and the store record);
-4. notify (findings at or above the threshold, and always on failure);
-5. complete the claim (complete statuses, kept for the cache TTL) or release it (anything else).
+3. persist the result (the location goes into the result and the store record), every attempt's included;
+4. notify (findings at or above the threshold; a failure only at its final attempt, see below);
+5. complete the claim (complete statuses, kept for the cache TTL) or release it (anything else). With a cache
+   TTL of 0 ("no cache", QSCAN_CACHE_TTL_SECONDS=0) a complete scan releases its claim too: the claim still
+   keeps concurrent duplicates from scanning while it runs, but nothing is cached, so the next event for the
+   artifact scans again (the stores refuse to keep a completion for 0 seconds).
 
 A failure anywhere after the claim releases it, so the platform's retry scans again at once. An incomplete
-scan (failed, timeout, partial) is persisted and notified, then raised as `ScanFailed` (a `TransientError`):
-the message is redelivered and finally dead-lettered, never recorded as clean. Publishing happens before
-completing, so a failed publish is retried too: alerts are at-least-once.
+scan (failed, timeout, partial) is persisted, then raised as `ScanFailed` (a `TransientError`): the message
+is redelivered and finally dead-lettered, never recorded as clean.
+
+Failures notify once per failed artifact, not once per attempt. `attempt` (a queue handler passes it; None
+means every attempt is final, as for a one-off scan) says where the scan stands: an incomplete scan notifies
+only when no retry follows, i.e. at the last attempt, or at once when the failure is deterministic
+(`qscan.scanners.exit_codes.deterministic_failure`: invalid parameter, artifact not found or unsupported) and
+the caller dead-letters such failures immediately (`attempt.fail_fast`). `ScanFailed.final` tells the caller
+which case it is. The notification carries the attempts and the last reason, and a notification id stable for
+the artifact, outcome and owner (`qscan.notify.message.notification_id`). Publishing happens before
+completing, so a failed publish is retried too: alerts are at-least-once, and their id lets subscribers drop
+the duplicates.
 """
 
 from __future__ import annotations
@@ -24,12 +36,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from qscan.attempts import Attempt
 from qscan.dedupe.base import DedupeStore
 from qscan.errors import TransientError
 from qscan.notify import Publisher, Threshold, notify
 from qscan.results.model import ScanResult
 from qscan.results.store import ResultStore
 from qscan.scanners import Scanner
+from qscan.scanners.exit_codes import deterministic_failure
 from qscan.target import ScanTarget
 
 log = logging.getLogger(__name__)
@@ -38,11 +52,20 @@ Disposition = Literal["scanned", "deduplicated", "cached"]
 
 
 class ScanFailed(TransientError):
-    """The scan ran but its findings are unknown (failed, timeout, partial): retry, then dead-letter."""
+    """The scan ran but its findings are unknown (failed, timeout, partial): retry, then dead-letter.
 
-    def __init__(self, result: ScanResult) -> None:
+    `deterministic`: a retry cannot change the outcome; `final`: no retry follows (the last attempt, or a
+    deterministic failure the caller dead-letters at once), so the failure was notified (`notified`).
+    """
+
+    def __init__(
+        self, result: ScanResult, *, final: bool = True, deterministic: bool = False, notified: bool = False
+    ) -> None:
         super().__init__(f"scan {result.scan_id} ended {result.status}: {result.reason or 'no reason given'}")
         self.result = result
+        self.final = final
+        self.deterministic = deterministic
+        self.notified = notified
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +79,12 @@ class Outcome:
 
 @dataclass(slots=True)
 class Accounting:
-    """Per-batch tally: events in = scanned + deduplicated + cached + skipped + failed (retried/dead-lettered)."""
+    """Per-batch tally: events in = scanned + deduplicated + cached + skipped + failed + dead_lettered.
+
+    `failed`: left for the platform's retry (redelivered, after the last attempt dead-lettered by the queue);
+    `dead_lettered`: moved to the dead-letter queue by the handler itself (final attempt, or a deterministic
+    failure that is not retried).
+    """
 
     events: int = 0
     targets: int = 0
@@ -64,6 +92,7 @@ class Accounting:
     deduplicated: int = 0
     cached: int = 0
     failed: int = 0
+    dead_lettered: int = 0
     notified: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
@@ -90,6 +119,7 @@ class Accounting:
             "deduplicated": self.deduplicated,
             "cached": self.cached,
             "failed": self.failed,
+            "dead_lettered": self.dead_lettered,
             "notified": self.notified,
             "skipped": dict(self.skipped),
             "findings": dict(self.findings),
@@ -104,10 +134,13 @@ class Pipeline:
     publisher: Publisher
     threshold: Threshold
     lease_seconds: float
-    cache_ttl_seconds: float
+    cache_ttl_seconds: float  # 0: no cache (a complete scan releases its claim)
 
-    def process(self, target: ScanTarget, owner: str) -> Outcome:
-        """Run steps 2-5 for a resolved target; raises TransientError (incl. ScanFailed) to be retried."""
+    def process(self, target: ScanTarget, owner: str, attempt: Attempt | None = None) -> Outcome:
+        """Run steps 2-5 for a resolved target; raises TransientError (incl. ScanFailed) to be retried.
+
+        `attempt`: where this scan stands among its message's attempts (None: every failure is final).
+        """
         if target.lookup is not None or target.dedupe_key is None:
             raise ValueError(f"target needs lookup {target.lookup!r} before it can be scanned")
         key = target.dedupe_key
@@ -120,15 +153,29 @@ class Pipeline:
         try:
             result = self.scanner.scan(target)
             result.result_location = self.results.put_result(result)
-            published = notify(result, self.threshold, self.publisher)
-            if not result.complete:
-                raise ScanFailed(result)
-            self.store.complete(
-                key, owner, result.status, result.counts, result.result_location, self.cache_ttl_seconds
+            deterministic = not result.complete and deterministic_failure(result.exit_code)
+            final = attempt is None or attempt.last or (deterministic and attempt.fail_fast)
+            published = notify(
+                result,
+                self.threshold,
+                self.publisher,
+                attempt=attempt,
+                final_attempt=final,
+                occurrence=owner,
+                retryable=None if result.complete else not deterministic,
             )
+            if not result.complete:
+                notified = published.notification is not None
+                raise ScanFailed(result, final=final, deterministic=deterministic, notified=notified)
+            if self.cache_ttl_seconds > 0:
+                self.store.complete(
+                    key, owner, result.status, result.counts, result.result_location, self.cache_ttl_seconds
+                )
         except BaseException:
             self._release(key, owner)
             raise
+        if self.cache_ttl_seconds <= 0:  # no cache: the next event for this artifact scans again
+            self._release(key, owner)
         log.info(
             "scanned %s: %s",
             key,

@@ -5,6 +5,13 @@ with a Lambda context and reads back what it wrote: the dedupe store, the result
 reached an SQS queue subscribed to the alerts topic. `moto_world` builds the account every handler needs (table,
 bucket, topic, alerts queue, Qualys secret) under `mock_aws`; each test file subclasses `World` for its
 platform's handler and adds its own resources. The `server_*` helpers do the same against a moto server.
+
+Retry tests use real SQS semantics (moto's): `World.use_queues` creates the scan queue with its dead-letter
+queue and redrive policy (and points the handler at them, as modules/scan-worker does), `World.deliver`
+sends bodies and receives them back as Lambda records (real receipt handles, receive counts and message
+attributes), `World.settle` does what the event source mapping does with the response (deletes the records
+not reported in `batchItemFailures`) and `SqsClock` moves moto's SQS clock forward, so visibility timeouts
+and backoffs are observed without sleeping.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from types import ModuleType
 from typing import Any, ClassVar, TypeVar
 
 import boto3
+import moto.sqs.models as moto_sqs
 import pytest
 from moto import mock_aws
 from qscan import secrets as qscan_secrets
@@ -78,6 +86,102 @@ def batch(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 
+def lambda_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS ReceiveMessage MessageAttributes in the shape Lambda puts into a record."""
+    return {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": None,
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value["DataType"],
+        }
+        for name, value in attributes.items()
+    }
+
+
+def lambda_records(messages: list[dict[str, Any]], queue_arn: str) -> list[dict[str, Any]]:
+    """Received SQS messages as the records of a Lambda SQS event (what the event source mapping builds)."""
+    return [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": {k: str(v) for k, v in m.get("Attributes", {}).items()},
+            "messageAttributes": lambda_attributes(m.get("MessageAttributes", {})),
+            "md5OfBody": m.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": queue_arn.split(":")[3],
+        }
+        for m in messages
+    ]
+
+
+def receive_all(sqs: Any, queue_url: str, limit: int = 10) -> list[dict[str, Any]]:
+    """Every visible message (up to `limit`), with all attributes, without waiting."""
+    messages: list[dict[str, Any]] = []
+    while len(messages) < limit:
+        got = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(10, limit - len(messages)),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not got:
+            break
+        messages.extend(got)
+    return messages
+
+
+class SqsClock:
+    """Moves moto's SQS clock forward (visibility timeouts, delays), so tests observe them without sleeping."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = 0.0
+        real_seconds, real_millis = moto_sqs.unix_time, moto_sqs.unix_time_millis
+
+        def seconds(dt: Any = None) -> float:
+            return real_seconds(dt) + (0.0 if dt is not None else self.offset)
+
+        def millis(dt: Any = None) -> float:
+            return real_millis(dt) + (0.0 if dt is not None else self.offset * 1000.0)
+
+        monkeypatch.setattr(moto_sqs, "unix_time", seconds)
+        monkeypatch.setattr(moto_sqs, "unix_time_millis", millis)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@dataclass(frozen=True)
+class Queues:
+    """A scan queue and its dead-letter queue (redrive after `max_receive_count` receives), as the module's."""
+
+    url: str
+    arn: str
+    dlq_url: str
+    dlq_arn: str
+    max_receive_count: int
+
+
+def create_queues(
+    sqs: Any, name: str, *, max_receive_count: int = 3, visibility_timeout: int = 5400
+) -> Queues:
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive_count})
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return Queues(url, arn, dlq_url, dlq_arn, max_receive_count)
+
+
 def drain(queue_url: str) -> list[str]:
     """Receive and delete every message of the queue; returns their bodies."""
     sqs = boto3.client("sqs")
@@ -111,6 +215,7 @@ class World:
     alerts_queue_url: str = ""
     scenarios: dict[str, Any] = field(default_factory=dict)
     module: ModuleType | None = None
+    queues: Queues | None = None
 
     @property
     def scenario_file(self) -> Path:
@@ -151,6 +256,50 @@ class World:
         s3 = boto3.client("s3")
         listing = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
         return {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listing}
+
+    # ------------------------------------------------------------------ real queues (retry tests)
+    def use_queues(self, name: str, *, max_receive_count: int = 3, visibility_timeout: int = 5400) -> Queues:
+        """Create the scan queue + DLQ and point the handler's settings at them (call before `load`)."""
+        self.queues = create_queues(
+            boto3.client("sqs"),
+            name,
+            max_receive_count=max_receive_count,
+            visibility_timeout=visibility_timeout,
+        )
+        self.monkeypatch.setenv("QSCAN_DEAD_LETTER_QUEUE_ARN", self.queues.dlq_arn)
+        self.monkeypatch.setenv("QSCAN_MAX_RECEIVE_COUNT", str(max_receive_count))
+        return self.queues
+
+    def deliver(self, *bodies: dict[str, Any] | str) -> dict[str, Any]:
+        """Send `bodies` to the scan queue and receive them back as one Lambda SQS event."""
+        assert self.queues is not None
+        sqs = boto3.client("sqs")
+        for body in bodies:
+            sqs.send_message(
+                QueueUrl=self.queues.url, MessageBody=body if isinstance(body, str) else json.dumps(body)
+            )
+        return self.receive(len(bodies))
+
+    def receive(self, limit: int = 10) -> dict[str, Any]:
+        """The visible messages of the scan queue as one Lambda SQS event (what the event source mapping polls)."""
+        assert self.queues is not None
+        return batch(
+            *lambda_records(receive_all(boto3.client("sqs"), self.queues.url, limit), self.queues.arn)
+        )
+
+    def settle(self, event: dict[str, Any], response: dict[str, Any]) -> None:
+        """What the event source mapping does after the invocation: delete the records not reported failed."""
+        assert self.queues is not None
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        sqs = boto3.client("sqs")
+        for rec in event["Records"]:
+            if rec["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=self.queues.url, ReceiptHandle=rec["receiptHandle"])
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The messages in the dead-letter queue (received, not deleted)."""
+        assert self.queues is not None
+        return receive_all(boto3.client("sqs"), self.queues.dlq_url)
 
 
 W = TypeVar("W", bound=World)
@@ -308,26 +457,17 @@ def receive_batch(server: MotoServer, queue_url: str, queue_name: str, expected:
     sqs = server.client("sqs")
     messages: list[dict[str, Any]] = []
     for _ in range(10):
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-            "Messages", []
-        )
+        got = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
         messages.extend(got)
         if len(messages) >= expected:
             break
-    return [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}",
-            "awsRegion": REGION,
-        }
-        for m in messages
-    ]
+    return lambda_records(messages, f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}")
 
 
 def server_result_keys(server: MotoServer) -> list[str]:

@@ -187,6 +187,8 @@ def closes(accounting: dict[str, Any]) -> bool:
         + accounting["cached"]
         + sum(accounting["skipped"].values())
         + accounting["failed"]
+        + accounting["dead_lettered"]
+        + accounting["deferred"]
         + accounting["fanned_out"]
     )
 
@@ -517,14 +519,14 @@ def test_a_failed_scan_is_tagged_failed_never_clean(world: LambdaWorld) -> None:
     world.load(QSCAN_TAG_FUNCTIONS="true")
     message_id = str(uuid.uuid4())
     event = cloudtrail("CreateFunction", created, {"functionName": "flaky"})
-    assert world.invoke(batch(record(event, message_id))) == {
-        "batchItemFailures": [{"itemIdentifier": message_id}]
-    }
+    delivery = record(event, message_id)
+    delivery["attributes"]["ApproximateReceiveCount"] = "3"  # the final attempt: the failure alerts
+    assert world.invoke(batch(delivery)) == {"batchItemFailures": [{"itemIdentifier": message_id}]}
     tags = world.tags("flaky")
     assert tags["QualysScanStatus"] == "failed"
     assert (tags["QualysCritical"], tags["QualysHigh"]) == ("unknown", "unknown")
     (alert,) = world.alerts()
-    assert alert["kind"] == "failure"
+    assert alert["kind"] == "failure" and alert["attempts"] == 3
 
 
 def test_a_tag_failure_never_fails_the_record(
@@ -784,9 +786,11 @@ def test_accounting_closes_and_emf_has_the_dashboard_metrics(
     assert {name: emf[name] for name in DASHBOARD_METRICS} == {
         "ScansStarted": 2,
         "ScansSucceeded": 1,
-        "ScansFailed": 1,
+        "ScansFailed": 0,  # attempt 1 of 3: not failed for good yet
+        "ScanAttemptsFailed": 1,
         "ScansDeduplicated": 1,
         "EventsSkipped": 4,
+        "EventsDeadLettered": 0,
         "FindingsCritical": 1,
         "FindingsHigh": 1,
         "FindingsMedium": 0,

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from qscan.attempts import Attempt
 from qscan.aws.sqs_handler import RequestHandler, SqsScanHandler, balance
 from qscan.errors import ConfigError, TransientError
 from qscan.metrics import DASHBOARD_METRICS, EmfMetrics
@@ -70,7 +71,7 @@ class Requests:
 
 
 class Pipeline:
-    def process(self, target: ScanTarget, owner: str) -> Outcome:
+    def process(self, target: ScanTarget, owner: str, attempt: Attempt | None = None) -> Outcome:
         return Outcome(target, "scanned", ScanResult(target=target, backend="qscanner", status="success"))
 
 
@@ -128,7 +129,7 @@ def test_a_failed_request_is_logged_with_its_reason(caplog: pytest.LogCaptureFix
     assert errors[0].getMessage() == "test request failed, the message is retried: queue unusable"
     assert errors[1].getMessage().startswith("test request failed unexpectedly")
     line = next(r for r in caplog.records if r.getMessage().startswith("batch accounting"))
-    assert line.getMessage().endswith("+ 2 failed + 0 fanned out")
+    assert line.getMessage().endswith("+ 2 failed + 0 dead-lettered + 0 deferred + 0 fanned out")
 
 
 def test_the_request_sees_the_sqs_record() -> None:

@@ -8,8 +8,15 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from qscan.attempts import Attempt
 from qscan.notify import notify
-from qscan.notify.message import MAX_SUBJECT, build_notification, short_target_name, shorten_middle
+from qscan.notify.message import (
+    MAX_SUBJECT,
+    build_notification,
+    notification_id,
+    short_target_name,
+    shorten_middle,
+)
 from qscan.notify.policy import decide
 from qscan.redact import register_secret
 from qscan.results.model import Finding, ScanResult, Severity
@@ -134,14 +141,19 @@ def test_body_carries_the_contract_fields_and_is_json():
     res = make(IMAGE, "success", Severity.LOW, Severity.CRITICAL, Severity.HIGH)
     n = notification(res)
     body = json.loads(n.body_json())
-    assert body["schema_version"] == "1.0"
+    assert body["schema_version"] == "1.1"
     assert body["target"] == IMAGE.to_dict()
     assert body["status"] == "success"
     assert body["counts"] == {"critical": 1, "high": 1, "medium": 0, "low": 1, "info": 0}
     assert body["highest_severity"] == "critical"
     assert body["result_location"] == res.result_location
     assert body["scan_id"] == res.scan_id
-    assert body["notification_id"] == f"{res.scan_id}:findings"
+    assert body["notification_id"] == notification_id(res, "findings") == n.notification_id
+    assert (body["attempts"], body["max_attempts"], body["retryable"]) == (
+        None,
+        None,
+        None,
+    )  # not from a queue
     assert body["started_at"] == res.started_at
     assert body["finished_at"] == "2025-01-02T03:04:05.000000Z"
     assert body["notified_at"] == "2025-01-02T03:04:06.000000Z"
@@ -193,3 +205,49 @@ def test_notify_publishes_exactly_one_message_or_none():
     loud = notify(make(IMAGE, "timeout"), "NONE", publisher)
     assert loud.message_id == "msg-1"
     assert [n.kind for n in publisher.sent] == ["failure"]
+
+
+# ---------------------------------------------------------------------------------------------- notification ids
+
+
+def test_notification_id_is_stable_per_artifact_outcome_and_occurrence():
+    # two attempts of the same message scan the same image: different scan ids, the same notification id
+    first, again = make(IMAGE, "failed", reason="exit 1"), make(IMAGE, "failed", reason="exit 1, again")
+    assert first.scan_id != again.scan_id
+    assert notification_id(first, "failure", "msg-1") == notification_id(again, "failure", "msg-1")
+    assert re.fullmatch(r"qscan-[0-9a-f]{40}", notification_id(first, "failure", "msg-1"))
+    # another outcome, another message or another artifact: another id
+    assert notification_id(first, "failure", "msg-1") != notification_id(
+        make(IMAGE, "timeout"), "failure", "msg-1"
+    )
+    assert notification_id(first, "failure", "msg-1") != notification_id(first, "failure", "msg-2")
+    assert notification_id(first, "failure", "msg-1") != notification_id(
+        make(FUNCTION, "failed"), "failure", "msg-1"
+    )
+    # findings: the same counts are the same outcome, other counts are not
+    high = make(IMAGE, "success", Severity.HIGH)
+    assert notification_id(high, "findings", "m") == notification_id(
+        make(IMAGE, "success", Severity.HIGH), "findings", "m"
+    )
+    assert notification_id(high, "findings", "m") != notification_id(
+        make(IMAGE, "success", Severity.HIGH, Severity.HIGH), "findings", "m"
+    )
+    # without an occurrence (a one-off scan) the scan id stands in
+    assert notification_id(first, "failure") != notification_id(again, "failure")
+
+
+def test_failure_notification_carries_attempts_and_the_last_reason():
+    res = make(IMAGE, "partial", reason="VULN_REPORT_FAILED: report unavailable")
+    n = build_notification(
+        res,
+        decide(res, "HIGH"),
+        "HIGH",
+        attempt=Attempt(3, 3),
+        occurrence="msg-1",
+        retryable=True,
+        now="2025-01-02T03:04:06.000000Z",
+    )
+    assert (n.body["attempts"], n.body["max_attempts"], n.body["retryable"]) == (3, 3, True)
+    assert n.body["reason"] == "VULN_REPORT_FAILED: report unavailable"
+    assert n.subject == "qscan [partial] scan incomplete after 3 attempts: team/api:1.4.2 (ecr)"
+    assert n.notification_id == notification_id(res, "failure", "msg-1")

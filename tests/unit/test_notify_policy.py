@@ -80,3 +80,13 @@ def test_parse_threshold_rejects_unknown_values_naming_the_setting(raw):
         ConfigError, match="QSCAN_SEVERITY_THRESHOLD must be one of CRITICAL, HIGH, MEDIUM, LOW, NONE"
     ):
         parse_threshold(raw)
+
+
+@pytest.mark.parametrize("status", ["failed", "timeout", "partial"])
+def test_a_failed_attempt_that_will_be_retried_does_not_notify(status):
+    assert not decide(result(status), "HIGH", final_attempt=False)
+    assert decide(result(status), "HIGH", final_attempt=True).kind == "failure"
+
+
+def test_final_attempt_does_not_change_complete_scans():
+    assert decide(result("success", Severity.HIGH), "HIGH", final_attempt=False).kind == "findings"

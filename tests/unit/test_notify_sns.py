@@ -110,7 +110,11 @@ def test_fifo_topics_get_group_and_deduplication_ids(aws):
     published = notify(res, "HIGH", publisher)
     assert published.message_id
     request = publisher.request(published.notification)
-    assert request["MessageDeduplicationId"] == f"{res.scan_id}:failure"
+    assert request["MessageDeduplicationId"] == published.notification.notification_id
+    assert (
+        request["MessageDeduplicationId"].startswith("qscan-")
+        and len(request["MessageDeduplicationId"]) <= 128
+    )
 
 
 def test_missing_topic_raises_transient_error_naming_the_topic(aws):

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 from qscan.results.model import COMPLETE_STATUSES
-from qscan.scanners.exit_codes import classify
+from qscan.scanners.exit_codes import classify, deterministic_failure
 
 
 @pytest.mark.parametrize(
@@ -58,3 +58,21 @@ def test_only_success_and_policy_verdicts_are_complete() -> None:
     # 40: the scan ran, the findings are unknown: never clean.
     assert classify(40).status not in COMPLETE_STATUSES
     assert not classify(40).findings_expected
+
+
+@pytest.mark.parametrize("code", [2, 5, 6, 7, 8, 9, 10, 15, 17])
+def test_deterministic_failures_are_not_retryable(code: int) -> None:
+    info = classify(code)
+    assert info.status == "failed" and info.retryable is False
+    assert deterministic_failure(code)
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 11, 12, 13, 14, 16, 18, 21, 30, 39, 40, 41, 42, 43, 99, -9])
+def test_everything_else_may_be_retried(code: int) -> None:
+    assert classify(code).retryable is True
+    assert not deterministic_failure(code)
+
+
+def test_a_timeout_without_an_exit_code_is_not_deterministic() -> None:
+    assert not deterministic_failure(None)
+    assert "not found" in classify(6).description and "not supported" in classify(17).description

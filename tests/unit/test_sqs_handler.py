@@ -9,17 +9,24 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from moto import mock_aws
+from qscan.attempts import Attempt
 from qscan.aws.sqs_handler import SqsScanHandler, balance
+from qscan.aws.sqs_retry import SqsRetry
 from qscan.errors import ConfigError, InvalidEvent, TransientError, UnsupportedEvent
 from qscan.metrics import DASHBOARD_METRICS, EmfMetrics
 from qscan.pipeline import Accounting, Outcome, ScanFailed
 from qscan.results.model import ScanResult
 from qscan.target import ScanTarget
+
+from tests.harness.handler_world import create_queues, lambda_records, receive_all
 
 BEHAVIOURS = (
     "scanned",
@@ -85,12 +92,19 @@ class Stage:
             raise UnsupportedEvent("not ours")
         return target
 
-    def process(self, target: ScanTarget, owner: str) -> Outcome:
+    def process(self, target: ScanTarget, owner: str, attempt: Attempt | None = None) -> Outcome:
         self.owners.append(owner)
         behaviour = self.behaviours[target.digest or ""]
-        if behaviour == "scan_failed":
+        if behaviour == "scan_failed":  # as qscan.pipeline decides finality
             raise ScanFailed(
-                ScanResult(target=target, backend="qscanner", status="partial", reason="exit 40")
+                ScanResult(target=target, backend="qscanner", status="partial", reason="exit 40"),
+                final=attempt is None or attempt.last,
+            )
+        if behaviour == "deterministic":
+            raise ScanFailed(
+                ScanResult(target=target, backend="qscanner", status="failed", reason="INVALID_PARAMETER"),
+                final=attempt is None or attempt.last or attempt.fail_fast,
+                deterministic=True,
             )
         if behaviour == "transient":
             raise TransientError("throttled")
@@ -178,3 +192,55 @@ def test_event_that_is_not_a_batch_is_skipped() -> None:
     handler = SqsScanHandler(lambda: stage, stage.resolve, metrics)  # type: ignore[arg-type,return-value]
     assert handler.handle(["not", "a", "batch"]) == {"batchItemFailures": []}
     assert stage.owners == []
+
+
+# ---------------------------------------------------------------------------------------------- with SqsRetry
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    with mock_aws():
+        yield boto3.client("sqs", region_name="us-east-1")
+
+
+def test_with_retry_failures_are_settled_and_the_accounting_still_closes(sqs: Any) -> None:
+    queues = create_queues(sqs, "scan")
+    behaviours = ["scanned", "scan_failed", "deterministic", "transient", "scanned"]
+    for i, behaviour in enumerate(behaviours):
+        sqs.send_message(QueueUrl=queues.url, MessageBody=make_record(i, behaviour)["body"])
+    records = sorted(lambda_records(receive_all(sqs, queues.url), queues.arn), key=lambda r: r["body"])
+    by_digest = {json.loads(r["body"])["detail"]["image-digest"]: r for r in records}
+    by_digest[digest(3)]["attributes"]["ApproximateReceiveCount"] = "3"  # its last attempt
+    stage = Stage({digest(i): b for i, b in enumerate(behaviours)})
+    out = io.StringIO()
+    metrics = EmfMetrics("qscan", {"service": "test"}, declared=DASHBOARD_METRICS, stream=out)
+    retry = SqsRetry(lambda region: sqs, max_receive_count=3, dead_letter_queue_arn=queues.dlq_arn)
+    handler = SqsScanHandler(lambda: stage, stage.resolve, metrics, retry=retry, reserve_ms=60_000)  # type: ignore[arg-type,return-value]
+    captured: list[Accounting] = []
+    original = handler._report
+
+    def report(accounting: Accounting, failures: int) -> None:
+        captured.append(accounting)
+        original(accounting, failures)
+
+    handler._report = report  # type: ignore[method-assign]
+    ordered = [by_digest[digest(i)] for i in range(len(behaviours))]
+    # time runs out before the last record: it is deferred (sent again), not failed
+    response = handler.handle({"Records": ordered}, Context([120_000, 120_000, 120_000, 5_000]))
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": ordered[1]["messageId"]}]}
+    (accounting,) = captured
+    assert balance(accounting) == 0
+    assert (accounting.scanned, accounting.failed, accounting.dead_lettered, accounting.deferred) == (
+        1,
+        1,
+        2,
+        1,
+    )
+    emf = json.loads(out.getvalue())
+    assert (emf["ScanAttemptsFailed"], emf["ScansFailed"], emf["EventsDeadLettered"]) == (3, 2, 2)
+    dead = receive_all(sqs, queues.dlq_url)
+    failures = sorted(m["MessageAttributes"]["qscan-failure"]["StringValue"] for m in dead)
+    assert failures == ["deterministic", "exhausted"]
+    (copy,) = receive_all(sqs, queues.url)  # the deferred record's copy; the failed one waits out its backoff
+    assert json.loads(copy["Body"])["detail"]["image-digest"] == digest(4)

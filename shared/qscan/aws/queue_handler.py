@@ -18,7 +18,10 @@ assumed spoke-role credentials that outlive a scan: scan timeout + `CREDENTIAL_M
 dedupe store, the S3 result store (`wrap_results` may decorate it), the publisher, the EMF metrics (`service`
 dimension QSCAN_SERVICE_NAME, else the class's `service_name`; always-emitted names from `declared_metrics`),
 the Qualys secret, the qscanner runner (wrapped in `CountingScanner`), the pipeline and the SQS batch loop
-(`qscan.aws.sqs_handler.SqsScanHandler`, with the handler's `request_handler`, if any). A cold start that fails
+(`qscan.aws.sqs_handler.SqsScanHandler`, with the handler's `request_handler`, if any, and the retry
+mechanics of `qscan.aws.sqs_retry`: backoff QSCAN_RETRY_BACKOFF_BASE_SECONDS / _MAX_SECONDS, attempts
+QSCAN_MAX_RECEIVE_COUNT, dead letters to QSCAN_DEAD_LETTER_QUEUE_ARN; its SQS clients are created on first
+use). A cold start that fails
 (bad settings, unreadable secret) raises: every invocation then fails and the queue's retries and dead-letter
 alarm make it visible.
 
@@ -39,6 +42,7 @@ from typing import Any, ClassVar, TypeVar
 
 from qscan.aws.sessions import Accounts, ClientFactory, partition_for_region, partition_from_arn
 from qscan.aws.sqs_handler import CountingScanner, RequestHandler, SqsScanHandler
+from qscan.aws.sqs_retry import Backoff, SqsRetry
 from qscan.config import Settings
 from qscan.dedupe.dynamodb import DynamoDBDedupeStore
 from qscan.errors import ConfigError, QscanError, TransientError
@@ -118,6 +122,12 @@ class QueueScanHandler:
             scanner=self.scanner,
             reserve_ms=(settings.scan_timeout_seconds + RECORD_RESERVE_SECONDS) * 1000,
             requests=self.request_handler(),
+            retry=SqsRetry(
+                lambda region: self.clients.client("sqs", region=region),  # created on first use
+                backoff=Backoff(settings.retry_backoff_base_seconds, settings.retry_backoff_max_seconds),
+                max_receive_count=settings.max_receive_count,
+                dead_letter_queue_arn=settings.dead_letter_queue_arn,
+            ),
         )
         self._context_seen = False
 

@@ -8,29 +8,48 @@ correlation id of every log line and as the dedupe claim owner (stable across re
    warning. Both are counted under their reason and never retried.
 2. `resolve(target)` completes each target (lookups such as tag -> digest, cross-account credentials); it may
    raise the same permanent errors (that target is skipped) or any other error (the record fails).
-3. `Pipeline.process(target, owner=messageId)`.
+3. `Pipeline.process(target, owner=messageId, attempt=...)`.
 
-Anything else (`TransientError` incl. `ScanFailed`, `ConfigError`, an unexpected exception) fails the record:
-its `messageId` goes into `batchItemFailures`, so SQS redelivers it and finally moves it to the dead-letter
-queue (whose alarm fires). One record never fails its neighbours, and nothing is swallowed. Records after the
-first that cannot start because less than `reserve_ms` is left in the invocation are reported as failures too
-(redelivered, not lost; the first record always runs, so a tight timeout cannot defer a message forever).
+Anything else (`TransientError` incl. `ScanFailed`, `ConfigError`, an unexpected exception) fails the record.
+One record never fails its neighbours, and nothing is swallowed. With `retry` (a `qscan.aws.sqs_retry.SqsRetry`,
+which every deployed handler has) a failed record is settled on real SQS semantics (see that module):
+
+- while attempts are left, its `messageId` goes into `batchItemFailures` and its visibility is set to a short
+  backoff growing with the attempt number (minutes, not the queue's 6x-function-timeout visibility);
+- at its final attempt, or at once when the failure is deterministic (`ScanFailed.deterministic`: invalid
+  parameter, artifact not found or unsupported), the handler sends it to the dead-letter queue with its reason
+  and attempts and reports it processed (`dead_lettered`); if that send fails it is reported failed and the
+  queue's redrive policy dead-letters it.
+
+Without `retry` (tests of the loop alone) a failed record is only reported in `batchItemFailures`, and every
+failure counts as final (notified at once).
+
+Records after the first that cannot start because less than `reserve_ms` is left in the invocation are
+deferred (the first record always runs, so a tight timeout cannot defer a message forever). Deferral is free:
+with `retry` the record is sent again as a copy that keeps its attempt count and the original is reported
+processed (`deferred`), so it never burns a receive and never reaches the dead-letter queue unscanned; if the
+copy cannot be sent, or without `retry`, it is reported failed (redelivered, not lost).
 
 Requests: a handler may pass `requests` (a `RequestHandler`) for message bodies that ask the handler to do
 something instead of naming something to scan: the Lambda scanner's scheduled bulk-scan request, which fans out
 into one scan request per function sent back to the same queue. A body it `matches` is handed to its `run`,
 which returns how many scan requests it enqueued (each is an event of its own in a later batch) or raises to
-fail the record (redelivered like any failed record, then dead-lettered).
+fail the record (retried like any failed record, then dead-lettered).
 
 Accounting (one `batch accounting` log line per invocation) is per record, each in exactly one bucket:
-events = scanned + deduplicated + cached + skipped(reason) + failed + fanned_out, where `fanned_out` counts the
-requests handled (`enqueued` adds up the scan requests they sent). A record with several targets takes the most
-telling disposition: failed > scanned > cached > deduplicated > skipped.
+events = scanned + deduplicated + cached + skipped(reason) + failed + dead_lettered + deferred + fanned_out,
+where `failed` are the records left for redelivery (`batchItemFailures`), `dead_lettered` the ones the handler
+moved to the dead-letter queue, `deferred` the ones sent again for a later invocation (each copy is an event of
+its own when it comes back) and `fanned_out` counts the requests handled (`enqueued` adds up the scan requests
+they sent). A record with several targets takes the most telling disposition: failed > scanned > cached >
+deduplicated > skipped.
 
 Metrics (one EMF line per invocation, names in `qscan.metrics.DASHBOARD_METRICS`): `ScansStarted` (scanner
-invocations), `ScansSucceeded` (complete scans), `ScansFailed` (targets whose processing failed: incomplete
-scans and errors), `ScansDeduplicated` (targets not scanned because a claim or a cached result covers them),
-`EventsSkipped` (records skipped), `Findings<Severity>` (findings of the scans completed in this invocation).
+invocations), `ScansSucceeded` (complete scans), `ScanAttemptsFailed` (every failed attempt of a target:
+incomplete scans and errors), `ScansFailed` (targets that failed for good: their final attempt, or a
+deterministic failure that is not retried; one per failure alert), `ScansDeduplicated` (targets not scanned
+because a claim or a cached result covers them), `EventsSkipped` (records skipped), `EventsDeadLettered`
+(records the handler dead-lettered), `Findings<Severity>` (findings of the scans completed in this invocation).
 """
 
 from __future__ import annotations
@@ -40,6 +59,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from qscan.attempts import Attempt
+from qscan.aws.sqs_retry import Failure as FailureKind
+from qscan.aws.sqs_retry import SqsRetry
 from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError, UnsupportedEvent
 from qscan.events import normalize_sqs_record
 from qscan.events.batch import record_id
@@ -47,6 +69,7 @@ from qscan.events.sqs import sqs_body
 from qscan.log import correlation
 from qscan.metrics import FINDING_METRICS, EmfMetrics
 from qscan.pipeline import Accounting, Pipeline, ScanFailed
+from qscan.redact import redact
 from qscan.results.model import ScanResult
 from qscan.scanners import Scanner
 from qscan.target import ScanTarget
@@ -54,8 +77,12 @@ from qscan.target import ScanTarget
 LOG = logging.getLogger(__name__)
 
 Resolver = Callable[[ScanTarget], ScanTarget]
-RecordDisposition = Literal["failed", "fanned_out", "scanned", "cached", "deduplicated", "skipped"]
+RecordDisposition = Literal[
+    "failed", "dead_lettered", "deferred", "fanned_out", "scanned", "cached", "deduplicated", "skipped"
+]
 _PRIORITY: tuple[RecordDisposition, ...] = (
+    "dead_lettered",
+    "deferred",
     "failed",
     "fanned_out",
     "scanned",
@@ -76,14 +103,15 @@ class RequestHandler:
 
 @dataclass(slots=True)
 class BatchAccounting(Accounting):
-    """`Accounting` plus the requests a batch handled (`fanned_out`) and the scan requests they sent."""
+    """`Accounting` plus the records deferred, the requests a batch handled (`fanned_out`) and what they sent."""
 
+    deferred: int = 0
     fanned_out: int = 0
     enqueued: int = 0
 
     def to_dict(self) -> dict[str, object]:
         data = Accounting.to_dict(self)
-        data.update(fanned_out=self.fanned_out, enqueued=self.enqueued)
+        data.update(deferred=self.deferred, fanned_out=self.fanned_out, enqueued=self.enqueued)
         return data
 
 
@@ -100,10 +128,20 @@ class CountingScanner:
         return self.inner.scan(target)
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a record failed, and whether no retry follows (`final`) (its last attempt, or a deterministic failure)."""
+
+    reason: str
+    final: bool
+    deterministic: bool = False
+
+
 @dataclass(slots=True)
 class _Record:
     dispositions: list[RecordDisposition]
     skip_reason: str | None = None
+    failure: Failure | None = None
 
     def final(self) -> RecordDisposition:
         for disposition in _PRIORITY:
@@ -115,6 +153,17 @@ class _Record:
 def skip_reason(exc: QscanError) -> str:
     kind = "unsupported" if isinstance(exc, UnsupportedEvent) else "invalid"
     return f"{kind}: {exc.reason}"
+
+
+def failure_reason(exc: Exception) -> str:
+    """One line for logs and the dead letter: the typed reason, never an unexpected exception's text."""
+    if isinstance(exc, ScanFailed):
+        return exc.reason
+    if isinstance(exc, ConfigError):
+        return f"misconfiguration: {exc.reason}"
+    if isinstance(exc, QscanError):
+        return exc.reason
+    return f"unexpected error: {type(exc).__name__}"
 
 
 class SqsScanHandler:
@@ -129,12 +178,14 @@ class SqsScanHandler:
         scanner: CountingScanner | None = None,
         reserve_ms: int = 0,
         requests: RequestHandler | None = None,
+        retry: SqsRetry | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._resolve = resolve
         self.metrics = metrics
         self._scanner = scanner
         self._requests = requests
+        self.retry = retry
         self.reserve_ms = reserve_ms  # do not start a record with less time than this left
 
     def handle(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
@@ -164,29 +215,74 @@ class SqsScanHandler:
                     self._count(accounting, _Record([], "invalid: SQS record without a usable messageId"))
                     LOG.warning("skipped: SQS record without a usable messageId")
                     continue
+                attempt = self.retry.attempt(record) if self.retry is not None else None
                 if attempted and _time_left_ms(context) < self.reserve_ms:
-                    LOG.warning(
-                        "deferred: too little time left in this invocation; the message is redelivered"
-                    )
-                    failures.append({"itemIdentifier": message_id})
-                    self._count(accounting, _Record(["failed"]))
+                    self._count(accounting, self._defer(record, message_id, attempt, failures))
                     continue
                 assert pipeline is not None
                 attempted += 1
-                outcome = self._record(record, message_id, pipeline, accounting)
+                outcome = self._record(record, message_id, pipeline, accounting, attempt)
                 if outcome.final() == "failed":
-                    failures.append({"itemIdentifier": message_id})
+                    outcome = self._settle(record, message_id, attempt, outcome, failures)
                 self._count(accounting, outcome)
         if self._scanner is not None:
             self.metrics.add("ScansStarted", self._scanner.started - started_before)
         self._report(accounting, len(failures))
         return {"batchItemFailures": failures}
 
+    # ------------------------------------------------------------------ deferral and failed records
+    def _defer(
+        self, record: Any, message_id: str, attempt: Attempt | None, failures: list[dict[str, str]]
+    ) -> _Record:
+        """A record there is no time left for: sent again for free, else reported failed (redelivered)."""
+        if self.retry is not None and attempt is not None and self.retry.requeue(record, attempt):
+            LOG.warning("deferred: too little time left in this invocation; sent again, no attempt spent")
+            return _Record(["deferred"])
+        LOG.warning("deferred: too little time left in this invocation; the message is redelivered")
+        failures.append({"itemIdentifier": message_id})
+        return _Record(["failed"])
+
+    def _settle(
+        self,
+        record: Any,
+        message_id: str,
+        attempt: Attempt | None,
+        outcome: _Record,
+        failures: list[dict[str, str]],
+    ) -> _Record:
+        """A failed record: dead-lettered by the handler when no retry follows, else retried after a backoff."""
+        failure = outcome.failure or Failure("the record failed", final=attempt is None or attempt.last)
+        if self.retry is not None and attempt is not None and failure.final:
+            kind: FailureKind = "deterministic" if failure.deterministic else "exhausted"
+            if self.retry.dead_letter(record, attempt, failure.reason, kind):
+                LOG.error(
+                    "dead-lettered after %s: %s",
+                    attempt.describe(),
+                    failure.reason,
+                    extra={"attempts": attempt.number, "failure": kind},
+                )
+                self.metrics.add("EventsDeadLettered")
+                return _Record(["dead_lettered"])
+            LOG.warning(
+                "the dead letter could not be sent: the queue's redrive policy dead-letters the message"
+            )
+        failures.append({"itemIdentifier": message_id})
+        if self.retry is not None and attempt is not None:
+            self.retry.back_off(record, attempt)
+        return outcome
+
     # ------------------------------------------------------------------ one record
-    def _record(self, record: Any, owner: str, pipeline: Pipeline, accounting: BatchAccounting) -> _Record:
+    def _record(
+        self,
+        record: Any,
+        owner: str,
+        pipeline: Pipeline,
+        accounting: BatchAccounting,
+        attempt: Attempt | None,
+    ) -> _Record:
         request = self._request_body(record)
         if request is not None:
-            return self._run_request(request, record, accounting)
+            return self._run_request(request, record, accounting, attempt)
         try:
             targets = normalize_sqs_record(record)
         except (UnsupportedEvent, InvalidEvent) as exc:
@@ -200,13 +296,13 @@ class SqsScanHandler:
             current = target
             try:
                 current = self._resolve(target)
-                outcome = pipeline.process(current, owner=owner)
+                outcome = pipeline.process(current, owner=owner, attempt=attempt)
             except (UnsupportedEvent, InvalidEvent) as exc:
                 skipped = self._skipped(exc)
                 state.skip_reason = state.skip_reason or skipped.skip_reason
                 continue
             except Exception as exc:  # noqa: BLE001 - isolates the record: logged, reported for redelivery
-                self._failed(exc, current)
+                state.failure = self._failed(exc, current, attempt)
                 state.dispositions.append("failed")
                 return state  # the record is redelivered: later targets are scanned then
             state.dispositions.append(outcome.disposition)
@@ -233,14 +329,18 @@ class SqsScanHandler:
         return body if self._requests.matches(body) else None
 
     def _run_request(
-        self, body: Mapping[str, Any], record: Mapping[str, Any], accounting: BatchAccounting
+        self,
+        body: Mapping[str, Any],
+        record: Mapping[str, Any],
+        accounting: BatchAccounting,
+        attempt: Attempt | None,
     ) -> _Record:
         assert self._requests is not None
         try:
             enqueued = self._requests.run(body, record)
         except Exception as exc:  # noqa: BLE001 - isolates the record: logged, reported for redelivery
-            self._failed(exc, None, what=self._requests.name)
-            return _Record(["failed"])
+            failure = self._failed(exc, None, attempt, what=self._requests.name)
+            return _Record(["failed"], failure=failure)
         accounting.enqueued += enqueued
         LOG.info("%s handled: %d scan request(s) enqueued", self._requests.name, enqueued)
         return _Record(["fanned_out"])
@@ -253,31 +353,48 @@ class SqsScanHandler:
             LOG.warning("skipped invalid event: %s", exc.reason, extra={"skip_reason": reason})
         return _Record([], reason)
 
-    def _failed(self, exc: Exception, target: ScanTarget | None, *, what: str | None = None) -> None:
-        """Log why a record fails; a target's failure counts as `ScansFailed`, a request's does not."""
+    def _failed(
+        self, exc: Exception, target: ScanTarget | None, attempt: Attempt | None, *, what: str | None = None
+    ) -> Failure:
+        """Log why a record fails and count it: every failed attempt of a target is `ScanAttemptsFailed`,
+        the one that ends it (no retry follows) is also `ScansFailed`; a request's failure is neither."""
+        if isinstance(exc, ScanFailed):
+            failure = Failure(failure_reason(exc), final=exc.final, deterministic=exc.deterministic)
+        else:
+            failure = Failure(failure_reason(exc), final=attempt is None or attempt.last)
         if target is not None:
-            self.metrics.add("ScansFailed")
+            self.metrics.add("ScanAttemptsFailed")
+            if failure.final:
+                self.metrics.add("ScansFailed")
+        then = "no retry follows" if attempt is not None and failure.final else "the message is retried"
+        where = f" ({attempt.describe()})" if attempt is not None else ""
         key = target.dedupe_key if target is not None else None
         if what is not None and isinstance(exc, QscanError):
-            LOG.error("%s failed, the message is retried: %s", what, exc.reason)
+            LOG.error("%s failed%s, %s: %s", what, where, then, exc.reason)
         elif what is not None:
-            LOG.exception("%s failed unexpectedly, the message is retried", what)
+            LOG.exception("%s failed unexpectedly%s, %s", what, where, then)
         elif isinstance(exc, ScanFailed):
             LOG.error(
-                "scan failed, the message is retried: %s",
-                exc.reason,
+                "scan failed%s, %s: %s",
+                where,
+                "not retried (deterministic)"
+                if attempt is not None and exc.deterministic and exc.final
+                else then,
+                redact(exc.reason),
                 extra={
                     "dedupe_key": key,
                     "status": exc.result.status,
                     "exit_code": exc.result.exit_code_name,
+                    "notified": exc.notified,
                 },
             )
         elif isinstance(exc, TransientError):
-            LOG.error("transient failure, the message is retried: %s", exc.reason, extra={"dedupe_key": key})
+            LOG.error("transient failure%s, %s: %s", where, then, exc.reason, extra={"dedupe_key": key})
         elif isinstance(exc, ConfigError):
-            LOG.error("misconfiguration, the message is retried: %s", exc.reason, extra={"dedupe_key": key})
+            LOG.error("misconfiguration%s, %s: %s", where, then, exc.reason, extra={"dedupe_key": key})
         else:
-            LOG.exception("unexpected error, the message is retried", extra={"dedupe_key": key})
+            LOG.exception("unexpected error%s, %s", where, then, extra={"dedupe_key": key})
+        return failure
 
     # ------------------------------------------------------------------ accounting
     def _count(self, accounting: BatchAccounting, record: _Record) -> None:
@@ -289,6 +406,10 @@ class SqsScanHandler:
             self.metrics.add("EventsSkipped")
         elif final == "failed":
             accounting.failed += 1
+        elif final == "dead_lettered":
+            accounting.dead_lettered += 1
+        elif final == "deferred":
+            accounting.deferred += 1
         elif final == "scanned":
             accounting.scanned += 1
         elif final == "cached":
@@ -300,13 +421,15 @@ class SqsScanHandler:
         closes = balance(accounting) == 0
         LOG.info(
             "batch accounting: %d event(s) = %d scanned + %d deduplicated + %d cached + %d skipped + %d failed"
-            " + %d fanned out",
+            " + %d dead-lettered + %d deferred + %d fanned out",
             accounting.events,
             accounting.scanned,
             accounting.deduplicated,
             accounting.cached,
             sum(accounting.skipped.values()),
             accounting.failed,
+            accounting.dead_lettered,
+            accounting.deferred,
             accounting.fanned_out,
             extra={"accounting": accounting.to_dict(), "closes": closes, "batch_item_failures": failures},
         )
@@ -316,15 +439,17 @@ class SqsScanHandler:
 
 
 def balance(accounting: Accounting) -> int:
-    """events - (scanned + deduplicated + cached + skipped + failed + fanned_out): 0 when the accounting closes."""
-    fanned_out = accounting.fanned_out if isinstance(accounting, BatchAccounting) else 0
+    """events - (scanned + deduplicated + cached + skipped + failed + dead_lettered + deferred + fanned_out):
+    0 when the accounting closes."""
+    extra = accounting.deferred + accounting.fanned_out if isinstance(accounting, BatchAccounting) else 0
     return accounting.events - (
         accounting.scanned
         + accounting.deduplicated
         + accounting.cached
         + sum(accounting.skipped.values())
         + accounting.failed
-        + fanned_out
+        + accounting.dead_lettered
+        + extra
     )
 
 

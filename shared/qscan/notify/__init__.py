@@ -4,7 +4,8 @@
     if decision:
         publisher.publish(build_notification(result, decision, settings.severity_threshold))
 
-or in one call, `notify(result, threshold, publisher)`. Publishers: `SnsPublisher` (AWS) and
+or in one call, `notify(result, threshold, publisher)` (with `attempt`, `occurrence` and `retryable` when the
+scan ran from a queue: a failure then notifies only at its final attempt). Publishers: `SnsPublisher` (AWS) and
 `EventGridPublisher` (Azure); `publisher_from_settings` picks the one for `QSCAN_CLOUD`. Publishing failures raise
 `qscan.errors.TransientError` so the platform retries; nothing is swallowed.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from qscan.attempts import Attempt
 from qscan.notify.message import Notification, build_notification
 from qscan.notify.policy import THRESHOLDS, Decision, Threshold, decide, parse_threshold
 from qscan.results.model import ScanResult
@@ -49,12 +51,26 @@ class Published:
     message_id: str | None = None
 
 
-def notify(result: ScanResult, threshold: Threshold, publisher: Publisher) -> Published:
-    """Apply the policy and publish at most one message. Handlers log `decision.reason` either way."""
-    decision = decide(result, threshold)
+def notify(
+    result: ScanResult,
+    threshold: Threshold,
+    publisher: Publisher,
+    *,
+    attempt: Attempt | None = None,
+    final_attempt: bool = True,
+    occurrence: str | None = None,
+    retryable: bool | None = None,
+) -> Published:
+    """Apply the policy and publish at most one message. Handlers log `decision.reason` either way.
+
+    A failed scan notifies only when `final_attempt` (no retry follows); see `build_notification` for the rest.
+    """
+    decision = decide(result, threshold, final_attempt=final_attempt)
     if not decision.notify:
         return Published(decision)
-    notification = build_notification(result, decision, threshold)
+    notification = build_notification(
+        result, decision, threshold, attempt=attempt, occurrence=occurrence, retryable=retryable
+    )
     return Published(decision, notification, publisher.publish(notification))
 
 

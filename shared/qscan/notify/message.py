@@ -4,25 +4,34 @@ Subject: one line of printable ASCII, at most 100 characters, saying the status,
 counts and a short target name, e.g. ``qscan [success] 2 critical, 5 high: team/api:1.4.2 (ecr)``. A long target
 name is shortened in the middle, so the fixed part (status and counts) always survives.
 
-Body (``schema_version`` "1.0"): notification id and kind, scan id, backend, status, reason, exit code, the
+Body (``schema_version`` "1.1"): notification id and kind, scan id, backend, status, reason, exit code, the
 `ScanTarget` as a dict, short target name, severity counts, highest severity, threshold, result location,
-timestamps and up to five top findings. Free text (reason, finding titles) is redacted and truncated; nothing
-else in a result can hold a secret, and logs and raw outputs are never included.
+timestamps, up to five top findings and, when the scan ran from a queue, the attempts made and allowed
+(``attempts``, ``max_attempts``) and whether the failure is deterministic (``retryable`` false: not retried).
+Free text (reason, finding titles) is redacted and truncated; nothing else in a result can hold a secret, and
+logs and raw outputs are never included.
+
+The notification id is stable: the same artifact (dedupe key) with the same outcome (kind, status and, for
+findings, the severity counts) for the same occurrence (the queue message id; else the scan id) always gets the
+same id, whichever attempt or redelivery sent it, so subscribers can drop duplicates (SNS FIFO deduplication,
+the CloudEvent id).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from qscan.attempts import Attempt
 from qscan.notify.policy import Decision, Kind, Threshold
 from qscan.redact import redact, truncate
 from qscan.results.model import SEVERITY_LABELS, Finding, ScanResult, Severity, utc_now
 from qscan.target import ScanTarget
 
-NOTIFICATION_SCHEMA_VERSION = "1.0"
+NOTIFICATION_SCHEMA_VERSION = "1.1"
 MAX_SUBJECT = 100
 MAX_TOP_FINDINGS = 5
 _MAX_REASON = 500
@@ -40,7 +49,7 @@ _STATUS_WORDS = {
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    notification_id: str  # deterministic per scan and kind: lets subscribers drop redelivered duplicates
+    notification_id: str  # stable per artifact, outcome and occurrence: subscribers drop duplicates with it
     kind: Kind
     subject: str
     body: dict[str, Any]
@@ -109,10 +118,24 @@ def _counts_text(result: ScanResult, levels: int = 2) -> str:
     return ", ".join(parts[:levels])
 
 
-def build_subject(result: ScanResult, kind: Kind) -> str:
+def notification_id(result: ScanResult, kind: Kind, occurrence: str | None = None) -> str:
+    """`qscan-<40 hex>`: a hash of the artifact, the outcome and the occurrence (see the module docstring)."""
+    target = result.target
+    identity = target.dedupe_key or json.dumps(target.to_dict(), sort_keys=True, default=str)
+    parts = [identity, kind, result.status]
+    if kind != "failure":  # findings and policy verdicts: the same outcome means the same counts
+        parts.append(json.dumps(result.counts.to_dict(), sort_keys=True))
+    parts.append(occurrence or result.scan_id)
+    digest = hashlib.sha256(json.dumps(parts, separators=(",", ":")).encode()).hexdigest()
+    return f"qscan-{digest[:40]}"
+
+
+def build_subject(result: ScanResult, kind: Kind, attempt: Attempt | None = None) -> str:
     counts = _counts_text(result)
     if kind == "failure":
         what = _STATUS_WORDS.get(result.status, f"scan {result.status}")
+        if attempt is not None:
+            what += f" after {attempt.number} attempt" + ("s" if attempt.number != 1 else "")
         if counts:
             what += f" ({counts} so far)"
     elif kind == "policy_deny" and not counts:
@@ -147,17 +170,29 @@ def top_findings(result: ScanResult, limit: int = MAX_TOP_FINDINGS) -> list[dict
 
 
 def build_notification(
-    result: ScanResult, decision: Decision, threshold: Threshold, *, now: str | None = None
+    result: ScanResult,
+    decision: Decision,
+    threshold: Threshold,
+    *,
+    now: str | None = None,
+    attempt: Attempt | None = None,
+    occurrence: str | None = None,
+    retryable: bool | None = None,
 ) -> Notification:
-    """The notification for a result the policy decided to notify on (`decision.notify` must be true)."""
+    """The notification for a result the policy decided to notify on (`decision.notify` must be true).
+
+    `attempt`: where the scan stands among its queue message's attempts (None outside a queue); `occurrence`:
+    the id of what triggered the scan (the queue message id), part of the notification id; `retryable`: False
+    for a deterministic failure (None when not known).
+    """
     if not decision.notify or decision.kind is None:
         raise ValueError("build_notification needs a decision that notifies")
     kind = decision.kind
     highest = highest_severity(result)
-    notification_id = f"{result.scan_id}:{kind}"
+    nid = notification_id(result, kind, occurrence)
     body: dict[str, Any] = {
         "schema_version": NOTIFICATION_SCHEMA_VERSION,
-        "notification_id": notification_id,
+        "notification_id": nid,
         "kind": kind,
         "scan_id": result.scan_id,
         "backend": result.backend,
@@ -177,11 +212,14 @@ def build_notification(
         "finished_at": result.finished_at,
         "notified_at": now or utc_now(),
         "top_findings": top_findings(result),
+        "attempts": attempt.number if attempt is not None else None,
+        "max_attempts": attempt.of if attempt is not None else None,
+        "retryable": retryable,
     }
     return Notification(
-        notification_id=notification_id,
+        notification_id=nid,
         kind=kind,
-        subject=build_subject(result, kind),
+        subject=build_subject(result, kind, attempt),
         body=body,
         status=result.status,
         severity=highest.label if highest else "none",

@@ -7,7 +7,10 @@ The threshold is one of `CRITICAL`, `HIGH`, `MEDIUM`, `LOW` or `NONE`:
 - a `policy_deny` always notifies: the Qualys policy blocked the artifact, which security wants to hear even
   when no single finding reaches the threshold;
 - every other status (`partial`, `failed`, `timeout`) always notifies, whatever the threshold: the findings are
-  unknown, and silence would read as "clean".
+  unknown, and silence would read as "clean". It notifies once per failed artifact, not once per attempt: a
+  caller that will retry the scan passes `final_attempt=False` for the attempts before the last, which do not
+  notify (each is a `ScanAttemptsFailed` metric instead); the last attempt, or a deterministic failure that is
+  not retried, notifies.
 """
 
 from __future__ import annotations
@@ -51,9 +54,13 @@ class Decision:
         return self.notify
 
 
-def decide(result: ScanResult, threshold: Threshold) -> Decision:
-    """Decide whether `result` notifies under `threshold`."""
+def decide(result: ScanResult, threshold: Threshold, *, final_attempt: bool = True) -> Decision:
+    """Decide whether `result` notifies under `threshold` (a failure only at its `final_attempt`)."""
     if not result.complete:
+        if not final_attempt:
+            return Decision(
+                False, None, f"scan status {result.status!r}: retried, notified at the final attempt"
+            )
         return Decision(True, "failure", f"scan status {result.status!r} always notifies")
     severity = threshold_severity(threshold)
     hits = 0 if severity is None else result.counts.at_or_above(severity)
