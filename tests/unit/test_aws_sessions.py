@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from qscan import secrets as qscan_secrets
-from qscan.aws.ecr import resolve_tag_digest
+from qscan.aws.ecr import fetch_manifest, resolve_tag_digest
 from qscan.aws.sessions import (
     CONNECT_TIMEOUT_SECONDS,
     MAX_ATTEMPTS,
@@ -27,7 +27,7 @@ from qscan.aws.sessions import (
     partition_from_arn,
 )
 from qscan.dedupe.dynamodb import DynamoDBDedupeStore
-from qscan.errors import ConfigError, InvalidEvent
+from qscan.errors import ConfigError, InvalidEvent, TransientError
 from qscan.notify import sns
 from qscan.redact import redact
 from qscan.results.s3 import S3ResultStore
@@ -178,7 +178,7 @@ def test_tag_lookup_reads_the_spoke_registry_with_assumed_credentials(aws: None)
 def test_tag_lookup_of_a_missing_tag_is_invalid(aws: None) -> None:
     ecr = boto3.client("ecr")
     _push(ecr, "1.0")
-    with pytest.raises(InvalidEvent, match="ImageNotFoundException"):
+    with pytest.raises(InvalidEvent, match=r"team/app:2\.0 no longer exists"):
         resolve_tag_digest(ecr, registry_id="123456789012", repository="team/app", tag="2.0")
 
 
@@ -234,3 +234,56 @@ def test_importing_the_sessions_module_does_not_import_boto3() -> None:
     code = "import sys, qscan.aws.sessions; print('boto3' in sys.modules, 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+class CannedEcr:
+    """Answers `batch_get_image` with a fixed response in the documented ECR shape (`images`, `failures` with
+    `failureCode`), for the failure codes moto never produces; records the request."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+        self.calls: list[dict[str, Any]] = []
+
+    def batch_get_image(self, **params: Any) -> dict[str, Any]:
+        self.calls.append(params)
+        return self.response
+
+
+def _failure(code: str) -> dict[str, Any]:
+    return {"images": [], "failures": [{"imageId": {"imageDigest": DIGEST}, "failureCode": code}]}
+
+
+DIGEST = "sha256:" + "4" * 64
+
+
+@pytest.mark.parametrize(
+    ("response", "outcome"),
+    [
+        (_failure("ImageNotFound"), None),
+        (_failure("InvalidImageDigest"), InvalidEvent),
+        (_failure("KmsError"), TransientError),
+        (_failure("UpstreamTooManyRequests"), TransientError),
+        ({"images": [], "failures": []}, TransientError),
+        (
+            {"images": [{"imageId": {"imageDigest": "sha256:" + "5" * 64}, "imageManifest": "{}"}]},
+            TransientError,
+        ),
+        ({"images": [{"imageId": {"imageDigest": "nope"}}]}, InvalidEvent),
+    ],
+)
+def test_manifest_lookup_failures(response: dict[str, Any], outcome: type[Exception] | None) -> None:
+    client = CannedEcr(response)
+    if outcome is None:
+        assert fetch_manifest(client, registry_id=SPOKE, repository="team/app", digest=DIGEST) is None
+    else:
+        with pytest.raises(outcome):
+            fetch_manifest(client, registry_id=SPOKE, repository="team/app", digest=DIGEST)
+    (call,) = client.calls
+    assert call["registryId"] == SPOKE and call["imageIds"] == [{"imageDigest": DIGEST}]
+    assert "application/vnd.oci.image.index.v1+json" in call["acceptedMediaTypes"]
+
+
+def test_an_unreadable_manifest_is_returned_unclassified() -> None:
+    client = CannedEcr({"images": [{"imageId": {"imageDigest": DIGEST}, "imageManifest": "{broken"}]})
+    found = fetch_manifest(client, registry_id=SPOKE, repository="team/app", digest=DIGEST)
+    assert found is not None and (found.digest, found.manifest) == (DIGEST, None)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from qscan.errors import InvalidEvent, InvalidReference, UnsupportedEvent
 from qscan.events import detect, normalize, normalize_ecr_cloudtrail, normalize_ecr_push
+from qscan.oci import INDEX_REASON
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 REGISTRY = "111122223333.dkr.ecr.us-east-1.amazonaws.com"
@@ -35,12 +36,46 @@ def test_native_push_is_a_complete_image_target() -> None:
     assert (target.account, target.region, target.event_id) == ("111122223333", "us-east-1", event["id"])
 
 
-def test_untagged_manifest_and_index_are_targets_of_their_own_digest() -> None:
-    [child] = normalize(load("ecr_push_untagged_manifest.json"))
-    [index] = normalize(load("ecr_push_image_index.json"))
+def test_untagged_platform_manifest_is_a_target_of_its_own_digest() -> None:
+    event = load("ecr_push_untagged_manifest.json")
+    [child] = normalize(event)
     assert child.tag is None and child.image is not None and "@sha256:" in child.image
-    assert index.tag == "1.8.3"
-    assert child.dedupe_key != index.dedupe_key
+    assert child.dedupe_key == f"image#{event['detail']['image-digest']}"
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"],
+)
+def test_image_index_push_is_skipped_its_platforms_arrive_as_their_own_pushes(media_type: str) -> None:
+    event = load("ecr_push_image_index.json")
+    event["detail"]["manifest-media-type"] = media_type
+    with pytest.raises(UnsupportedEvent) as caught:
+        normalize(event)
+    assert caught.value.reason == f"ECR {INDEX_REASON}"
+    assert "sha256" not in caught.value.reason  # one accounting key for every index
+
+
+def test_attestation_manifest_looks_like_an_image_in_the_event() -> None:
+    """ECR reports the image config type for buildx attestation manifests: only the manifest tells (handler)."""
+    [target] = normalize(load("ecr_push_attestation_manifest.json"))
+    assert target.tag is None and target.lookup is None
+
+
+@pytest.mark.parametrize("where", ["responseElements", "requestParameters"])
+def test_cloudtrail_put_image_of_an_index_is_skipped(where: str) -> None:
+    event = load("ecr_cloudtrail_put_image.json")
+    if where == "requestParameters":
+        event["detail"]["responseElements"] = None
+        event["detail"]["requestParameters"]["imageManifestMediaType"] = (
+            "application/vnd.oci.image.index.v1+json"
+        )
+    else:
+        event["detail"]["responseElements"]["image"]["imageManifestMediaType"] = (
+            "application/vnd.docker.distribution.manifest.list.v2+json"
+        )
+    with pytest.raises(UnsupportedEvent, match="image index"):
+        normalize(event)
 
 
 def test_china_region_builds_the_cn_registry_host() -> None:

@@ -8,6 +8,7 @@ scenario file: findings, exit codes, a token echo.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -18,8 +19,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from qscan import secrets as qscan_secrets
+from qscan.aws.ecr import fetch_manifest
+from qscan.errors import ConfigError, TransientError
 from qscan.metrics import DASHBOARD_METRICS
+from qscan.oci import ARTIFACT_REASON, ATTESTATION_REASON, INDEX_REASON
 from qscan.results.schema import schema_errors
 
 from tests.harness.handler_world import (
@@ -503,3 +508,162 @@ def test_the_scanner_cache_cap_setting_reaches_the_runner(world: EcrWorld) -> No
     options = module.HANDLER.scanner.inner._opts
     assert options.cache_max_bytes == 64 * 1024 * 1024
     assert options.cache_dir and options.work_dir  # both under the temp dir, where the cap matters
+
+
+# ---------------------------------------------------------------------------------------------- multi-arch
+MANIFESTS = Path(__file__).resolve().parents[1] / "fixtures" / "manifests"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+
+
+def put_manifest(name: str, tag: str | None = None, client: Any | None = None) -> str:
+    """Push tests/fixtures/manifests/<name>.json into moto's ECR under its real digest (sha256 of the bytes)."""
+    body = (MANIFESTS / f"{name}.json").read_text()
+    digest = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    params: dict[str, Any] = {"repositoryName": REPO, "imageManifest": body, "imageDigest": digest}
+    if tag is not None:
+        params["imageTag"] = tag
+    (client or boto3.client("ecr")).put_image(**params)
+    return digest
+
+
+def push_event_for(
+    digest: str,
+    tag: str | None = None,
+    manifest_type: str = OCI_MANIFEST,
+    artifact_type: str | None = OCI_CONFIG,
+) -> dict[str, Any]:
+    """The `ECR Image Action` event ECR emits for one pushed manifest (untagged children carry no tag)."""
+    event = push_event(digest=digest, tag=tag)
+    event["detail"]["manifest-media-type"] = manifest_type
+    if artifact_type is not None:
+        event["detail"]["artifact-media-type"] = artifact_type
+    return event
+
+
+def skipped(caplog: pytest.LogCaptureFixture) -> dict[str, int]:
+    return dict(accounting_lines(caplog)[-1]["skipped"])
+
+
+def test_multi_arch_push_scans_each_platform_once_never_the_index_or_attestations(
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    amd64, arm64 = put_manifest("buildx_linux_amd64"), put_manifest("buildx_linux_arm64")
+    attestations = [put_manifest("buildx_attestation_amd64"), put_manifest("buildx_attestation_arm64")]
+    index = put_manifest("buildx_index", tag="1.8.3")
+    world.scenario(image_ref(amd64), findings=[finding("7001", 4)])
+    world.scenario(image_ref(arm64), findings=[finding("7002", 2)])
+    world.load()
+    # what ECR emits for one `docker buildx build --platform linux/amd64,linux/arm64 --push`: one event per
+    # manifest, children untagged first, the tagged index last; plus the CloudTrail PutImage of the index
+    events = [
+        push_event_for(amd64),
+        push_event_for(attestations[0]),
+        push_event_for(arm64),
+        push_event_for(attestations[1]),
+        push_event_for(
+            index, tag="1.8.3", manifest_type="application/vnd.oci.image.index.v1+json", artifact_type=None
+        ),
+        put_image_tag_only("1.8.3"),
+    ]
+    response = world.invoke(batch(*(record(e) for e in events)))
+
+    assert response == {"batchItemFailures": []}
+    assert world.started == 2
+    scanned = sorted(d["target"]["digest"] for d in world.result_documents())
+    assert scanned == sorted([amd64, arm64])
+    for digest in (amd64, arm64):
+        stored = world.store().lookup(f"image#{digest}")
+        assert stored is not None and stored.state == "complete"
+    for digest in (*attestations, index):
+        assert world.store().lookup(f"image#{digest}") is None
+    assert skipped(caplog) == {
+        f"unsupported: ECR {ATTESTATION_REASON}": 2,
+        f"unsupported: ECR {INDEX_REASON}": 2,  # the native event (by media type) and CloudTrail (by manifest)
+    }
+    (alert,) = world.alerts()  # the HIGH finding on amd64
+    assert alert["kind"] == "findings"
+
+
+def test_a_platform_pushed_again_under_a_new_tag_is_a_cache_hit(
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    amd64 = put_manifest("buildx_linux_amd64")
+    world.load()
+    assert world.invoke(batch(record(push_event_for(amd64)))) == {"batchItemFailures": []}
+    assert world.invoke(batch(record(push_event_for(amd64, tag="stable")))) == {"batchItemFailures": []}
+    assert world.started == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "tag", "reason"),
+    [
+        ("cosign_signature", "sha256-" + "ab" * 32 + ".sig", ARTIFACT_REASON),
+        ("oci_artifact_sbom", None, ARTIFACT_REASON),
+        ("buildx_attestation_amd64", None, ATTESTATION_REASON),
+    ],
+)
+def test_artifacts_the_event_does_not_mark_are_skipped_by_their_manifest(
+    world: EcrWorld, caplog: pytest.LogCaptureFixture, name: str, tag: str | None, reason: str
+) -> None:
+    digest = put_manifest(name, tag=tag)
+    world.load()
+    event = push_event(digest=digest, tag=tag)  # an event without media types (older events, reconciler)
+    assert world.invoke(batch(record(event))) == {"batchItemFailures": []}
+    assert world.started == 0
+    assert skipped(caplog) == {f"unsupported: ECR {reason}": 1}
+    assert world.store().lookup(f"image#{digest}") is None
+
+
+def test_a_single_arch_docker_image_is_scanned(world: EcrWorld) -> None:
+    digest = put_manifest("docker_v2_linux_amd64", tag="3.2.1")
+    world.load()
+    event = push_event_for(
+        digest,
+        tag="3.2.1",
+        manifest_type="application/vnd.docker.distribution.manifest.v2+json",
+        artifact_type="application/vnd.docker.container.image.v1+json",
+    )
+    assert world.invoke(batch(record(event))) == {"batchItemFailures": []}
+    assert world.started == 1
+
+
+def test_a_digest_ecr_no_longer_has_is_scanned_unverified(
+    world: EcrWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    world.load()
+    assert world.invoke(batch(record(push_event()))) == {"batchItemFailures": []}
+    assert world.started == 1
+    assert any("scanned unverified" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "error"),
+    [("ThrottlingException", 400, TransientError), ("AccessDeniedException", 403, ConfigError)],
+)
+def test_manifest_lookup_errors_fail_the_record_for_a_retry(
+    world: EcrWorld, caplog: pytest.LogCaptureFixture, code: str, status: int, error: type[Exception]
+) -> None:
+    amd64 = put_manifest("buildx_linux_amd64")
+    module = world.load()
+
+    def refuse(**_: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": code, "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+            "BatchGetImage",
+        )
+
+    module.HANDLER.clients.client("ecr").meta.events.register("before-call.ecr.BatchGetImage", refuse)
+    message_id = str(uuid.uuid4())
+    assert world.invoke(batch(record(push_event_for(amd64), message_id))) == {
+        "batchItemFailures": [{"itemIdentifier": message_id}]
+    }
+    assert world.started == 0
+    assert world.store().lookup(f"image#{amd64}") is None
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(f"ecr batch_get_image 123456789012/team/app: {code}" in e for e in errors), errors
+    with pytest.raises(error):
+        fetch_manifest(
+            module.HANDLER.clients.client("ecr"), registry_id=ACCOUNT, repository=REPO, digest=amd64
+        )

@@ -2,9 +2,16 @@
 
 The trigger is an SQS batch whose message bodies are EventBridge events: the native `ECR Image Action` push,
 or the CloudTrail `PutImage` call. Each record is normalized to its image target, completed (registry from the
-event's account and region, falling back on the function's own; tag -> digest through `ecr:DescribeImages`
-when the event carries only a tag), then claimed, scanned with qscanner, persisted, notified and completed by
-`qscan.pipeline.Pipeline`, with the SQS messageId as correlation id and claim owner. The loop, the partial
+event's account and region, falling back on the function's own), checked against its manifest
+(`ecr:BatchGetImage`, which also resolves tag -> digest when the event carries only a tag), then claimed,
+scanned with qscanner, persisted, notified and completed by `qscan.pipeline.Pipeline`, with the SQS messageId
+as correlation id and claim owner.
+
+Multi-arch pushes (docs/ecr.md): ECR emits one push event per manifest, the index included. Only image
+manifests are scanned, each once by its own digest (dedupe key `image#<digest>`); the image index is skipped
+(its platform manifests arrive as their own events), and so are build attestations (buildx provenance/SBOM:
+in-toto layers) and other artifacts (signatures, SBOMs), which the event alone cannot tell from images. A
+digest ECR no longer finds is scanned unverified: qscanner's pull then reports what happened to it. The loop, the partial
 batch response (`batchItemFailures`), the accounting line and the EMF metrics are
 `qscan.aws.sqs_handler.SqsScanHandler`.
 
@@ -26,9 +33,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from qscan.aws.ecr import resolve_tag_digest, with_registry
+from qscan.aws.ecr import fetch_manifest, require_image, with_registry
 from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
-from qscan.errors import ConfigError, UnsupportedEvent
+from qscan.errors import ConfigError, InvalidEvent, UnsupportedEvent
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger("qscan.handlers.ecr")
@@ -55,17 +62,29 @@ class EcrHandler(QueueScanHandler):
         if not target.repository:
             raise UnsupportedEvent("the ECR event names no repository")
         self.accounts.credentials_for(account)  # fails loudly now when the account cannot be read at all
+        ecr = self.accounts.client("ecr", account, region)
         if target.lookup == "image_digest":
             if not target.tag:
                 raise UnsupportedEvent("the ECR event has neither digest nor tag")
-            digest = resolve_tag_digest(
-                self.accounts.client("ecr", account, region),
-                registry_id=account,
-                repository=target.repository,
-                tag=target.tag,
-            )
+            found = fetch_manifest(ecr, registry_id=account, repository=target.repository, tag=target.tag)
+            if found is None:
+                raise InvalidEvent(
+                    f"ECR image {target.repository}:{target.tag} no longer exists: deleted or retagged since the event"
+                )
+            require_image(found, target.repository)
+            digest = found.digest
             LOG.info("resolved %s:%s to %s", target.repository, target.tag, digest, extra={"digest": digest})
             return with_registry(target.resolved(digest=digest), account, region)  # image now pins the digest
+        if target.digest:
+            found = fetch_manifest(
+                ecr, registry_id=account, repository=target.repository, digest=target.digest
+            )
+            if found is None:
+                LOG.info(
+                    "%s@%s is not in ECR (any more): scanned unverified", target.repository, target.digest
+                )
+            else:
+                require_image(found, target.repository)
         if target.registry is None or target.account is None or target.region is None:
             target = with_registry(target, account, region)
         return target

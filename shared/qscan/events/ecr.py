@@ -3,10 +3,14 @@
 Decisions:
 - Only `action-type PUSH` with `result SUCCESS` is scanned; DELETE actions and failed pushes raise
   `UnsupportedEvent` (skipped and counted; the EventBridge rule filters them anyway).
-- Multi-arch pushes emit one event per manifest. Every manifest and every image index is its own target,
-  deduplicated by digest: the index target scans the platform qscanner selects, the per-platform manifests
-  (pushed untagged) scan every other platform. Artifacts that are not container images (signatures, SBOMs,
-  attestations: an `artifact-media-type` that is not an image config) are skipped as `UnsupportedEvent`.
+- Multi-arch pushes emit one event per manifest (docs/ecr.md): the platform manifests and the build
+  attestation manifests (pushed untagged), then the image index (tagged). Each platform manifest is its own
+  target, deduplicated by digest, so every platform is scanned exactly once. The image index is skipped as
+  `UnsupportedEvent` (`manifest-media-type` an index type; for CloudTrail `imageManifestMediaType`): scanning
+  it would scan the one platform qscanner picks a second time under another digest. Artifacts the event marks
+  as non-images (signatures, SBOMs: an `artifact-media-type` that is not an image config) are skipped too.
+  Build attestations carry the ordinary image config type in the event: the ECR handler tells them apart by
+  their manifest (`qscan.aws.ecr.require_image`), which the event does not carry.
 - The registry host is built from the event's account and region; when either is unknown (moto drops
   `account`), `registry` and `image` stay None: nothing is guessed.
 """
@@ -29,19 +33,13 @@ from qscan.events._util import (
     show,
     unsupported,
 )
+from qscan.oci import IMAGE_CONFIG_TYPES, INDEX_REASON, INDEX_TYPES
 from qscan.refs import ecr_registry_host, validate_digest, validate_repository, validate_tag
 from qscan.target import ScanTarget
 
 SOURCE = "aws.ecr"
 DETAIL_TYPE = "ECR Image Action"
 CLOUDTRAIL_SOURCE = "ecr.amazonaws.com"
-
-IMAGE_CONFIG_TYPES = frozenset(
-    {"application/vnd.docker.container.image.v1+json", "application/vnd.oci.image.config.v1+json"}
-)
-INDEX_TYPES = frozenset(
-    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
-)
 
 
 def normalize_ecr_push(event: Any) -> list[ScanTarget]:
@@ -58,11 +56,9 @@ def normalize_ecr_push(event: Any) -> list[ScanTarget]:
         raise unsupported(f"ECR push did not succeed (result {show(result)})")
     manifest_type = opt_str(detail, "manifest-media-type", "detail.manifest-media-type")
     artifact_type = opt_str(detail, "artifact-media-type", "detail.artifact-media-type")
-    if (
-        manifest_type not in INDEX_TYPES
-        and artifact_type is not None
-        and artifact_type not in IMAGE_CONFIG_TYPES
-    ):
+    if manifest_type in INDEX_TYPES:
+        raise unsupported(f"ECR {INDEX_REASON}")
+    if artifact_type is not None and artifact_type not in IMAGE_CONFIG_TYPES:
         raise unsupported(f"ECR push of a non-image artifact ({show(artifact_type)})")
     return [
         _target(
@@ -87,12 +83,16 @@ def normalize_ecr_cloudtrail(event: Any) -> list[ScanTarget]:
         registry_id = opt_str(image, "registryId", "responseElements.image.registryId")
         digest = opt_str(image_id, "imageDigest", "responseElements.image.imageId.imageDigest")
         tag = opt_str(image_id, "imageTag", "responseElements.image.imageId.imageTag")
+        media_type = opt_str(image, "imageManifestMediaType", "responseElements.image.imageManifestMediaType")
     else:  # a response the trail did not record: fall back on what was asked for
         request = call.request
         repository = req_str(request, "repositoryName", "requestParameters.repositoryName")
         registry_id = opt_str(request, "registryId", "requestParameters.registryId")
         digest = opt_str(request, "imageDigest", "requestParameters.imageDigest")
         tag = opt_str(request, "imageTag", "requestParameters.imageTag")
+        media_type = opt_str(request, "imageManifestMediaType", "requestParameters.imageManifestMediaType")
+    if media_type in INDEX_TYPES:
+        raise unsupported(f"ECR {INDEX_REASON}")
     if digest is None and tag is None:
         raise unsupported("PutImage call carries neither digest nor tag")
     account = check_account(registry_id, "registryId") or call.account
