@@ -64,7 +64,9 @@ module "ecr" {
   repository_exclude          = var.repository_exclude
   create_event_source_mapping = false
   max_receive_count           = var.max_receive_count
-  severity_threshold          = var.severity_threshold
+  # Retries in seconds, not minutes: the demo shows the backoff and the dead-lettering while you watch.
+  retry_backoff      = { base_seconds = 1, max_seconds = 2 }
+  severity_threshold = var.severity_threshold
 
   memory_size            = 128
   timeout                = 60
@@ -85,7 +87,9 @@ module "lambda" {
   existing_trail_arn          = local.local_placeholder_trail_arn
   create_event_source_mapping = false
   max_receive_count           = var.max_receive_count
-  severity_threshold          = var.severity_threshold
+  # Retries in seconds, not minutes: the demo shows the backoff and the dead-lettering while you watch.
+  retry_backoff      = { base_seconds = 1, max_seconds = 2 }
+  severity_threshold = var.severity_threshold
 
   memory_size            = 128
   timeout                = 60

@@ -32,6 +32,7 @@ module "worker" {
   source_rule_arns                = local.rule_arns
   max_receive_count               = var.max_receive_count
   queue_message_retention_seconds = var.queue_message_retention_seconds
+  retry_backoff                   = var.retry_backoff
 
   handler_artifact               = var.handler_artifact
   handler                        = var.handler

@@ -166,13 +166,30 @@ variable "max_receive_count" {
 }
 
 variable "queue_message_retention_seconds" {
-  description = "How long an unprocessed deployment event stays in the scan queue (the dead-letter queue keeps 14 days)."
+  description = "How long an unprocessed deployment event stays in the scan queue (the dead-letter queue keeps 14 days); at least the retry horizon plus the dedupe lease (scan timeout + 120 s), or the plan fails."
   type        = number
   default     = 345600
 
   validation {
     condition     = var.queue_message_retention_seconds >= 60 && var.queue_message_retention_seconds <= 1209600
     error_message = "queue_message_retention_seconds must be from 60 to 1209600 (14 days)."
+  }
+}
+
+variable "retry_backoff" {
+  description = "How soon a failed scan is retried: the handler makes the message visible again after min(base_seconds x 2^(attempt-1), max_seconds) seconds (1, 2, 4 ... minutes at defaults) instead of after the queue's visibility timeout (6x timeout). The queue-age alarm and the retention must cover the resulting retry horizon (max_receive_count x timeout + the backoffs)."
+  type = object({
+    base_seconds = optional(number, 60)
+    max_seconds  = optional(number, 900)
+  })
+  default = {}
+
+  validation {
+    condition = (
+      floor(var.retry_backoff.base_seconds) == var.retry_backoff.base_seconds && floor(var.retry_backoff.max_seconds) == var.retry_backoff.max_seconds &&
+      var.retry_backoff.base_seconds >= 0 && var.retry_backoff.max_seconds >= var.retry_backoff.base_seconds && var.retry_backoff.max_seconds <= 43200
+    )
+    error_message = "retry_backoff needs whole seconds with 0 <= base_seconds <= max_seconds <= 43200 (the SQS visibility limit)."
   }
 }
 
@@ -477,7 +494,7 @@ variable "metrics_namespace" {
 }
 
 variable "queue_age_alarm_seconds" {
-  description = "Alarm when the oldest waiting deployment event is older than this many seconds."
+  description = "Alarm when the oldest waiting deployment event is older than this many seconds; must be above the retry horizon (max_receive_count x timeout + the retry backoffs, 3120 s at defaults), or one retrying message fires it (the plan fails with the horizon)."
   type        = number
   default     = 3600
 

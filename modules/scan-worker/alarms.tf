@@ -68,4 +68,11 @@ resource "aws_cloudwatch_metric_alarm" "queue_age" {
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
   tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.queue_age_alarm_seconds > local.retry_horizon_seconds
+      error_message = "queue_age_alarm_seconds (${var.queue_age_alarm_seconds}) must be above the retry horizon (${local.retry_horizon_seconds} s = max_receive_count x timeout + the retry backoffs), or the alarm fires for one message that is simply retrying."
+    }
+  }
 }

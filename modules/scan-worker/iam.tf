@@ -83,6 +83,16 @@ locals {
         Resource = "*" # Lambda creates the ENIs before their IDs exist
       },
     ],
+    [
+      {
+        # qscan.aws.sqs_retry: deferred records go back to the scan queue as copies (no receive spent), finally
+        # or deterministically failed ones to the DLQ with their reason.
+        Sid      = "RequeueAndDeadLetter"
+        Effect   = "Allow"
+        Action   = "sqs:SendMessage"
+        Resource = [aws_sqs_queue.this.arn, aws_sqs_queue.dlq.arn]
+      },
+    ],
   )
 }
 

@@ -70,6 +70,16 @@ output "alarms" {
   }
 }
 
+output "retry" {
+  description = "The retry semantics the handler gets: attempts (max_receive_count), backoff, the retry horizon in seconds (the queue-age alarm sits above it) and the dead-letter queue ARN it sends to."
+  value = {
+    max_receive_count     = var.max_receive_count
+    backoff               = var.retry_backoff
+    retry_horizon_seconds = local.retry_horizon_seconds
+    dead_letter_queue_arn = local.dlq_arn
+  }
+}
+
 output "dashboard" {
   description = "The CloudWatch dashboard (aws_cloudwatch_dashboard); null when create_dashboard is false."
   value       = one(aws_cloudwatch_dashboard.this[*])

@@ -18,6 +18,13 @@ resource "aws_sqs_queue" "this" {
     maxReceiveCount     = var.max_receive_count
   })
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.queue_message_retention_seconds >= local.retry_horizon_seconds + local.lease_seconds
+      error_message = "queue_message_retention_seconds (${var.queue_message_retention_seconds}) is shorter than the retry horizon plus the dedupe lease (${local.retry_horizon_seconds + local.lease_seconds} s = max_receive_count x timeout + the retry backoffs + scan timeout + 120 s): a retrying message would expire before its last attempt. Raise it, or lower max_receive_count or retry_backoff."
+    }
+  }
 }
 
 resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
@@ -29,7 +36,8 @@ resource "aws_sqs_queue_redrive_allow_policy" "dlq" {
 }
 
 locals {
-  # Only the platform's rules may send; nobody may talk to the queues without TLS.
+  # Only the platform's rules and the scanner's role may send (the role sends deferred copies to the scan
+  # queue and dead letters to the DLQ, see qscan.aws.sqs_retry); nobody may talk to the queues without TLS.
   queue_policy_statements = {
     for key, queue in { scan = aws_sqs_queue.this, dlq = aws_sqs_queue.dlq } : key => [
       {
@@ -47,6 +55,13 @@ locals {
         Action    = "sqs:*"
         Resource  = queue.arn
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+      {
+        Sid       = key == "scan" ? "ScannerRequeuesDeferredRecords" : "ScannerDeadLetters"
+        Effect    = "Allow"
+        Principal = { AWS = aws_iam_role.this.arn }
+        Action    = "sqs:SendMessage"
+        Resource  = queue.arn
       },
     ]
   }

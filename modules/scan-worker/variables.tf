@@ -59,8 +59,24 @@ variable "max_receive_count" {
 }
 
 variable "queue_message_retention_seconds" {
-  description = "How long an unprocessed event stays in the scan queue (the dead-letter queue keeps 14 days)."
+  description = "How long an unprocessed event stays in the scan queue (the dead-letter queue keeps 14 days); at least the retry horizon plus the dedupe lease (a precondition says by how much)."
   type        = number
+}
+
+variable "retry_backoff" {
+  description = "Backoff of failed scans (QSCAN_RETRY_BACKOFF_BASE_SECONDS / _MAX_SECONDS): the handler makes a failed record visible again after min(base_seconds x 2^(attempt-1), max_seconds) seconds, instead of after the queue's visibility timeout."
+  type = object({
+    base_seconds = number
+    max_seconds  = number
+  })
+
+  validation {
+    condition = (
+      floor(var.retry_backoff.base_seconds) == var.retry_backoff.base_seconds && floor(var.retry_backoff.max_seconds) == var.retry_backoff.max_seconds &&
+      var.retry_backoff.base_seconds >= 0 && var.retry_backoff.max_seconds >= var.retry_backoff.base_seconds && var.retry_backoff.max_seconds <= 43200
+    )
+    error_message = "retry_backoff needs whole seconds with 0 <= base_seconds <= max_seconds <= 43200 (the SQS visibility limit)."
+  }
 }
 
 # ------------------------------------------------------------------ scanner function

@@ -177,18 +177,22 @@ run "function_environment" {
 
   assert {
     condition = module.worker.function.environment[0].variables == tomap({
-      QSCAN_DEDUPE_TABLE         = "qscan-dedupe"
-      QSCAN_RESULTS_BUCKET       = "qscan-results-123456789012-eu-west-1"
-      QSCAN_RESULTS_KMS_KEY_ID   = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      QSCAN_ALERT_TOPIC_ARN      = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
-      QSCAN_QUALYS_SECRET_ARN    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
-      QSCAN_SEVERITY_THRESHOLD   = "HIGH"
-      QSCAN_SCAN_TYPES           = "os,sca,secret"
-      QSCAN_SCAN_TIMEOUT_SECONDS = "720"
-      QSCANNER_PATH              = "/opt/bin/qscanner"
-      QSCAN_SERVICE_NAME         = "qscan-ecr"
-      QSCAN_METRICS_NAMESPACE    = "qscan"
-      QSCAN_LOG_LEVEL            = "INFO"
+      QSCAN_DEDUPE_TABLE               = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET             = "qscan-results-123456789012-eu-west-1"
+      QSCAN_RESULTS_KMS_KEY_ID         = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN            = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN          = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+      QSCAN_SEVERITY_THRESHOLD         = "HIGH"
+      QSCAN_SCAN_TYPES                 = "os,sca,secret"
+      QSCAN_SCAN_TIMEOUT_SECONDS       = "720"
+      QSCANNER_PATH                    = "/opt/bin/qscanner"
+      QSCAN_SERVICE_NAME               = "qscan-ecr"
+      QSCAN_METRICS_NAMESPACE          = "qscan"
+      QSCAN_LOG_LEVEL                  = "INFO"
+      QSCAN_MAX_RECEIVE_COUNT          = "3"
+      QSCAN_RETRY_BACKOFF_BASE_SECONDS = "60"
+      QSCAN_RETRY_BACKOFF_MAX_SECONDS  = "900"
+      QSCAN_DEAD_LETTER_QUEUE_ARN      = "arn:aws:sqs:eu-west-1:123456789012:qscan-ecr-scan-dlq"
     })
     error_message = "Unexpected function environment."
   }
@@ -316,7 +320,7 @@ run "iam_least_privilege" {
   assert {
     condition = [for s in jsondecode(module.worker.role_policy.policy).Statement : s.Sid] == [
       "OwnLogGroup", "XRayTracing", "ConsumeScanQueue", "ReadPushedImages", "EcrRegistryLogin",
-      "DedupeClaims", "WriteResults", "PublishAlerts", "ReadQualysToken", "UseStoreKeysThroughServices",
+      "DedupeClaims", "WriteResults", "PublishAlerts", "ReadQualysToken", "UseStoreKeysThroughServices", "RequeueAndDeadLetter",
     ]
     error_message = "Unexpected statements (no sts:AssumeRole without a spoke role, no ENI rights outside a VPC)."
   }
@@ -473,5 +477,19 @@ run "dashboard_optional" {
   assert {
     condition     = module.worker.dashboard == null && output.dashboard_name == null
     error_message = "No dashboard when create_dashboard is false."
+  }
+}
+
+run "retry_backoff_reaches_the_handler" {
+  command = plan
+  variables {
+    retry_backoff = { base_seconds = 30 }
+  }
+  assert {
+    condition = (
+      module.worker.function.environment[0].variables["QSCAN_RETRY_BACKOFF_BASE_SECONDS"] == "30" &&
+      module.worker.function.environment[0].variables["QSCAN_RETRY_BACKOFF_MAX_SECONDS"] == "900"
+    )
+    error_message = "retry_backoff is passed through, its unset fields at their defaults."
   }
 }

@@ -176,20 +176,24 @@ run "function_environment" {
 
   assert {
     condition = module.worker.function.environment[0].variables == tomap({
-      QSCAN_DEDUPE_TABLE         = "qscan-dedupe"
-      QSCAN_RESULTS_BUCKET       = "qscan-results-123456789012-eu-west-1"
-      QSCAN_RESULTS_KMS_KEY_ID   = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-      QSCAN_ALERT_TOPIC_ARN      = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
-      QSCAN_QUALYS_SECRET_ARN    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
-      QSCAN_SEVERITY_THRESHOLD   = "HIGH"
-      QSCAN_SCAN_TYPES           = "os,sca,secret"
-      QSCAN_SCAN_TIMEOUT_SECONDS = "720"
-      QSCANNER_PATH              = "/opt/bin/qscanner"
-      QSCAN_SERVICE_NAME         = "qscan-lambda"
-      QSCAN_METRICS_NAMESPACE    = "qscan"
-      QSCAN_LOG_LEVEL            = "INFO"
-      QSCAN_SELF_FUNCTION_NAMES  = "qscan-lambda-scanner"
-      QSCAN_TAG_FUNCTIONS        = "false"
+      QSCAN_DEDUPE_TABLE               = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET             = "qscan-results-123456789012-eu-west-1"
+      QSCAN_RESULTS_KMS_KEY_ID         = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN            = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN          = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
+      QSCAN_SEVERITY_THRESHOLD         = "HIGH"
+      QSCAN_SCAN_TYPES                 = "os,sca,secret"
+      QSCAN_SCAN_TIMEOUT_SECONDS       = "720"
+      QSCANNER_PATH                    = "/opt/bin/qscanner"
+      QSCAN_SERVICE_NAME               = "qscan-lambda"
+      QSCAN_METRICS_NAMESPACE          = "qscan"
+      QSCAN_LOG_LEVEL                  = "INFO"
+      QSCAN_MAX_RECEIVE_COUNT          = "3"
+      QSCAN_RETRY_BACKOFF_BASE_SECONDS = "60"
+      QSCAN_RETRY_BACKOFF_MAX_SECONDS  = "900"
+      QSCAN_DEAD_LETTER_QUEUE_ARN      = "arn:aws:sqs:eu-west-1:123456789012:qscan-lambda-scan-dlq"
+      QSCAN_SELF_FUNCTION_NAMES        = "qscan-lambda-scanner"
+      QSCAN_TAG_FUNCTIONS              = "false"
     })
     error_message = "Unexpected function environment."
   }
@@ -261,7 +265,7 @@ run "iam_least_privilege" {
     condition = [for s in jsondecode(module.worker.role_policy.policy).Statement : s.Sid] == [
       "OwnLogGroup", "XRayTracing", "ConsumeScanQueue", "ReadDeployedFunctions", "ReadFunctionLayers",
       "ReadFunctionImages", "EcrRegistryLogin", "DedupeClaims", "WriteResults", "PublishAlerts", "ReadQualysToken",
-      "UseStoreKeysThroughServices",
+      "UseStoreKeysThroughServices", "RequeueAndDeadLetter",
     ]
     error_message = "Unexpected statements (no tagging, bulk-scan, sts:AssumeRole or ENI rights unless configured)."
   }
@@ -297,8 +301,14 @@ run "iam_least_privilege" {
     error_message = "KMS use must go through the store services."
   }
   assert {
-    condition     = !anytrue([for s in jsondecode(module.worker.role_policy.policy).Statement : anytrue([for a in flatten([s.Action]) : contains(["lambda:TagResource", "lambda:ListFunctions", "sqs:SendMessage", "lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode"], a)])])
-    error_message = "No tagging, listing, sending or function updates by default."
+    condition     = !anytrue([for s in jsondecode(module.worker.role_policy.policy).Statement : anytrue([for a in flatten([s.Action]) : contains(["lambda:TagResource", "lambda:ListFunctions", "lambda:UpdateFunctionConfiguration", "lambda:UpdateFunctionCode"], a)])])
+    error_message = "No tagging, listing or function updates by default."
+  }
+  assert {
+    # The only send by default is the worker's retry statement: deferred copies to the scan queue, dead letters
+    # to the DLQ (qscan.aws.sqs_retry); bulk-scan fan-out adds its own statement only with a schedule.
+    condition     = [for s in jsondecode(module.worker.role_policy.policy).Statement : s.Sid if contains(flatten([s.Action]), "sqs:SendMessage")] == ["RequeueAndDeadLetter"]
+    error_message = "No sending by default beyond the worker's own queue and DLQ."
   }
   assert {
     condition     = alltrue([for s in jsondecode(module.worker.role_policy.policy).Statement : !contains(flatten([s.Action]), "*") && !anytrue([for a in flatten([s.Action]) : endswith(a, ":*")])])
@@ -484,5 +494,19 @@ run "layer_from_artifact" {
   assert {
     condition     = module.worker.qscanner_layer.layer_name == "qscan-lambda-qscanner" && module.worker.function.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscan-lambda-qscanner:1"])
     error_message = "The layer artifact is published and attached."
+  }
+}
+
+run "retry_backoff_reaches_the_handler" {
+  command = plan
+  variables {
+    retry_backoff = { base_seconds = 30 }
+  }
+  assert {
+    condition = (
+      module.worker.function.environment[0].variables["QSCAN_RETRY_BACKOFF_BASE_SECONDS"] == "30" &&
+      module.worker.function.environment[0].variables["QSCAN_RETRY_BACKOFF_MAX_SECONDS"] == "900"
+    )
+    error_message = "retry_backoff is passed through, its unset fields at their defaults."
   }
 }

@@ -255,3 +255,19 @@ run "accepts_s3_artifact" {
     error_message = "S3 artifacts are deployed from S3."
   }
 }
+
+run "rejects_a_retry_backoff_cap_below_its_base" {
+  command = plan
+  variables {
+    retry_backoff = { base_seconds = 600, max_seconds = 60 }
+  }
+  expect_failures = [var.retry_backoff]
+}
+
+run "rejects_a_retry_backoff_beyond_the_sqs_visibility_limit" {
+  command = plan
+  variables {
+    retry_backoff = { max_seconds = 43201 }
+  }
+  expect_failures = [var.retry_backoff]
+}

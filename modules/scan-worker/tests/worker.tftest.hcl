@@ -48,6 +48,7 @@ variables {
   source_rule_arns                = ["arn:aws:events:eu-west-1:123456789012:rule/qscan-test-a", "arn:aws:events:eu-west-1:123456789012:rule/qscan-test-b"]
   max_receive_count               = 3
   queue_message_retention_seconds = 345600
+  retry_backoff                   = { base_seconds = 60, max_seconds = 900 }
   handler_artifact                = { local_path = "dist/test-handler.zip", source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }
   handler                         = "handler.lambda_handler"
   qscanner_layer_name             = "qscan-test-qscanner"
@@ -136,6 +137,11 @@ run "environment_merge_order" {
       QSCAN_SERVICE_NAME         = "qscan-test"
       QSCAN_METRICS_NAMESPACE    = "qscan"
       QSCAN_LOG_LEVEL            = "INFO"
+
+      QSCAN_MAX_RECEIVE_COUNT          = "3"
+      QSCAN_RETRY_BACKOFF_BASE_SECONDS = "60"
+      QSCAN_RETRY_BACKOFF_MAX_SECONDS  = "900"
+      QSCAN_DEAD_LETTER_QUEUE_ARN      = "arn:aws:sqs:eu-west-1:123456789012:qscan-test-scan-dlq"
     })
     error_message = "Extra < core < platform < common settings; null values are left out."
   }
@@ -157,7 +163,7 @@ run "platform_statements_go_after_queue_and_after_store" {
     condition = [for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Sid] == [
       "OwnLogGroup", "XRayTracing", "ConsumeScanQueue", "ReadWorkloads", "DedupeClaims", "WriteResults",
       "PublishAlerts", "ReadQualysToken", "UseStoreKeysThroughServices", "TagWorkloads", "AssumeSpokeReadRole",
-      "VpcNetworkInterfaces",
+      "VpcNetworkInterfaces", "RequeueAndDeadLetter",
     ]
     error_message = "Unexpected statement order."
   }
@@ -277,4 +283,89 @@ run "rejects_too_many_layers" {
     additional_layer_arns = [for n in range(5) : "arn:aws:lambda:eu-west-1:123456789012:layer:extra:${n + 1}"]
   }
   expect_failures = [aws_lambda_function.this]
+}
+
+# ------------------------------------------------------------------ retry semantics (qscan.aws.sqs_retry)
+run "retry_settings_reach_the_handler_and_the_horizon_is_derived" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables["QSCAN_MAX_RECEIVE_COUNT"] == "3" &&
+      aws_lambda_function.this.environment[0].variables["QSCAN_RETRY_BACKOFF_BASE_SECONDS"] == "60" &&
+      aws_lambda_function.this.environment[0].variables["QSCAN_RETRY_BACKOFF_MAX_SECONDS"] == "900" &&
+      aws_lambda_function.this.environment[0].variables["QSCAN_DEAD_LETTER_QUEUE_ARN"] == "arn:aws:sqs:eu-west-1:123456789012:qscan-test-scan-dlq"
+    )
+    error_message = "The handler must know the attempts, the backoff and its dead-letter queue."
+  }
+  assert {
+    # 3 attempts of up to 900 s each, then 60 + 120 + 240 s of backoff: below the 3600 s queue-age alarm.
+    condition     = output.retry.retry_horizon_seconds == 3120 && output.retry.dead_letter_queue_arn == "arn:aws:sqs:eu-west-1:123456789012:qscan-test-scan-dlq"
+    error_message = "The retry horizon is max_receive_count x timeout + the backoffs."
+  }
+}
+
+run "the_role_may_requeue_and_dead_letter_and_the_queue_policies_say_so" {
+  command = apply
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "RequeueAndDeadLetter"]) == {
+      Sid = "RequeueAndDeadLetter", Effect = "Allow", Action = "sqs:SendMessage", Resource = [aws_sqs_queue.this.arn, aws_sqs_queue.dlq.arn]
+    }
+    error_message = "The scanner may send only to its own queue (deferred copies) and its DLQ (dead letters)."
+  }
+  assert {
+    condition = (
+      jsondecode(aws_sqs_queue_policy.dlq.policy).Statement[2] == { Sid = "ScannerDeadLetters", Effect = "Allow", Principal = { AWS = aws_iam_role.this.arn }, Action = "sqs:SendMessage", Resource = aws_sqs_queue.dlq.arn } &&
+      jsondecode(aws_sqs_queue_policy.this.policy).Statement[2].Principal.AWS == aws_iam_role.this.arn
+    )
+    error_message = "The DLQ policy admits the scanner's role besides the rules."
+  }
+}
+
+run "accepts_a_retention_of_exactly_the_horizon_plus_the_lease" {
+  command = plan
+  variables {
+    queue_message_retention_seconds = 3960 # 3120 horizon + 720 scan timeout + 120 lease margin
+  }
+  assert {
+    condition     = aws_sqs_queue.this.message_retention_seconds == 3960
+    error_message = "The retention is passed as given."
+  }
+}
+
+run "rejects_a_retention_shorter_than_the_retry_horizon" {
+  command = plan
+  variables {
+    queue_message_retention_seconds = 3959
+  }
+  expect_failures = [aws_sqs_queue.this]
+}
+
+run "rejects_a_queue_age_alarm_below_the_retry_horizon" {
+  command = plan
+  variables {
+    max_receive_count = 5 # 5 x 900 + 60 + 120 + 240 + 480 + 900 = 6300 s > 3600 s
+  }
+  expect_failures = [aws_cloudwatch_metric_alarm.queue_age]
+}
+
+run "a_lower_alarm_must_still_clear_a_shorter_horizon" {
+  command = plan
+  variables {
+    timeout                 = 300
+    scan_timeout_seconds    = 240
+    max_receive_count       = 5
+    retry_backoff           = { base_seconds = 30, max_seconds = 120 }
+    queue_age_alarm_seconds = 1800 # horizon: 1500 + 30 + 60 + 120 + 120 + 120 = 1950 s
+  }
+  expect_failures = [aws_cloudwatch_metric_alarm.queue_age]
+}
+
+run "rejects_a_backoff_whose_cap_is_below_its_base" {
+  command = plan
+  variables {
+    retry_backoff = { base_seconds = 600, max_seconds = 60 }
+  }
+  expect_failures = [var.retry_backoff]
 }
