@@ -111,3 +111,13 @@ def test_token_is_never_in_argv(backend: Backend, tmp_path: Path) -> None:
     assert not any(backend.token in arg for arg in argv)
     assert "--access-token" not in argv
     assert backend.runner.build_env()["QUALYS_ACCESS_TOKEN"] == backend.token
+
+
+def test_scratch_stays_in_the_scans_tmpdir(backend: Backend, tmp_path: Path, monkeypatch: Any) -> None:
+    """qscanner writes its scratch under TMPDIR (the runner's per-scan dir), never the process's own temp dir."""
+    outer = tmp_path / "process-tmp"
+    outer.mkdir()
+    monkeypatch.setenv("TMPDIR", str(outer))
+    backend.runner.scan(ScanTarget(kind="image", platform="ecr", image=backend.image))
+    assert list(outer.iterdir()) == []
+    assert list((tmp_path / "work").iterdir()) == []
