@@ -108,6 +108,13 @@ def _check_scanner(
     dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
     redrive = json.loads(queue["RedrivePolicy"])
     assert (redrive["deadLetterTargetArn"], redrive["maxReceiveCount"]) == (dlq["QueueArn"], 2)
+    # The handler's retry settings name the real DLQ and attempts (qscan.aws.sqs_retry), and the queues admit
+    # the scanner's role (deferred copies to the queue, dead letters to the DLQ).
+    env = config["Environment"]["Variables"]
+    assert (env["QSCAN_DEAD_LETTER_QUEUE_ARN"], env["QSCAN_MAX_RECEIVE_COUNT"]) == (dlq["QueueArn"], "2")
+    for attributes in (queue, dlq):
+        principals = [s.get("Principal") for s in json.loads(attributes["Policy"])["Statement"]]
+        assert {"AWS": config["Role"]} in principals
     assert json.loads(dlq["RedriveAllowPolicy"])["sourceQueueArns"] == [queue["QueueArn"]]
     allowed = json.loads(queue["Policy"])["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
     found = server.client("events").list_rules(NamePrefix="qscan-local")["Rules"]
