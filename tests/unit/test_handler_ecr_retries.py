@@ -256,3 +256,17 @@ def test_cache_ttl_zero_means_no_cache_end_to_end(world: EcrWorld, caplog: pytes
     assert world.store().lookup(f"image#{DIGEST}") is None  # and no record blocks the next scan
     assert [a["scanned"] for a in accounting_lines(caplog)] == [1, 1]
     assert all(a["cached"] == 0 for a in accounting_lines(caplog))
+
+
+def test_a_dead_letter_that_cannot_be_sent_leaves_the_record_to_the_redrive_policy(
+    world: EcrWorld, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("QSCAN_DEAD_LETTER_QUEUE_ARN", "arn:aws:sqs:us-east-1:123456789012:no-such-dlq")
+    world.scenario(image_ref(), exit_code=2)
+    world.load()
+    event = world.deliver(push_event())
+    (message_id,) = [r["messageId"] for r in event["Records"]]
+    assert invoke(world, event) == {"batchItemFailures": [{"itemIdentifier": message_id}]}  # not lost
+    assert "could not send the dead letter to no-such-dlq" in caplog.text
+    (accounting,) = accounting_lines(caplog)
+    assert (accounting["failed"], accounting["dead_lettered"]) == (1, 0)

@@ -252,7 +252,7 @@ class SqsScanHandler:
     ) -> _Record:
         """A failed record: dead-lettered by the handler when no retry follows, else retried after a backoff."""
         failure = outcome.failure or Failure("the record failed", final=attempt is None or attempt.last)
-        if self.retry is not None and attempt is not None and failure.final:
+        if self.retry is not None and attempt is not None and failure.final and self.retry.can_dead_letter:
             kind: FailureKind = "deterministic" if failure.deterministic else "exhausted"
             if self.retry.dead_letter(record, attempt, failure.reason, kind):
                 LOG.error(
