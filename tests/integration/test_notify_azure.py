@@ -14,6 +14,7 @@ from azure.identity import CredentialUnavailableError
 from qscan.errors import TransientError
 from qscan.notify import notify
 from qscan.notify.azure import EventGridPublisher
+from qscan.notify.message import notification_id
 from qscan.results.model import Finding, ScanResult, Severity
 from qscan.target import ScanTarget
 
@@ -86,7 +87,8 @@ def test_publishes_one_cloudevent_with_managed_identity(double, caplog):
         published = notify(res, "HIGH", pub)
 
     [event] = double.events
-    assert published.message_id == event["id"] == f"{res.scan_id}:findings"
+    assert published.message_id == event["id"] == notification_id(res, "findings")
+    assert event["id"].startswith("qscan-")
     assert event["specversion"] == "1.0"
     assert event["type"] == "com.qscan.scan.findings"
     assert event["source"] == "/qscan/aca"
