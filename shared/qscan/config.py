@@ -67,7 +67,6 @@ from urllib.parse import urlsplit
 
 from qscan.errors import ConfigError
 from qscan.metrics import validate_dimension_value, validate_namespace
-from qscan.notify.azure import normalize_topic_endpoint
 from qscan.notify.policy import Threshold, parse_threshold
 from qscan.notify.sns import validate_topic_arn
 
@@ -87,28 +86,25 @@ KEYVAULT_SUFFIXES: tuple[str, ...] = (
 )
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-_DYNAMODB_TABLE = re.compile(
+# Patterns of settings, compiled on first use (re's cache): a deployment sets only a few of them.
+_DYNAMODB_TABLE = (
     r"^([A-Za-z0-9_.-]{3,255}|arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255})$"
 )
-_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_KMS_KEY = re.compile(
+_S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_KMS_KEY = (
     r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+"
     r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
 )
-_SQS_QUEUE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:sqs:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$"
-)
-_SECRET_ID = re.compile(
-    r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}|[A-Za-z0-9/_+=.@-]{1,512})$"
-)
-_KV_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
-_KV_VERSION = re.compile(r"^[0-9A-Za-z]{1,64}$")
-_AZURE_TABLE = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
-_BLOB_CONTAINER = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_IAM_ROLE = re.compile(r"^[\w+=,.@-]{1,64}$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_FUNCTION_PREFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_SQS_QUEUE_ARN = r"^arn:aws[a-z-]*:sqs:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$"
+_SECRET_ID = r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}|[A-Za-z0-9/_+=.@-]{1,512})$"  # noqa: S105 - a pattern
+_KV_SECRET_NAME = r"^[0-9A-Za-z-]{1,127}$"  # noqa: S105 - a pattern
+_KV_VERSION = r"^[0-9A-Za-z]{1,64}$"
+_AZURE_TABLE = r"^[A-Za-z][A-Za-z0-9]{2,62}$"
+_BLOB_CONTAINER = r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+_IAM_ROLE = r"^[\w+=,.@-]{1,64}$"
+_EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
+_FUNCTION_PREFIX = r"^[A-Za-z0-9_-]{1,64}$"
+_FUNCTION_NAME = r"[A-Za-z0-9_-]{1,64}"
 MAX_SELF_FUNCTION_NAMES = 50
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
@@ -221,7 +217,7 @@ def _function_names(name: str, value: str) -> tuple[str, ...]:
         raise ConfigError(
             f"{name} must be a comma list of 1-{MAX_SELF_FUNCTION_NAMES} Lambda function names without empty items"
         )
-    if not all(_FUNCTION_NAME.fullmatch(item) for item in items):
+    if not all(re.fullmatch(_FUNCTION_NAME, item) for item in items):
         raise ConfigError(
             f"{name} must list exact Lambda function names (1-64 of A-Z a-z 0-9 _ -; no wildcards, prefixes "
             "or ARNs)"
@@ -244,9 +240,9 @@ def _bool(name: str, value: str) -> bool:
         raise ConfigError(f"{name} must be true or false (got {value[:20]!r})") from None
 
 
-def _pattern(regex: re.Pattern[str], what: str) -> Callable[[str, str], str]:
+def _pattern(regex: str, what: str) -> Callable[[str, str], str]:
     def check(name: str, value: str) -> str:
-        if not regex.match(value):
+        if not re.match(regex, value):
             raise ConfigError(f"{name} must be {what}")
         return value
 
@@ -263,6 +259,12 @@ def _url(name: str, value: str, *, https_only: bool) -> str:
     return value.rstrip("/")
 
 
+def _topic_endpoint(name: str, value: str) -> str:
+    from qscan.notify.azure import normalize_topic_endpoint  # noqa: PLC0415 - Azure only: AWS never loads it
+
+    return normalize_topic_endpoint(value, setting=name)
+
+
 def parse_keyvault_secret_uri(
     uri: str, *, name: str = "QSCAN_QUALYS_SECRET_URI"
 ) -> tuple[str, str, str | None]:
@@ -276,8 +278,8 @@ def parse_keyvault_secret_uri(
         and not (parts.username or parts.query or parts.fragment or parts.port)
         and len(segments) in (2, 3)
         and segments[0] == "secrets"
-        and bool(_KV_SECRET_NAME.match(segments[1]))
-        and (len(segments) == 2 or bool(_KV_VERSION.match(segments[2])))
+        and bool(re.match(_KV_SECRET_NAME, segments[1]))
+        and (len(segments) == 2 or bool(re.match(_KV_VERSION, segments[2])))
     )
     if not valid:
         raise ConfigError(
@@ -323,7 +325,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
         _AZURE_TABLE, "an Azure Table name (3-63 letters/digits, starting with a letter)"
     ),
     "results_container": _pattern(_BLOB_CONTAINER, "a Blob container name (3-63 of a-z 0-9 -, no '--')"),
-    "eventgrid_topic_endpoint": lambda n, v: normalize_topic_endpoint(v, setting=n),
+    "eventgrid_topic_endpoint": _topic_endpoint,
     "spoke_role_name": _pattern(_IAM_ROLE, "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
     "spoke_external_id": _pattern(_EXTERNAL_ID, "an ExternalId (2-1224 of letters, digits and +=,.@:/_-)"),
     "aws_endpoint_url": lambda n, v: _url(n, v, https_only=False),

@@ -28,20 +28,23 @@ the whole input, unsupported records are skipped, and an input without any suppo
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qscan.errors import InvalidEvent, QscanError, UnsupportedEvent
-from qscan.events import activitylog, ecr, eventgrid, reconciler, sqs
+from qscan.events import sqs
 from qscan.events._util import CLOUDTRAIL_DETAIL_TYPE, invalid, json_type, show, unsupported
-from qscan.events.activitylog import normalize_activity_log, normalize_activity_record
-from qscan.events.aws_lambda import normalize_lambda_cloudtrail
 from qscan.events.batch import BatchItem, combine, record_id, run
-from qscan.events.ecr import normalize_ecr_cloudtrail, normalize_ecr_push
-from qscan.events.ecs import normalize_ecs_cloudtrail
-from qscan.events.eventgrid import normalize_eventgrid, normalize_eventgrid_event
-from qscan.events.reconciler import normalize_reconciler, scan_request_event
 from qscan.target import ScanTarget
+
+if TYPE_CHECKING:
+    from qscan.events.activitylog import normalize_activity_log, normalize_activity_record
+    from qscan.events.aws_lambda import normalize_lambda_cloudtrail
+    from qscan.events.ecr import normalize_ecr_cloudtrail, normalize_ecr_push
+    from qscan.events.ecs import normalize_ecs_cloudtrail
+    from qscan.events.eventgrid import normalize_eventgrid
+    from qscan.events.reconciler import normalize_reconciler, scan_request_event
 
 __all__ = [
     "NORMALIZERS",
@@ -63,6 +66,52 @@ __all__ = [
 ]
 
 Normalizer = Callable[[Any], list[ScanTarget]]
+
+# A source's normalizer module is imported on first use (an AWS handler never loads the Azure ones): these
+# public names are module attributes loaded on first access (`__getattr__` below).
+_LAZY: dict[str, str] = {
+    "normalize_activity_log": "activitylog",
+    "normalize_activity_record": "activitylog",
+    "normalize_lambda_cloudtrail": "aws_lambda",
+    "normalize_ecr_cloudtrail": "ecr",
+    "normalize_ecr_push": "ecr",
+    "normalize_ecs_cloudtrail": "ecs",
+    "normalize_eventgrid": "eventgrid",
+    "normalize_eventgrid_event": "eventgrid",
+    "normalize_reconciler": "reconciler",
+    "scan_request_event": "reconciler",
+}
+_SUBMODULES = frozenset({"activitylog", "aws_lambda", "azure", "ecr", "ecs", "eventgrid", "reconciler"})
+
+# Detection needs only these; the modules named keep the same values (tests/unit/test_events_detect.py).
+_ECR_SOURCE = "aws.ecr"  # qscan.events.ecr.SOURCE
+_ECR_DETAIL_TYPE = "ECR Image Action"  # qscan.events.ecr.DETAIL_TYPE
+_RECONCILER_SOURCE = "qscan.reconciler"  # qscan.events.reconciler.SOURCE
+_EVENTGRID_MAX_EVENTS = 1000  # qscan.events.eventgrid.MAX_EVENTS
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _lazy(name: str) -> Normalizer:
+    """A normalizer that imports its module on its first call."""
+
+    def normalizer(event: Any) -> list[ScanTarget]:
+        function: Normalizer = __getattr__(name)
+        return function(event)
+
+    normalizer.__name__ = normalizer.__qualname__ = name
+    normalizer.__doc__ = f"`{name}`, imported on first use."
+    return normalizer
+
 
 CLOUDTRAIL_SOURCES = {
     "ecr.amazonaws.com": "ecr_cloudtrail",
@@ -86,15 +135,15 @@ def detect(event: Any) -> str:
         return "sqs_record"
     if "records" in event:
         return "activity_log"
-    if activitylog.is_activity_log_record(event):
+    if "operationName" in event and "resourceId" in event:  # activitylog.is_activity_log_record
         return "activity_log_record"
-    if eventgrid.is_eventgrid_event(event):
+    if "eventType" in event or "specversion" in event:  # eventgrid.is_eventgrid_event
         return "eventgrid"
     source = event.get("source")
     detail_type = event.get("detail-type")
-    if source == reconciler.SOURCE:
+    if source == _RECONCILER_SOURCE:
         return "reconciler"
-    if detail_type == ecr.DETAIL_TYPE and source == ecr.SOURCE:
+    if detail_type == _ECR_DETAIL_TYPE and source == _ECR_SOURCE:
         return "ecr_push"
     if detail_type == CLOUDTRAIL_DETAIL_TYPE:
         detail = event.get("detail")
@@ -139,13 +188,16 @@ def normalize_batch(event: Any) -> list[BatchItem]:
             records = sqs.sqs_records(event)
             return [run(i, record_id(r, "messageId"), normalize_sqs_record, r) for i, r in enumerate(records)]
         if source == "activity_log":
-            return activitylog.activity_log_items(event)
+            from qscan.events.activitylog import activity_log_items  # noqa: PLC0415 - Azure only
+
+            return activity_log_items(event)
         if isinstance(event, list):
             if not event:
                 raise unsupported("empty event array")
-            if len(event) > eventgrid.MAX_EVENTS:
-                raise invalid(f"event array has more than {eventgrid.MAX_EVENTS} events")
-            return [run(i, record_id(e, "id"), normalize_eventgrid_event, e) for i, e in enumerate(event)]
+            if len(event) > _EVENTGRID_MAX_EVENTS:
+                raise invalid(f"event array has more than {_EVENTGRID_MAX_EVENTS} events")
+            event_normalizer = _lazy("normalize_eventgrid_event")
+            return [run(i, record_id(e, "id"), event_normalizer, e) for i, e in enumerate(event)]
     except (InvalidEvent, UnsupportedEvent) as exc:
         return [BatchItem(index=0, record_id=None, error=exc)]
     rid = record_id(event, "messageId") if source == "sqs_record" else record_id(event, "id")
@@ -164,14 +216,14 @@ def _guard(normalizer: Normalizer, event: Any) -> list[ScanTarget]:
 _BATCH_NAMES = {"sqs_batch": "SQS", "activity_log": "Activity Log", "eventgrid": "Event Grid"}
 
 NORMALIZERS: dict[str, Normalizer] = {
-    "ecr_push": normalize_ecr_push,
-    "ecr_cloudtrail": normalize_ecr_cloudtrail,
-    "lambda_cloudtrail": normalize_lambda_cloudtrail,
-    "ecs_cloudtrail": normalize_ecs_cloudtrail,
-    "reconciler": normalize_reconciler,
-    "eventgrid": normalize_eventgrid,
-    "activity_log": normalize_activity_log,
-    "activity_log_record": normalize_activity_record,
+    "ecr_push": _lazy("normalize_ecr_push"),
+    "ecr_cloudtrail": _lazy("normalize_ecr_cloudtrail"),
+    "lambda_cloudtrail": _lazy("normalize_lambda_cloudtrail"),
+    "ecs_cloudtrail": _lazy("normalize_ecs_cloudtrail"),
+    "reconciler": _lazy("normalize_reconciler"),
+    "eventgrid": _lazy("normalize_eventgrid"),
+    "activity_log": _lazy("normalize_activity_log"),
+    "activity_log_record": _lazy("normalize_activity_record"),
     "sqs_record": normalize_sqs_record,
     "sqs_batch": normalize_sqs_batch,
 }

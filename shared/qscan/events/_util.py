@@ -20,6 +20,9 @@ MAX_REASON = 240
 MAX_STRING = 4096  # longest string field accepted anywhere in an event
 
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
+SUBSCRIPTION_RE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)  # an Azure subscription id
 REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
 EVENT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
 _SAFE = re.compile(r"[A-Za-z0-9 ._:/@+-]{1,80}")

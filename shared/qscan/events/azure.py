@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qscan.events._util import fail, show, unsupported
+from qscan.events._util import SUBSCRIPTION_RE, fail, show, unsupported
 from qscan.target import Platform
 
 RESOURCE_WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess"
@@ -27,7 +27,6 @@ RESOURCE_TYPES: dict[str, tuple[str, Platform]] = {
 }
 WRITE_OPERATIONS = {f"{key}/write": key for key in RESOURCE_TYPES}
 
-SUBSCRIPTION_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _RESOURCE_GROUP_RE = re.compile(r"[A-Za-z0-9._()-]{0,89}[A-Za-z0-9_()-]")
 _NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 MAX_RESOURCE_ID = 1024

@@ -31,6 +31,7 @@ from qscan.errors import InvalidEvent, InvalidReference
 from qscan.events._util import (
     ACCOUNT_RE,
     REGION_RE,
+    SUBSCRIPTION_RE,
     check_event_id,
     envelope,
     fail,
@@ -41,7 +42,6 @@ from qscan.events._util import (
     unsupported,
 )
 from qscan.events.aws_lambda import FUNCTION_ARN_RE, LAYER_ARN_RE
-from qscan.events.azure import SUBSCRIPTION_RE
 from qscan.refs import parse_image_ref, validate_digest, validate_repository, validate_tag
 from qscan.target import ScanTarget
 
