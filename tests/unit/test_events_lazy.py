@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import qscan.events
-from qscan.events import ecr, eventgrid, reconciler
+from qscan.events import ecr, reconciler
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 AZURE_MODULES = (
@@ -42,14 +42,6 @@ def test_a_normalizer_module_loads_on_first_use() -> None:
         "normalize_batch({'eventType': 'x', 'id': 'e1'})"
     )
     assert "qscan.events.eventgrid" in loaded
-
-
-def test_detection_constants_match_their_modules() -> None:
-    events = vars(qscan.events)
-    assert events["_ECR_SOURCE"] == ecr.SOURCE
-    assert events["_ECR_DETAIL_TYPE"] == ecr.DETAIL_TYPE
-    assert events["_RECONCILER_SOURCE"] == reconciler.SOURCE
-    assert events["_EVENTGRID_MAX_EVENTS"] == eventgrid.MAX_EVENTS
 
 
 def test_lazy_public_names_resolve_to_the_module_functions() -> None:

@@ -34,7 +34,19 @@ from typing import TYPE_CHECKING, Any
 
 from qscan.errors import InvalidEvent, QscanError, UnsupportedEvent
 from qscan.events import sqs
-from qscan.events._util import CLOUDTRAIL_DETAIL_TYPE, invalid, json_type, show, unsupported
+from qscan.events._util import (
+    CLOUDTRAIL_DETAIL_TYPE,
+    ECR_DETAIL_TYPE,
+    ECR_SOURCE,
+    EVENTGRID_MAX_EVENTS,
+    RECONCILER_SOURCE,
+    invalid,
+    is_activity_log_record,
+    is_eventgrid_event,
+    json_type,
+    show,
+    unsupported,
+)
 from qscan.events.batch import BatchItem, combine, record_id, run
 from qscan.target import ScanTarget
 
@@ -83,12 +95,6 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = frozenset({"activitylog", "aws_lambda", "azure", "ecr", "ecs", "eventgrid", "reconciler"})
 
-# Detection needs only these; the modules named keep the same values (tests/unit/test_events_detect.py).
-_ECR_SOURCE = "aws.ecr"  # qscan.events.ecr.SOURCE
-_ECR_DETAIL_TYPE = "ECR Image Action"  # qscan.events.ecr.DETAIL_TYPE
-_RECONCILER_SOURCE = "qscan.reconciler"  # qscan.events.reconciler.SOURCE
-_EVENTGRID_MAX_EVENTS = 1000  # qscan.events.eventgrid.MAX_EVENTS
-
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
@@ -135,15 +141,15 @@ def detect(event: Any) -> str:
         return "sqs_record"
     if "records" in event:
         return "activity_log"
-    if "operationName" in event and "resourceId" in event:  # activitylog.is_activity_log_record
+    if is_activity_log_record(event):
         return "activity_log_record"
-    if "eventType" in event or "specversion" in event:  # eventgrid.is_eventgrid_event
+    if is_eventgrid_event(event):
         return "eventgrid"
     source = event.get("source")
     detail_type = event.get("detail-type")
-    if source == _RECONCILER_SOURCE:
+    if source == RECONCILER_SOURCE:
         return "reconciler"
-    if detail_type == _ECR_DETAIL_TYPE and source == _ECR_SOURCE:
+    if detail_type == ECR_DETAIL_TYPE and source == ECR_SOURCE:
         return "ecr_push"
     if detail_type == CLOUDTRAIL_DETAIL_TYPE:
         detail = event.get("detail")
@@ -194,8 +200,8 @@ def normalize_batch(event: Any) -> list[BatchItem]:
         if isinstance(event, list):
             if not event:
                 raise unsupported("empty event array")
-            if len(event) > _EVENTGRID_MAX_EVENTS:
-                raise invalid(f"event array has more than {_EVENTGRID_MAX_EVENTS} events")
+            if len(event) > EVENTGRID_MAX_EVENTS:
+                raise invalid(f"event array has more than {EVENTGRID_MAX_EVENTS} events")
             event_normalizer = _lazy("normalize_eventgrid_event")
             return [run(i, record_id(e, "id"), event_normalizer, e) for i, e in enumerate(event)]
     except (InvalidEvent, UnsupportedEvent) as exc:

@@ -30,6 +30,21 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
+# What `qscan.events.detect` tells sources by, kept here so detection never imports a source's module (an AWS
+# handler never loads the Azure normalizers); the source modules use the same names.
+ECR_SOURCE = "aws.ecr"
+ECR_DETAIL_TYPE = "ECR Image Action"
+RECONCILER_SOURCE = "qscan.reconciler"
+EVENTGRID_MAX_EVENTS = 1000  # events in one Event Grid array
+
+
+def is_eventgrid_event(event: object) -> bool:
+    return isinstance(event, dict) and ("eventType" in event or "specversion" in event)
+
+
+def is_activity_log_record(event: object) -> bool:
+    return isinstance(event, dict) and "operationName" in event and "resourceId" in event
+
 
 def one_line(text: str) -> str:
     """A reason fit for one log line: no control characters, bounded length, secrets masked."""

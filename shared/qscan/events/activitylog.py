@@ -31,10 +31,6 @@ SUCCESS_RESULTS = frozenset({"success", "succeeded"})
 MAX_RECORDS = 10_000
 
 
-def is_activity_log_record(event: object) -> bool:
-    return isinstance(event, dict) and "operationName" in event and "resourceId" in event
-
-
 def activity_log_records(body: Any) -> list[Any]:
     """The records of an Event Hub body (`{"records": [...]}`)."""
     data = obj(body, "Activity Log body")

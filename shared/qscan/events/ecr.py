@@ -21,6 +21,8 @@ from typing import Any
 
 from qscan.errors import InvalidReference
 from qscan.events._util import (
+    ECR_DETAIL_TYPE,
+    ECR_SOURCE,
     check_account,
     cloudtrail_call,
     envelope,
@@ -37,8 +39,8 @@ from qscan.oci import IMAGE_CONFIG_TYPES, INDEX_REASON, INDEX_TYPES
 from qscan.refs import ecr_registry_host, validate_digest, validate_repository, validate_tag
 from qscan.target import ScanTarget
 
-SOURCE = "aws.ecr"
-DETAIL_TYPE = "ECR Image Action"
+SOURCE = ECR_SOURCE
+DETAIL_TYPE = ECR_DETAIL_TYPE
 CLOUDTRAIL_SOURCE = "ecr.amazonaws.com"
 
 

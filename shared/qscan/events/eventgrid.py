@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from qscan.events._util import (
+    EVENTGRID_MAX_EVENTS,
     check_event_id,
     fail,
     json_type,
@@ -27,20 +28,14 @@ from qscan.events.azure import RESOURCE_WRITE_SUCCESS, parse_resource_id, write_
 from qscan.events.batch import combine, record_id, run
 from qscan.target import ScanTarget
 
-MAX_EVENTS = 1000
-
-
-def is_eventgrid_event(event: object) -> bool:
-    return isinstance(event, dict) and ("eventType" in event or "specversion" in event)
-
 
 def normalize_eventgrid(event: Any) -> list[ScanTarget]:
     """One Event Grid event, or an array of them (strictly, as `qscan.events.batch.combine` documents)."""
     if isinstance(event, list):
         if not event:
             raise unsupported("empty Event Grid event array")
-        if len(event) > MAX_EVENTS:
-            fail(f"Event Grid array has more than {MAX_EVENTS} events")
+        if len(event) > EVENTGRID_MAX_EVENTS:
+            fail(f"Event Grid array has more than {EVENTGRID_MAX_EVENTS} events")
         items = [run(i, record_id(e, "id"), normalize_eventgrid_event, e) for i, e in enumerate(event)]
         return combine(items, "Event Grid")
     return normalize_eventgrid_event(event)

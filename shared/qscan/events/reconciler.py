@@ -30,6 +30,7 @@ from typing import Any
 from qscan.errors import InvalidEvent, InvalidReference
 from qscan.events._util import (
     ACCOUNT_RE,
+    RECONCILER_SOURCE,
     REGION_RE,
     SUBSCRIPTION_RE,
     check_event_id,
@@ -45,7 +46,7 @@ from qscan.events.aws_lambda import FUNCTION_ARN_RE, LAYER_ARN_RE
 from qscan.refs import parse_image_ref, validate_digest, validate_repository, validate_tag
 from qscan.target import ScanTarget
 
-SOURCE = "qscan.reconciler"
+SOURCE = RECONCILER_SOURCE
 DETAIL_TYPE = "qscan Scan Request"
 DETAIL_KEYS = frozenset({"target", "reason"})
 _REASON_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
