@@ -49,6 +49,13 @@ AZURE_TRANSIENT_STATUSES = frozenset({408, 429})
 AZURE_CONFIG_STATUSES = frozenset({401, 403})
 
 
+def aws_error_code(exc: Exception) -> str:
+    """The service error code of a botocore `ClientError` (`Error.Code`), else "" (any other exception)."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return str(error.get("Code") or "") if isinstance(error, dict) else ""
+
+
 def aws_error(exc: Exception, action: str) -> QscanError | None:
     """The qscan error for a botocore exception raised by `action`, or None to re-raise it unchanged."""
     from botocore import exceptions as bex  # noqa: PLC0415 - optional dependency (extra "aws")

@@ -77,6 +77,25 @@ def write_scenarios(path: Path, targets: dict[str, Any], default: dict[str, Any]
     return path
 
 
+def fake_runner(
+    tmp_path: Path, targets: dict[str, Any], default: dict[str, Any] | None = None, **overrides: Any
+) -> Any:
+    """A `QscannerRunner` on the wrapper with these scenarios (work dir `tmp_path/work`, token `fake-token`)."""
+    from qscan.scanners.qscanner import QscannerOptions, QscannerRunner  # noqa: PLC0415 - the executable is stdlib only
+
+    scenarios = write_scenarios(tmp_path / "scenarios.json", targets, default)
+    options: dict[str, Any] = {
+        "executable": str(WRAPPER),
+        "pod": "US1",
+        "access_token": "fake-token",
+        "timeout_seconds": 30.0,
+        "work_dir": str(tmp_path / "work"),
+        "extra_env": fake_env(scenarios),
+    }
+    options.update(overrides)
+    return QscannerRunner(QscannerOptions(**options))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qscanner", add_help=True)
     parser.add_argument("--pod")

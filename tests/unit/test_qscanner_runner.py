@@ -17,10 +17,10 @@ import pytest
 from qscan.errors import ConfigError, InvalidEvent, InvalidReference
 from qscan.results.model import ScanResult
 from qscan.scanners import qscanner as qscanner_module
-from qscan.scanners.qscanner import QscannerOptions, QscannerRunner, image_reference, scan_result_metadata
+from qscan.scanners.qscanner import QscannerRunner, image_reference, scan_result_metadata
 from qscan.target import ScanTarget
 
-from tests.doubles.fake_qscanner import WRAPPER, fake_env, write_scenarios
+from tests.doubles.fake_qscanner import fake_runner
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "shared/qscan/schemas/scan-result.schema.json").read_text())
 TOKEN = "qtok-Zx81LmQ0-9fA7b6C5d4E3f2G1h0-unit"
@@ -42,17 +42,10 @@ def make_runner(tmp_path: Path) -> Any:
     def make(
         targets: dict[str, Any], default: dict[str, Any] | None = None, **overrides: Any
     ) -> QscannerRunner:
-        scenarios = write_scenarios(tmp_path / "scenarios.json", targets, default)
-        options: dict[str, Any] = {
-            "executable": str(WRAPPER),
-            "pod": "US1",
-            "access_token": TOKEN,
-            "timeout_seconds": 30.0,
-            "work_dir": str(tmp_path / "work"),
-            "extra_env": fake_env(scenarios),
-        }
-        options.update(overrides)
-        return QscannerRunner(QscannerOptions(**options))
+        runner: QscannerRunner = fake_runner(
+            tmp_path, targets, default, **{"access_token": TOKEN, **overrides}
+        )
+        return runner
 
     return make
 

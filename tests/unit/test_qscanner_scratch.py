@@ -31,7 +31,7 @@ from qscan.scanners.qscanner import (
 from qscan.scanners.scratch import cache_cap, prune_cache, remove_tree, sweep_stale
 from qscan.target import ScanTarget
 
-from tests.doubles.fake_qscanner import WRAPPER, fake_env, write_scenarios
+from tests.doubles.fake_qscanner import fake_runner
 
 TOKEN = "qtok-scratch-4Rt7Yp0Lm2Qw9Zx1"
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -49,17 +49,8 @@ def outer_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def runner_for(tmp_path: Path, targets: dict[str, Any], **overrides: Any) -> QscannerRunner:
-    scenarios = write_scenarios(tmp_path / "scenarios.json", targets, default={})
-    options: dict[str, Any] = {
-        "executable": str(WRAPPER),
-        "pod": "US1",
-        "access_token": TOKEN,
-        "timeout_seconds": 30.0,
-        "work_dir": str(tmp_path / "work"),
-        "extra_env": fake_env(scenarios),
-    }
-    options.update(overrides)
-    return QscannerRunner(QscannerOptions(**options))
+    runner: QscannerRunner = fake_runner(tmp_path, targets, {}, **{"access_token": TOKEN, **overrides})
+    return runner
 
 
 def target(ref: str = IMAGE) -> ScanTarget:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from qscan.cloud_errors import aws_error
+from qscan.cloud_errors import aws_error, aws_error_code
 from qscan.errors import InvalidEvent, InvalidReference, TransientError, UnsupportedEvent
 from qscan.oci import (
     DOCKER_MANIFEST,
@@ -58,11 +58,6 @@ class EcrManifest:
     manifest: Manifest | None
 
 
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def fetch_manifest(
     client: Any, *, registry_id: str, repository: str, digest: str | None = None, tag: str | None = None
 ) -> EcrManifest | None:
@@ -82,7 +77,7 @@ def fetch_manifest(
             acceptedMediaTypes=list(ACCEPTED_MEDIA_TYPES),
         )
     except Exception as exc:
-        if _code(exc) in GONE_CODES:
+        if aws_error_code(exc) in GONE_CODES:
             return None
         mapped = aws_error(exc, action)
         if mapped is not None:

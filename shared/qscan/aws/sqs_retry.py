@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from qscan.attempts import Attempt
+from qscan.cloud_errors import aws_error_code
 from qscan.redact import redact, truncate
 
 LOG = logging.getLogger(__name__)
@@ -181,12 +182,6 @@ def _number(value: int) -> dict[str, str]:
     return {"DataType": "Number", "StringValue": str(value)}
 
 
-def _error_name(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return str(code) if code else type(exc).__name__
-
-
 class SqsRetry:
     """Attempts, backoff, free deferral and dead-lettering for the records of SQS batches (module doc)."""
 
@@ -233,7 +228,7 @@ class SqsRetry:
         except Exception as exc:  # noqa: BLE001 - best effort: the queue's visibility timeout applies
             LOG.warning(
                 "retry backoff failed (%s): the message comes back after the queue's visibility timeout",
-                _error_name(exc),
+                aws_error_code(exc) or type(exc).__name__,
             )
             return None
         LOG.info("retried in %d s (%s)", seconds, attempt.describe(), extra={"retry_in_seconds": seconds})
@@ -289,6 +284,11 @@ class SqsRetry:
             client = self._client_for(queue.region)
             client.send_message(QueueUrl=queue.url(client), MessageBody=body, MessageAttributes=attributes)
         except Exception as exc:  # noqa: BLE001 - best effort: the caller falls back to a redelivery
-            LOG.warning("could not send the %s to %s (%s)", what, queue.name, _error_name(exc))
+            LOG.warning(
+                "could not send the %s to %s (%s)",
+                what,
+                queue.name,
+                aws_error_code(exc) or type(exc).__name__,
+            )
             return False
         return True

@@ -18,7 +18,7 @@ import logging
 from decimal import Decimal
 from typing import Any, cast
 
-from qscan.cloud_errors import aws_error
+from qscan.cloud_errors import aws_error, aws_error_code
 from qscan.dedupe.base import (
     MAX_ATTEMPTS,
     MAX_CACHE_TTL_SECONDS,
@@ -105,13 +105,6 @@ def _decode(item: dict[str, Any]) -> DedupeRecord:
         counts=counts,
         result_location=text("result_location"),
     )
-
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 class DynamoDBDedupeStore:
@@ -272,7 +265,7 @@ class DynamoDBDedupeStore:
         try:
             response: dict[str, Any] = getattr(self._client, operation)(**params)
         except Exception as exc:
-            if _error_code(exc) == _CONDITION_FAILED:
+            if aws_error_code(exc) == _CONDITION_FAILED:
                 item = getattr(exc, "response", {}).get("Item")
                 raise _ConditionFailed(item if isinstance(item, dict) and item else None) from None
             mapped = aws_error(exc, f"dynamodb {operation} on {self.table_name}")
