@@ -1,4 +1,4 @@
-# The ECR scanner's own statements; modules/scan-worker adds them to the role after the queue statements,
+# The ECR scanner's own statements; modules/aws-lambda-worker adds them to the role after the queue statements,
 # next to the common ones (logs, X-Ray, queue, store, secret, KMS, spoke role, VPC; results under results/ecr/).
 locals {
   # ECR read is limited to this account's repositories, and to the included ones when a filter is set: an IAM

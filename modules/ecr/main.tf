@@ -15,7 +15,7 @@ locals {
 # Queue + DLQ, scanner function, log group, role, event source mapping, alarms and dashboard: the building
 # block every qscan platform module shares. Names: <name_prefix>-ecr-scanner, <name_prefix>-ecr-scan, ...
 module "worker" {
-  source = "../scan-worker"
+  source = "../aws-lambda-worker"
 
   name_prefix = var.name_prefix
   platform    = "ecr"

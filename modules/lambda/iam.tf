@@ -1,4 +1,4 @@
-# The Lambda scanner's own statements; modules/scan-worker adds `read_statements` after the queue statements
+# The Lambda scanner's own statements; modules/aws-lambda-worker adds `read_statements` after the queue statements
 # and `optional_statements` after the scan store statements, next to the common ones (logs, X-Ray, queue,
 # store, secret, KMS, spoke role, VPC; results under results/lambda/).
 locals {

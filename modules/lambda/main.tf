@@ -10,13 +10,13 @@ locals {
   region     = data.aws_region.current.name
 
   # S3 bucket names and (multi-region) trail names are global: the region keeps a second regional deployment
-  # from colliding. Rules are regional. (modules/scan-worker names the queues, function, role and dashboard.)
+  # from colliding. Rules are regional. (modules/aws-lambda-worker names the queues, function, role and dashboard.)
   deploy_rule_name  = "${var.name_prefix}-lambda-deploy"
   bulk_rule_name    = "${var.name_prefix}-lambda-bulk-scan"
   trail_name        = "${var.name_prefix}-lambda-trail-${local.region}"
   trail_bucket_name = "${var.name_prefix}-lambda-trail-${local.account_id}-${local.region}" # <= 61 characters
 
-  # qscan's own functions are never scanned: this module's scanner (named like modules/scan-worker names it)
+  # qscan's own functions are never scanned: this module's scanner (named like modules/aws-lambda-worker names it)
   # and the exact names passed in (e.g. the ECR scanner). Exact names only: a prefix would also match
   # customers' functions such as "<name_prefix>-billing".
   function_name       = "${var.name_prefix}-lambda-scanner"
@@ -28,7 +28,7 @@ locals {
 
   tags = merge(var.tags, { "qscan:component" = "lambda" })
 
-  # The handler's own settings (see README: Handler contract); modules/scan-worker adds the common ones
+  # The handler's own settings (see README: Handler contract); modules/aws-lambda-worker adds the common ones
   # (threshold, scan types and timeout, qscanner path, spoke role, service, metrics namespace, log level).
   platform_environment = {
     QSCAN_SELF_FUNCTION_NAMES = join(",", local.self_function_names)
@@ -41,7 +41,7 @@ locals {
 # Results go under results/lambda/ (qscan.results.keys): container-image functions are scanned as images but
 # keep the platform `lambda`.
 module "worker" {
-  source = "../scan-worker"
+  source = "../aws-lambda-worker"
 
   name_prefix = var.name_prefix
   platform    = "lambda"

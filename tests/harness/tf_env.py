@@ -28,7 +28,7 @@ IGNORED = shutil.ignore_patterns(".terraform", "*.tfstate*", ms.PROVIDER_OVERRID
 
 def copy_root(environment: str, target: Path) -> Path:
     """target/environments/<environment> + target/modules (every module: sources may chain, e.g. ecr ->
-    scan-worker); returns the environment's copy."""
+    aws-lambda-worker); returns the environment's copy."""
     root = target / "environments" / environment
     shutil.copytree(ms.REPO_ROOT / "environments" / environment, root, ignore=IGNORED)
     shutil.copytree(ms.REPO_ROOT / "modules", target / "modules", ignore=IGNORED)

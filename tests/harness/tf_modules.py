@@ -1,5 +1,5 @@
 """Read the platform modules' HCL the way Terraform composes them: a platform module (modules/ecr,
-modules/lambda) calls modules/scan-worker as `module "worker"`, which owns the queue, function, role, dashboard
+modules/lambda) calls modules/aws-lambda-worker as `module "worker"`, which owns the queue, function, role, dashboard
 and the common handler settings; `${var.platform}` in the worker is the platform module's `platform` argument."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from scripts.hcl import load_hcl
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "modules"
-WORKER = MODULES / "scan-worker"
+WORKER = MODULES / "aws-lambda-worker"
 CORE = MODULES / "aws-core"
 
 
@@ -33,13 +33,13 @@ def core_handler_environment() -> dict[str, str]:
 
 
 def worker_call(module_dir: Path) -> dict[str, Any]:
-    """The arguments of the platform module's `module "worker"` block (which must source ../scan-worker)."""
+    """The arguments of the platform module's `module "worker"` block (which must source ../aws-lambda-worker)."""
     calls = [
         block["worker"] for block in load_hcl(module_dir / "main.tf").get("module", []) if "worker" in block
     ]
     assert len(calls) == 1, f"{module_dir.name}/main.tf must call the worker exactly once"
     call: dict[str, Any] = calls[0]
-    assert call["source"] == "../scan-worker"
+    assert call["source"] == "../aws-lambda-worker"
     return call
 
 
