@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from qscan.refs import is_valid_digest
+
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -66,6 +68,21 @@ class ManifestError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One image manifest an index lists (attestations left out): its digest, media type and platform."""
+
+    digest: str
+    media_type: str | None
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    @property
+    def platform(self) -> str:
+        return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """What `classify_manifest` found. For an index: its image platforms and how many attestations it lists."""
 
@@ -73,6 +90,7 @@ class Manifest:
     media_type: str | None
     platforms: tuple[str, ...] = ()
     attestations: int = 0
+    entries: tuple[IndexEntry, ...] = ()  # an index's image manifests (with a sha256 digest), in its order
 
     @property
     def scannable(self) -> bool:
@@ -129,6 +147,7 @@ def _image_kind(document: dict[str, Any]) -> Kind:
 
 def _index(document: dict[str, Any], media_type: str) -> Manifest:
     platforms: list[str] = []
+    found: list[IndexEntry] = []
     attestations = 0
     entries = document.get("manifests")
     for entry in entries if isinstance(entries, list) else []:
@@ -145,7 +164,10 @@ def _index(document: dict[str, Any], media_type: str) -> Manifest:
         elif os_name and arch:
             variant = _part(platform.get("variant"))
             platforms.append("/".join(part for part in (os_name, arch, variant) if part))
-    return Manifest("index", media_type, tuple(platforms[:64]), attestations)
+            digest = entry.get("digest")
+            if is_valid_digest(digest):
+                found.append(IndexEntry(str(digest), _text(entry.get("mediaType")), os_name, arch, variant))
+    return Manifest("index", media_type, tuple(platforms[:64]), attestations, tuple(found[:64]))
 
 
 def _guess(document: dict[str, Any]) -> str | None:

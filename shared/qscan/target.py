@@ -37,7 +37,8 @@ class ScanTarget:
     registry: str | None = None
     repository: str | None = None
     tag: str | None = None
-    digest: str | None = None
+    digest: str | None = None  # the manifest scanned (a platform manifest when resolved from an index)
+    index_digest: str | None = None  # the image index `digest` was selected from (by platform), if any
     function_arn: str | None = None
     code_sha256: str | None = None
     layers: tuple[str, ...] = field(default_factory=tuple)

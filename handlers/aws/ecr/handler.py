@@ -3,7 +3,8 @@
 The trigger is an SQS batch whose message bodies are EventBridge events: the native `ECR Image Action` push,
 or the CloudTrail `PutImage` call. Each record is normalized to its image target, completed (registry from the
 event's account and region, falling back on the function's own), checked against its manifest
-(`ecr:BatchGetImage`, which also resolves tag -> digest when the event carries only a tag), then claimed,
+(`ecr:BatchGetImage`, which also resolves tag -> digest when the event carries only a tag, through the core
+resolver `qscan.aws.ecr.resolve`, imported on first use), then claimed,
 scanned with qscanner, persisted, notified and completed by `qscan.pipeline.Pipeline`, with the SQS messageId
 as correlation id and claim owner.
 
@@ -33,9 +34,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from qscan.aws.ecr import fetch_manifest, require_image, with_registry
+from qscan.aws.ecr import require_image, resolve, with_registry
 from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
-from qscan.errors import ConfigError, InvalidEvent, UnsupportedEvent
+from qscan.errors import ConfigError, UnsupportedEvent
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger("qscan.handlers.ecr")
@@ -66,20 +67,25 @@ class EcrHandler(QueueScanHandler):
         if target.lookup == "image_digest":
             if not target.tag:
                 raise UnsupportedEvent("the ECR event has neither digest nor tag")
-            found = fetch_manifest(ecr, registry_id=account, repository=target.repository, tag=target.tag)
-            if found is None:
-                raise InvalidEvent(
-                    f"ECR image {target.repository}:{target.tag} no longer exists: deleted or retagged since the event"
-                )
+            found = resolve(
+                ecr, registry_id=account, region=region, repository=target.repository, tag=target.tag
+            )
             require_image(found, target.repository)
             digest = found.digest
             LOG.info("resolved %s:%s to %s", target.repository, target.tag, digest, extra={"digest": digest})
             return with_registry(target.resolved(digest=digest), account, region)  # image now pins the digest
         if target.digest:
-            found = fetch_manifest(
-                ecr, registry_id=account, repository=target.repository, digest=target.digest
-            )
-            if found is None:
+            from qscan.registry.errors import ManifestNotFound  # noqa: PLC0415 - on first use
+
+            try:
+                found = resolve(
+                    ecr,
+                    registry_id=account,
+                    region=region,
+                    repository=target.repository,
+                    digest=target.digest,
+                )
+            except ManifestNotFound:
                 LOG.info(
                     "%s@%s is not in ECR (any more): scanned unverified", target.repository, target.digest
                 )

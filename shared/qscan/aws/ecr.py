@@ -1,5 +1,11 @@
 """ECR lookups: a pushed manifest (what it is, and a tag's digest) before the target is claimed (DESIGN §3 step 2).
 
+ECR is one registry kind of the core resolver (`qscan.registry.resolver`, docs/registry.md): `resolve` turns an
+ECR tag or digest into its digest through the same `Resolver` every registry uses, with `EcrManifestSource`
+(`ecr:BatchGetImage`, which reads and classifies the manifest in the same call) as its manifest source. The
+registry package is imported on first use (the handler's cold import stays small). `EcrCredentials` gives the
+resolver's HTTP client and qscanner an ECR registry's credentials through `ecr:GetAuthorizationToken`.
+
 `fetch_manifest` reads one manifest with `ecr:BatchGetImage` from the given registry (the account that owns the
 repository: pass the registry id, never rely on the caller's default registry, so a hub reads a spoke's
 repository with the spoke's credentials) and classifies it with `qscan.oci.classify_manifest`. The ECR handler
@@ -14,10 +20,12 @@ access denied is `ConfigError` (the scanner's or the spoke role's `ecr:BatchGetI
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from qscan.cloud_errors import aws_error, aws_error_code
 from qscan.errors import InvalidEvent, InvalidReference, TransientError, UnsupportedEvent
@@ -31,7 +39,16 @@ from qscan.oci import (
     ManifestError,
     classify_manifest,
 )
-from qscan.refs import ecr_registry_host, image_ref, validate_digest, validate_repository, validate_tag
+from qscan.refs import (
+    ImageRef,
+    classify_registry,
+    ecr_registry_host,
+    image_ref,
+    is_valid_digest,
+    validate_digest,
+    validate_repository,
+    validate_tag,
+)
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -111,7 +128,17 @@ def fetch_manifest(
     return EcrManifest(found, manifest)
 
 
-def require_image(found: EcrManifest, repository: str) -> None:
+class Classified(Protocol):
+    """A manifest's digest and classification: an `EcrManifest` or a `qscan.registry.resolver.Resolution`."""
+
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def manifest(self) -> Manifest | None: ...
+
+
+def require_image(found: Classified, repository: str) -> None:
     """Raise `UnsupportedEvent` (skipped with the reason) unless `found` is a container image manifest."""
     manifest = found.manifest
     if manifest is None or manifest.scannable:
@@ -131,14 +158,113 @@ def require_image(found: EcrManifest, repository: str) -> None:
     raise UnsupportedEvent(f"ECR {manifest.reason}")
 
 
-def resolve_tag_digest(client: Any, *, registry_id: str, repository: str, tag: str) -> str:
-    """The manifest digest `tag` points to in `registry_id`/`repository` (`InvalidEvent` when it is gone)."""
-    found = fetch_manifest(client, registry_id=registry_id, repository=repository, tag=tag)
-    if found is None:
-        raise InvalidEvent(
-            f"ECR image {repository}:{tag} no longer exists: deleted or retagged since the event"
+class EcrManifestSource:
+    """`qscan.registry.resolver.ManifestSource` over `ecr:BatchGetImage` in one registry (account)."""
+
+    def __init__(self, client: Any, registry_id: str) -> None:
+        self.client, self.registry_id = client, registry_id
+
+    def lookup(self, ref: ImageRef, reference: str) -> Any:
+        from qscan.registry.errors import ManifestNotFound  # noqa: PLC0415 - on first use
+        from qscan.registry.resolver import Fetched  # noqa: PLC0415 - on first use
+
+        by_digest = is_valid_digest(reference)
+        found = fetch_manifest(
+            self.client,
+            registry_id=self.registry_id,
+            repository=ref.repository,
+            digest=reference if by_digest else None,
+            tag=None if by_digest else reference,
         )
-    return found.digest
+        if found is None:
+            raise ManifestNotFound(
+                f"ECR image {ref.repository}{'@' if by_digest else ':'}{reference} no longer exists: "
+                "deleted or retagged since the event"
+            )
+        media_type = found.manifest.media_type if found.manifest else None
+        return Fetched(found.digest, media_type, found.manifest)
+
+    def read(self, ref: ImageRef, digest: str) -> Any:
+        return self.lookup(ref, digest)
+
+
+def resolve(
+    client: Any,
+    *,
+    registry_id: str,
+    region: str,
+    repository: str,
+    tag: str | None = None,
+    digest: str | None = None,
+    descend: bool = False,
+) -> Any:
+    """The `qscan.registry.resolver.Resolution` of an ECR tag or digest (`ManifestNotFound` when it is gone).
+
+    `descend=False` (push events): an image index is the answer itself (`require_image` skips it; each platform
+    manifest arrives as its own event). `descend=True` (workloads): the platform manifest that runs.
+    """
+    from qscan.registry.resolver import Resolver  # noqa: PLC0415 - on first use
+
+    source = EcrManifestSource(client, registry_id)
+    ref = image_ref(ecr_registry_host(registry_id, region), repository, tag, digest)
+    return Resolver(lambda _: source).resolve(ref, descend=descend)
+
+
+def resolve_tag_digest(
+    client: Any, *, registry_id: str, repository: str, tag: str, region: str = "us-east-1"
+) -> str:
+    """The manifest digest `tag` points to in `registry_id`/`repository` (`InvalidEvent` when it is gone)."""
+    resolution = resolve(client, registry_id=registry_id, region=region, repository=repository, tag=tag)
+    return str(resolution.digest)
+
+
+class EcrCredentials:
+    """`qscan.registry.credentials.CredentialSource` for ECR hosts: `ecr:GetAuthorizationToken` per account.
+
+    `client_for(account, region)` gives an ECR client able to read that account (the spoke role's for another
+    account). Tokens are cached until `REFRESH_MARGIN_SECONDS` before their `expiresAt` (12 h tokens).
+    """
+
+    REFRESH_MARGIN_SECONDS = 600.0
+
+    def __init__(self, client_for: Any, *, now: Any = None) -> None:
+        import time  # noqa: PLC0415
+
+        self._client_for = client_for
+        self._now = now or time.time
+        self._cache: dict[str, tuple[float, Any]] = {}
+
+    def credential_for(self, registry: str) -> Any:
+        from qscan.registry.credentials import RegistryCredential  # noqa: PLC0415 - on first use
+
+        info = classify_registry(registry)
+        if info.kind != "ecr" or info.account is None or info.region is None:
+            return None
+        cached = self._cache.get(registry)
+        if cached and self._now() < cached[0]:
+            return cached[1]
+        action = f"ecr get_authorization_token {info.account}"
+        try:
+            answer = self._client_for(info.account, info.region).get_authorization_token(
+                registryIds=[info.account]
+            )
+        except Exception as exc:
+            mapped = aws_error(exc, action)
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        data = [d for d in answer.get("authorizationData") or [] if isinstance(d, dict)]
+        try:
+            user, _, password = base64.b64decode(str(data[0]["authorizationToken"])).decode().partition(":")
+        except (IndexError, KeyError, ValueError):
+            raise TransientError(f"{action}: no usable authorization token in the answer") from None
+        if not user or not password:
+            raise TransientError(f"{action}: no usable authorization token in the answer")
+        credential = RegistryCredential(user, password)
+        expires = data[0].get("expiresAt")
+        until = float(expires.timestamp()) if isinstance(expires, datetime) else self._now() + 3600.0
+        self._cache[registry] = (until - self.REFRESH_MARGIN_SECONDS, credential)
+        return credential
 
 
 def with_registry(target: ScanTarget, account: str, region: str) -> ScanTarget:
