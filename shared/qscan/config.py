@@ -21,6 +21,8 @@ Common
 - QSCAN_LOG_LEVEL              DEBUG | INFO | WARNING | ERROR | CRITICAL [INFO]
 - QSCAN_METRICS_NAMESPACE      CloudWatch namespace of the EMF metrics (not AWS/...) [qscan]
 - QSCAN_SERVICE_NAME           value of the metrics' `service` dimension [the handler's own default, e.g. qscan-ecr]
+- QSCAN_IMAGE_PLATFORM         os/architecture[/variant] picked from an image index when resolving a workload's
+                               image (qscan.registry.platform) [linux/amd64]
 
 AWS
 - QSCAN_DEDUPE_TABLE           DynamoDB table name or ARN
@@ -102,6 +104,7 @@ _KV_VERSION = r"^[0-9A-Za-z]{1,64}$"
 _AZURE_TABLE = r"^[A-Za-z][A-Za-z0-9]{2,62}$"
 _BLOB_CONTAINER = r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _IAM_ROLE = r"^[\w+=,.@-]{1,64}$"
+_IMAGE_PLATFORM = r"^[a-z0-9._-]{1,32}/[a-z0-9._-]{1,32}(/[a-z0-9._-]{1,32})?$"
 _EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
 _FUNCTION_PREFIX = r"^[A-Za-z0-9_-]{1,64}$"
 _FUNCTION_NAME = r"[A-Za-z0-9_-]{1,64}"
@@ -131,6 +134,7 @@ VARIABLES: tuple[Variable, ...] = (
         env="QSCANNER_PATH",
     ),
     _var("scan_types", "comma list of qscanner scan types", "os,sca,secret"),
+    _var("image_platform", "os/architecture[/variant] picked from image indexes", "linux/amd64"),
     _var("scan_timeout_seconds", "scan timeout in seconds (30..21600)", "600"),
     _var("scanner_cache_max_mb", "cap of the qscanner cache dir in MB (0..102400)", "2048"),
     _var("lease_margin_seconds", "claim lease margin over the scan timeout (0..3600)", "120"),
@@ -304,6 +308,9 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "scanner_backend": lambda n, v: _choice(n, v, BACKENDS),
     "qscanner_path": _executable,
     "scan_types": _scan_types,
+    "image_platform": _pattern(
+        _IMAGE_PLATFORM, "os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8"
+    ),
     "scan_timeout_seconds": lambda n, v: _int(n, v, 30, 21600),
     "scanner_cache_max_mb": lambda n, v: _int(n, v, 0, 102400),
     "lease_margin_seconds": lambda n, v: _int(n, v, 0, 3600),
@@ -353,6 +360,7 @@ class Settings:
     scanner_backend: Backend = "qscanner"
     qscanner_path: str = "qscanner"
     scan_types: tuple[str, ...] = ("os", "sca", "secret")
+    image_platform: str = "linux/amd64"
     scan_timeout_seconds: int = 600
     scanner_cache_max_mb: int = 2048
     lease_margin_seconds: int = 120

@@ -1,0 +1,397 @@
+"""A real OCI registry on loopback for the resolver's integration tests: Debian's `docker-registry` (2.8).
+
+* `running_registry(auth=...)` starts `docker-registry serve` on 127.0.0.1 with a temp config: a random free
+  port (taken again if another worker won the race), filesystem storage in a temp dir, and one of three auth
+  modes: `none`, `htpasswd` (bcrypt, written by apache2-utils' `htpasswd`), `token` (the registry's
+  `auth: token` with its realm on `TokenServer`, a small in-process token service that checks Basic
+  credentials and signs RS256 JWTs with a test key whose certificate is the registry's `rootcertbundle`). The
+  process is always terminated (then killed) when the context ends.
+* `OciLayout` builds OCI image layouts in Python (blobs + `index.json`), `push()` copies one into the
+  registry with `skopeo copy` (`--all` for an index, `--format v2s2` for a Docker v2 manifest), credentials in
+  a temp auth file, never in argv.
+* `require_tools()` returns the missing tools; under `CI=true` the tests fail instead of skipping
+  (`make bootstrap` installs them: scripts/bootstrap_registry_tools.sh).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+HOST = "127.0.0.1"
+TOOLS = ("docker-registry", "skopeo", "htpasswd")
+USERNAME = "qscan"
+PASSWORD = "test-only-password"
+SERVICE = "qscan-test-registry"
+ISSUER = "qscan-test-issuer"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+IN_TOTO = "application/vnd.in-toto+json"
+Auth = Literal["none", "htpasswd", "token"]
+
+
+def require_tools() -> list[str]:
+    """The registry tools not on PATH."""
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------------------------------------- token server
+
+
+@dataclass
+class TokenServer:
+    """GET /token?service=&scope=: Basic credentials required, one signed JWT granting pull and push."""
+
+    key: rsa.RSAPrivateKey
+    cert_pem: bytes
+    kid: str
+    requests: int = 0
+    server: ThreadingHTTPServer | None = None
+
+    @classmethod
+    def create(cls) -> TokenServer:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )
+        return cls(key, cert.public_bytes(serialization.Encoding.PEM), _libtrust_kid(key))
+
+    @property
+    def realm(self) -> str:
+        assert self.server is not None
+        return f"http://{HOST}:{self.server.server_address[1]}/token"
+
+    def issue(self, scope: str) -> str:
+        actions = []
+        for item in filter(None, scope.split(" ")):
+            kind, _, rest = item.partition(":")
+            name, _, wanted = rest.rpartition(":")
+            actions.append({"type": kind, "name": name, "actions": wanted.split(",")})
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "sub": USERNAME,
+            "aud": SERVICE,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": uuid.uuid4().hex,
+            "access": actions,
+        }
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def start(self) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                owner.requests += 1
+                expected = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                query = parse_qs(urlsplit(self.path).query)
+                body = json.dumps({"token": owner.issue(" ".join(query.get("scope", []))), "expires_in": 300})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _libtrust_kid(key: rsa.RSAPrivateKey) -> str:
+    """The key id docker-registry's token auth looks up: libtrust's base32 of the DER public key's sha256."""
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    encoded = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode()
+    return ":".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+
+@dataclass
+class Registry:
+    host: str  # 127.0.0.1:PORT
+    auth: Auth
+    workdir: Path
+    process: subprocess.Popen[bytes] | None = None
+    tokens: TokenServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def push(self, layout: OciLayout, repository: str, tag: str, *, docker_v2: bool = False) -> None:
+        """`skopeo copy` the layout's `tag` into `repository:tag` (an index with all its manifests)."""
+        authfile = self.workdir / "auth.json"
+        token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+        authfile.write_text(json.dumps({"auths": {self.host: {"auth": token}}}))
+        argv = ["skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false"]
+        argv += ["--dest-authfile", str(authfile)] if self.auth != "none" else []
+        argv += ["--all"] if layout.is_index(tag) else []
+        argv += ["--format", "v2s2"] if docker_v2 else []
+        argv += [f"oci:{layout.root}:{tag}", f"docker://{self.host}/{repository}:{tag}"]
+        subprocess.run(argv, check=True, capture_output=True, timeout=120)
+
+    def get(self, path: str, accept: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        """A raw request as a client with the test credentials (Basic or token) would make it."""
+        headers = {"Accept": accept} if accept else {}
+        if self.auth == "htpasswd":
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+        elif self.auth == "token":
+            assert self.tokens is not None
+            repository = path.split("/manifests/", maxsplit=1)[0].removeprefix("/v2/")
+            headers["Authorization"] = "Bearer " + self.tokens.issue(f"repository:{repository}:pull")
+        request = urllib.request.Request(self.url + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+
+def _config(registry: Registry, port: int, storage: Path) -> str:
+    lines = [
+        "version: 0.1",
+        "log:",
+        "  level: error",
+        "  accesslog:",
+        "    disabled: true",
+        "storage:",
+        "  filesystem:",
+        f"    rootdirectory: {storage}",
+        "  delete:",
+        "    enabled: true",
+        "http:",
+        f"  addr: {HOST}:{port}",
+    ]
+    if registry.auth == "htpasswd":
+        htpasswd = registry.workdir / "htpasswd"
+        subprocess.run(
+            ["htpasswd", "-B", "-i", "-c", str(htpasswd), USERNAME],
+            input=PASSWORD.encode(),
+            check=True,
+            capture_output=True,
+        )
+        lines += ["auth:", "  htpasswd:", "    realm: qscan-test", f"    path: {htpasswd}"]
+    elif registry.auth == "token":
+        assert registry.tokens is not None
+        bundle = registry.workdir / "token.crt"
+        bundle.write_bytes(registry.tokens.cert_pem)
+        lines += [
+            "auth:",
+            "  token:",
+            f"    realm: {registry.tokens.realm}",
+            f"    service: {SERVICE}",
+            f"    issuer: {ISSUER}",
+            f"    rootcertbundle: {bundle}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def running_registry(auth: Auth = "none") -> Iterator[Registry]:
+    """A docker-registry process on a free loopback port, stopped (and its temp dir removed) afterwards."""
+    missing = require_tools()
+    if missing:
+        raise RuntimeError(f"missing registry tools {missing}: run `make bootstrap`")
+    with tempfile.TemporaryDirectory(prefix="qscan-registry-") as tmp:
+        workdir = Path(tmp)
+        tokens = TokenServer.create() if auth == "token" else None
+        if tokens is not None:
+            tokens.start()
+        registry = Registry("", auth, workdir, tokens=tokens)
+        try:
+            for _ in range(5):  # another worker may take the port between pick and bind
+                port = _free_port()
+                config = workdir / "config.yml"
+                config.write_text(_config(registry, port, workdir / "storage"))
+                registry.host = f"{HOST}:{port}"
+                with (workdir / "registry.log").open("wb") as log:  # the child keeps its own descriptor
+                    registry.process = subprocess.Popen(
+                        ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+                    )
+                if _wait_ready(registry):
+                    break
+                _stop(registry.process)
+            else:
+                raise RuntimeError(
+                    "docker-registry did not start: " + (workdir / "registry.log").read_text()[-2000:]
+                )
+            yield registry
+        finally:
+            if registry.process is not None:
+                _stop(registry.process)
+            if tokens is not None:
+                tokens.stop()
+
+
+def _wait_ready(registry: Registry) -> bool:
+    assert registry.process is not None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if registry.process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection((HOST, int(registry.host.rsplit(":", 1)[1])), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------- OCI layouts
+
+
+@dataclass
+class OciLayout:
+    """An OCI image layout on disk that skopeo reads (`oci:<root>:<tag>`)."""
+
+    root: Path
+    refs: dict[str, dict[str, Any]] = field(default_factory=dict)  # tag -> descriptor
+
+    @classmethod
+    def create(cls, parent: Path) -> OciLayout:
+        root = Path(tempfile.mkdtemp(prefix="layout-", dir=parent))
+        (root / "blobs" / "sha256").mkdir(parents=True)
+        (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        return cls(root)
+
+    def blob(self, data: bytes, media_type: str, **extra: Any) -> dict[str, Any]:
+        digest = hashlib.sha256(data).hexdigest()
+        (self.root / "blobs" / "sha256" / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data), **extra}
+
+    def image(self, content: str, *, arch: str = "amd64", variant: str | None = None) -> dict[str, Any]:
+        """One single-platform image: a gzip tar layer holding `content`, its config and manifest."""
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w") as tar:
+            data = content.encode()
+            info = tarfile.TarInfo("etc/qscan-test")
+            info.size, info.mtime = len(data), 0
+            tar.addfile(info, io.BytesIO(data))
+        layer_tar = raw.getvalue()
+        layer = self.blob(gzip.compress(layer_tar, mtime=0), OCI_LAYER)
+        platform = {"architecture": arch, "os": "linux", **({"variant": variant} if variant else {})}
+        config = {
+            **platform,
+            "config": {},
+            "history": [{"created_by": "qscan test layer"}],  # docker-registry's schema-1 conversion needs it
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()]},
+        }
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": self.blob(json.dumps(config).encode(), OCI_CONFIG),
+            "layers": [layer],
+        }
+        return self.blob(json.dumps(manifest).encode(), OCI_MANIFEST, platform=platform)
+
+    def attestation(self, subject: dict[str, Any]) -> dict[str, Any]:
+        """A buildx-style attestation manifest (in-toto layer) for `subject`, as an index entry."""
+        statement = self.blob(json.dumps({"_type": "https://in-toto.io/Statement/v0.1"}).encode(), IN_TOTO)
+        config = self.blob(
+            json.dumps(
+                {"architecture": "unknown", "os": "unknown", "rootfs": {"type": "layers", "diff_ids": []}}
+            ).encode(),
+            OCI_CONFIG,
+        )
+        manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config, "layers": [statement]}
+        return self.blob(
+            json.dumps(manifest).encode(),
+            OCI_MANIFEST,
+            platform={"architecture": "unknown", "os": "unknown"},
+            annotations={
+                "vnd.docker.reference.type": "attestation-manifest",
+                "vnd.docker.reference.digest": subject["digest"],
+            },
+        )
+
+    def index(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        body = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}
+        return self.blob(json.dumps(body).encode(), OCI_INDEX)
+
+    def tag(self, tag: str, descriptor: dict[str, Any]) -> str:
+        """Name `descriptor` `tag` in index.json; returns its digest."""
+        entry = {k: v for k, v in descriptor.items() if k in ("mediaType", "digest", "size")}
+        entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
+        self.refs[tag] = entry
+        (self.root / "index.json").write_text(
+            json.dumps({"schemaVersion": 2, "manifests": list(self.refs.values())})
+        )
+        return str(descriptor["digest"])
+
+    def is_index(self, tag: str) -> bool:
+        return self.refs[tag]["mediaType"] == OCI_INDEX
+
+
+def env_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
