@@ -390,7 +390,7 @@ class OciLayout:
         return str(descriptor["digest"])
 
     def is_index(self, tag: str) -> bool:
-        return self.refs[tag]["mediaType"] == OCI_INDEX
+        return bool(self.refs[tag]["mediaType"] == OCI_INDEX)
 
 
 def env_ci() -> bool:

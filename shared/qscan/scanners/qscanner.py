@@ -52,8 +52,11 @@ BACKEND = "qscanner"
 TOKEN_ENV = "QUALYS_ACCESS_TOKEN"  # noqa: S105 - a variable name, not a value
 SCAN_RESULT_SUFFIX = "-ScanResult.json"
 SARIF_SUFFIX = "-Report.sarif.json"
-# Parent-process variables never handed to the scanner (it needs the access token only).
-_WITHHELD_ENV = ("QUALYS_PASSWORD", "QUALYS_USERNAME", TOKEN_ENV)
+# Parent-process variables never handed to the scanner (it needs the access token only). Registry credentials
+# reach it only per target (`target_env`, from `qscan.registry.credentials.qscanner_env`), never inherited: a
+# blanket credential would go to every registry scanned.
+REGISTRY_ENV = ("QSCANNER_REGISTRY_USERNAME", "QSCANNER_REGISTRY_PASSWORD", "QSCANNER_REGISTRY_TOKEN")
+_WITHHELD_ENV = ("QUALYS_PASSWORD", "QUALYS_USERNAME", TOKEN_ENV, *REGISTRY_ENV)
 _AWS_PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 Mode = Literal["get-report", "evaluate-policy"]
@@ -93,7 +96,7 @@ class QscannerOptions:
     cache_dir: str | None = None
     cache_max_bytes: int | None = DEFAULT_CACHE_MAX_MB * MIB  # cap of cache_dir, pruned before each scan
     home_dir: str | None = None  # HOME for the child (read-only file systems: somewhere under /tmp)
-    extra_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # e.g. QSCANNER_REGISTRY_*
+    extra_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # every scan (registries: target_env)
     # Per-target environment, e.g. assumed-role AWS_* credentials for a cross-account image; computed when the
     # scan starts, given to that child process only, never logged. May raise TransientError / ConfigError.
     target_env: Callable[[ScanTarget], Mapping[str, str]] | None = field(default=None, repr=False)
