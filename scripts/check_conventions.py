@@ -7,7 +7,9 @@ Modules (every folder under modules/):
   - no provider blocks (tests/ excepted) and no paths that leave the module (file()/templatefile()
     arguments or `${path.module}/..`; module sources other than a sibling module `../<name>` under modules/,
     which travels with the module when another repository sources `//modules/<name>`);
-  - the README input/output tables equal what scripts/tfdocs.py generates.
+  - the README input/output tables equal what scripts/tfdocs.py generates;
+  - a module that calls modules/aws-lambda-worker carries an exact copy of its worker_settings.tf and passes
+    every setting in the call (scripts/worker_settings.py).
 Environments (every folder under environments/): variables typed (no `any`) and described.
 
 Problems are printed as `file:line: message`; the exit code is 1 when there is any.
@@ -25,7 +27,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import tfdocs, tfroots
+from scripts import tfdocs, tfroots, worker_settings
 from scripts.hcl import HclFile, parse_hcl
 
 REQUIRED_FILES = ("versions.tf", "variables.tf", "outputs.tf", "main.tf", "README.md")
@@ -148,7 +150,27 @@ def check_module_file(module_dir: Path, hcl: HclFile, stats: Stats) -> list[Prob
     return problems
 
 
-def check_module(module_dir: Path, stats: Stats) -> list[Problem]:
+def check_worker_settings(module_dir: Path, repo: Path) -> list[Problem]:
+    """A worker caller's copy of the settings is exact and its call passes every setting."""
+    problems: list[Problem] = []
+    reason = worker_settings.copy_reason(module_dir, repo)
+    if reason is not None:
+        problems.append(Problem(module_dir / worker_settings.SETTINGS_FILE, 0, reason))
+    for call, missing in worker_settings.missing_arguments(module_dir, repo):
+        problems.append(
+            Problem(
+                call.path,
+                call.line,
+                f'module "{call.name}" does not pass the worker settings {", ".join(missing)} '
+                f"(pass each as `<name> = var.<name>`, or the worker's default silently wins)",
+            )
+        )
+    return problems
+
+
+def check_module(
+    module_dir: Path, stats: Stats, repo: Path, callers: frozenset[Path] = frozenset()
+) -> list[Problem]:
     stats.modules += 1
     problems = [
         Problem(module_dir / name, 0, "required file is missing")
@@ -164,6 +186,8 @@ def check_module(module_dir: Path, stats: Stats) -> list[Problem]:
             parsed_ok = False
             continue
         problems += check_module_file(module_dir, hcl, stats)
+    if parsed_ok and module_dir.resolve() in callers:
+        problems += check_worker_settings(module_dir, repo)
     if parsed_ok and (module_dir / tfdocs.README).is_file():
         try:
             reason = tfdocs.stale_reason(module_dir)
@@ -193,8 +217,12 @@ def check_environment(env_dir: Path, stats: Stats) -> list[Problem]:
 def run(repo: Path) -> tuple[list[Problem], Stats]:
     stats = Stats()
     problems: list[Problem] = []
+    try:
+        callers = frozenset(d.resolve() for d in worker_settings.callers(repo))
+    except tfroots.HclError:
+        callers = frozenset()  # check_module reports the parse error
     for module_dir in tfroots.module_dirs(repo):
-        problems += check_module(module_dir, stats)
+        problems += check_module(module_dir, stats, repo, callers)
     for env_dir in tfroots.environment_dirs(repo):
         problems += check_environment(env_dir, stats)
     return problems, stats

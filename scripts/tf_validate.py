@@ -6,7 +6,9 @@ Roots are modules/* and environments/* (see scripts/tfroots.py). Azure roots are
 azurerm provider cannot be installed offline, `make azurerm-check` validates them instead. An AWS
 environment (environments/aws-*, environments/local) that pulls in a module declaring azurerm fails, and so
 does an environment without a committed .terraform.lock.hcl. With --test, `terraform test` runs in every AWS
-module and environment that has tests/*.tftest.hcl.
+module and environment that has tests/*.tftest.hcl; in a module that carries the worker settings
+(scripts/worker_settings.py) it runs in a scratch copy of modules/ with the worker's shared settings test
+(modules/aws-lambda-worker/tests/worker_settings.tftest.hcl) added to the module's own tests.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import tfroots
+from scripts import tfroots, worker_settings
 
 LOCK_FILE = ".terraform.lock.hcl"
 AZURE_SKIP_REASON = "azurerm cannot be installed here; checked by make azurerm-check"
@@ -139,8 +142,38 @@ def git_tracks(repo: Path, path: Path) -> bool | None:
     return False
 
 
-def process(plan: Plan, terraform: str, repo: Path, env: dict[str, str], mode: str) -> Outcome:
-    """init + validate (mode "validate") or init + test (mode "test") in one AWS root."""
+def with_shared_settings_test(root: tfroots.Root, repo: Path, scratch: Path) -> Path:
+    """scratch/modules: a copy of the repo's modules/ whose copy of root also holds the worker's shared
+    settings test; returns root's copy (module sources like ../aws-lambda-worker still resolve)."""
+    shutil.copytree(
+        repo / tfroots.MODULES_DIR,
+        scratch / tfroots.MODULES_DIR,
+        ignore=shutil.ignore_patterns(".terraform", LOCK_FILE, "*.tfstate*"),
+    )
+    copy = scratch / root.path.resolve().relative_to(repo)
+    target = copy / worker_settings.SHARED_TEST
+    if target.exists():
+        raise FileExistsError(f"{root.name}/{worker_settings.SHARED_TEST} would hide the worker's shared test")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(worker_settings.shared_test(repo), target)
+    return copy
+
+
+def process(
+    plan: Plan,
+    terraform: str,
+    repo: Path,
+    env: dict[str, str],
+    mode: str,
+    shared_test: bool = False,
+) -> Outcome:
+    """init + validate (mode "validate") or init + test (mode "test") in one AWS root; with shared_test the
+    tests run in a scratch copy that adds the worker's shared settings test."""
+    if shared_test:
+        with tempfile.TemporaryDirectory(prefix="qscan-tf-test-") as scratch:
+            copy = with_shared_settings_test(plan.root, repo, Path(scratch))
+            scratch_root = tfroots.Root(path=copy, kind=plan.root.kind, name=plan.root.name)
+            return process(Plan(root=scratch_root, azure_chain=None), terraform, repo, env, mode)
     root = plan.root
     outcome = Outcome(name=root.name, ok=True, summary="")
     lock = root.path / LOCK_FILE
@@ -208,8 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{mode}: no roots found under modules/ or environments/: nothing to do")
         return 0
 
+    shared = {d.resolve() for d in worker_settings.callers(repo)} if mode == "test" else set()
     if mode == "test":
-        plans = [p for p in plans if test_files(p.root.path)]
+        plans = [p for p in plans if test_files(p.root.path) or p.root.path.resolve() in shared]
         if not plans:
             print("test: no root has tests/*.tftest.hcl: nothing to do")
             return 0 if not errors else _fail(errors)
@@ -228,7 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     if work and terraform is not None:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(process, plan, terraform, repo, env, mode) for plan in work]
+            futures = [
+                pool.submit(process, plan, terraform, repo, env, mode, plan.root.path.resolve() in shared)
+                for plan in work
+            ]
             for future in futures:
                 outcome = future.result()
                 outcomes.append(outcome)

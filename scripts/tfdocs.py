@@ -4,8 +4,9 @@
 
 Without DIRs every module under modules/ is handled. Without a mode the generated section is printed.
 --write rewrites the section between <!-- BEGIN_TF_DOCS --> and <!-- END_TF_DOCS --> in each README.md
-(appending the markers when absent, creating the README when missing); --check exits 1 naming every
-README whose section differs from what the code says.
+(appending the markers when absent, creating the README when missing) and, in a module that calls the
+worker, first its copy of the worker settings (scripts/worker_settings.py); --check exits 1 naming every
+README whose section, and every settings copy, that differs from what the code says.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import tfroots
+from scripts import tfroots, worker_settings
 
 BEGIN_MARKER = "<!-- BEGIN_TF_DOCS -->"
 END_MARKER = "<!-- END_TF_DOCS -->"
@@ -270,8 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     problems = 0
     for directory in dirs:
         name = tfroots.display(directory, args.root)
+        calls_worker = directory.resolve() in {d.resolve() for d in worker_settings.callers(args.root)}
         try:
             if args.write:
+                if calls_worker and worker_settings.write_copy(directory, args.root):
+                    print(f"tfdocs: updated {name}/{worker_settings.SETTINGS_FILE}")
                 readme = directory / README
                 new_text = updated_readme(directory)
                 old_text = readme.read_text(encoding="utf-8") if readme.is_file() else None
@@ -281,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(f"tfdocs: {name}/{README} up to date")
             elif args.check:
+                copy_reason = worker_settings.copy_reason(directory, args.root) if calls_worker else None
+                if copy_reason is not None:
+                    print(f"{name}: {copy_reason}")
+                    problems += 1
                 reason = stale_reason(directory)
                 if reason is not None:
                     print(f"{name}/{README}: {reason}")

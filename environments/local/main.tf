@@ -71,6 +71,7 @@ module "ecr" {
   memory_size            = 128
   timeout                = 60
   ephemeral_storage_size = 512
+  scanner_cache_max_mb   = 128 # at most a quarter of /tmp
   create_dashboard       = false
 }
 
@@ -94,5 +95,6 @@ module "lambda" {
   memory_size            = 128
   timeout                = 60
   ephemeral_storage_size = 512
+  scanner_cache_max_mb   = 128 # at most a quarter of /tmp
   create_dashboard       = false
 }

@@ -95,6 +95,10 @@ resource "aws_lambda_function" "this" {
       error_message = "Lambda allows at most 5 layers (qscanner layer + additional_layer_arns)."
     }
     precondition {
+      condition     = var.scanner_cache_max_mb * 4 <= var.ephemeral_storage_size
+      error_message = "scanner_cache_max_mb must be at most a quarter of ephemeral_storage_size: the rest of /tmp holds the artifact being scanned."
+    }
+    precondition {
       condition     = local.scan_timeout_seconds <= var.timeout - 30
       error_message = "scan_timeout_seconds must be at most timeout - 30: the handler needs time to persist results and notify before Lambda stops it."
     }

@@ -53,6 +53,7 @@ locals {
     QSCAN_SEVERITY_THRESHOLD   = upper(var.severity_threshold)
     QSCAN_SCAN_TYPES           = join(",", var.scan_types)
     QSCAN_SCAN_TIMEOUT_SECONDS = tostring(local.scan_timeout_seconds)
+    QSCAN_SCANNER_CACHE_MAX_MB = tostring(var.scanner_cache_max_mb)
     QSCANNER_PATH              = local.qscanner_path
     QSCAN_SPOKE_ROLE_NAME      = var.spoke_role_name
     QSCAN_SPOKE_EXTERNAL_ID    = var.spoke_external_id

@@ -26,3 +26,20 @@ locals {
     },
   ]
 }
+
+# What a cross-account read role in a spoke account must allow, so the scanner (assuming it through
+# spoke_role_name) can pull the spoke's pushed images: the same ECR reads as ReadPushedImages, in any account
+# and region the events come from. Output as read_policy_json for the hub-spoke roots to attach.
+data "aws_iam_policy_document" "read" {
+  statement {
+    sid       = "ReadPushedImages"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability"]
+    resources = [for pattern in(length(var.repository_include) > 0 ? var.repository_include : ["*"]) : "arn:${local.partition}:ecr:*:*:repository/${pattern}"]
+  }
+
+  statement {
+    sid       = "EcrRegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource-level permissions
+  }
+}

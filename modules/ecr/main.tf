@@ -56,6 +56,7 @@ module "worker" {
   severity_threshold   = var.severity_threshold
   scan_types           = var.scan_types
   scan_timeout_seconds = var.scan_timeout_seconds
+  scanner_cache_max_mb = var.scanner_cache_max_mb
   spoke_role_name      = var.spoke_role_name
   spoke_external_id    = var.spoke_external_id
   organization_id      = var.organization_id

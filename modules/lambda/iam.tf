@@ -74,3 +74,71 @@ locals {
     ] : [],
   )
 }
+
+# What a cross-account read role in a spoke account must allow, so the scanner (assuming it through
+# spoke_role_name) can scan the spoke's functions: read the function and its layers, pull the image of a
+# container-image function, and (with enable_tagging) write the scan-result tags; in any account and region
+# the events come from. Output as read_policy_json for the hub-spoke roots to attach.
+data "aws_iam_policy_document" "read" {
+  statement {
+    sid       = "ReadDeployedFunctions"
+    actions   = ["lambda:GetFunction", "lambda:GetFunctionConfiguration"]
+    resources = ["arn:${local.partition}:lambda:*:*:function:*"]
+  }
+
+  statement {
+    sid       = "ReadFunctionLayers"
+    actions   = ["lambda:GetLayerVersion"]
+    resources = ["arn:${local.partition}:lambda:*:*:layer:*:*"]
+  }
+
+  statement {
+    sid       = "ReadFunctionImages"
+    actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability"]
+    resources = ["arn:${local.partition}:ecr:*:*:repository/*"]
+
+    dynamic "condition" {
+      for_each = var.organization_id == null ? [] : [var.organization_id]
+      content {
+        test     = "StringEquals"
+        variable = "aws:ResourceOrgID"
+        values   = [condition.value]
+      }
+    }
+  }
+
+  statement {
+    sid       = "EcrRegistryLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"] # GetAuthorizationToken has no resource-level permissions
+  }
+
+  dynamic "statement" {
+    for_each = local.has_bulk_scan ? ["ListFunctionsForBulkScan"] : []
+    content {
+      sid       = statement.value
+      actions   = ["lambda:ListFunctions"]
+      resources = ["*"] # ListFunctions has no resource-level permissions
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_tagging ? ["TagScannedFunctions"] : []
+    content {
+      sid       = statement.value
+      actions   = ["lambda:TagResource"]
+      resources = ["arn:${local.partition}:lambda:*:*:function:*"]
+
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "aws:TagKeys"
+        values   = local.scan_tag_keys
+      }
+      condition {
+        test     = "Null"
+        variable = "aws:TagKeys"
+        values   = ["false"]
+      }
+    }
+  }
+}

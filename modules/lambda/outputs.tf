@@ -157,3 +157,8 @@ output "metrics" {
   description = "The EMF metric contract the dashboard reads: namespace, `service` dimension value and metric names."
   value       = module.worker.metrics
 }
+
+output "read_policy_json" {
+  description = "IAM policy (JSON) that a cross-account read role in a spoke account needs so this scanner, assuming it (spoke_role_name), can read the spoke's artifacts: attach it to that role."
+  value       = data.aws_iam_policy_document.read.json
+}

@@ -41,8 +41,11 @@ variables {
     log_retention_days   = 365
     decrypt_kms_key_arns = ["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
     handler_environment = {
-      QSCAN_DEDUPE_TABLE   = "qscan-dedupe"
-      QSCAN_RESULTS_BUCKET = "qscan-results-123456789012-eu-west-1"
+      QSCAN_DEDUPE_TABLE       = "qscan-dedupe"
+      QSCAN_RESULTS_BUCKET     = "qscan-results-123456789012-eu-west-1"
+      QSCAN_RESULTS_KMS_KEY_ID = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN    = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN  = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
     }
   }
   source_rule_arns                = ["arn:aws:events:eu-west-1:123456789012:rule/qscan-test-a", "arn:aws:events:eu-west-1:123456789012:rule/qscan-test-b"]
@@ -129,10 +132,14 @@ run "environment_merge_order" {
       EXTRA                      = "1"
       QSCAN_DEDUPE_TABLE         = "qscan-dedupe"
       QSCAN_RESULTS_BUCKET       = "platform"
+      QSCAN_RESULTS_KMS_KEY_ID   = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      QSCAN_ALERT_TOPIC_ARN      = "arn:aws:sns:eu-west-1:123456789012:qscan-alerts"
+      QSCAN_QUALYS_SECRET_ARN    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
       QSCAN_OWN                  = "platform"
       QSCAN_SEVERITY_THRESHOLD   = "HIGH"
       QSCAN_SCAN_TYPES           = "os,sca"
       QSCAN_SCAN_TIMEOUT_SECONDS = "720"
+      QSCAN_SCANNER_CACHE_MAX_MB = "2048"
       QSCANNER_PATH              = "/opt/bin/qscanner"
       QSCAN_SERVICE_NAME         = "qscan-test"
       QSCAN_METRICS_NAMESPACE    = "qscan"
@@ -368,4 +375,67 @@ run "rejects_a_backoff_whose_cap_is_below_its_base" {
     retry_backoff = { base_seconds = 600, max_seconds = 60 }
   }
   expect_failures = [var.retry_backoff]
+}
+
+run "accepts_none_severity" {
+  command = plan
+  variables {
+    severity_threshold = "NONE"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "NONE"
+    error_message = "NONE is a core threshold (findings never alert)."
+  }
+}
+
+run "severity_is_passed_upper_case" {
+  command = plan
+  variables {
+    severity_threshold = "critical"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "CRITICAL"
+    error_message = "The handler gets the core's spelling of the threshold."
+  }
+}
+
+run "derived_scan_timeout_leaves_margin_for_short_timeouts" {
+  command = plan
+  variables {
+    timeout = 60
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "30"
+    error_message = "A 60 s function must give qscanner 30 s and keep 30 s for persist and notify."
+  }
+}
+
+run "accepts_s3_artifact" {
+  command = plan
+  variables {
+    handler_artifact = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/test-handler.zip", s3_object_version = "3" }
+  }
+  assert {
+    condition     = aws_lambda_function.this.s3_key == "qscan/test-handler.zip" && aws_lambda_function.this.filename == null
+    error_message = "S3 artifacts are deployed from S3."
+  }
+}
+
+run "cache_cap_reaches_the_handler" {
+  command = plan
+  variables {
+    scanner_cache_max_mb = 1024
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["QSCAN_SCANNER_CACHE_MAX_MB"] == "1024"
+    error_message = "The handler caps qscanner's cache at scanner_cache_max_mb."
+  }
+}
+
+run "rejects_a_cache_cap_above_a_quarter_of_tmp" {
+  command = plan
+  variables {
+    ephemeral_storage_size = 512
+  }
+  expect_failures = [aws_lambda_function.this]
 }

@@ -184,6 +184,7 @@ run "function_environment" {
       QSCAN_SEVERITY_THRESHOLD         = "HIGH"
       QSCAN_SCAN_TYPES                 = "os,sca,secret"
       QSCAN_SCAN_TIMEOUT_SECONDS       = "720"
+      QSCAN_SCANNER_CACHE_MAX_MB       = "2048"
       QSCANNER_PATH                    = "/opt/bin/qscanner"
       QSCAN_SERVICE_NAME               = "qscan-lambda"
       QSCAN_METRICS_NAMESPACE          = "qscan"

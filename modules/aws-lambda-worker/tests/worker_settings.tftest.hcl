@@ -1,4 +1,9 @@
-# Inputs that would fail late (at apply or at runtime) are rejected at plan time.
+# The worker settings' validations (worker_settings.tf), written once: the worker runs this file itself, and
+# `make tf-test` (scripts/tf_validate.py) runs it in every module that carries a copy of worker_settings.tf
+# (modules/ecr, modules/lambda), in a scratch copy of modules/. So every run may only name the settings
+# (var.<setting>) and must plan in each of those modules: the variables below are what any of them needs;
+# terraform test ignores the ones a module does not declare (platform, descriptions, ... are the worker's,
+# existing_trail_arn is modules/lambda's). Each module's tests/mocks provides the mocked provider.
 mock_provider "aws" {
   source = "./tests/mocks"
 }
@@ -21,10 +26,32 @@ variables {
     }
   }
   handler_artifact = {
-    local_path       = "dist/ecr-handler.zip"
+    local_path       = "dist/handler.zip"
     source_code_hash = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
   }
   qscanner_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"
+
+  # modules/aws-lambda-worker only
+  platform = "test"
+  descriptions = {
+    title        = "Test"
+    function     = "qscan: scans test workloads with qscanner"
+    role         = "qscan test scanner"
+    dead_letters = "Test events"
+    queued_event = "test event"
+  }
+  source_rule_arns    = ["arn:aws:events:eu-west-1:123456789012:rule/qscan-test"]
+  qscanner_layer_name = "qscan-test-qscanner"
+  platform_policy_statements = {
+    read = jsonencode([{ Sid = "ReadWorkloads", Effect = "Allow", Action = "test:Read", Resource = "*" }])
+  }
+
+  # modules/lambda only: some trail must feed the default bus
+  existing_trail_arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"
+}
+
+run "defaults_plan" {
+  command = plan
 }
 
 run "rejects_handler_artifact_with_two_sources" {
@@ -171,28 +198,6 @@ run "rejects_powertools_era_informational_severity" {
   expect_failures = [var.severity_threshold]
 }
 
-run "accepts_none_severity" {
-  command = plan
-  variables {
-    severity_threshold = "NONE"
-  }
-  assert {
-    condition     = module.worker.function.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "NONE"
-    error_message = "NONE is a core threshold (findings never alert)."
-  }
-}
-
-run "severity_is_passed_upper_case" {
-  command = plan
-  variables {
-    severity_threshold = "critical"
-  }
-  assert {
-    condition     = module.worker.function.environment[0].variables["QSCAN_SEVERITY_THRESHOLD"] == "CRITICAL"
-    error_message = "The handler gets the core's spelling of the threshold."
-  }
-}
-
 run "rejects_bad_handler_name" {
   command = plan
   variables {
@@ -225,28 +230,6 @@ run "rejects_core_with_bad_kms_arn" {
   expect_failures = [var.core]
 }
 
-run "derived_scan_timeout_leaves_margin_for_short_timeouts" {
-  command = plan
-  variables {
-    timeout = 60
-  }
-  assert {
-    condition     = module.worker.function.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "30"
-    error_message = "A 60 s function must give qscanner 30 s and keep 30 s for persist and notify."
-  }
-}
-
-run "accepts_s3_artifact" {
-  command = plan
-  variables {
-    handler_artifact = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/ecr-handler.zip", s3_object_version = "3" }
-  }
-  assert {
-    condition     = module.worker.function.s3_key == "qscan/ecr-handler.zip" && module.worker.function.filename == null
-    error_message = "S3 artifacts are deployed from S3."
-  }
-}
-
 run "rejects_malformed_organization_id" {
   command = plan
   variables {
@@ -269,4 +252,64 @@ run "rejects_a_retry_backoff_beyond_the_sqs_visibility_limit" {
     retry_backoff = { max_seconds = 43201 }
   }
   expect_failures = [var.retry_backoff]
+}
+
+run "rejects_core_without_store_environment" {
+  command = plan
+  variables {
+    core = merge(var.core, { handler_environment = { QSCAN_DEDUPE_TABLE = "qscan-dedupe" } })
+  }
+  expect_failures = [var.core]
+}
+
+run "rejects_organization_id_that_is_an_account" {
+  command = plan
+  variables {
+    organization_id = "123456789012"
+  }
+  expect_failures = [var.organization_id]
+}
+
+run "rejects_a_fractional_cache_cap" {
+  command = plan
+  variables {
+    scanner_cache_max_mb = 1.5
+  }
+  expect_failures = [var.scanner_cache_max_mb]
+}
+
+run "rejects_a_negative_cache_cap" {
+  command = plan
+  variables {
+    scanner_cache_max_mb = -1
+  }
+  expect_failures = [var.scanner_cache_max_mb]
+}
+
+run "accepts_no_cache" {
+  command = plan
+  variables {
+    scanner_cache_max_mb = 0
+  }
+}
+
+run "accepts_s3_artifacts" {
+  command = plan
+  variables {
+    handler_artifact        = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/handler.zip", s3_object_version = "3" }
+    qscanner_layer_artifact = { s3_bucket = "artifacts-123456789012", s3_key = "qscan/qscanner-layer.zip" }
+    qscanner_layer_arn      = null
+  }
+}
+
+# nullable = false: a null collection means its default (the validations and merge()/join() never see null).
+run "null_collections_fall_back_to_their_defaults" {
+  command = plan
+  variables {
+    tags                  = null
+    scan_types            = null
+    additional_layer_arns = null
+    environment_variables = null
+    retry_backoff         = null
+  }
 }
