@@ -9,8 +9,10 @@
   the digest. A registry that refuses HEAD (405) is asked with GET.
 - Authentication on a 401: `Bearer realm=...,service=...,scope=...` fetches a token from the realm (with the
   registry's credential only when `reference.realm_allowed`, else anonymously) and caches it until shortly before
-  its `expires_in` (60 s when absent); `Basic` sends the credential to the registry host itself. A second 401
-  after authenticating, or a 403, is `RegistryAccessDenied`.
+  its `expires_in` (60 s when absent); `Basic` sends the credential to the registry host itself. The working
+  Authorization is remembered per repository, so a warm resolution is one request; when the registry refuses a
+  remembered one it is forgotten and the challenge answered anew. A second 401 after authenticating, or a 403,
+  is `RegistryAccessDenied`.
 - Redirects are followed by hand (at most `MAX_REDIRECTS`): to the same host with its Authorization; to another
   host only when no credential was attached; to http from https never. Anything else is `RedirectRefused`.
 - Timeouts (connect, read) on every request; 5xx, timeouts and connection failures are retried `attempts`
@@ -86,6 +88,9 @@ class _Call:
     credential: RegistryCredential | None
     authorization: str | None = None
     tried_auth: bool = False
+    reused: bool = False  # `authorization` comes from an earlier call to this repository
+    token_key: tuple[str, str, str, str | None] | None = None
+    valid_until: float = float("inf")
 
 
 class DistributionClient:
@@ -119,6 +124,8 @@ class DistributionClient:
         self.trace = trace
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str, str, str | None], tuple[float, str]] = {}
+        # (API base, repository) -> (valid until, Authorization, token key): a warm resolution is one request
+        self._known: dict[tuple[str, str], tuple[float, str, tuple[str, str, str, str | None] | None]] = {}
 
     # ------------------------------------------------------------------ public
     def head_manifest(self, ref: ImageRef, reference: str) -> ManifestAnswer:
@@ -164,7 +171,13 @@ class DistributionClient:
     def _call(self, ref: ImageRef) -> _Call:
         endpoint = endpoint_of(ref, self._insecure)
         credential = self._credentials.credential_for(ref.registry) if self._credentials else None
-        return _Call(endpoint, ref.repository, credential)
+        call = _Call(endpoint, ref.repository, credential)
+        with self._lock:
+            known = self._known.get((endpoint.base, ref.repository))
+        if known is not None and self._now() < known[0]:
+            call.valid_until, call.authorization, call.token_key = known
+            call.reused = True
+        return call
 
     def _send(
         self, call: _Call, method: str, url: str, *, allow_405: bool = False
@@ -264,21 +277,36 @@ class DistributionClient:
     # ------------------------------------------------------------------ authentication
     def _authenticate(self, call: _Call, response: requests.Response, url: str) -> None:
         name = _name(call)
-        if call.tried_auth:
+        if call.reused:  # an earlier call's token or credential no longer works: forget it, authenticate anew
+            self._forget(call)
+        elif call.tried_auth:
             raise RegistryAccessDenied(f"{name}: the registry refused the credentials (401)")
         call.tried_auth = True
         challenges = parse_challenges(response.headers.get("WWW-Authenticate"))
         bearer = next((c for c in challenges if c.scheme == "bearer" and c.realm), None)
         if bearer is not None:
             call.authorization = "Bearer " + self._token(call, bearer)
-            return
-        if any(c.scheme == "basic" for c in challenges):
+        elif any(c.scheme == "basic" for c in challenges):
             if call.credential is None:
                 raise RegistryAccessDenied(f"{name}: the registry wants credentials (Basic) and has none")
             pair = f"{call.credential.username}:{call.credential.password}".encode()
             call.authorization = "Basic " + base64.b64encode(pair).decode()
-            return
-        raise RegistryAccessDenied(f"{name}: 401 without a usable WWW-Authenticate challenge")
+        else:
+            raise RegistryAccessDenied(f"{name}: 401 without a usable WWW-Authenticate challenge")
+        with self._lock:
+            self._known[(call.endpoint.base, call.repository)] = (
+                call.valid_until,
+                call.authorization,
+                call.token_key,
+            )
+
+    def _forget(self, call: _Call) -> None:
+        with self._lock:
+            self._known.pop((call.endpoint.base, call.repository), None)
+            if call.token_key is not None:
+                self._tokens.pop(call.token_key, None)
+        call.authorization, call.token_key, call.reused = None, None, False
+        call.valid_until = float("inf")
 
     def _token(self, call: _Call, challenge: Challenge) -> str:
         realm = challenge.realm or ""
@@ -292,9 +320,11 @@ class DistributionClient:
                 f"{_name(call)}: the token realm is not https (only a plain-http registry's own)"
             )
         key = (realm, service, scope, credential.username if credential else None)
+        call.token_key = key
         with self._lock:
             cached = self._tokens.get(key)
         if cached and self._now() < cached[0]:
+            call.valid_until = cached[0]
             return cached[1]
         query = urlencode({k: v for k, v in (("service", service), ("scope", scope)) if v})
         parts = urlsplit(realm)
@@ -306,8 +336,9 @@ class DistributionClient:
         token, lifetime = _token_of(answer)
         if token is None:
             raise UnusableAnswer(f"{_name(call)}: the token service gave no token")
+        call.valid_until = self._now() + max(lifetime - TOKEN_MARGIN_SECONDS, 1.0)
         with self._lock:
-            self._tokens[key] = (self._now() + max(lifetime - TOKEN_MARGIN_SECONDS, 1.0), token)
+            self._tokens[key] = (call.valid_until, token)
         return token
 
     def _token_request(self, call: _Call, url: str, auth: tuple[str, str] | None) -> Any:

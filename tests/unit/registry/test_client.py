@@ -344,3 +344,38 @@ def test_redirect_loops_end() -> None:
         pytest.raises(RedirectRefused, match="too many"),
     ):
         client(server).head_manifest(ref(server), "1")
+
+
+def test_a_warm_resolution_of_the_same_repository_is_one_request() -> None:
+    with fake_server(_basic) as server:
+        http = client(server)
+        http.head_manifest(ref(server), "1")
+        before = len(server.seen)
+        http.head_manifest(ref(server), "2")
+    assert len(server.seen) == before + 1
+    assert server.seen[-1].headers["authorization"].startswith("Basic ")
+
+
+def test_a_reused_token_the_registry_refuses_is_replaced() -> None:
+    issued = iter(["tok-1", "tok-2"])
+    accepted = {"tok-1"}
+
+    def tokens_route(seen: Seen) -> Answer:
+        body = json.dumps({"token": next(issued), "expires_in": 300}).encode()
+        return 200, {"Content-Type": "application/json"}, body
+
+    def registry_route(seen: Seen) -> Answer:
+        token = seen.headers.get("authorization", "").removeprefix("Bearer ")
+        if token in accepted:
+            return ok()
+        return 401, {"WWW-Authenticate": f'Bearer realm="{realm}",service="fake"'}, b""
+
+    with fake_server(tokens_route) as tokens:
+        realm = f"http://127.0.0.1:{tokens.host.rsplit(':', 1)[1]}/token"
+        with fake_server(registry_route) as server:
+            http = client(server)
+            http.head_manifest(ref(server), "1")
+            accepted = {"tok-2"}  # the registry revoked the first token early
+            assert http.head_manifest(ref(server), "1").digest == DIGEST
+    assert len(tokens.seen) == 2
+    assert server.seen[-1].headers["authorization"] == "Bearer tok-2"
