@@ -96,7 +96,7 @@ class QscannerOptions:
     cache_dir: str | None = None
     cache_max_bytes: int | None = DEFAULT_CACHE_MAX_MB * MIB  # cap of cache_dir, pruned before each scan
     home_dir: str | None = None  # HOME for the child (read-only file systems: somewhere under /tmp)
-    extra_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # every scan (registries: target_env)
+    extra_env: Mapping[str, str] = field(default_factory=dict, repr=False)  # every scan (not registries')
     # Per-target environment, e.g. assumed-role AWS_* credentials for a cross-account image; computed when the
     # scan starts, given to that child process only, never logged. May raise TransientError / ConfigError.
     target_env: Callable[[ScanTarget], Mapping[str, str]] | None = field(default=None, repr=False)
