@@ -10,6 +10,9 @@ Modules (every folder under modules/):
   - the README input/output tables equal what scripts/tfdocs.py generates;
   - a module that calls modules/aws-lambda-worker carries an exact copy of its worker_settings.tf and passes
     every setting in the call (scripts/worker_settings.py).
+Examples (modules/<module>/examples/<name>/, roots that call the module): variables typed and described,
+outputs described, provider blocks allowed; a local module source is the module itself (`../..`) or one of
+its sibling modules, and no other path leaves the example (artifacts arrive through variables).
 Environments (every folder under environments/): variables typed (no `any`) and described.
 
 Problems are printed as `file:line: message`; the exit code is 1 when there is any.
@@ -199,6 +202,47 @@ def check_module(
     return problems
 
 
+def check_example(example_dir: Path, module_dir: Path, stats: Stats) -> list[Problem]:
+    problems: list[Problem] = []
+    home = module_dir.resolve()
+    for path in tfroots.tf_files(example_dir):
+        try:
+            hcl = parse_hcl(path)
+        except tfroots.HclError as exc:
+            problems.append(Problem(path, exc.line, f"HCL parse error: {exc.reason}"))
+            continue
+        for name, body in tfroots.blocks(hcl.data, "variable"):
+            stats.variables += 1
+            problems += _check_variable(hcl, name, body)
+        for name, body in tfroots.blocks(hcl.data, "output"):
+            stats.outputs += 1
+            problems += _check_output(hcl, name, body)
+        for name, body in tfroots.blocks(hcl.data, "module"):
+            source = body.get("source")
+            if not (isinstance(source, str) and tfroots.is_local_source(source)):
+                continue
+            target = (example_dir / source).resolve()
+            sibling = target.parent == home.parent and (target / "main.tf").is_file()
+            if target != home and not sibling:
+                problems.append(
+                    Problem(
+                        path,
+                        _line(hcl, "module", name),
+                        f'module "{name}" source "{source}" is neither the module (../..) nor a sibling module',
+                    )
+                )
+        for number, text in _code_lines(path):
+            if _ESCAPING_FILE_CALL.search(text) or _ESCAPING_PATH_EXPR.search(text):
+                problems.append(
+                    Problem(
+                        path,
+                        number,
+                        "path leaves the example (`..`): pass the artifact in through a variable",
+                    )
+                )
+    return problems
+
+
 def check_environment(env_dir: Path, stats: Stats) -> list[Problem]:
     stats.environments += 1
     problems: list[Problem] = []
@@ -223,6 +267,8 @@ def run(repo: Path) -> tuple[list[Problem], Stats]:
         callers = frozenset()  # check_module reports the parse error
     for module_dir in tfroots.module_dirs(repo):
         problems += check_module(module_dir, stats, repo, callers)
+        for example_dir in tfroots.example_dirs(module_dir):
+            problems += check_example(example_dir, module_dir, stats)
     for env_dir in tfroots.environment_dirs(repo):
         problems += check_environment(env_dir, stats)
     return problems, stats

@@ -2,10 +2,12 @@
 
     tf_validate.py [--test] [--jobs N] [--root DIR]
 
-Roots are modules/* and environments/* (see scripts/tfroots.py). Azure roots are listed and skipped: the
+Roots are modules/*, modules/*/examples/* and environments/* (see scripts/tfroots.py). Azure roots are listed and skipped: the
 azurerm provider cannot be installed offline, `make azurerm-check` validates them instead. An AWS
 environment (environments/aws-*, environments/local) that pulls in a module declaring azurerm fails, and so
-does an environment without a committed .terraform.lock.hcl. With --test, `terraform test` runs in every AWS
+does an environment without a committed .terraform.lock.hcl. Modules and their examples commit no lock file
+(an example is part of its module: a caller copies it and pins providers in its own root), so one written by
+`terraform init` is removed again. With --test, `terraform test` runs in every AWS
 module and environment that has tests/*.tftest.hcl; in a module that carries the worker settings
 (scripts/worker_settings.py) it runs in a scratch copy of modules/ with the worker's shared settings test
 (modules/aws-lambda-worker/tests/worker_settings.tftest.hcl) added to the module's own tests.
@@ -153,7 +155,9 @@ def with_shared_settings_test(root: tfroots.Root, repo: Path, scratch: Path) -> 
     copy = scratch / root.path.resolve().relative_to(repo)
     target = copy / worker_settings.SHARED_TEST
     if target.exists():
-        raise FileExistsError(f"{root.name}/{worker_settings.SHARED_TEST} would hide the worker's shared test")
+        raise FileExistsError(
+            f"{root.name}/{worker_settings.SHARED_TEST} would hide the worker's shared test"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(worker_settings.shared_test(repo), target)
     return copy
@@ -165,6 +169,7 @@ def process(
     repo: Path,
     env: dict[str, str],
     mode: str,
+    *,
     shared_test: bool = False,
 ) -> Outcome:
     """init + validate (mode "validate") or init + test (mode "test") in one AWS root; with shared_test the
@@ -209,7 +214,7 @@ def process(
         return outcome
     finally:
         if not root.is_environment and not lock_existed and lock.is_file():
-            lock.unlink()  # modules don't commit lock files; leave the tree as we found it
+            lock.unlink()  # modules and examples commit no lock file; leave the tree as we found it
 
 
 def _report(outcome: Outcome, verbose_details: bool) -> None:
@@ -263,7 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     if work and terraform is not None:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = [
-                pool.submit(process, plan, terraform, repo, env, mode, plan.root.path.resolve() in shared)
+                pool.submit(
+                    process, plan, terraform, repo, env, mode, shared_test=plan.root.path.resolve() in shared
+                )
                 for plan in work
             ]
             for future in futures:

@@ -1,4 +1,8 @@
-"""Generate the Inputs/Outputs tables of Terraform module READMEs (terraform-docs cannot be installed here).
+"""Generate the reference section of Terraform module READMEs (terraform-docs cannot be installed here).
+
+The section lists the requirements (Terraform and providers, from the module's terraform blocks), every
+example under examples/<name>/ verbatim (its .tf files, which `make validate` and `make tf-test` run), the
+inputs and outputs, and the resources the module creates (addresses, through its local module calls).
 
     tfdocs.py [--write | --check] [DIR ...]
 
@@ -148,6 +152,61 @@ def collect(module_dir: Path) -> tuple[list[Input], list[Output]]:
     return [inputs[k] for k in sorted(inputs)], [outputs[k] for k in sorted(outputs)]
 
 
+def requirements(module_dir: Path) -> list[tuple[str, str]]:
+    """(name, version constraint) for Terraform and each required provider, from the top-level .tf files."""
+    terraform: list[tuple[str, str]] = []
+    providers: dict[str, tuple[str, str]] = {}
+    for path in tfroots.tf_files(module_dir):
+        for block in tfroots.load_hcl(path).get("terraform", []) or []:
+            if not isinstance(block, dict):
+                continue
+            if "required_version" in block:
+                terraform = [("terraform", str(block["required_version"]))]
+            for entry in block.get("required_providers", []) or []:
+                if not isinstance(entry, dict):
+                    continue
+                for name, raw in entry.items():
+                    spec = raw if isinstance(raw, dict) else {"version": raw}
+                    source = spec.get("source")
+                    label = f"{name} ({source})" if source else str(name)
+                    providers[str(name)] = (label, str(spec.get("version", "any")))
+    return terraform + [providers[name] for name in sorted(providers)]
+
+
+def resource_addresses(module_dir: Path, prefix: str = "", seen: frozenset[Path] = frozenset()) -> list[str]:
+    """Addresses of the managed resources the module creates, its own (sorted) before those of its local
+    module calls (`module.<name>.<type>.<name>`); `count`/`for_each` resources are marked as such."""
+    here = module_dir.resolve()
+    own: list[str] = []
+    calls: list[tuple[str, Path]] = []
+    for path in tfroots.tf_files(module_dir):
+        data = tfroots.load_hcl(path)
+        for entry in data.get("resource", []) or []:
+            for kind, named in entry.items() if isinstance(entry, dict) else []:
+                for name, raw in named.items() if isinstance(named, dict) else []:
+                    body = raw if isinstance(raw, dict) else {}
+                    repeat = " (count)" if "count" in body else " (for_each)" if "for_each" in body else ""
+                    own.append(f"{prefix}{kind}.{name}{repeat}")
+        for name, body in tfroots.blocks(data, "module"):
+            source = body.get("source")
+            if isinstance(source, str) and tfroots.is_local_source(source):
+                calls.append((name, (module_dir / source).resolve()))
+    addresses = sorted(own)
+    for name, target in sorted(calls):
+        if target not in seen and target != here and target.is_dir():
+            addresses += resource_addresses(target, f"{prefix}module.{name}.", seen | {here})
+    return addresses
+
+
+def example_files(module_dir: Path) -> list[tuple[Path, list[Path]]]:
+    """(example dir, its .tf files with main.tf first) for each example of the module."""
+    found = []
+    for example in sorted(tfroots.example_dirs(module_dir), key=lambda d: (d.name != "minimal", d.name)):
+        files = tfroots.tf_files(example)
+        found.append((example, sorted(files, key=lambda f: (f.name != "main.tf", f.name))))
+    return found
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -161,7 +220,27 @@ def _code(text: str) -> str:
 def render(module_dir: Path) -> str:
     """The Markdown between (and including) the markers for one module."""
     inputs, outputs = collect(module_dir)
-    lines = [BEGIN_MARKER, "## Inputs", ""]
+    lines = [BEGIN_MARKER, "## Requirements", ""]
+    needs = requirements(module_dir)
+    if needs:
+        lines += ["| Name | Version |", "|------|---------|"]
+        lines += [f"| {_cell(name)} | {_code(version)} |" for name, version in needs]
+    else:
+        lines.append("No requirements.")
+    examples = example_files(module_dir)
+    if examples:
+        lines += ["", "## Examples", ""]
+        lines.append(
+            "Each example is a root that `make validate` and `make tf-test` run (tests/ beside it); "
+            "from another repository, source the modules from git instead of `../..`."
+        )
+        for example, files in examples:
+            lines += ["", f"### {example.name}"]
+            for path in files:
+                relative = path.relative_to(module_dir).as_posix()
+                body = path.read_text(encoding="utf-8").rstrip("\n")
+                lines += ["", f"`{relative}`:", "", "```hcl", body, "```"]
+    lines += ["", "## Inputs", ""]
     if inputs:
         lines += [
             "| Name | Description | Type | Default | Required |",
@@ -181,6 +260,14 @@ def render(module_dir: Path) -> str:
         lines += [f"| {_code(item.name)} | {_cell(item.description)} |" for item in outputs]
     else:
         lines.append("No outputs.")
+    lines += ["", "## Resources", ""]
+    addresses = resource_addresses(module_dir)
+    if addresses:
+        for address in addresses:
+            name, _, repeat = address.partition(" ")
+            lines.append(f"- `{name}` {repeat}" if repeat else f"- `{name}`")
+    else:
+        lines.append("No resources.")
     lines.append(END_MARKER)
     return "\n".join(lines) + "\n"
 
@@ -243,7 +330,7 @@ def stale_reason(module_dir: Path) -> str | None:
     if section is None:
         return f"{README} has no {BEGIN_MARKER} / {END_MARKER} section"
     if section != render(module_dir):
-        return f"{README} input/output tables are stale: run `make docs`"
+        return f"{README} generated section (requirements, examples, inputs, outputs, resources) is stale: run `make docs`"
     return None
 
 

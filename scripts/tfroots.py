@@ -1,7 +1,8 @@
 """Shared Terraform discovery for the repo's gates (validate, conventions, docs, checkov).
 
 A *root* is a directory Terraform is run in: every direct subfolder of ``modules/`` that holds ``.tf``
-files (internal building blocks included) and every subfolder of ``environments/``. Roots are classified
+files (internal building blocks included), every example of a module (``modules/<module>/examples/<name>/``)
+and every subfolder of ``environments/``. Roots are classified
 AWS or Azure: a root is Azure when it, or any local module it sources (transitively), declares
 ``azurerm`` in ``required_providers``; the azurerm provider cannot be installed on the offline machines.
 """
@@ -20,8 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULES_DIR = "modules"
 ENVIRONMENTS_DIR = "environments"
 AZURE_PROVIDER = "azurerm"
-# Directories inside a module that are never part of the module's own configuration.
-IGNORED_DIRS = frozenset({".terraform", "tests", ".git"})
+EXAMPLES_DIR = "examples"
+# Directories inside a module that are never part of the module's own configuration (examples are roots of
+# their own that call the module).
+IGNORED_DIRS = frozenset({".terraform", "tests", ".git", EXAMPLES_DIR})
 
 
 # One parse error type for every gate: str() is "path:line: reason"; .path, .line and .reason are set.
@@ -132,8 +135,8 @@ class Classifier:
 @dataclass(frozen=True)
 class Root:
     path: Path
-    kind: str  # "module" or "environment"
-    name: str  # repo-relative, e.g. "modules/ecr"
+    kind: str  # "module", "example" or "environment"
+    name: str  # repo-relative, e.g. "modules/ecr" or "modules/ecr/examples/minimal"
 
     @property
     def is_environment(self) -> bool:
@@ -152,13 +155,27 @@ def _subdirs(parent: Path) -> list[Path]:
     return sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def example_dirs(module_dir: Path) -> list[Path]:
+    """The examples of one module: modules/<module>/examples/<name>/ folders that hold .tf files."""
+    return [d for d in _subdirs(module_dir / EXAMPLES_DIR) if tf_files(d)]
+
+
 def discover_roots(repo: Path = REPO_ROOT) -> list[Root]:
-    """Every Terraform root: modules/* and environments/* that hold .tf files."""
+    """Every Terraform root: modules/*, their examples/* and environments/* that hold .tf files."""
     roots: list[Root] = []
     for kind, folder in (("module", MODULES_DIR), ("environment", ENVIRONMENTS_DIR)):
         for directory in _subdirs(repo / folder):
             if tf_files(directory):
                 roots.append(Root(path=directory, kind=kind, name=f"{folder}/{directory.name}"))
+            if kind == "module":
+                roots += [
+                    Root(
+                        path=example,
+                        kind="example",
+                        name=f"{folder}/{directory.name}/{EXAMPLES_DIR}/{example.name}",
+                    )
+                    for example in example_dirs(directory)
+                ]
     return roots
 
 

@@ -72,9 +72,7 @@ def callers(repo: Path) -> list[Path]:
     if not source_file(repo).is_file():
         return []
     home = worker_dir(repo).resolve()
-    return [
-        d for d in tfroots.module_dirs(repo) if d.resolve() != home and worker_calls(d, repo)
-    ]
+    return [d for d in tfroots.module_dirs(repo) if d.resolve() != home and worker_calls(d, repo)]
 
 
 def copy_reason(module_dir: Path, repo: Path) -> str | None:

@@ -197,3 +197,89 @@ def test_folder_without_terraform_under_modules_is_flagged(tmp_path: Path) -> No
     (tmp_path / "modules" / "empty").mkdir(parents=True)
     found = problems(tmp_path)
     assert len(found) == len(check_conventions.REQUIRED_FILES)
+
+
+SETTINGS_TF = (
+    'variable "memory_size" {\n  description = "Memory."\n  type        = number\n  default     = 128\n}\n'
+)
+WORKER_CALL = (
+    'module "worker" {\n  source      = "../aws-lambda-worker"\n  memory_size = var.memory_size\n}\n'
+)
+
+
+def worker_repo(repo: Path, call: str = WORKER_CALL) -> Path:
+    """modules/aws-lambda-worker declaring one setting, and modules/ecr calling it with a copy."""
+    write_module(repo, "aws-lambda-worker", {"worker_settings.tf": SETTINGS_TF})
+    return write_module(repo, "ecr", {"worker_settings.tf": SETTINGS_TF, "worker.tf": call})
+
+
+def test_worker_settings_copy_must_equal_the_source_and_make_docs_restores_it(tmp_path: Path) -> None:
+    ecr = worker_repo(tmp_path)
+    assert problems(tmp_path) == []
+    (ecr / "worker_settings.tf").write_text(SETTINGS_TF.replace("Memory.", "Memory of the function."))
+    found = problems(tmp_path)
+    assert any(
+        p.startswith(
+            "modules/ecr/worker_settings.tf: worker_settings.tf differs from "
+            "modules/aws-lambda-worker/worker_settings.tf"
+        )
+        for p in found
+    ), found
+    assert tfdocs.main(["--write", "--root", str(tmp_path)]) == 0
+    assert (ecr / "worker_settings.tf").read_text() == SETTINGS_TF
+    assert problems(tmp_path) == []
+
+
+def test_worker_settings_copy_missing_is_reported(tmp_path: Path) -> None:
+    ecr = worker_repo(tmp_path)
+    (ecr / "worker_settings.tf").unlink()
+    (ecr / "README.md").write_text(tfdocs.updated_readme(ecr))
+    found = problems(tmp_path)
+    assert found == [
+        "modules/ecr/worker_settings.tf: worker_settings.tf is missing: it must be a copy of "
+        "modules/aws-lambda-worker/worker_settings.tf (run `make docs`)"
+    ]
+
+
+def test_worker_call_must_pass_every_setting(tmp_path: Path) -> None:
+    worker_repo(tmp_path, call='module "worker" {\n  source = "../aws-lambda-worker"\n}\n')
+    found = problems(tmp_path)
+    assert len(found) == 1, found
+    assert found[0].startswith("modules/ecr/worker.tf:1: ")
+    assert 'module "worker" does not pass the worker settings memory_size' in found[0]
+
+
+EXAMPLE_MAIN = (
+    'provider "aws" {\n  region = "eu-west-1"\n}\n\nmodule "queue" {\n  source = "../.."\n  name   = "q"\n}\n'
+)
+
+
+def test_examples_may_configure_providers_and_call_the_module(tmp_path: Path) -> None:
+    module = write_module(tmp_path, "queue")
+    write_files(module / "examples" / "minimal", {"main.tf": EXAMPLE_MAIN})
+    (module / "README.md").write_text(tfdocs.updated_readme(module))
+    assert problems(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'module "x" {\n  source = "../../../../environments/dev"\n}\n',
+            "neither the module (../..) nor a sibling",
+        ),
+        ('locals {\n  zip = filebase64sha256("../../dist/h.zip")\n}\n', "path leaves the example"),
+        ('variable "zip" {\n  type = string\n}\n', 'variable "zip" has no description'),
+    ],
+)
+def test_examples_must_not_reach_outside_and_must_describe_variables(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    module = write_module(tmp_path, "queue")
+    write_files(tmp_path / "environments" / "dev", {"main.tf": "locals {}\n"})
+    write_files(module / "examples" / "minimal", {"main.tf": EXAMPLE_MAIN, "extra.tf": text})
+    (module / "README.md").write_text(tfdocs.updated_readme(module))
+    found = problems(tmp_path)
+    assert len(found) == 1, found
+    assert found[0].startswith("modules/queue/examples/minimal/extra.tf:")
+    assert message in found[0]

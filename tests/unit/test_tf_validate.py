@@ -229,3 +229,47 @@ def test_missing_terraform_binary_is_a_clear_error(
     module(tmp_path, "ecr")
     assert tf_validate.main(["--root", str(tmp_path), "--terraform", "no-such-terraform-binary"]) == 1
     assert "'no-such-terraform-binary' not found" in capsys.readouterr().err
+
+
+def test_examples_are_roots_and_leave_no_lock_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_terraform: tuple[Path, Path]
+) -> None:
+    ecr = module(tmp_path, "ecr")
+    example = write_files(ecr / "examples" / "minimal", {"main.tf": uses("../..")})
+    write_files(ecr / "examples" / "notes", {"README.md": "no terraform here\n"})
+    assert [r.name for r in tfroots.discover_roots(tmp_path)] == [
+        "modules/ecr",
+        "modules/ecr/examples/minimal",
+    ]
+    terraform, log = fake_terraform
+    assert tf_validate.main(["--root", str(tmp_path), "--terraform", str(terraform)]) == 0
+    assert "ok   modules/ecr/examples/minimal: valid" in capsys.readouterr().out
+    assert not (example / ".terraform.lock.hcl").exists()
+    assert [(cwd, args[0]) for cwd, args in calls(log)] == [
+        ("ecr", "init"),
+        ("ecr", "validate"),
+        ("minimal", "init"),
+        ("minimal", "validate"),
+    ]
+
+
+def test_test_mode_adds_the_workers_shared_settings_test_in_a_scratch_copy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_terraform: tuple[Path, Path]
+) -> None:
+    worker = module(tmp_path, "aws-lambda-worker")
+    write_files(worker, {"worker_settings.tf": 'variable "x" {\n  type = number\n}\n'})
+    write_files(worker / "tests", {"worker_settings.tftest.hcl": 'run "shared" {}\n'})
+    ecr = module(tmp_path, "ecr", extra=uses("../aws-lambda-worker"))
+    write_files(ecr / "tests", {"own.tftest.hcl": 'run "own" {}\n'})
+    terraform, log = fake_terraform
+    assert tf_validate.main(["--test", "--root", str(tmp_path), "--terraform", str(terraform)]) == 0
+    out = capsys.readouterr().out
+    assert "ok   modules/ecr: 2 test file(s) passed" in out  # its own and the worker's shared test
+    assert "ok   modules/aws-lambda-worker: 1 test file(s) passed" in out
+    ecr_runs = [
+        json.loads(c)["cwd"] for c in log.read_text().splitlines() if json.loads(c)["cwd"].endswith("/ecr")
+    ]
+    assert ecr_runs and all(
+        not cwd.startswith(str(tmp_path)) for cwd in ecr_runs
+    )  # a scratch copy, not the tree
+    assert not (ecr / "tests" / "worker_settings.tftest.hcl").exists()

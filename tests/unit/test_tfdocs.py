@@ -1,4 +1,5 @@
-"""scripts/tfdocs.py: faithful, deterministic tables; --write edits only the marked section; --check fails."""
+"""scripts/tfdocs.py: faithful, deterministic tables, requirements, examples and resources; --write edits only
+the marked section (and the worker settings copies); --check fails."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ output "a_out" {
 
 EXPECTED = """\
 <!-- BEGIN_TF_DOCS -->
+## Requirements
+
+No requirements.
+
 ## Inputs
 
 | Name | Description | Type | Default | Required |
@@ -84,6 +89,10 @@ EXPECTED = """\
 |------|-------------|
 | `a_out` | First. |
 | `b_out` | Second. |
+
+## Resources
+
+No resources.
 <!-- END_TF_DOCS -->
 """
 
@@ -135,7 +144,9 @@ def test_check_reports_stale_and_passes_fresh(module: Path, capsys: pytest.Captu
     (module / "outputs.tf").write_text(OUTPUTS.replace("First.", "First, reworded."))
     capsys.readouterr()
     assert tfdocs.main(["--check", str(module)]) == 1
-    assert "README.md input/output tables are stale" in capsys.readouterr().out
+    assert "README.md generated section (requirements, examples, inputs, outputs, resources) is stale" in (
+        capsys.readouterr().out
+    )
 
 
 def test_check_defaults_to_every_module_under_root(
@@ -199,3 +210,82 @@ def test_hcl_text_resolves_escapes_and_heredocs() -> None:
     assert tfdocs.hcl_text(r"a \"b\" \\ $${x}") == 'a "b" \\ ${x}'
     assert tfdocs.hcl_text("<<-EOT\n    one\n      two\n  EOT") == "one\n  two"
     assert tfdocs.hcl_text("<<EOT\nkeep\n  indent\nEOT") == "keep\n  indent"
+
+
+VERSIONS = """
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40, < 6.0"
+    }
+  }
+}
+"""
+
+CHILD_MAIN = """
+resource "aws_sqs_queue" "this" {
+  name = "q"
+}
+
+resource "aws_sqs_queue" "dlq" {
+  count = 1
+  name  = "d"
+}
+"""
+
+PARENT_MAIN = """
+resource "aws_cloudwatch_event_rule" "rules" {
+  for_each = toset(["a"])
+  name     = each.key
+}
+
+module "worker" {
+  source = "../child"
+}
+"""
+
+
+def test_requirements_come_from_the_terraform_block(tmp_path: Path) -> None:
+    module = write_files(tmp_path / "modules" / "m", {"versions.tf": VERSIONS, "main.tf": "locals {}\n"})
+    assert tfdocs.requirements(module) == [
+        ("terraform", ">= 1.5"),
+        ("aws (hashicorp/aws)", ">= 5.40, < 6.0"),
+    ]
+    assert "| aws (hashicorp/aws) | `>= 5.40, < 6.0` |" in tfdocs.render(module)
+
+
+def test_resources_list_own_addresses_then_those_of_local_module_calls(tmp_path: Path) -> None:
+    write_files(tmp_path / "modules" / "child", {"main.tf": CHILD_MAIN})
+    parent = write_files(tmp_path / "modules" / "parent", {"main.tf": PARENT_MAIN})
+    assert tfdocs.resource_addresses(parent) == [
+        "aws_cloudwatch_event_rule.rules (for_each)",
+        "module.worker.aws_sqs_queue.dlq (count)",
+        "module.worker.aws_sqs_queue.this",
+    ]
+    section = tfdocs.render(parent)
+    assert "- `module.worker.aws_sqs_queue.dlq` (count)\n- `module.worker.aws_sqs_queue.this`\n" in section
+
+
+def test_examples_are_included_verbatim_minimal_first_and_checked_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = write_files(tmp_path / "modules" / "m", {"main.tf": "locals {}\n"})
+    write_files(module / "examples" / "complete", {"main.tf": 'module "m" {\n  source = "../.."\n}\n'})
+    write_files(
+        module / "examples" / "minimal",
+        {"versions.tf": VERSIONS, "main.tf": 'module "m" {\n  source = "../.."\n}\n'},
+    )
+    section = tfdocs.render(module)
+    minimal = section.index("### minimal")
+    assert minimal < section.index("### complete")
+    assert section.index("`examples/minimal/main.tf`:") < section.index("`examples/minimal/versions.tf`:")
+    assert '```hcl\nmodule "m" {\n  source = "../.."\n}\n```' in section
+    assert VERSIONS.strip() in section
+    assert tfdocs.main(["--write", str(module)]) == 0
+    (module / "examples" / "minimal" / "main.tf").write_text('module "m" {\n  source = "../.."\n  x = 1\n}\n')
+    capsys.readouterr()
+    assert tfdocs.main(["--check", str(module)]) == 1
+    assert "is stale" in capsys.readouterr().out
