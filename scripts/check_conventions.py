@@ -164,7 +164,7 @@ def check_worker_settings(module_dir: Path, repo: Path) -> list[Problem]:
             Problem(
                 call.path,
                 call.line,
-                f'module "{call.name}" does not pass the worker settings {", ".join(missing)} '
+                f'module "{call.name}" does not pass the worker settings {", ".join(missing)} through '
                 f"(pass each as `<name> = var.<name>`, or the worker's default silently wins)",
             )
         )

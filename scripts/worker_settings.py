@@ -5,13 +5,15 @@ worker unchanged (type, default, description, validation). Each module that call
 block whose local source is ../aws-lambda-worker: modules/ecr, modules/lambda) carries a byte-identical
 copy under the same name, so its inputs, README table and validations are the worker's. `make docs`
 (scripts/tfdocs.py --write) writes the copies; `make conventions` fails when a copy differs or when the
-`module` call leaves a setting out (the worker's default would silently win). The shared validation tests
+`module` call leaves a setting out or sets it from something other than the caller's own setting (the
+worker's default, or a fixed value, would silently win). The shared validation tests
 are modules/aws-lambda-worker/tests/worker_settings.tftest.hcl: the worker runs them itself, and
 `make tf-test` (scripts/tf_validate.py) runs them in every calling module as well.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,7 @@ class Call:
     path: Path  # the .tf file holding the block
     line: int
     name: str
-    arguments: frozenset[str]
+    arguments: dict[str, object]  # argument name -> value as parsed (expressions as "${...}" text)
 
 
 def worker_dir(repo: Path) -> Path:
@@ -62,7 +64,7 @@ def worker_calls(module_dir: Path, repo: Path) -> list[Call]:
                 continue
             if (module_dir / source).resolve() != target:
                 continue
-            arguments = frozenset(key for key in body if key not in {"source", "version"})
+            arguments = {key: value for key, value in body.items() if key not in {"source", "version"}}
             calls.append(Call(path, hcl.line_of("module", name) or 0, name, arguments))
     return calls
 
@@ -97,12 +99,18 @@ def write_copy(module_dir: Path, repo: Path) -> bool:
     return True
 
 
+def passes_through(value: object, name: str) -> bool:
+    """Whether an argument's expression is built from the caller's own setting (`var.<name>`, or a local of
+    that name such as `local.tags = merge(var.tags, ...)`)."""
+    return isinstance(value, str) and re.search(rf"\b(?:var|local)\.{re.escape(name)}\b", value) is not None
+
+
 def missing_arguments(module_dir: Path, repo: Path) -> list[tuple[Call, list[str]]]:
-    """(call, settings it does not pass) for every worker call of module_dir that leaves some out."""
+    """(call, settings it leaves out or does not pass through) for every worker call of module_dir."""
     names = setting_names(repo)
     found = []
     for call in worker_calls(module_dir, repo):
-        missing = [name for name in names if name not in call.arguments]
+        missing = [name for name in names if not passes_through(call.arguments.get(name), name)]
         if missing:
             found.append((call, missing))
     return found

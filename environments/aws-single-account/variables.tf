@@ -24,6 +24,7 @@ variable "tags" {
   description = "Tags on every resource (provider default_tags; the modules add their own qscan:component tag)."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 # ------------------------------------------------------------------ artifacts from `make package`
@@ -81,6 +82,7 @@ variable "alert_email_addresses" {
   description = "E-mail addresses subscribed to the alerts topic (each must confirm the subscription)."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "log_retention_days" {
@@ -134,12 +136,14 @@ variable "repository_include" {
   description = "Repository name patterns to scan (`name`, `team-*`, `*/prod-*`); empty scans every repository. Not together with repository_exclude."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "repository_exclude" {
   description = "Repository name patterns never to scan (same syntax). Not together with repository_include."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "enable_cloudtrail_putimage" {

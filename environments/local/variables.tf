@@ -40,12 +40,14 @@ variable "repository_include" {
   description = "Repository name patterns to scan (see modules/ecr); empty scans every repository."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "repository_exclude" {
   description = "Repository name patterns never to scan (see modules/ecr). Not together with repository_include."
   type        = list(string)
   default     = []
+  nullable    = false
 }
 
 variable "max_receive_count" {

@@ -13,6 +13,7 @@ variable "tags" {
   description = "Tags added to every resource this module creates."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "log_retention_days" {
@@ -128,6 +129,7 @@ variable "alert_email_addresses" {
   description = "E-mail addresses subscribed to the alerts topic (each must confirm the subscription)."
   type        = list(string)
   default     = []
+  nullable    = false
 
   validation {
     condition     = alltrue([for address in var.alert_email_addresses : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", address))])

@@ -21,12 +21,14 @@ variable "descriptions" {
     dead_letters = string
     queued_event = string
   })
+  nullable = false
 }
 
 # ------------------------------------------------------------------ queue
 variable "source_rule_arns" {
   description = "ARNs of the EventBridge rules that may send to the scan queue and the DLQ (the queue policies admit exactly these)."
   type        = list(string)
+  nullable    = false
 }
 
 # ------------------------------------------------------------------ scanner function
@@ -39,6 +41,7 @@ variable "platform_environment" {
   description = "The platform's own handler settings (e.g. QSCAN_SELF_FUNCTION_NAMES); they win over core and extra variables, the common settings win over them. Null values are left out."
   type        = map(string)
   default     = {}
+  nullable    = false
 }
 
 variable "platform_policy_statements" {
@@ -47,6 +50,7 @@ variable "platform_policy_statements" {
     read     = string
     optional = optional(string, "[]")
   })
+  nullable = false
 
   validation {
     condition = alltrue([

@@ -24,6 +24,7 @@ variable "repository_include" {
   description = "Repository name patterns to scan; empty scans every repository. `name` matches exactly, `team-*` by prefix, `*` anywhere else is a wildcard (e.g. `*/prod-*`). Cannot be combined with repository_exclude."
   type        = list(string)
   default     = []
+  nullable    = false
 
   validation {
     condition = alltrue([for p in var.repository_include :
@@ -37,6 +38,7 @@ variable "repository_exclude" {
   description = "Repository name patterns never to scan (same syntax as repository_include); rendered as one EventBridge `anything-but`. Cannot be combined with repository_include."
   type        = list(string)
   default     = []
+  nullable    = false
 
   validation {
     condition = alltrue([for p in var.repository_exclude :

@@ -241,12 +241,13 @@ def test_worker_settings_copy_missing_is_reported(tmp_path: Path) -> None:
     ]
 
 
-def test_worker_call_must_pass_every_setting(tmp_path: Path) -> None:
-    worker_repo(tmp_path, call='module "worker" {\n  source = "../aws-lambda-worker"\n}\n')
+@pytest.mark.parametrize("argument", ["", "  memory_size = 512\n", "  memory_size = var.other\n"])
+def test_worker_call_must_pass_every_setting_through(tmp_path: Path, argument: str) -> None:
+    worker_repo(tmp_path, call=f'module "worker" {{\n  source = "../aws-lambda-worker"\n{argument}}}\n')
     found = problems(tmp_path)
     assert len(found) == 1, found
     assert found[0].startswith("modules/ecr/worker.tf:1: ")
-    assert 'module "worker" does not pass the worker settings memory_size' in found[0]
+    assert 'module "worker" does not pass the worker settings memory_size through' in found[0]
 
 
 EXAMPLE_MAIN = (

@@ -314,3 +314,17 @@ run "rejects_bad_email" {
   }
   expect_failures = [var.alert_email_addresses]
 }
+
+# nullable = false: null means no subscriptions (the default), not a failed validation or for_each.
+run "null_alert_addresses_subscribe_nobody" {
+  command = plan
+
+  variables {
+    alert_email_addresses = null
+  }
+
+  assert {
+    condition     = length(aws_sns_topic_subscription.email) == 0
+    error_message = "No addresses, no subscriptions."
+  }
+}

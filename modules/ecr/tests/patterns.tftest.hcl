@@ -192,3 +192,18 @@ run "custom_event_bus" {
     error_message = "Rule and target must use the given bus."
   }
 }
+
+# nullable = false: null filters are the empty default (every repository), not a failed validation.
+run "null_repository_filters_scan_every_repository" {
+  command = plan
+
+  variables {
+    repository_include = null
+    repository_exclude = null
+  }
+
+  assert {
+    condition     = !strcontains(output.native_event_pattern, "repository-name")
+    error_message = "Without filters every repository is scanned: ${output.native_event_pattern}"
+  }
+}

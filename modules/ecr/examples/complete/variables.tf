@@ -13,6 +13,7 @@ variable "handler_artifact" {
     s3_key            = optional(string)
     s3_object_version = optional(string)
   })
+  nullable = false
 }
 
 variable "qscanner_layer_artifact" {
@@ -23,6 +24,7 @@ variable "qscanner_layer_artifact" {
     s3_bucket        = optional(string)
     s3_key           = optional(string)
   })
+  nullable = false
 }
 
 variable "alert_email_addresses" {

@@ -13,6 +13,7 @@ variable "handler_artifact" {
     s3_key            = optional(string)
     s3_object_version = optional(string)
   })
+  nullable = false
 }
 
 variable "qscanner_layer_arn" {
