@@ -264,7 +264,7 @@ def _url(name: str, value: str, *, https_only: bool) -> str:
 
 
 def _topic_endpoint(name: str, value: str) -> str:
-    from qscan.notify.azure import normalize_topic_endpoint  # noqa: PLC0415 - Azure only: AWS never loads it
+    from qscan.notify.eventgrid import normalize_topic_endpoint  # noqa: PLC0415 - Azure only: AWS never loads it
 
     return normalize_topic_endpoint(value, setting=name)
 

@@ -32,8 +32,8 @@ from typing import Any
 
 from qscan.config import Settings, parse_keyvault_secret_uri
 from qscan.errors import ConfigError, TransientError
-from qscan.pods import gateway_for
 from qscan.redact import register_secret
+from qscan.scanners.pods import gateway_for
 
 log = logging.getLogger(__name__)
 

@@ -61,6 +61,7 @@ class _Context:
     """The Lambda context attributes the handler reads."""
 
     invoked_function_arn = FUNCTION_ARN
+    aws_request_id = "c0ffee00-0000-4000-8000-00000000b0b0"
 
     def get_remaining_time_in_millis(self) -> int:
         return 900_000

@@ -7,7 +7,7 @@ bucket, topic, alerts queue, Qualys secret) under `mock_aws`; each test file sub
 platform's handler and adds its own resources. The `server_*` helpers do the same against a moto server.
 
 Retry tests use real SQS semantics (moto's): `World.use_queues` creates the scan queue with its dead-letter
-queue and redrive policy (and points the handler at them, as modules/scan-worker does), `World.deliver`
+queue and redrive policy (and points the handler at them, as modules/aws-lambda-worker does), `World.deliver`
 sends bodies and receives them back as Lambda records (real receipt handles, receive counts and message
 attributes), `World.settle` does what the event source mapping does with the response (deletes the records
 not reported in `batchItemFailures`) and `SqsClock` moves moto's SQS clock forward, so visibility timeouts
@@ -60,9 +60,10 @@ def load_handler(platform: str) -> ModuleType:
 
 
 class LambdaContext:
-    """The part of the Lambda context object the handlers read; subclasses name the invoked function."""
+    """A `qscan.aws.context.LambdaContext` double; subclasses name the invoked function."""
 
     invoked_function_arn = ""
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000000"
 
     def get_remaining_time_in_millis(self) -> int:
         return 900_000

@@ -1,4 +1,4 @@
-"""qscan.bulk_scan: listing (Stubber-checked paging), filtering, enqueueing into a moto queue, failures."""
+"""qscan.aws.lambdas.bulk_scan: listing (Stubber-checked paging), filtering, enqueueing into a moto queue, failures."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
-from qscan.bulk_scan import (
+from qscan.aws.lambdas.bulk_scan import (
     BulkScanOptions,
     QueueUnusable,
     bulk_scan,

@@ -16,7 +16,7 @@ from qscan.events import (
     normalize_batch,
     normalize_eventgrid,
 )
-from qscan.events.azure import parse_resource_id
+from qscan.events.arm import parse_resource_id
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 SUB = "8f2c6a1e-3b5d-4e7f-9a0c-2d4e6f8a0b1c"

@@ -16,8 +16,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 AZURE_MODULES = (
     "qscan.events.activitylog",
     "qscan.events.eventgrid",
-    "qscan.events.azure",
-    "qscan.notify.azure",
+    "qscan.events.arm",
+    "qscan.notify.eventgrid",
 )
 
 

@@ -1,4 +1,4 @@
-"""modules/ecr (with the modules/scan-worker it calls) and modules/aws-core agree with the core the ECR handler is built from.
+"""modules/ecr (with the modules/aws-lambda-worker it calls) and modules/aws-core agree with the core the ECR handler is built from.
 
 - every environment variable the modules set is one `qscan.config.Settings` reads, and the settings the ECR
   handler requires are all set;
@@ -60,7 +60,7 @@ def test_results_may_be_written_exactly_under_the_core_prefix() -> None:
 
 
 def test_severity_values_match_the_core() -> None:
-    text = (ECR / "variables.tf").read_text()
+    text = (ECR / "worker_settings.tf").read_text()
     block = text[text.index('variable "severity_threshold"') :]
     block = block[: block.index("\n}\n")]
     accepted = re.search(r"contains\(\[([^\]]*)\]", block)

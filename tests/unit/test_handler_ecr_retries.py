@@ -1,7 +1,7 @@
 """Retry semantics of a queue-fed handler (issue 10 items 7-10, 14), through the ECR handler on real SQS.
 
 The scan queue and its dead-letter queue are moto's (redrive after 3 receives, visibility timeout 5400 s = 6x
-the default function timeout, as modules/scan-worker creates them); the handler gets real receipt handles,
+the default function timeout, as modules/aws-lambda-worker creates them); the handler gets real receipt handles,
 receive counts and message attributes, `World.settle` deletes what the event source mapping would, and
 `SqsClock` moves moto's SQS clock instead of sleeping. The shared mechanism lives in `qscan.aws.sqs_handler`
 / `qscan.aws.sqs_retry` / `qscan.pipeline`, so the Lambda handler gets the same behaviour.
@@ -43,6 +43,7 @@ class ShortOfTime:
     """A Lambda context with too little time left for a second scan."""
 
     invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:qscan-ecr-scanner"
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000003"
 
     def get_remaining_time_in_millis(self) -> int:
         return 1_000  # the first record always runs; the rest are deferred

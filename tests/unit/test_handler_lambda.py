@@ -22,8 +22,8 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
+from qscan.aws.lambdas import TAG_KEYS
 from qscan.events.reconciler import SOURCE as RECONCILER_SOURCE
-from qscan.lambdas import TAG_KEYS
 from qscan.metrics import DASHBOARD_METRICS
 from qscan.results.schema import schema_errors
 

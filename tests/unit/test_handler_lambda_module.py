@@ -1,12 +1,12 @@
-"""modules/lambda (with the modules/scan-worker it calls) and modules/aws-core agree with the core the Lambda-scanner handler is built from.
+"""modules/lambda (with the modules/aws-lambda-worker it calls) and modules/aws-core agree with the core the Lambda-scanner handler is built from.
 
 - every environment variable the modules set is one `qscan.config.Settings` reads (and parses as the module
   renders it), and the settings the handler requires are all set;
-- the module's own function names (its scanner, named as modules/scan-worker names it) are exact names the
+- the module's own function names (its scanner, named as modules/aws-lambda-worker names it) are exact names the
   handler parses, and the handler's defaults are the default deployment's scanner names;
 - the dashboard reads exactly the EMF metric names the handler emits, under the handler's service name;
 - the role may write results exactly where `qscan.results.keys` puts Lambda results;
-- the tag keys the role may write are the ones `qscan.lambdas.tag_function` writes;
+- the tag keys the role may write are the ones `qscan.aws.lambdas.tag_function` writes;
 - the scheduled bulk-scan request the module renders is one the handler runs;
 - the role has each permission the handler's calls need (and the bulk-scan ones only with the schedule).
 """
@@ -17,9 +17,9 @@ import ast
 import json
 import re
 
-from qscan.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, options_from_input
+from qscan.aws.lambdas import TAG_KEYS
+from qscan.aws.lambdas.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, options_from_input
 from qscan.config import ENV_NAMES, Settings
-from qscan.lambdas import TAG_KEYS
 from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
 from qscan.notify.policy import THRESHOLDS
 from qscan.results import keys
@@ -62,7 +62,7 @@ def handler_class_attribute(name: str) -> str:
 
 def policy_statement(sid: str) -> str:
     """The text of one role statement (from its Sid to the closing brace of the object): the platform's own
-    statements are in modules/lambda/iam.tf, the common ones in modules/scan-worker/iam.tf."""
+    statements are in modules/lambda/iam.tf, the common ones in modules/aws-lambda-worker/iam.tf."""
     for path in (MODULE / "iam.tf", WORKER / "iam.tf"):
         text = path.read_text()
         match = re.search(rf'Sid\s+=\s+"{sid}"', text)
@@ -102,12 +102,12 @@ def test_rendered_values_parse_as_the_handler_expects() -> None:
         lambda_locals["self_function_names"]
         == "${distinct(concat([local.function_name], var.self_function_names))}"
     )
-    # the module's own name is the function modules/scan-worker creates
+    # the module's own name is the function modules/aws-lambda-worker creates
     assert lambda_locals["function_name"] == for_platform(
         locals_of(WORKER / "main.tf")["function_name"], MODULE
     )
     assert re.search(
-        r'variable "name_prefix" \{[^}]*default\s*=\s*"qscan"', (MODULE / "variables.tf").read_text()
+        r'variable "name_prefix" \{[^}]*default\s*=\s*"qscan"', (MODULE / "worker_settings.tf").read_text()
     )
     rendered = ",".join(["qscan-lambda-scanner", "qscan-ecr-scanner"])  # default name_prefix, ECR passed in
     assert Settings.from_env({"QSCAN_SELF_FUNCTION_NAMES": rendered}).self_function_names == (
@@ -182,7 +182,7 @@ def test_the_role_has_the_permissions_the_handler_uses() -> None:
 
 
 def test_severity_values_match_the_core() -> None:
-    text = (MODULE / "variables.tf").read_text()
+    text = (MODULE / "worker_settings.tf").read_text()
     block = text[text.index('variable "severity_threshold"') :]
     block = block[: block.index("\n}\n")]
     accepted = re.search(r"contains\(\[([^\]]*)\]", block)

@@ -1,4 +1,4 @@
-"""qscan.lambdas.resolve: GetFunction resolution against moto, error mapping with botocore's Stubber."""
+"""qscan.aws.lambdas.resolve: GetFunction resolution against moto, error mapping with botocore's Stubber."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
-from qscan.errors import ConfigError, InvalidEvent, TransientError, UnsupportedEvent
-from qscan.events import normalize_reconciler, scan_request_event
-from qscan.lambdas import (
+from qscan.aws.lambdas import (
     FunctionGone,
     function_lookup_target,
     is_own_function,
@@ -21,6 +19,8 @@ from qscan.lambdas import (
     resolve_function,
     unqualified_function_arn,
 )
+from qscan.errors import ConfigError, InvalidEvent, TransientError, UnsupportedEvent
+from qscan.events import normalize_reconciler, scan_request_event
 from qscan.target import ScanTarget
 
 REGION = "eu-west-1"

@@ -1,4 +1,4 @@
-"""qscan.lambdas.tags: result tags written to a moto function and read back; failures never raise."""
+"""qscan.aws.lambdas.tags: result tags written to a moto function and read back; failures never raise."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from qscan.lambdas import TAG_FAILURE_METRIC, TAG_KEYS, sanitize_tag_value, tag_function, tag_values
+from qscan.aws.lambdas import TAG_FAILURE_METRIC, TAG_KEYS, sanitize_tag_value, tag_function, tag_values
 from qscan.metrics import EmfMetrics
 from qscan.results.model import Finding, ScanResult, Severity
 from qscan.target import ScanTarget

@@ -6,7 +6,7 @@ import pytest
 from qscan.config import Settings
 from qscan.errors import ConfigError
 from qscan.notify import publisher_from_settings
-from qscan.notify.azure import EventGridPublisher
+from qscan.notify.eventgrid import EventGridPublisher
 from qscan.notify.sns import SnsPublisher
 
 

@@ -168,6 +168,11 @@ def test_failures_are_logged_at_error_and_skips_by_kind(caplog: pytest.LogCaptur
 
 
 class Context:
+    """A Lambda context whose remaining time is scripted."""
+
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:qscan-ecr-scanner"
+    aws_request_id = "c0ffee00-0000-4000-8000-000000000002"
+
     def __init__(self, remaining: list[int]) -> None:
         self.remaining = remaining
 

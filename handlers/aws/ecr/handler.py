@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from qscan.aws.context import LambdaContext
 from qscan.aws.ecr import require_image, resolve, with_registry
 from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
 from qscan.errors import ConfigError, UnsupportedEvent
@@ -99,6 +100,6 @@ class EcrHandler(QueueScanHandler):
 HANDLER = cold_start(EcrHandler)
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> BatchResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
     """Lambda entry point: returns the SQS partial batch response."""
     return HANDLER.handle(event, context)

@@ -12,12 +12,12 @@ Per function target (the loop, partial batch response, accounting line and EMF m
 1. **Own functions are skipped** before anything is read: a function of this account and region whose name is
    exactly one of QSCAN_SELF_FUNCTION_NAMES (modules/lambda passes the scanner names of the deployment; unset:
    `qscan-ecr-scanner`, `qscan-lambda-scanner`), and this function itself (its ARN, from the first
-   invocation's context), are qscan's own (`qscan.lambdas.is_own_function`): skipped with the reason
+   invocation's context), are qscan's own (`qscan.aws.lambdas.is_own_function`): skipped with the reason
    `own function`, never retried. Names are never prefixes (a customer's `qscan-billing` is scanned), and a
    function of another account or region is never own by its name (a spoke's `qscan-lambda-scanner`
    forwarded to a hub is scanned); it is own only by its exact ARN. QSCAN_SELF_FUNCTION_PREFIX is deprecated
    and ignored (a warning at cold start says so).
-2. **GetFunction, always** (`qscan.lambdas.resolve_function`, with the account's credentials: the function's
+2. **GetFunction, always** (`qscan.aws.lambdas.resolve_function`, with the account's credentials: the function's
    own for this account, the assumed spoke role for others): the code SHA-256, package type, layer version
    ARNs and resolved image URI of what is deployed NOW. Even an event that carries them is looked up, so the
    dedupe key names what qscanner actually reads (an event may have waited in the queue while the function
@@ -29,7 +29,7 @@ Per function target (the loop, partial batch response, accounting line and EMF m
    for image functions (the runner picks the subcommand by target kind); cross-account targets run qscanner
    with the spoke role's temporary credentials in its environment only.
 4. **Persist**, then, with QSCAN_TAG_FUNCTIONS=true, **tag** the function (`QualysScanStatus`,
-   `QualysScanTime`, `QualysCritical`, `QualysHigh`; `qscan.lambdas.tag_function`, best effort: a failure is
+   `QualysScanTime`, `QualysCritical`, `QualysHigh`; `qscan.aws.lambdas.tag_function`, best effort: a failure is
    logged and counted as the `FunctionTagFailures` metric and never fails the record), then **notify** and
    complete the claim (`qscan.pipeline.Pipeline`). TagResource does not match the deployment rule, so tags
    never trigger a rescan.
@@ -38,8 +38,8 @@ Cross-account functions (events forwarded from spokes to a hub bus) need QSCAN_S
 QSCAN_SPOKE_EXTERNAL_ID; without them such a record FAILS (retried, then dead-lettered with an alarm), like the
 ECR handler.
 
-**Bulk-scan requests.** A body `qscan.bulk_scan.is_bulk_scan_request` accepts (the module's optional schedule puts
-one into the queue) runs `qscan.bulk_scan.scheduled_bulk_scan`: this account's functions in the request's
+**Bulk-scan requests.** A body `qscan.aws.lambdas.bulk_scan.is_bulk_scan_request` accepts (the module's optional schedule puts
+one into the queue) runs `qscan.aws.lambdas.bulk_scan.scheduled_bulk_scan`: this account's functions in the request's
 region (own functions skipped by the same rule) are listed and one scan request per function is sent back to the
 scan queue: QSCAN_SCAN_QUEUE_URL, else the queue the request came from (the record's `eventSourceARN`). In the
 accounting the request is counted under `fanned_out` (the scan requests it sent add up under `enqueued`; each
@@ -58,13 +58,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
-from qscan.aws.sqs_handler import RequestHandler
-from qscan.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, scheduled_bulk_scan
-from qscan.config import Settings
-from qscan.errors import ConfigError, TransientError, UnsupportedEvent
-from qscan.events.aws_lambda import FUNCTION_ARN_RE
-from qscan.lambdas import (
+from qscan.aws.context import LambdaContext
+from qscan.aws.lambdas import (
     TAG_FAILURE_METRIC,
     is_own_function,
     locate_function,
@@ -72,6 +67,12 @@ from qscan.lambdas import (
     tag_function,
     unqualified_function_arn,
 )
+from qscan.aws.lambdas.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, scheduled_bulk_scan
+from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
+from qscan.aws.sqs_handler import RequestHandler
+from qscan.config import Settings
+from qscan.errors import ConfigError, TransientError, UnsupportedEvent
+from qscan.events.aws_lambda import FUNCTION_ARN_RE
 from qscan.metrics import DASHBOARD_METRICS
 from qscan.results.model import ScanResult
 from qscan.results.store import ResultStore
@@ -133,11 +134,10 @@ class LambdaHandler(QueueScanHandler):
     def request_handler(self) -> RequestHandler:
         return RequestHandler("bulk-scan request", is_bulk_scan_request, self.bulk_scan)
 
-    def first_invocation(self, context: Any) -> None:
+    def first_invocation(self, context: LambdaContext | None) -> None:
         super().first_invocation(context)
-        arn = getattr(context, "invoked_function_arn", None)
-        if isinstance(arn, str) and FUNCTION_ARN_RE.fullmatch(arn):
-            self.own_arn = unqualified_function_arn(arn)
+        if context is not None and FUNCTION_ARN_RE.fullmatch(context.invoked_function_arn):
+            self.own_arn = unqualified_function_arn(context.invoked_function_arn)
 
     def own_functions(self) -> tuple[str, ...]:
         """qscan's own function names (of this account and region) and this function's ARN."""
@@ -225,6 +225,6 @@ class LambdaHandler(QueueScanHandler):
 HANDLER = cold_start(LambdaHandler)
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> BatchResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> BatchResponse:
     """Lambda entry point: returns the SQS partial batch response."""
     return HANDLER.handle(event, context)

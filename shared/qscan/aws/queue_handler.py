@@ -40,6 +40,7 @@ import tempfile
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from qscan.aws.context import LambdaContext
 from qscan.aws.sessions import Accounts, ClientFactory, partition_for_region, partition_from_arn
 from qscan.aws.sqs_handler import CountingScanner, RequestHandler, SqsScanHandler
 from qscan.aws.sqs_retry import Backoff, SqsRetry
@@ -148,9 +149,9 @@ class QueueScanHandler:
         """Message bodies this handler runs as requests instead of scanning (none by default)."""
         return None
 
-    def first_invocation(self, context: Any) -> None:
+    def first_invocation(self, context: LambdaContext | None) -> None:
         """Called once, with the first invocation's Lambda context: the partition from the function's ARN."""
-        partition = partition_from_arn(getattr(context, "invoked_function_arn", None))
+        partition = partition_from_arn(context.invoked_function_arn if context is not None else None)
         if partition:
             self.accounts.partition = partition
 
@@ -197,8 +198,8 @@ class QueueScanHandler:
         return self.pipeline
 
     # ------------------------------------------------------------------ entry point
-    def handle(self, event: Any, context: Any = None) -> BatchResponse:
-        """One SQS batch -> the partial batch response."""
+    def handle(self, event: Any, context: LambdaContext | None = None) -> BatchResponse:
+        """One SQS batch -> the partial batch response (no context: tests that call the handler directly)."""
         if not self._context_seen:
             self.first_invocation(context)
             self._context_seen = True

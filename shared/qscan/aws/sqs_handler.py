@@ -60,6 +60,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from qscan.attempts import Attempt
+from qscan.aws.context import LambdaContext
 from qscan.aws.sqs_retry import Failure as FailureKind
 from qscan.aws.sqs_retry import SqsRetry
 from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError, UnsupportedEvent
@@ -188,13 +189,12 @@ class SqsScanHandler:
         self.retry = retry
         self.reserve_ms = reserve_ms  # do not start a record with less time than this left
 
-    def handle(self, event: Any, context: Any = None) -> dict[str, list[dict[str, str]]]:
+    def handle(self, event: Any, context: LambdaContext | None = None) -> dict[str, list[dict[str, str]]]:
         """The partial batch response; batch-level lines carry the Lambda request id as correlation id."""
-        request_id = getattr(context, "aws_request_id", None)
-        with correlation(request_id if isinstance(request_id, str) else None):
+        with correlation(context.aws_request_id if context is not None else None):
             return self._handle(event, context)
 
-    def _handle(self, event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
+    def _handle(self, event: Any, context: LambdaContext | None) -> dict[str, list[dict[str, str]]]:
         accounting = BatchAccounting()
         failures: list[dict[str, str]] = []
         started_before = self._scanner.started if self._scanner else 0
@@ -453,11 +453,6 @@ def balance(accounting: Accounting) -> int:
     )
 
 
-def _time_left_ms(context: Any) -> float:
-    getter = getattr(context, "get_remaining_time_in_millis", None)
-    if getter is None:
-        return float("inf")
-    try:
-        return float(getter())
-    except (TypeError, ValueError):
-        return float("inf")
+def _time_left_ms(context: LambdaContext | None) -> float:
+    """Milliseconds left in the invocation; unbounded without a context (the loop run outside Lambda)."""
+    return float("inf") if context is None else float(context.get_remaining_time_in_millis())

@@ -6,7 +6,7 @@
 Lists the functions of each region (default: the AWS SDK's region), skips the scanner's own functions and
 those filtered out by the glob patterns on the function name (include: any must match, when given; exclude:
 none may match), and sends one reconciler scan request per function to the scan queue (see
-`qscan.bulk_scan`). Own functions are given by exact name or ARN (`--own-function`, repeatable; default
+`qscan.aws.lambdas.bulk_scan`). Own functions are given by exact name or ARN (`--own-function`, repeatable; default
 QSCAN_SELF_FUNCTION_NAMES, else `qscan-ecr-scanner` and `qscan-lambda-scanner`): a name is never a prefix (a
 customer's `qscan-billing` is scanned) and matches in every listed region, as qscan names its scanners the same
 in each region; ListFunctions lists only the caller's account, so a name never matches another account's
@@ -31,7 +31,6 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-from qscan.bulk_scan import DEFAULT_OWN_FUNCTIONS, QUEUE_URL_ENV, BulkScanOptions, bulk_scan
 from qscan.config import Settings
 from qscan.errors import ConfigError, QscanError
 from qscan.target import ScanTarget
@@ -48,7 +47,7 @@ def register(subparsers: Any) -> None:
         help="enqueue scans of every Lambda function in the account's regions",
         description=__doc__.split("\n\n")[0],
     )
-    parser.add_argument("--queue-url", help=f"scan queue URL [{QUEUE_URL_ENV}]")
+    parser.add_argument("--queue-url", help="scan queue URL [QSCAN_SCAN_QUEUE_URL]")
     parser.add_argument("--dry-run", action="store_true", help="list what would be enqueued, send nothing")
     parser.add_argument(
         "--region", action="append", default=[], metavar="R", help="region to list (repeat; [SDK default])"
@@ -85,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
+    # AWS only (boto3): imported when the command runs, so the core shipped to Azure does not need it
+    from qscan.aws.lambdas.bulk_scan import BulkScanOptions, bulk_scan  # noqa: PLC0415
+    from qscan.aws.sessions import ClientFactory  # noqa: PLC0415
+
     try:
         settings = Settings.from_env()
         queue_url = args.queue_url or settings.scan_queue_url
@@ -102,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"qscan bulk-scan: invalid input: {exc.reason}", file=sys.stderr)
         return EXIT_INVALID
-
-    from qscan.aws.sessions import ClientFactory  # noqa: PLC0415 - boto3 only when the command runs
 
     clients = ClientFactory(endpoint_url=settings.aws_endpoint_url)
     sqs = None
@@ -132,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _own_functions(given: list[str] | None, settings: Settings) -> tuple[str, ...]:
+    from qscan.aws.lambdas.bulk_scan import DEFAULT_OWN_FUNCTIONS  # noqa: PLC0415 - AWS only, see run()
+
     if given is not None:
         return tuple(given)
     return settings.self_function_names or DEFAULT_OWN_FUNCTIONS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from qscan.pods import GATEWAYS
+from qscan.scanners.pods import GATEWAYS
 
 
 def register(subparsers: Any) -> None:

@@ -93,7 +93,7 @@ _LAZY: dict[str, str] = {
     "normalize_reconciler": "reconciler",
     "scan_request_event": "reconciler",
 }
-_SUBMODULES = frozenset({"activitylog", "aws_lambda", "azure", "ecr", "ecs", "eventgrid", "reconciler"})
+_SUBMODULES = frozenset({"activitylog", "arm", "aws_lambda", "ecr", "ecs", "eventgrid", "reconciler"})
 
 
 def __getattr__(name: str) -> Any:

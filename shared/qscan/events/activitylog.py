@@ -4,7 +4,7 @@ An Activity Log stream carries every administrative operation of the subscriptio
 ours: they are skipped quietly. A record is a target when its `operationName` (a string, or `{"value": ...}`
 in the REST shape) is a supported container write and its outcome (`resultType`, or `status.value`/`status`)
 is `Success`/`Succeeded`: the `Start` and `Accept` records of the same operation are skipped, as are failures.
-`resourceId` is often upper-case: it is normalized as `qscan.events.azure` documents. `event_id` is the
+`resourceId` is often upper-case: it is normalized as `qscan.events.arm` documents. `event_id` is the
 record's `eventDataId` when present, else its `correlationId` (shared by the Start and Success records of one
 operation, of which only Success is a target).
 """
@@ -23,7 +23,7 @@ from qscan.events._util import (
     show,
     unsupported,
 )
-from qscan.events.azure import parse_resource_id, write_operation_type
+from qscan.events.arm import parse_resource_id, write_operation_type
 from qscan.events.batch import BatchItem, combine, record_id, run
 from qscan.target import ScanTarget
 

@@ -24,7 +24,7 @@ from qscan.events._util import (
     show,
     unsupported,
 )
-from qscan.events.azure import RESOURCE_WRITE_SUCCESS, parse_resource_id, write_operation_type
+from qscan.events.arm import RESOURCE_WRITE_SUCCESS, parse_resource_id, write_operation_type
 from qscan.events.batch import combine, record_id, run
 from qscan.target import ScanTarget
 

@@ -77,7 +77,7 @@ def notify(
 def publisher_from_settings(settings: Settings) -> Publisher:
     """The publisher for the configured cloud (clients are created once per cold start)."""
     if settings.cloud == "azure":
-        from qscan.notify.azure import EventGridPublisher  # noqa: PLC0415 - optional dependency
+        from qscan.notify.eventgrid import EventGridPublisher  # noqa: PLC0415 - optional dependency
 
         return EventGridPublisher(settings.require("eventgrid_topic_endpoint"))
     from qscan.notify.sns import SnsPublisher  # noqa: PLC0415

@@ -66,9 +66,9 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from qscan import __version__
 from qscan.config import QUALYS_ACCOUNT_TYPES
 from qscan.errors import ConfigError, QscanError, TransientError
-from qscan.pods import gateway_for
 from qscan.redact import redact, register_secret
 from qscan.results.model import Finding, Severity, SeverityCounts
+from qscan.scanners.pods import gateway_for
 from qscan.scanners.sarif import severity_of
 
 LOG = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from azure.eventgrid import EventGridPublisherClient
 from azure.identity import CredentialUnavailableError
 from qscan.errors import TransientError
 from qscan.notify import notify
-from qscan.notify.azure import EventGridPublisher
+from qscan.notify.eventgrid import EventGridPublisher
 from qscan.notify.message import notification_id
 from qscan.results.model import Finding, ScanResult, Severity
 from qscan.target import ScanTarget

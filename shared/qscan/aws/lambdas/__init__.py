@@ -4,13 +4,13 @@
   one `lambda:GetFunction` call; `is_own_function` keeps the scanner from scanning its own functions.
 - `tags`: `tag_function(client, function_arn, result)` mirrors a scan result into the function's tags, best
   effort.
-
-Bulk enumeration of an account's functions lives in `qscan.bulk_scan`.
+- `bulk_scan`: enumerate an account's functions and enqueue one scan request each (the `qscan bulk-scan` CLI
+  and the Lambda scanner's scheduled bulk-scan request); imported on its own, not re-exported here.
 """
 
 from __future__ import annotations
 
-from qscan.lambdas.resolve import (
+from qscan.aws.lambdas.resolve import (
     FunctionGone,
     FunctionLocator,
     function_lookup_target,
@@ -19,7 +19,7 @@ from qscan.lambdas.resolve import (
     resolve_function,
     unqualified_function_arn,
 )
-from qscan.lambdas.tags import TAG_FAILURE_METRIC, TAG_KEYS, sanitize_tag_value, tag_function, tag_values
+from qscan.aws.lambdas.tags import TAG_FAILURE_METRIC, TAG_KEYS, sanitize_tag_value, tag_function, tag_values
 
 __all__ = [
     "TAG_FAILURE_METRIC",

@@ -29,9 +29,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from qscan.aws.lambdas.resolve import aws_error_code, unqualified_function_arn
 from qscan.cloud_errors import aws_error
 from qscan.errors import InvalidEvent
-from qscan.lambdas.resolve import aws_error_code, unqualified_function_arn
 from qscan.results.model import ScanResult
 
 LOG = logging.getLogger(__name__)

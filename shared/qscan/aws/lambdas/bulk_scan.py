@@ -13,7 +13,7 @@ Per region (the lambda client comes from the caller, one per region):
    reported under `truncated`. A region whose listing fails (throttled beyond the SDK's retries, Lambda not
    enabled there, access denied) is reported under `region_errors` and the job goes on with the next region.
 2. Each function is skipped, in this order, when it is
-   - one of the scanner's own (`own-function`, see `qscan.lambdas.is_own_function`: exact function names of
+   - one of the scanner's own (`own-function`, see `qscan.aws.lambdas.is_own_function`: exact function names of
      the own account (and region, when `own_region` is set), or ARNs; never a name prefix, so a customer's
      `qscan-billing` is scanned),
    - not matched by any `include` pattern when there are some (`not-included`),
@@ -51,12 +51,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from qscan.aws.lambdas.resolve import aws_error_code, function_lookup_target, is_own_function
 from qscan.cloud_errors import aws_error
 from qscan.errors import ConfigError, InvalidEvent, QscanError
 from qscan.events._util import ACCOUNT_RE, REGION_RE
 from qscan.events.aws_lambda import FUNCTION_ARN_RE, LAYER_ARN_RE
 from qscan.events.reconciler import scan_request_event
-from qscan.lambdas.resolve import aws_error_code, function_lookup_target, is_own_function
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)

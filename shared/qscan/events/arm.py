@@ -1,4 +1,4 @@
-"""Azure resource ids and the container resources qscan scans (ACI container groups, ACA apps and jobs).
+"""Azure Resource Manager (ARM) resource ids and the container resources qscan scans (ACI container groups, ACA apps and jobs).
 
 Resource ids arrive in mixed case (Event Grid) or upper case (Activity Log). Normalization is careful:
 - the fixed keywords become `subscriptions`, `resourceGroups`, `providers`;
