@@ -231,8 +231,9 @@ def render(module_dir: Path) -> str:
     if examples:
         lines += ["", "## Examples", ""]
         lines.append(
-            "Each example is a root that `make validate` and `make tf-test` run (tests/ beside it); "
-            "from another repository, source the modules from git instead of `../..`."
+            "Each example is a root that `make validate` and `make tf-test` run (tests/ beside it). Like its "
+            "module it commits no `.terraform.lock.hcl`: a root that copies it pins providers in its own. From "
+            "another repository, source the modules from git instead of `../..`."
         )
         for example, files in examples:
             lines += ["", f"### {example.name}"]
