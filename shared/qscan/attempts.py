@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """Where one scan attempt of a queued message stands (see the module docstring)."""
+
     number: int  # 1-based: the scan attempts of this message so far, this one included
     of: int  # attempts allowed before the message is dead-lettered
     fail_fast: bool = False  # the caller dead-letters a deterministic failure at once (no retries)

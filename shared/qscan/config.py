@@ -114,6 +114,8 @@ _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 @dataclass(frozen=True, slots=True)
 class Variable:
+    """One environment variable `Settings` reads: its field, name, default and help."""
+
     field: str
     env: str
     default: str | None
@@ -356,6 +358,8 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Every setting, read once from the environment by `from_env` (see the module docstring)."""
+
     cloud: Cloud = "aws"
     scanner_backend: Backend = "qscanner"
     qscanner_path: str = "qscanner"

@@ -35,7 +35,8 @@ _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "qscan_correlation_id", default=None
 )
 _MAX_ID = 128
-_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@#=+-]")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_ID_UNSAFE = r"[^A-Za-z0-9._:/@#=+-]"
 _REDACTED_FLAG = "_qscan_redacted"
 _EXC_TYPE = "_qscan_exc_type"
 QUIET_LOGGERS: tuple[str, ...] = (
@@ -67,7 +68,7 @@ def get_correlation_id() -> str | None:
 @contextlib.contextmanager
 def correlation(event_id: str | None = None) -> Iterator[str]:
     """Set the correlation id for the block (a fresh uuid when `event_id` is empty); restores the previous one."""
-    value = _ID_UNSAFE.sub("_", event_id)[:_MAX_ID] if event_id else uuid.uuid4().hex
+    value = re.sub(_ID_UNSAFE, "_", event_id)[:_MAX_ID] if event_id else uuid.uuid4().hex
     token = _correlation_id.set(value)
     try:
         yield value

@@ -32,8 +32,9 @@ Unit = Literal["Count", "Seconds", "Milliseconds", "Bytes", "None"]
 
 MAX_METRICS = 100
 MAX_DIMENSIONS = 30
-_NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:-]{1,255}$")
-_NAME = re.compile(r"^[A-Za-z0-9._/#:-]{1,255}$")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_NAMESPACE = r"^[A-Za-z0-9._/#:-]{1,255}$"
+_NAME = r"^[A-Za-z0-9._/#:-]{1,255}$"
 _RESERVED_KEYS = frozenset({"_aws"})
 
 # The scan metrics every qscan handler emits (the platform modules' dashboards read these names).
@@ -59,7 +60,7 @@ DASHBOARD_METRICS: tuple[str, ...] = SCAN_METRICS + tuple(FINDING_METRICS.values
 
 
 def validate_namespace(value: str, *, setting: str = "QSCAN_METRICS_NAMESPACE") -> str:
-    if not _NAMESPACE.match(value) or value.startswith("AWS/"):
+    if not re.match(_NAMESPACE, value) or value.startswith("AWS/"):
         raise ConfigError(
             f"{setting} must be 1-255 characters of letters, digits and . _ / # : - and must not start with AWS/"
         )
@@ -88,7 +89,7 @@ class EmfMetrics:
         if not dimensions or len(dimensions) > MAX_DIMENSIONS:
             raise ValueError(f"EMF needs 1-{MAX_DIMENSIONS} dimensions")
         for key, value in dimensions.items():
-            if not _NAME.match(key) or key in _RESERVED_KEYS:
+            if not re.match(_NAME, key) or key in _RESERVED_KEYS:
                 raise ValueError(f"invalid dimension name {key[:40]!r}")
             validate_dimension_value(value, setting=f"dimension {key}")
         self.dimensions = dict(dimensions)
@@ -102,7 +103,7 @@ class EmfMetrics:
         self._units: dict[str, Unit] = {}
 
     def _check_name(self, name: str) -> None:
-        if not _NAME.match(name) or name in self.dimensions or name in _RESERVED_KEYS:
+        if not re.match(_NAME, name) or name in self.dimensions or name in _RESERVED_KEYS:
             raise ValueError(f"invalid metric name {name[:40]!r}")
 
     def add(self, name: str, value: float = 1, unit: Unit = "Count") -> None:

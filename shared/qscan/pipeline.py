@@ -70,6 +70,8 @@ class ScanFailed(TransientError):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """What the pipeline did with one target, and the result when it scanned."""
+
     target: ScanTarget
     disposition: Disposition
     result: ScanResult | None = None  # set when scanned
@@ -128,6 +130,8 @@ class Accounting:
 
 @dataclass(frozen=True, slots=True)
 class Pipeline:
+    """Claim -> scan -> persist -> notify -> complete for one target at a time (see the module docstring)."""
+
     store: DedupeStore
     scanner: Scanner
     results: ResultStore

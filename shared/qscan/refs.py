@@ -44,22 +44,21 @@ OFFICIAL_PREFIX = "library/"
 RegistryKind = Literal["ecr", "acr", "dockerhub", "other"]
 
 _SHELL_METACHARACTERS = frozenset(";|&$`<>()'\"\\!*?{}[]~#%^,=")
-_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
-_DIGEST_SHAPE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]+")
-_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"sha256:[a-f0-9]{64}"
+_DIGEST_SHAPE = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]+"
+_HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _IPV6 = re.compile(r"\[[0-9a-f:]+(?:\.[0-9.]+)?\]", re.IGNORECASE)
-_PORT = re.compile(r"[1-9][0-9]{0,4}")
+_PORT = r"[1-9][0-9]{0,4}"
 
-_ECR = re.compile(
+_ECR = (
     r"(?P<account>[0-9]{12})\.dkr\.ecr(?P<fips>-fips)?\.(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9])"
     r"\.amazonaws\.com(?P<cn>\.cn)?"
 )
-_ECR_DUALSTACK = re.compile(
-    r"(?P<account>[0-9]{12})\.dkr-ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9])\.on\.aws"
-)
-_ACR = re.compile(r"(?P<name>[a-z0-9]+)\.azurecr\.(?:io|cn|us)")
+_ECR_DUALSTACK = r"(?P<account>[0-9]{12})\.dkr-ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9])\.on\.aws"
+_ACR = r"(?P<name>[a-z0-9]+)\.azurecr\.(?:io|cn|us)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,7 @@ def classify_registry(host: str) -> RegistryInfo:
     """Classify a normalized registry host (lower-case, optional port) as ECR, ACR, Docker Hub or other."""
     if host == DOCKER_HUB:
         return RegistryInfo(kind="dockerhub")
-    match = _ECR.fullmatch(host)
+    match = re.fullmatch(_ECR, host)
     if match:
         region = match["region"]
         china = match["cn"] is not None
@@ -125,11 +124,11 @@ def classify_registry(host: str) -> RegistryInfo:
             fips=match["fips"] is not None,
             partition=_partition(region),
         )
-    match = _ECR_DUALSTACK.fullmatch(host)
+    match = re.fullmatch(_ECR_DUALSTACK, host)
     if match:
         region = match["region"]
         return RegistryInfo(kind="ecr", account=match["account"], region=region, partition=_partition(region))
-    match = _ACR.fullmatch(host)
+    match = re.fullmatch(_ACR, host)
     if match:
         return RegistryInfo(kind="acr", acr_name=match["name"])
     return RegistryInfo(kind="other")
@@ -164,20 +163,20 @@ def format_image_ref(ref: ImageRef) -> str:
 
 
 def is_valid_digest(value: object) -> bool:
-    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
+    return isinstance(value, str) and re.fullmatch(_DIGEST, value) is not None
 
 
 def is_valid_tag(value: object) -> bool:
-    return isinstance(value, str) and _TAG.fullmatch(value) is not None
+    return isinstance(value, str) and re.fullmatch(_TAG, value) is not None
 
 
 def validate_digest(value: object) -> str:
     """Return a valid `sha256:<64 hex>` digest or raise `InvalidReference`."""
     if not isinstance(value, str) or not value:
         raise InvalidReference("image digest must be a non-empty string")
-    if _DIGEST.fullmatch(value):
+    if re.fullmatch(_DIGEST, value):
         return value
-    if len(value) <= 200 and _DIGEST_SHAPE.fullmatch(value) and not value.startswith("sha256:"):
+    if len(value) <= 200 and re.fullmatch(_DIGEST_SHAPE, value) and not value.startswith("sha256:"):
         raise InvalidReference("unsupported image digest algorithm (only sha256 is accepted)")
     raise InvalidReference("malformed image digest (expected sha256: and 64 lower-case hex characters)")
 
@@ -187,7 +186,7 @@ def validate_tag(value: object) -> str:
         raise InvalidReference("image tag must be a non-empty string")
     if len(value) > MAX_TAG_LENGTH:
         raise InvalidReference(f"image tag longer than {MAX_TAG_LENGTH} characters")
-    if not _TAG.fullmatch(value):
+    if not re.fullmatch(_TAG, value):
         raise InvalidReference(
             "invalid image tag (letters, digits, '_', '.', '-'; not starting with '.' or '-')"
         )
@@ -203,9 +202,9 @@ def validate_repository(value: object) -> str:
     for index, component in enumerate(value.split("/"), start=1):
         if not component:
             raise InvalidReference(f"empty repository path component {index}")
-        if _PATH_COMPONENT.fullmatch(component):
+        if re.fullmatch(_PATH_COMPONENT, component):
             continue
-        if component.lower() != component and _PATH_COMPONENT.fullmatch(component.lower()):
+        if component.lower() != component and re.fullmatch(_PATH_COMPONENT, component.lower()):
             raise InvalidReference("image repository must be lower-case")
         raise InvalidReference(f"invalid repository path component {index}")
     return value
@@ -289,10 +288,10 @@ def _validate_host(host: str) -> str:
         address, colon, port = host.partition(":")
         port_part = colon + port
         labels = address.split(".")
-        if not address or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        if not address or not all(re.fullmatch(_HOST_LABEL, label) for label in labels):
             raise InvalidReference("invalid registry host name")
     if port_part and (
-        not port_part.startswith(":") or not _PORT.fullmatch(port_part[1:]) or int(port_part[1:]) > 65535
+        not port_part.startswith(":") or not re.fullmatch(_PORT, port_part[1:]) or int(port_part[1:]) > 65535
     ):
         raise InvalidReference("invalid registry port (expected 1-65535)")
     return "docker.io" if host in DOCKER_HUB_ALIASES else host

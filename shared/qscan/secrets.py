@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 CACHE_TTL_SECONDS = 900.0
 MAX_SECRET_BYTES = 64 * 1024
-_VALUE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no whitespace (tokens, JWTs, passwords in practice)
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_VALUE = r"^[\x21-\x7e]+$"  # printable ASCII, no whitespace (tokens, JWTs, passwords in practice)
 _MAX_VALUE = 16 * 1024
 
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -76,6 +77,8 @@ def _mask(value: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class QualysSecret:
+    """The Qualys secret's values (see the module docstring); `repr` masks the credentials."""
+
     pod: str | None
     gateway_url: str | None
     access_token: str | None = field(default=None)
@@ -119,7 +122,7 @@ class QualysSecret:
     def validated(cls, *, source: str, **values: str | None) -> QualysSecret:
         for name in ("access_token", "username", "password"):
             value = values.get(name)
-            if value is not None and (len(value) > _MAX_VALUE or not _VALUE.match(value)):
+            if value is not None and (len(value) > _MAX_VALUE or not re.match(_VALUE, value)):
                 raise ConfigError(
                     f"Qualys secret {source}: {name} must be printable ASCII without whitespace (<= 16 KiB)"
                 )

@@ -31,6 +31,8 @@ PACKAGE_TYPES: tuple[str, ...] = get_args(PackageType)
 
 @dataclass(frozen=True, slots=True)
 class ScanTarget:
+    """One thing to scan: an image or a Lambda function, with what identifies it and its dedupe key."""
+
     kind: Kind
     platform: Platform
     image: str | None = None

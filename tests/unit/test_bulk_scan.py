@@ -9,11 +9,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from qscan.aws.lambdas.bulk_request import is_bulk_scan_request
 from qscan.aws.lambdas.bulk_scan import (
     BulkScanOptions,
     QueueUnusable,
     bulk_scan,
-    is_bulk_scan_request,
     listing_target,
     name_matches,
     options_from_input,

@@ -18,7 +18,8 @@ import json
 import re
 
 from qscan.aws.lambdas import TAG_KEYS
-from qscan.aws.lambdas.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, options_from_input
+from qscan.aws.lambdas.bulk_request import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request
+from qscan.aws.lambdas.bulk_scan import options_from_input
 from qscan.config import ENV_NAMES, Settings
 from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
 from qscan.notify.policy import THRESHOLDS

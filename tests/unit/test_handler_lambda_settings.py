@@ -12,7 +12,7 @@ def test_defaults() -> None:
     settings = Settings.from_env({})
     assert (
         settings.self_function_names is None
-    )  # the handler then uses qscan.aws.lambdas.bulk_scan.DEFAULT_OWN_FUNCTIONS
+    )  # the handler then uses qscan.aws.lambdas.bulk_request.DEFAULT_OWN_FUNCTIONS
     assert settings.self_function_prefix is None
     assert settings.tag_functions is False
     assert settings.scan_queue_url is None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from qscan.attempts import Attempt
 from qscan.dedupe.dynamodb import DynamoDBDedupeStore
-from qscan.notify import Notification
+from qscan.notify.message import Notification
 from qscan.pipeline import Pipeline, ScanFailed
 from qscan.results.model import ScanResult
 from qscan.target import ScanTarget

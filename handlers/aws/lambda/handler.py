@@ -38,10 +38,11 @@ Cross-account functions (events forwarded from spokes to a hub bus) need QSCAN_S
 QSCAN_SPOKE_EXTERNAL_ID; without them such a record FAILS (retried, then dead-lettered with an alarm), like the
 ECR handler.
 
-**Bulk-scan requests.** A body `qscan.aws.lambdas.bulk_scan.is_bulk_scan_request` accepts (the module's optional schedule puts
-one into the queue) runs `qscan.aws.lambdas.bulk_scan.scheduled_bulk_scan`: this account's functions in the request's
-region (own functions skipped by the same rule) are listed and one scan request per function is sent back to the
-scan queue: QSCAN_SCAN_QUEUE_URL, else the queue the request came from (the record's `eventSourceARN`). In the
+**Bulk-scan requests.** A body `qscan.aws.lambdas.bulk_request.is_bulk_scan_request` accepts (the module's
+optional schedule puts one into the queue) runs `qscan.aws.lambdas.bulk_scan.scheduled_bulk_scan` (imported when
+the first request arrives: an invocation that only scans never loads it): this account's functions in the
+request's region (own functions skipped by the same rule) are listed and one scan request per function is sent
+back to the scan queue: QSCAN_SCAN_QUEUE_URL, else the queue the request came from (the record's `eventSourceARN`). In the
 accounting the request is counted under `fanned_out` (the scan requests it sent add up under `enqueued`; each
 is an event of its own when it comes back). A bulk scan that could not enqueue everything, or could not list
 a region, fails the record: it is redelivered and the whole listing repeats (functions already scanned are
@@ -67,7 +68,7 @@ from qscan.aws.lambdas import (
     tag_function,
     unqualified_function_arn,
 )
-from qscan.aws.lambdas.bulk_scan import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request, scheduled_bulk_scan
+from qscan.aws.lambdas.bulk_request import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request
 from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
 from qscan.aws.sqs_handler import RequestHandler
 from qscan.config import Settings
@@ -80,7 +81,8 @@ from qscan.target import ScanTarget
 
 LOG = logging.getLogger("qscan.handlers.lambda")
 
-_QUEUE_ARN_RE = re.compile(
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_QUEUE_ARN_RE = (
     r"arn:aws[a-z-]*:sqs:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):(?P<account>[0-9]{12}):"
     r"(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)"
 )
@@ -136,7 +138,7 @@ class LambdaHandler(QueueScanHandler):
 
     def first_invocation(self, context: LambdaContext | None) -> None:
         super().first_invocation(context)
-        if context is not None and FUNCTION_ARN_RE.fullmatch(context.invoked_function_arn):
+        if context is not None and re.fullmatch(FUNCTION_ARN_RE, context.invoked_function_arn):
             self.own_arn = unqualified_function_arn(context.invoked_function_arn)
 
     def own_functions(self) -> tuple[str, ...]:
@@ -188,6 +190,8 @@ class LambdaHandler(QueueScanHandler):
     # ------------------------------------------------------------------ bulk scan
     def bulk_scan(self, body: Mapping[str, Any], record: Mapping[str, Any]) -> int:
         """Run a bulk-scan request; returns the scan requests enqueued, raises when not all could be."""
+        from qscan.aws.lambdas.bulk_scan import scheduled_bulk_scan  # noqa: PLC0415 - only for requests
+
         queue_url, queue_region = self.scan_queue(record)
         summary = scheduled_bulk_scan(
             body,
@@ -212,7 +216,7 @@ class LambdaHandler(QueueScanHandler):
         if self.settings.scan_queue_url:
             return self.settings.scan_queue_url, self.region
         source = record.get("eventSourceARN")
-        match = _QUEUE_ARN_RE.fullmatch(source) if isinstance(source, str) else None
+        match = re.fullmatch(_QUEUE_ARN_RE, source) if isinstance(source, str) else None
         if match is None:
             raise ConfigError(
                 "the bulk-scan request's record has no SQS eventSourceARN: set QSCAN_SCAN_QUEUE_URL"

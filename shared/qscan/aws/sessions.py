@@ -51,8 +51,9 @@ CONNECT_TIMEOUT_SECONDS = 5.0  # TCP/TLS connect; AWS endpoints answer in millis
 READ_TIMEOUT_SECONDS = 30.0  # per socket read; S3 puts of raw outputs stream well below it
 MAX_ATTEMPTS = 3  # total attempts per call in botocore's standard retry mode (1 call + 2 retries)
 ROLE_CHAINING_MAX_SECONDS = 3600
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
-_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_ACCOUNT = r"^[0-9]{12}$"
+_SESSION_NAME = r"^[\w+=,.@-]{2,64}$"
 _PARTITION_PREFIXES: tuple[tuple[str, str], ...] = (
     ("cn-", "aws-cn"),
     ("us-gov-", "aws-us-gov"),
@@ -61,7 +62,7 @@ _PARTITION_PREFIXES: tuple[tuple[str, str], ...] = (
     ("eu-isoe-", "aws-iso-e"),
     ("us-isof-", "aws-iso-f"),
 )
-_ARN_PARTITION = re.compile(r"^arn:(aws[a-z-]*):")
+_ARN_PARTITION = r"^arn:(aws[a-z-]*):"
 _ASSUME_HINT = " - check that the spoke role exists, trusts this scanner's role and requires this ExternalId"
 
 
@@ -74,7 +75,7 @@ def partition_for_region(region: str | None) -> str:
 
 
 def partition_from_arn(arn: str | None) -> str | None:
-    match = _ARN_PARTITION.match(arn or "")
+    match = re.match(_ARN_PARTITION, arn or "")
     return match.group(1) if match else None
 
 
@@ -174,7 +175,7 @@ class Accounts:
         min_validity_seconds: float = 900.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not _SESSION_NAME.match(session_name):
+        if not re.match(_SESSION_NAME, session_name):
             raise ValueError("session_name must be 2-64 characters of letters, digits and +=,.@_-")
         if not 900 <= duration_seconds <= 43200:
             raise ValueError("duration_seconds must be between 900 and 43200")
@@ -212,7 +213,7 @@ class Accounts:
                 raise mapped from exc
             raise
         account = str(identity.get("Account", ""))
-        if not _ACCOUNT.match(account):
+        if not re.match(_ACCOUNT, account):
             raise TransientError("sts get_caller_identity returned no account id")
         with self._lock:
             self._own = account
@@ -233,7 +234,7 @@ class Accounts:
     # ------------------------------------------------------------------ other accounts
     def credentials_for(self, account: str | None) -> AssumedCredentials | None:
         """None for the own account (the function's credentials); assumed credentials otherwise."""
-        if account is not None and not _ACCOUNT.match(account):
+        if account is not None and not re.match(_ACCOUNT, account):
             raise InvalidEvent("the event's account is not a 12-digit AWS account id")
         if self.is_own(account):
             return None

@@ -140,6 +140,8 @@ class Failure:
 
 @dataclass(slots=True)
 class _Record:
+    """The dispositions of one SQS record's targets, and why it was skipped or failed."""
+
     dispositions: list[RecordDisposition]
     skip_reason: str | None = None
     failure: Failure | None = None

@@ -69,7 +69,8 @@ _MAX_EXPONENT = 16  # 2**16 x 1 s already exceeds MAX_VISIBILITY_SECONDS
 Failure = Literal["deterministic", "exhausted"]
 ClientFor = Callable[[str], Any]  # region -> boto3 SQS client
 
-QUEUE_ARN_RE = re.compile(
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+QUEUE_ARN_RE = (
     r"^arn:aws[a-z-]*:sqs:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):(?P<account>[0-9]{12}):"
     r"(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)$"
 )
@@ -109,7 +110,7 @@ class QueueRef:
     def parse(cls, arn: object) -> QueueRef | None:
         if not isinstance(arn, str):
             return None
-        match = QUEUE_ARN_RE.match(arn)
+        match = re.match(QUEUE_ARN_RE, arn)
         if match is None:
             return None
         return cls(arn, match["region"], match["account"], match["name"])

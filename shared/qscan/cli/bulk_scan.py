@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _own_functions(given: list[str] | None, settings: Settings) -> tuple[str, ...]:
-    from qscan.aws.lambdas.bulk_scan import DEFAULT_OWN_FUNCTIONS  # noqa: PLC0415 - AWS only, see run()
+    from qscan.aws.lambdas.bulk_request import DEFAULT_OWN_FUNCTIONS  # noqa: PLC0415 - AWS only, see run()
 
     if given is not None:
         return tuple(given)

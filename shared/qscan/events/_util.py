@@ -19,14 +19,13 @@ from qscan.target import Lookup, Platform, ScanTarget
 MAX_REASON = 240
 MAX_STRING = 4096  # longest string field accepted anywhere in an event
 
-ACCOUNT_RE = re.compile(r"[0-9]{12}")
-SUBSCRIPTION_RE = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-)  # an Azure subscription id
-REGION_RE = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}")
-EVENT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
-_SAFE = re.compile(r"[A-Za-z0-9 ._:/@+-]{1,80}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+ACCOUNT_RE = r"[0-9]{12}"
+SUBSCRIPTION_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # an Azure subscription id
+REGION_RE = r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}"
+EVENT_ID_RE = r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}"
+_SAFE = r"[A-Za-z0-9 ._:/@+-]{1,80}"
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+"
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -48,7 +47,7 @@ def is_activity_log_record(event: object) -> bool:
 
 def one_line(text: str) -> str:
     """A reason fit for one log line: no control characters, bounded length, secrets masked."""
-    text = redact(_CONTROL.sub(" ", text)).strip()
+    text = redact(re.sub(_CONTROL, " ", text)).strip()
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
@@ -83,7 +82,7 @@ def json_type(value: object) -> str:
 def show(value: object) -> str:
     """A safe rendering of an event value for a reason: short harmless strings verbatim, else their type."""
     if isinstance(value, str):
-        if _SAFE.fullmatch(value):
+        if re.fullmatch(_SAFE, value):
             return repr(value)
         return f"<string of {len(value)} characters>"
     return f"<{json_type(value)}>"
@@ -141,19 +140,19 @@ def opt_bool(parent: dict[str, Any], key: str, what: str) -> bool | None:
 
 
 def check_account(value: str | None, what: str) -> str | None:
-    if value is not None and not ACCOUNT_RE.fullmatch(value):
+    if value is not None and not re.fullmatch(ACCOUNT_RE, value):
         fail(f"{what} must be a 12-digit AWS account id")
     return value
 
 
 def check_region(value: str | None, what: str) -> str | None:
-    if value is not None and not REGION_RE.fullmatch(value):
+    if value is not None and not re.fullmatch(REGION_RE, value):
         fail(f"{what} is not an AWS region name")
     return value
 
 
 def check_event_id(value: str | None, what: str) -> str | None:
-    if value is not None and not EVENT_ID_RE.fullmatch(value):
+    if value is not None and not re.fullmatch(EVENT_ID_RE, value):
         fail(f"{what} has unexpected characters or length")
     return value
 

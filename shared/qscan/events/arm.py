@@ -78,7 +78,7 @@ def parse_resource_id(value: str, what: str, expected_type: str | None = None) -
     if keyword_rg.lower() != "resourcegroups" or keyword_providers.lower() != "providers":
         fail(f"{what} is not a resource id of the form /subscriptions/../resourceGroups/../providers/..")
     sub = sub.lower()
-    if not SUBSCRIPTION_RE.fullmatch(sub):
+    if not re.fullmatch(SUBSCRIPTION_RE, sub):
         fail(f"{what} has a malformed subscription id")
     if not _RESOURCE_GROUP_RE.fullmatch(group):
         fail(f"{what} has a malformed resource group name")

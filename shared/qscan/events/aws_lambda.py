@@ -40,23 +40,18 @@ CLOUDTRAIL_SOURCE = "lambda.amazonaws.com"
 
 _REGION = r"[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}"
 _PARTITION = r"aws(?:-cn|-us-gov)?"
-FUNCTION_ARN_RE = re.compile(
-    rf"arn:{_PARTITION}:lambda:{_REGION}:[0-9]{{12}}:function:[A-Za-z0-9_-]{{1,64}}(?::(?:\$LATEST|[A-Za-z0-9_-]{{1,128}}))?"
-)
-LAYER_ARN_RE = re.compile(
-    rf"arn:{_PARTITION}:lambda:{_REGION}:[0-9]{{12}}:layer:[A-Za-z0-9_-]{{1,140}}:[0-9]{{1,10}}"
-)
-_PARTIAL_ARN_RE = re.compile(r"(?P<account>[0-9]{12}):function:(?P<name>[A-Za-z0-9_-]{1,64})")
-_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_CODE_SHA_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}")
-_EVENT_NAME_RE = re.compile(
-    r"(?P<op>CreateFunction|UpdateFunctionCode|UpdateFunctionConfiguration)[0-9]{8}(?:v[0-9]+)?"
-)
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+FUNCTION_ARN_RE = rf"arn:{_PARTITION}:lambda:{_REGION}:[0-9]{{12}}:function:[A-Za-z0-9_-]{{1,64}}(?::(?:\$LATEST|[A-Za-z0-9_-]{{1,128}}))?"
+LAYER_ARN_RE = rf"arn:{_PARTITION}:lambda:{_REGION}:[0-9]{{12}}:layer:[A-Za-z0-9_-]{{1,140}}:[0-9]{{1,10}}"
+_PARTIAL_ARN_RE = r"(?P<account>[0-9]{12}):function:(?P<name>[A-Za-z0-9_-]{1,64})"
+_NAME_RE = r"[A-Za-z0-9_-]{1,64}"
+_CODE_SHA_RE = r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}"
+_EVENT_NAME_RE = r"(?P<op>CreateFunction|UpdateFunctionCode|UpdateFunctionConfiguration)[0-9]{8}(?:v[0-9]+)?"
 
 
 def normalize_lambda_cloudtrail(event: Any) -> list[ScanTarget]:
     call = cloudtrail_call(event, CLOUDTRAIL_SOURCE)
-    match = _EVENT_NAME_RE.fullmatch(call.name)
+    match = re.fullmatch(_EVENT_NAME_RE, call.name)
     if not match:
         raise unsupported(f"Lambda call {show(call.name)} does not deploy code")
     request = call.request
@@ -125,19 +120,19 @@ def _function_arn(call: ApiCall, response: dict[str, Any] | None) -> str | None:
     if response is not None:
         arn = opt_str(response, "functionArn", "responseElements.functionArn")
         if arn is not None:
-            if not FUNCTION_ARN_RE.fullmatch(arn):
+            if not re.fullmatch(FUNCTION_ARN_RE, arn):
                 fail("responseElements.functionArn is not a Lambda function ARN")
             return arn
     given = opt_str(call.request, "functionName", "requestParameters.functionName")
     if given is None:
         return None
     if given.startswith("arn:"):
-        if not FUNCTION_ARN_RE.fullmatch(given):
+        if not re.fullmatch(FUNCTION_ARN_RE, given):
             fail("requestParameters.functionName is not a Lambda function ARN")
         return given
-    partial = _PARTIAL_ARN_RE.fullmatch(given)
+    partial = re.fullmatch(_PARTIAL_ARN_RE, given)
     account, name = (partial["account"], partial["name"]) if partial else (call.account, given)
-    if not _NAME_RE.fullmatch(name):
+    if not re.fullmatch(_NAME_RE, name):
         return None  # left to _function_name, which rejects it
     if account is None or call.region is None:
         return None
@@ -148,8 +143,8 @@ def _function_name(request: dict[str, Any]) -> str | None:
     given = opt_str(request, "functionName", "requestParameters.functionName")
     if given is None:
         return None
-    partial = _PARTIAL_ARN_RE.fullmatch(given)
-    if partial or _NAME_RE.fullmatch(given):
+    partial = re.fullmatch(_PARTIAL_ARN_RE, given)
+    if partial or re.fullmatch(_NAME_RE, given):
         return given
     fail("requestParameters.functionName is not a function name or ARN")
 
@@ -181,7 +176,7 @@ def _code_sha(response: dict[str, Any] | None) -> str | None:
     if response is None:
         return None
     value = opt_str(response, "codeSha256", "responseElements.codeSha256")
-    if value is not None and not _CODE_SHA_RE.fullmatch(value):
+    if value is not None and not re.fullmatch(_CODE_SHA_RE, value):
         fail("responseElements.codeSha256 is not a SHA-256 (base64 or hex)")
     return value
 
@@ -210,6 +205,6 @@ def _layers(response: dict[str, Any] | None, request: dict[str, Any]) -> list[st
 def _layer_arn(value: object, what: str) -> str:
     if not isinstance(value, str):
         fail(f"{what} must be a string, not {json_type(value)}")
-    if not LAYER_ARN_RE.fullmatch(value):
+    if not re.fullmatch(LAYER_ARN_RE, value):
         fail(f"{what} is not a Lambda layer version ARN")
     return value

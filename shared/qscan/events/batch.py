@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ def record_id(record: object, *keys: str) -> str | None:
         return None
     for key in keys:
         value = record.get(key)
-        if isinstance(value, str) and EVENT_ID_RE.fullmatch(value):
+        if isinstance(value, str) and re.fullmatch(EVENT_ID_RE, value):
             return value
     return None
 

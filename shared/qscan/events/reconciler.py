@@ -49,10 +49,11 @@ from qscan.target import ScanTarget
 SOURCE = RECONCILER_SOURCE
 DETAIL_TYPE = "qscan Scan Request"
 DETAIL_KEYS = frozenset({"target", "reason"})
-_REASON_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-_AZURE_REGION_RE = re.compile(r"[a-z0-9]{2,40}")
-_CODE_SHA_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}")
-_RESOURCE_ID_RE = re.compile(r"[A-Za-z0-9/][A-Za-z0-9._:/()$-]{0,1023}")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_REASON_RE = r"[a-z0-9][a-z0-9-]{0,63}"
+_AZURE_REGION_RE = r"[a-z0-9]{2,40}"
+_CODE_SHA_RE = r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}"
+_RESOURCE_ID_RE = r"[A-Za-z0-9/][A-Za-z0-9._:/()$-]{0,1023}"
 
 
 def is_reconciler_event(event: object) -> bool:
@@ -96,7 +97,7 @@ def normalize_reconciler(event: Any) -> list[ScanTarget]:
     if unknown:
         fail(f"scan request detail has unknown key(s): {', '.join(show(key) for key in unknown[:5])}")
     reason = opt_str(detail, "reason", "detail.reason")
-    if reason is not None and not _REASON_RE.fullmatch(reason):
+    if reason is not None and not re.fullmatch(_REASON_RE, reason):
         fail("detail.reason must be lower-case letters, digits and '-' (at most 64)")
     raw = obj(detail.get("target"), "detail.target")
     given_key = raw.get("dedupe_key")
@@ -116,22 +117,22 @@ def normalize_reconciler(event: Any) -> list[ScanTarget]:
 
 def _checked(target: ScanTarget) -> ScanTarget:
     if target.account is not None and not (
-        ACCOUNT_RE.fullmatch(target.account) or SUBSCRIPTION_RE.fullmatch(target.account)
+        re.fullmatch(ACCOUNT_RE, target.account) or re.fullmatch(SUBSCRIPTION_RE, target.account)
     ):
         fail("target.account must be an AWS account id or an Azure subscription id")
     if target.region is not None and not (
-        REGION_RE.fullmatch(target.region) or _AZURE_REGION_RE.fullmatch(target.region)
+        re.fullmatch(REGION_RE, target.region) or re.fullmatch(_AZURE_REGION_RE, target.region)
     ):
         fail("target.region is not a region name")
     check_event_id(target.event_id, "target.event_id")
-    if target.resource_id is not None and not _RESOURCE_ID_RE.fullmatch(target.resource_id):
+    if target.resource_id is not None and not re.fullmatch(_RESOURCE_ID_RE, target.resource_id):
         fail("target.resource_id has unexpected characters or length")
-    if target.code_sha256 is not None and not _CODE_SHA_RE.fullmatch(target.code_sha256):
+    if target.code_sha256 is not None and not re.fullmatch(_CODE_SHA_RE, target.code_sha256):
         fail("target.code_sha256 is not a SHA-256 (base64 or hex)")
-    if target.function_arn is not None and not FUNCTION_ARN_RE.fullmatch(target.function_arn):
+    if target.function_arn is not None and not re.fullmatch(FUNCTION_ARN_RE, target.function_arn):
         fail("target.function_arn is not a Lambda function ARN")
     for index, layer in enumerate(target.layers):
-        if not LAYER_ARN_RE.fullmatch(layer):
+        if not re.fullmatch(LAYER_ARN_RE, layer):
             fail(f"target.layers[{index}] is not a Lambda layer version ARN")
     try:
         if target.kind == "image":

@@ -2,12 +2,13 @@
 
     decision = decide(result, settings.severity_threshold)
     if decision:
-        publisher.publish(build_notification(result, decision, settings.severity_threshold))
+        publisher.publish(build_notification(result, decision, settings.severity_threshold))  # notify.message
 
 or in one call, `notify(result, threshold, publisher)` (with `attempt`, `occurrence` and `retryable` when the
 scan ran from a queue: a failure then notifies only at its final attempt). Publishers: `SnsPublisher` (AWS) and
 `EventGridPublisher` (Azure); `publisher_from_settings` picks the one for `QSCAN_CLOUD`. Publishing failures raise
-`qscan.errors.TransientError` so the platform retries; nothing is swallowed.
+`qscan.errors.TransientError` so the platform retries; nothing is swallowed. The message itself
+(`qscan.notify.message`) is built, and its module imported, only when one goes out: most scans notify nobody.
 """
 
 from __future__ import annotations
@@ -16,21 +17,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from qscan.attempts import Attempt
-from qscan.notify.message import Notification, build_notification
 from qscan.notify.policy import THRESHOLDS, Decision, Threshold, decide, parse_threshold
 from qscan.results.model import ScanResult
 
 if TYPE_CHECKING:
     from qscan.config import Settings
+    from qscan.notify.message import Notification
 
 __all__ = [
     "THRESHOLDS",
     "Decision",
-    "Notification",
     "Published",
     "Publisher",
     "Threshold",
-    "build_notification",
     "decide",
     "notify",
     "parse_threshold",
@@ -46,6 +45,8 @@ class Publisher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Published:
+    """What `notify` did: its decision and, when a message went out, the message and its id."""
+
     decision: Decision
     notification: Notification | None = None
     message_id: str | None = None
@@ -68,6 +69,8 @@ def notify(
     decision = decide(result, threshold, final_attempt=final_attempt)
     if not decision.notify:
         return Published(decision)
+    from qscan.notify.message import build_notification  # noqa: PLC0415 - only when a message goes out
+
     notification = build_notification(
         result, decision, threshold, attempt=attempt, occurrence=occurrence, retryable=retryable
     )

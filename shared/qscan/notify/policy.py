@@ -46,6 +46,8 @@ def threshold_severity(threshold: Threshold) -> Severity | None:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """Whether a result notifies, as what kind, and why."""
+
     notify: bool
     kind: Kind | None
     reason: str  # one line saying why (logged by handlers; no secrets: it only names statuses and counts)

@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qscan.errors import ConfigError, TransientError
-from qscan.notify.message import MAX_SUBJECT, Notification, ascii_line
 from qscan.redact import redact
 
+if TYPE_CHECKING:
+    from qscan.notify.message import Notification
+
 SNS_MAX_MESSAGE_BYTES = 256 * 1024
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
-_DEDUP_ID = re.compile(r"[^A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$"
+_DEDUP_ID = r"[^A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]"
 
 _lock = threading.Lock()
 _clients: dict[str | None, Any] = {}
@@ -39,12 +42,14 @@ def sns_client(endpoint_url: str | None = None) -> Any:
 
 def sanitize_subject(subject: str) -> str:
     """Make a subject SNS accepts: printable ASCII, one line, starting with a visible character, <= 100 chars."""
+    from qscan.notify.message import MAX_SUBJECT, ascii_line  # noqa: PLC0415 - only when a message goes out
+
     clean = ascii_line(subject)[:MAX_SUBJECT].rstrip()
     return clean or "qscan notification"
 
 
 def validate_topic_arn(topic_arn: str, *, setting: str = "QSCAN_ALERT_TOPIC_ARN") -> str:
-    if not _TOPIC_ARN.match(topic_arn or ""):
+    if not re.match(_TOPIC_ARN, topic_arn or ""):
         raise ConfigError(f"{setting} must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)")
     return topic_arn
 
@@ -90,7 +95,7 @@ class SnsPublisher:
             },
         }
         if self.fifo:
-            dedup = _DEDUP_ID.sub("_", notification.notification_id)[:128]
+            dedup = re.sub(_DEDUP_ID, "_", notification.notification_id)[:128]
             kwargs["MessageDeduplicationId"] = dedup
             kwargs["MessageGroupId"] = dedup
         return kwargs

@@ -35,14 +35,15 @@ MISSING = "-"
 MAX_COMPONENT = 80
 MAX_REPOSITORY_DEPTH = 4
 HASH_CHARS = 12
-SAFE_COMPONENT = re.compile(r"\A[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9_:-])?\Z")
-_UNSAFE_CHAR = re.compile(r"[^A-Za-z0-9._:-]")
-_DOT_RUN = re.compile(r"\.{2,}")
-_HEX64 = re.compile(r"\A[0-9a-fA-F]{64}\Z")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+SAFE_COMPONENT = r"\A[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9_:-])?\Z"
+_UNSAFE_CHAR = r"[^A-Za-z0-9._:-]"
+_DOT_RUN = r"\.{2,}"
+_HEX64 = r"\A[0-9a-fA-F]{64}\Z"
 
 
 def _is_kept(value: str) -> bool:
-    return len(value) <= MAX_COMPONENT and ".." not in value and SAFE_COMPONENT.match(value) is not None
+    return len(value) <= MAX_COMPONENT and ".." not in value and re.match(SAFE_COMPONENT, value) is not None
 
 
 def sanitize_component(value: str | None) -> str:
@@ -52,8 +53,8 @@ def sanitize_component(value: str | None) -> str:
     if _is_kept(value):
         return value
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
-    text = _UNSAFE_CHAR.sub("_", value)
-    text = _DOT_RUN.sub(lambda m: "_" * len(m.group()), text)
+    text = re.sub(_UNSAFE_CHAR, "_", value)
+    text = re.sub(_DOT_RUN, lambda m: "_" * len(m.group()), text)
     if not text[:1].isalnum() or not text[:1].isascii():
         text = "_" + text[1:]
     text = text[: MAX_COMPONENT - HASH_CHARS - 1]
@@ -74,7 +75,7 @@ def sanitize_path(value: str | None, max_depth: int = MAX_REPOSITORY_DEPTH) -> s
 
 def code_sha_component(code_sha256: str | None) -> str:
     """Lambda's CodeSha256 (base64 of 32 bytes) as 64 hex digits; other values are sanitized as they are."""
-    if code_sha256 and _HEX64.match(code_sha256):
+    if code_sha256 and re.match(_HEX64, code_sha256):
         return code_sha256.lower()
     if code_sha256:
         try:

@@ -50,6 +50,8 @@ def new_scan_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One vulnerability or secret finding of a scan, normalized across scanner backends."""
+
     qid: str | None
     title: str | None
     severity: Severity
@@ -69,6 +71,8 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class SeverityCounts:
+    """How many findings a scan has per severity."""
+
     critical: int = 0
     high: int = 0
     medium: int = 0
@@ -100,6 +104,8 @@ class RawOutput:
 
 @dataclass(slots=True)
 class ScanResult:
+    """The normalized outcome of one scan: status, findings, counts and the raw scanner outputs."""
+
     target: ScanTarget
     backend: str  # "qscanner" | "qualys-api" (or a test double's name, never hidden)
     status: Status

@@ -31,6 +31,8 @@ from qscan.results.model import Status
 
 @dataclass(frozen=True, slots=True)
 class ExitCode:
+    """What one qscanner exit code means for the scan's status (see the module docstring)."""
+
     code: int
     name: str
     status: Status

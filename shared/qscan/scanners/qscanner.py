@@ -62,15 +62,16 @@ _AWS_PROFILE_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 Mode = Literal["get-report", "evaluate-policy"]
 MODES: tuple[str, ...] = ("get-report", "evaluate-policy")
 
-_IMAGE_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$")
-_FUNCTION_ARN = re.compile(
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_IMAGE_REF = r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,511}$"
+_FUNCTION_ARN = (
     r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,140}(:[A-Za-z0-9_$-]{1,128})?$"
 )
-_SCAN_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_POD = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
-_TAG = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
-_TAG_VALUE = re.compile(r"^[A-Za-z0-9_.:/@+=-]{0,256}$")
-_SECRET_KEY = re.compile(r"(?i)password|token|secret|credential|_key")
+_SCAN_TYPE = r"^[a-z][a-z0-9_-]{0,31}$"
+_POD = r"^[A-Za-z0-9_-]{1,16}$"
+_TAG = r"^[A-Za-z0-9_.:/-]{1,128}$"
+_TAG_VALUE = r"^[A-Za-z0-9_.:/@+=-]{0,256}$"
+_SECRET_KEY = r"(?i)password|token|secret|credential|_key"  # noqa: S105 - a pattern of secret-looking names, not a secret
 _LOG_EXTRA = 4096  # read a little more than kept so a secret cut at the read boundary is also cut away
 MIB = 1024 * 1024
 DEFAULT_CACHE_MAX_MB = 2048  # QSCAN_SCANNER_CACHE_MAX_MB's default: a fifth of the modules' 10 GB /tmp
@@ -109,6 +110,8 @@ class QscannerOptions:
 
 @dataclass(frozen=True, slots=True)
 class _Run:
+    """One finished (or timed-out) qscanner process."""
+
     returncode: int | None  # None: timed out
     stdout: str
     stderr: str
@@ -126,7 +129,7 @@ class QscannerRunner:
         self._validate()
         register_secret(options.access_token)
         for key, value in options.extra_env.items():
-            if _SECRET_KEY.search(key):
+            if re.search(_SECRET_KEY, key):
                 register_secret(value)
 
     # ------------------------------------------------------------------ set-up
@@ -138,18 +141,18 @@ class QscannerRunner:
         self._executable = resolved
         if not o.access_token:
             raise ConfigError("a Qualys access token is required for qscanner")
-        if not _POD.match(o.pod or ""):
+        if not re.match(_POD, o.pod or ""):
             raise ConfigError("the Qualys POD for qscanner must be a short name such as US1")
-        if not o.scan_types or not all(_SCAN_TYPE.match(t) for t in o.scan_types):
+        if not o.scan_types or not all(re.match(_SCAN_TYPE, t) for t in o.scan_types):
             raise ConfigError("scan types must be a non-empty list such as os,sca,secret")
         if not o.timeout_seconds > 0:
             raise ConfigError("the scan timeout must be positive")
         if o.mode not in MODES:
             raise ConfigError(f"qscanner mode must be one of {MODES}")
-        if not all(_TAG.match(t) for t in o.policy_tags):
+        if not all(re.match(_TAG, t) for t in o.policy_tags):
             raise ConfigError("policy tags must be short names")
         for key, value in o.tags.items():
-            if not _TAG.match(key) or not _TAG_VALUE.match(value):
+            if not re.match(_TAG, key) or not re.match(_TAG_VALUE, value):
                 raise ConfigError("scan tags must be key=value pairs of safe characters")
         for path in (o.work_dir, o.cache_dir, o.home_dir):
             if path is not None and not os.path.isabs(path):
@@ -162,7 +165,7 @@ class QscannerRunner:
         """The subcommand and its argument: `image <ref>` or `lambda <arn>` (validated)."""
         if target.kind == "function":
             arn = target.function_arn or ""
-            if not _FUNCTION_ARN.match(arn):
+            if not re.match(_FUNCTION_ARN, arn):
                 raise InvalidEvent("the function target has no valid Lambda function ARN")
             return ["lambda", arn]
         ref = image_reference(target)
@@ -208,7 +211,7 @@ class QscannerRunner:
         if target is not None and o.target_env is not None:
             scoped = dict(o.target_env(target))
             for key, value in scoped.items():
-                if _SECRET_KEY.search(key):
+                if re.search(_SECRET_KEY, key):
                     register_secret(value)
             if "AWS_ACCESS_KEY_ID" in scoped:  # explicit keys: no profile may take precedence over them
                 for key in _AWS_PROFILE_ENV:
@@ -381,7 +384,7 @@ def image_reference(target: ScanTarget) -> str:
         ref = target.image
     else:
         raise InvalidReference("the image target has no reference to scan")
-    if not _IMAGE_REF.match(ref) or ".." in ref or "//" in ref:
+    if not re.match(_IMAGE_REF, ref) or ".." in ref or "//" in ref:
         raise InvalidReference("the image reference has characters qscanner cannot take safely")
     return ref
 

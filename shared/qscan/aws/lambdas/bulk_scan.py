@@ -51,6 +51,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from qscan.aws.lambdas.bulk_request import (
+    DEFAULT_OWN_FUNCTIONS,
+    REQUEST_DETAIL_TYPE,
+    REQUEST_SOURCE,
+    is_bulk_scan_request,
+)
 from qscan.aws.lambdas.resolve import aws_error_code, function_lookup_target, is_own_function
 from qscan.cloud_errors import aws_error
 from qscan.errors import ConfigError, InvalidEvent, QscanError
@@ -62,12 +68,7 @@ from qscan.target import ScanTarget
 LOG = logging.getLogger(__name__)
 
 REASON = "bulk-scan"
-REQUEST_SOURCE = "qscan.bulk-scan"  # the scheduled request of modules/lambda (an EventBridge-shaped event)
-REQUEST_DETAIL_TYPE = "qscan Bulk Scan Request"
 QUEUE_URL_ENV = "QSCAN_SCAN_QUEUE_URL"
-# The scanner functions of the modules' default name_prefix "qscan" (modules/ecr, modules/lambda): the own
-# functions when nothing else is configured (QSCAN_SELF_FUNCTION_NAMES, `--own-function`).
-DEFAULT_OWN_FUNCTIONS: tuple[str, ...] = ("qscan-ecr-scanner", "qscan-lambda-scanner")
 MAX_PAGE_SIZE = 50  # lambda:ListFunctions MaxItems limit
 SQS_BATCH_SIZE = 10  # sqs:SendMessageBatch limit
 MAX_FAILURES_LISTED = 100
@@ -75,10 +76,11 @@ MAX_REGIONS = 40
 MAX_PATTERNS = 50
 INPUT_KEYS = frozenset({"queue_url", "regions", "include", "exclude", "dry_run", "max_functions"})
 
-_PATTERN_RE = re.compile(r"[A-Za-z0-9_*?\[\]!-]{1,140}")
-_FUNCTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_QUEUE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?")
-_CODE_SHA_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}")
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_PATTERN_RE = r"[A-Za-z0-9_*?\[\]!-]{1,140}"
+_FUNCTION_NAME_RE = r"[A-Za-z0-9_-]{1,64}"
+_QUEUE_NAME_RE = r"[A-Za-z0-9_-]{1,80}(?:\.fifo)?"
+_CODE_SHA_RE = r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _QUEUE_CONFIG_CODES = frozenset(
     {
@@ -125,7 +127,7 @@ class BulkScanOptions:
         if len(regions) > MAX_REGIONS:
             raise ConfigError(f"regions: at most {MAX_REGIONS}")
         for region in regions:
-            if not isinstance(region, str) or not REGION_RE.fullmatch(region):
+            if not isinstance(region, str) or not re.fullmatch(REGION_RE, region):
                 raise ConfigError("regions: each must be an AWS region name such as eu-west-1")
         object.__setattr__(self, "regions", regions)
         if self.queue_url is None:
@@ -138,7 +140,7 @@ class BulkScanOptions:
             if len(patterns) > MAX_PATTERNS:
                 raise ConfigError(f"{name}: at most {MAX_PATTERNS} patterns")
             for pattern in patterns:
-                if not isinstance(pattern, str) or not _PATTERN_RE.fullmatch(pattern):
+                if not isinstance(pattern, str) or not re.fullmatch(_PATTERN_RE, pattern):
                     raise ConfigError(
                         f"{name}: patterns are 1-140 characters of letters, digits, _ - and the glob "
                         "characters * ? [ ] !"
@@ -147,16 +149,16 @@ class BulkScanOptions:
             if not isinstance(own, str) or len(own) > 256:
                 raise ConfigError("own_functions: entries must be Lambda function names or function ARNs")
             if own.startswith("arn:"):
-                if not FUNCTION_ARN_RE.fullmatch(own):
+                if not re.fullmatch(FUNCTION_ARN_RE, own):
                     raise ConfigError("own_functions: an ARN entry must be a Lambda function ARN")
-            elif not _FUNCTION_NAME_RE.fullmatch(own):
+            elif not re.fullmatch(_FUNCTION_NAME_RE, own):
                 raise ConfigError(
                     "own_functions: entries must be exact Lambda function names (1-64 of A-Z a-z 0-9 _ -, "
                     "no wildcards or prefixes) or function ARNs"
                 )
-        if self.own_account is not None and not ACCOUNT_RE.fullmatch(self.own_account):
+        if self.own_account is not None and not re.fullmatch(ACCOUNT_RE, self.own_account):
             raise ConfigError("own_account must be a 12-digit AWS account id")
-        if self.own_region is not None and not REGION_RE.fullmatch(self.own_region):
+        if self.own_region is not None and not re.fullmatch(REGION_RE, self.own_region):
             raise ConfigError("own_region must be an AWS region name such as eu-west-1")
         _bounded("page_size", self.page_size, 1, MAX_PAGE_SIZE)
         _bounded("max_functions", self.max_functions, 1, 1_000_000)
@@ -212,8 +214,8 @@ def validate_queue_url(url: str) -> str:
         and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK))
         and not (parts.username or parts.password or parts.query or parts.fragment)
         and len(segments) == 2
-        and ACCOUNT_RE.fullmatch(segments[0]) is not None
-        and _QUEUE_NAME_RE.fullmatch(segments[1]) is not None
+        and re.fullmatch(ACCOUNT_RE, segments[0]) is not None
+        and re.fullmatch(_QUEUE_NAME_RE, segments[1]) is not None
     )
     if not valid:
         raise ConfigError(
@@ -236,7 +238,7 @@ def name_matches(name: str, include: Sequence[str], exclude: Sequence[str]) -> s
 def listing_target(entry: Mapping[str, Any]) -> ScanTarget | None:
     """The scan target of one ListFunctions entry, or None when the entry has no valid function ARN."""
     arn = entry.get("FunctionArn")
-    if not isinstance(arn, str) or not FUNCTION_ARN_RE.fullmatch(arn) or len(arn.split(":")) != 7:
+    if not isinstance(arn, str) or not re.fullmatch(FUNCTION_ARN_RE, arn) or len(arn.split(":")) != 7:
         return None
     parts = arn.split(":")
     region, account = parts[3], parts[4]
@@ -247,9 +249,9 @@ def listing_target(entry: Mapping[str, Any]) -> ScanTarget | None:
     complete = (
         entry.get("PackageType", "Zip") == "Zip"
         and isinstance(sha, str)
-        and _CODE_SHA_RE.fullmatch(sha) is not None
+        and re.fullmatch(_CODE_SHA_RE, sha) is not None
         and len(layers) == len(entry.get("Layers") or [])
-        and all(isinstance(a, str) and LAYER_ARN_RE.fullmatch(a) for a in layers)
+        and all(isinstance(a, str) and re.fullmatch(LAYER_ARN_RE, a) for a in layers)
     )
     if not complete:  # an unusual entry: let the consumer look the function up
         return function_lookup_target(arn, account=account, region=region)
@@ -363,11 +365,6 @@ def options_from_input(
     )
 
 
-def is_bulk_scan_request(event: object) -> bool:
-    """True for the scheduled bulk-scan request the lambda module puts into the scan queue (see below)."""
-    return isinstance(event, Mapping) and event.get("source") == REQUEST_SOURCE
-
-
 def _request_detail(event: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
     if event.get("detail-type") != REQUEST_DETAIL_TYPE:
         raise ConfigError(f"a {REQUEST_SOURCE} event must have detail-type {REQUEST_DETAIL_TYPE!r}")
@@ -377,7 +374,7 @@ def _request_detail(event: Mapping[str, Any]) -> tuple[dict[str, Any], str | Non
     if detail.get("platform", "lambda") != "lambda":
         raise ConfigError("the bulk scan request's detail.platform must be lambda")
     region = event.get("region")
-    if region is not None and (not isinstance(region, str) or not REGION_RE.fullmatch(region)):
+    if region is not None and (not isinstance(region, str) or not re.fullmatch(REGION_RE, region)):
         raise ConfigError("the bulk scan request's region is not a region name")
     return {key: value for key, value in detail.items() if key != "platform"}, region
 

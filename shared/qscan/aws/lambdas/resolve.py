@@ -42,12 +42,13 @@ from qscan.events.aws_lambda import FUNCTION_ARN_RE, LAYER_ARN_RE
 from qscan.refs import ImageRef, image_ref, parse_image_ref
 from qscan.target import ScanTarget
 
-_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_PARTIAL_ARN_RE = re.compile(
+# Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
+_NAME_RE = r"[A-Za-z0-9_-]{1,64}"
+_PARTIAL_ARN_RE = (
     r"(?P<account>[0-9]{12}):function:(?P<name>[A-Za-z0-9_-]{1,64})(?::(?:\$LATEST|[A-Za-z0-9_-]{1,128}))?"
 )
-_CODE_SHA_RE = re.compile(r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}")
-_ERROR_CODE_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_CODE_SHA_RE = r"[A-Za-z0-9+/]{43}=|[a-f0-9]{64}"
+_ERROR_CODE_RE = r"[A-Za-z0-9._-]{1,100}"
 _NOT_FOUND = "ResourceNotFoundException"
 _BAD_INPUT = frozenset({"InvalidParameterValueException", "ValidationException"})
 _ACTION = "lambda get_function"
@@ -74,7 +75,7 @@ class FunctionLocator:
 
 def unqualified_function_arn(arn: str) -> str:
     """`arn:...:function:<name>` without a `:<version|alias>` qualifier; InvalidEvent if not a function ARN."""
-    if not FUNCTION_ARN_RE.fullmatch(arn):
+    if not re.fullmatch(FUNCTION_ARN_RE, arn):
         raise InvalidEvent("not a Lambda function ARN")
     return ":".join(arn.split(":")[:7])
 
@@ -93,13 +94,13 @@ def locate_function(target: ScanTarget) -> FunctionLocator:
         if target.region is not None and target.region != region:
             raise InvalidEvent("the target's region differs from the region in its function ARN")
         return FunctionLocator(function_name=arn, name=name, account=account, region=region)
-    partial = _PARTIAL_ARN_RE.fullmatch(given)
+    partial = re.fullmatch(_PARTIAL_ARN_RE, given)
     owner: str | None
     if partial:
         if target.account is not None and target.account != partial["account"]:
             raise InvalidEvent("the target's account differs from the account in its function name")
         owner, short = partial["account"], partial["name"]
-    elif _NAME_RE.fullmatch(given):
+    elif re.fullmatch(_NAME_RE, given):
         owner, short = target.account, given
     else:
         raise InvalidEvent("the target's function is not a Lambda function name or ARN")
@@ -157,7 +158,7 @@ def resolve_function(target: ScanTarget, client: Any) -> ScanTarget:
     if not isinstance(config, dict):
         raise TransientError(f"{_ACTION} {locator.name}: response has no Configuration")
     arn_value = config.get("FunctionArn")
-    if not isinstance(arn_value, str) or not FUNCTION_ARN_RE.fullmatch(arn_value):
+    if not isinstance(arn_value, str) or not re.fullmatch(FUNCTION_ARN_RE, arn_value):
         raise TransientError(f"{_ACTION} {locator.name}: response has no valid FunctionArn")
     arn = unqualified_function_arn(arn_value)
     parts = arn.split(":")
@@ -241,7 +242,7 @@ def is_own_function(
                 own_arns.add(unqualified_function_arn(entry))
             except InvalidEvent:
                 raise ValueError("an own function ARN is not a Lambda function ARN") from None
-        elif _NAME_RE.fullmatch(entry):
+        elif re.fullmatch(_NAME_RE, entry):
             own_names.add(entry)
         else:
             raise ValueError("own functions are Lambda function names (1-64 of A-Z a-z 0-9 _ -) or ARNs")
@@ -285,14 +286,14 @@ def aws_error_code(exc: BaseException) -> str | None:
     if isinstance(response, dict):
         error = response.get("Error")
         code = error.get("Code") if isinstance(error, dict) else None
-        if isinstance(code, str) and _ERROR_CODE_RE.fullmatch(code):
+        if isinstance(code, str) and re.fullmatch(_ERROR_CODE_RE, code):
             return code
     return None
 
 
 def _code_sha(config: dict[str, Any], locator: FunctionLocator) -> str:
     value = config.get("CodeSha256")
-    if not isinstance(value, str) or not _CODE_SHA_RE.fullmatch(value):
+    if not isinstance(value, str) or not re.fullmatch(_CODE_SHA_RE, value):
         raise TransientError(f"{_ACTION} {locator.name}: response has no valid CodeSha256")
     return value
 
@@ -304,7 +305,7 @@ def _layers(config: dict[str, Any], locator: FunctionLocator) -> list[str]:
     arns = []
     for index, entry in enumerate(entries):
         arn = entry.get("Arn") if isinstance(entry, dict) else None
-        if not isinstance(arn, str) or not LAYER_ARN_RE.fullmatch(arn):
+        if not isinstance(arn, str) or not re.fullmatch(LAYER_ARN_RE, arn):
             raise InvalidEvent(f"{_ACTION} {locator.name}: Layers[{index}] is not a layer version ARN")
         arns.append(arn)
     return arns
