@@ -210,12 +210,10 @@ def resolve(
     return Resolver(lambda _: source).resolve(ref, descend=descend)
 
 
-def resolve_tag_digest(
-    client: Any, *, registry_id: str, repository: str, tag: str, region: str = "us-east-1"
-) -> str:
+def resolve_tag_digest(client: Any, *, registry_id: str, repository: str, tag: str) -> str:
     """The manifest digest `tag` points to in `registry_id`/`repository` (`InvalidEvent` when it is gone)."""
-    resolution = resolve(client, registry_id=registry_id, region=region, repository=repository, tag=tag)
-    return str(resolution.digest)
+    region = str(client.meta.region_name)
+    return str(resolve(client, registry_id=registry_id, region=region, repository=repository, tag=tag).digest)
 
 
 class EcrCredentials:
