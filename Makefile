@@ -102,8 +102,8 @@ tf-test: bootstrap ## terraform test (mocked providers) in every module and envi
 	$(call say,tf-test: terraform test per module)
 	$(PY) scripts/tf_validate.py --test
 
-conventions: bootstrap ## the repo's own HCL checks: module files, typed+described variables, README tables
-	$(call say,conventions: module layout, variables, outputs, README tables)
+conventions: bootstrap ## the repo's own HCL checks: module files, typed+described variables, examples, worker_settings.tf copies, README sections
+	$(call say,conventions: module layout, variables, outputs, examples, settings copies, README sections)
 	$(PY) scripts/check_conventions.py
 
 azurerm-check: bootstrap ## validate every azurerm block against the committed schema
@@ -126,8 +126,8 @@ demo: bootstrap package ## run the pipeline locally: moto + simulated qscanner, 
 	$(call say,demo: local pipeline on moto with the simulated scanner)
 	$(PY) scripts/demo.py
 
-docs: bootstrap ## regenerate the input/output tables in every module README
-	$(call say,docs: README input/output tables)
+docs: bootstrap ## regenerate the module READMEs' reference sections and the worker_settings.tf copies
+	$(call say,docs: module README reference sections + worker_settings.tf copies)
 	$(PY) scripts/tfdocs.py --write
 
 bench: bootstrap ## benchmarks; prints figures, asserts nothing
