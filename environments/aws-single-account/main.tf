@@ -1,4 +1,5 @@
-# qscan for one AWS account and region: the shared scan store (aws-core), ECR push scanning (ecr) and Lambda
+# qscan for one AWS account and region: the shared scan store (aws-core), the account's management-events trail
+# (aws-trail, at most one, shared by every CloudTrail-driven scanner), ECR push scanning (ecr) and Lambda
 # deployment scanning (lambda). Fargate scanning joins here when its module lands.
 
 locals {
@@ -21,7 +22,7 @@ locals {
 
   # create_trail = null (the default): create a trail unless existing_trail_arn names one that already records
   # the account's write management events. CloudTrail calls reach EventBridge only while some trail does.
-  lambda_create_trail = coalesce(var.create_trail, var.existing_trail_arn == null)
+  create_trail = coalesce(var.create_trail, var.existing_trail_arn == null)
 
   # An explicit layer ARN wins over a layer built into the manifest.
   qscanner_layer_artifact = var.qscanner_layer_arn != null || local.manifest_layer == null ? null : {
@@ -75,6 +76,21 @@ module "ecr" {
   organization_id            = var.organization_id
 }
 
+# One trail per account and region for every scanner that listens to CloudTrail calls (Lambda now; Fargate).
+# Its name is the one it had when modules/lambda created it: renaming would replace the trail, bucket and key.
+module "trail" {
+  source = "../../modules/aws-trail"
+  count  = local.create_trail ? 1 : 0
+
+  name                 = "${var.name_prefix}-lambda-trail"
+  multi_region         = var.trail_multi_region
+  bucket_force_destroy = var.trail_bucket_force_destroy
+}
+
+locals {
+  trail_arn = local.create_trail ? module.trail[0].trail_arn : var.existing_trail_arn
+}
+
 module "lambda" {
   source = "../../modules/lambda"
 
@@ -84,10 +100,7 @@ module "lambda" {
   qscanner_layer_artifact = local.qscanner_layer_artifact
   qscanner_layer_arn      = var.qscanner_layer_arn
 
-  create_trail               = local.lambda_create_trail
-  existing_trail_arn         = var.existing_trail_arn
-  trail_multi_region         = var.trail_multi_region
-  trail_bucket_force_destroy = var.trail_bucket_force_destroy
+  existing_trail_arn = local.trail_arn
 
   bulk_scan_schedule_expression = var.lambda_bulk_scan_schedule_expression
   severity_threshold            = var.severity_threshold

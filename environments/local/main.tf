@@ -84,7 +84,6 @@ module "lambda" {
   qscanner_path    = var.qscanner_path
 
   self_function_names         = [module.ecr.function_name]
-  create_trail                = false
   existing_trail_arn          = local.local_placeholder_trail_arn
   create_event_source_mapping = false
   max_receive_count           = var.max_receive_count

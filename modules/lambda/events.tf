@@ -85,12 +85,8 @@ resource "aws_cloudwatch_event_rule" "deploy" {
       error_message = "The deployment rule's event pattern is ${length(local.deploy_event_pattern)} characters, more than EventBridge's default quota of 2048: list fewer or shorter self_function_names."
     }
     precondition {
-      condition     = !(var.create_trail && var.existing_trail_arn != null)
-      error_message = "Set create_trail or existing_trail_arn, not both."
-    }
-    precondition {
-      condition     = var.create_trail || var.existing_trail_arn != null || var.event_bus_name != "default"
-      error_message = "Lambda CloudTrail events reach the default bus only while a trail records write management events: set create_trail = true, or existing_trail_arn to the trail that already records them (e.g. the organization trail)."
+      condition     = var.existing_trail_arn != null || var.event_bus_name != "default"
+      error_message = "Lambda CloudTrail events reach the default bus only while a trail records write management events: set existing_trail_arn to modules/aws-trail's trail_arn or to the trail that already records them (e.g. the organization trail)."
     }
   }
 }

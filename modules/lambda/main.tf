@@ -9,12 +9,10 @@ locals {
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
-  # S3 bucket names and (multi-region) trail names are global: the region keeps a second regional deployment
-  # from colliding. Rules are regional. (modules/aws-lambda-worker names the queues, function, role and dashboard.)
-  deploy_rule_name  = "${var.name_prefix}-lambda-deploy"
-  bulk_rule_name    = "${var.name_prefix}-lambda-bulk-scan"
-  trail_name        = "${var.name_prefix}-lambda-trail-${local.region}"
-  trail_bucket_name = "${var.name_prefix}-lambda-trail-${local.account_id}-${local.region}" # <= 61 characters
+  # Rules are regional. (modules/aws-lambda-worker names the queues, function, role and dashboard; modules/aws-trail
+  # the trail.)
+  deploy_rule_name = "${var.name_prefix}-lambda-deploy"
+  bulk_rule_name   = "${var.name_prefix}-lambda-bulk-scan"
 
   # qscan's own functions are never scanned: this module's scanner (named like modules/aws-lambda-worker names it)
   # and the exact names passed in (e.g. the ECR scanner). Exact names only: a prefix would also match

@@ -124,23 +124,8 @@ output "qscanner_layer_version_arn" {
 }
 
 output "trail_arn" {
-  description = "ARN of the trail that feeds the deployment rule: the created one, or existing_trail_arn; null when neither (events forwarded to a custom bus)."
-  value       = var.create_trail ? aws_cloudtrail.this[0].arn : var.existing_trail_arn
-}
-
-output "trail_name" {
-  description = "Name of the trail this module created (carries the region); null unless create_trail."
-  value       = one(aws_cloudtrail.this[*].name)
-}
-
-output "trail_bucket_name" {
-  description = "Name of the created trail's log bucket (carries account and region); null unless create_trail."
-  value       = one(aws_s3_bucket.trail[*].bucket)
-}
-
-output "trail_kms_key_arn" {
-  description = "ARN of the KMS key encrypting the created trail's logs (grant kms:Decrypt to log readers); null unless create_trail."
-  value       = one(aws_kms_key.trail[*].arn)
+  description = "ARN of the trail that feeds the deployment rule (existing_trail_arn); null when events are forwarded to a custom bus."
+  value       = var.existing_trail_arn
 }
 
 output "alarm_arns" {

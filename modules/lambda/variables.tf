@@ -49,54 +49,14 @@ variable "bulk_scan_schedule_expression" {
 }
 
 # ------------------------------------------------------------------ CloudTrail
-variable "create_trail" {
-  description = "Create a CloudTrail trail recording write-only management events (KMS-encrypted S3 bucket, log file validation). CloudTrail API calls reach EventBridge only while some trail records management events: set this, or name the trail that already does in existing_trail_arn (a second trail of the same events is billed)."
-  type        = bool
-  default     = false
-}
-
 variable "existing_trail_arn" {
-  description = "ARN of an existing trail (e.g. the organization trail) that records this account's write management events in this region; documents the dependency and is passed to the trail_arn output. Mutually exclusive with create_trail."
+  description = "ARN of the trail that records this account's write management events in this region: modules/aws-trail's trail_arn, or one that already exists (e.g. the organization trail). Documents the dependency and is passed to the trail_arn output; required while event_bus_name is `default`."
   type        = string
   default     = null
 
   validation {
     condition     = var.existing_trail_arn == null || can(regex("^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:[0-9]{12}:trail/[A-Za-z0-9._-]{3,128}$", var.existing_trail_arn))
     error_message = "existing_trail_arn must be a CloudTrail trail ARN (arn:<partition>:cloudtrail:<region>:<account>:trail/<name>)."
-  }
-}
-
-variable "trail_multi_region" {
-  description = "Make the created trail multi-region (also records global service events). The scanning rule still only sees calls in this region; deploy the module per region to scan there."
-  type        = bool
-  default     = false
-}
-
-variable "trail_log_retention_days" {
-  description = "Days the created trail's log files are kept in its bucket (noncurrent versions: 30 days more)."
-  type        = number
-  default     = 365
-
-  validation {
-    condition     = var.trail_log_retention_days >= 1 && floor(var.trail_log_retention_days) == var.trail_log_retention_days
-    error_message = "trail_log_retention_days must be a whole number of at least 1."
-  }
-}
-
-variable "trail_bucket_force_destroy" {
-  description = "Allow `terraform destroy` to delete the created trail's bucket with its log files (test and demo environments)."
-  type        = bool
-  default     = false
-}
-
-variable "trail_kms_key_deletion_window_days" {
-  description = "Waiting period before the created trail's KMS key is deleted after a destroy."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.trail_kms_key_deletion_window_days >= 7 && var.trail_kms_key_deletion_window_days <= 30 && floor(var.trail_kms_key_deletion_window_days) == var.trail_kms_key_deletion_window_days
-    error_message = "trail_kms_key_deletion_window_days must be a whole number from 7 to 30."
   }
 }
 

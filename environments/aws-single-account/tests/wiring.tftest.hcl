@@ -1,6 +1,6 @@
 # The environment's wiring against a mocked AWS provider (no credentials, no network): the manifest from
 # `make package` feeds the handlers (aws-ecr, aws-lambda) and the qscanner layer, an explicit layer ARN wins,
-# the Lambda scanner's trail is created unless an existing one is named, and a missing manifest, a missing
+# the account's trail (modules/aws-trail) is created unless an existing one is named, and a missing manifest, a missing
 # layer or no trail at all stops the plan with a clear message; the Lambda scanner skips both scanners by exact
 # name, and organization_id reaches the modules.
 mock_provider "aws" {
@@ -62,8 +62,8 @@ run "applies_core_ecr_and_lambda_together" {
     error_message = "In AWS the Lambda scan queue triggers the Lambda scanner."
   }
   assert {
-    condition     = output.lambda_function_name == "qscan-lambda-scanner" && module.lambda.trail_name == "qscan-lambda-trail-eu-west-1"
-    error_message = "By default the Lambda scanner comes with a trail of its own (CloudTrail calls reach EventBridge only through a trail)."
+    condition     = output.lambda_function_name == "qscan-lambda-scanner" && module.trail[0].trail_name == "qscan-lambda-trail-eu-west-1" && output.lambda_trail_arn == module.trail[0].trail_arn
+    error_message = "By default the environment creates the account's trail, named as when modules/lambda created it, and feeds it to the Lambda scanner (CloudTrail calls reach EventBridge only through a trail)."
   }
   assert {
     condition     = module.lambda.qscanner_layer_version_arn != null && module.lambda.layer_arns[0] == module.lambda.qscanner_layer_version_arn
@@ -189,7 +189,7 @@ run "existing_trail_replaces_the_created_one" {
   }
 
   assert {
-    condition     = output.lambda_trail_arn == "arn:aws:cloudtrail:us-east-1:210987654321:trail/org-trail" && module.lambda.trail_name == null
+    condition     = output.lambda_trail_arn == "arn:aws:cloudtrail:us-east-1:210987654321:trail/org-trail" && length(module.trail) == 0
     error_message = "With existing_trail_arn no trail is created and the existing one is documented."
   }
 }

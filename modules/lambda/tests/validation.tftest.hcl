@@ -114,22 +114,6 @@ run "accepts_cron_schedule" {
   }
 }
 
-run "rejects_trail_retention_zero" {
-  command = plan
-  variables {
-    trail_log_retention_days = 0
-  }
-  expect_failures = [var.trail_log_retention_days]
-}
-
-run "rejects_trail_key_window_too_short" {
-  command = plan
-  variables {
-    trail_kms_key_deletion_window_days = 3
-  }
-  expect_failures = [var.trail_kms_key_deletion_window_days]
-}
-
 run "rejects_event_bus_arn" {
   command = plan
   variables {

@@ -1,5 +1,6 @@
-# The smallest Lambda scanner: the scan store (modules/aws-core) and the Lambda module with a trail of its own
-# (CloudTrail calls reach EventBridge only while some trail records management events). In your own repository,
+# The smallest Lambda scanner: the scan store (modules/aws-core), the account's management-events trail
+# (modules/aws-trail: CloudTrail calls reach EventBridge only while some trail records management events; one per
+# account, shared with modules/fargate) and the Lambda module. In your own repository,
 # source the modules from git (e.g. "git::https://<host>/qscan.git//modules/lambda?ref=<tag>").
 provider "aws" {
   region = var.region
@@ -7,6 +8,12 @@ provider "aws" {
 
 module "core" {
   source = "../../../aws-core"
+}
+
+module "trail" {
+  source = "../../../aws-trail"
+
+  name = "qscan-trail"
 }
 
 module "lambda" {
@@ -25,5 +32,5 @@ module "lambda" {
   }
   handler_artifact   = { local_path = var.handler_zip, source_code_hash = var.handler_zip_sha256 }
   qscanner_layer_arn = var.qscanner_layer_arn
-  create_trail       = true
+  existing_trail_arn = module.trail.trail_arn
 }

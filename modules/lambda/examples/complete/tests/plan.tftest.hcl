@@ -16,7 +16,7 @@ run "plans_the_rule_schedule_and_scanner_without_a_trail" {
   command = plan
 
   assert {
-    condition     = module.lambda.trail_name == null && module.lambda.trail_arn == "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"
+    condition     = module.lambda.trail_arn == "arn:aws:cloudtrail:eu-west-1:111122223333:trail/org-trail"
     error_message = "The organization trail is used, no second trail is created."
   }
   assert {

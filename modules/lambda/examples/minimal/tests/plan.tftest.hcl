@@ -14,8 +14,8 @@ run "plans_the_trail_rule_queue_and_scanner" {
   command = plan
 
   assert {
-    condition     = module.lambda.trail_name == "qscan-lambda-trail-eu-west-1" && module.lambda.rule_name == "qscan-lambda-deploy"
-    error_message = "A trail feeds the deployment rule: ${coalesce(module.lambda.trail_name, "no trail")}, ${module.lambda.rule_name}"
+    condition     = module.trail.trail_name == "qscan-trail-eu-west-1" && module.lambda.rule_name == "qscan-lambda-deploy"
+    error_message = "A trail feeds the deployment rule: ${module.trail.trail_name}, ${module.lambda.rule_name}"
   }
   assert {
     condition     = module.lambda.queue_name == "qscan-lambda-scan" && module.lambda.self_function_names == tolist(["qscan-lambda-scanner"])

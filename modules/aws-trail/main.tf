@@ -1,7 +1,29 @@
-# Optional trail (create_trail): Lambda API calls reach EventBridge as "AWS API Call via CloudTrail" events
-# only while some trail records management events. This one records write-only management events (the calls
-# that deploy code are writes), into a bucket of its own encrypted with a key of its own: the scan store key
-# does not admit CloudTrail, and trail logs have a different audience than scan results.
+# One management-events trail per account and region, shared by every qscan module that listens to
+# "AWS API Call via CloudTrail" events (modules/lambda: CreateFunction/UpdateFunction*; modules/fargate:
+# RegisterTaskDefinition/RunTask/CreateService/UpdateService; modules/ecr: the optional PutImage rule). Such
+# events reach EventBridge only while some trail records management events. This one records write-only
+# management events (every call qscan listens to is a write), into a bucket of its own encrypted with a key of
+# its own: the scan store key does not admit CloudTrail, and trail logs have a different audience than scan
+# results.
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # S3 bucket names and (multi-region) trail names are global: account and region keep a second regional
+  # deployment from colliding.
+  trail_name  = "${var.name}-${local.region}"
+  bucket_name = "${var.name}-${local.account_id}-${local.region}"
+
+  tags = merge(var.tags, { "qscan:component" = "trail" })
+}
+
 locals {
   trail_arn = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${local.trail_name}"
 
@@ -38,82 +60,66 @@ locals {
   })
 }
 
-resource "aws_kms_key" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  description             = "qscan Lambda scanning trail logs (${var.name_prefix}, ${local.region})"
+resource "aws_kms_key" "this" {
+  description             = "qscan management-events trail logs (${local.trail_name})"
   enable_key_rotation     = true
-  deletion_window_in_days = var.trail_kms_key_deletion_window_days
+  deletion_window_in_days = var.kms_key_deletion_window_days
   policy                  = local.trail_kms_key_policy
   tags                    = local.tags
 }
 
-resource "aws_kms_alias" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  name          = "alias/${var.name_prefix}-lambda-trail"
-  target_key_id = aws_kms_key.trail[0].key_id
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
 }
 
-resource "aws_s3_bucket" "trail" {
+resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:access logs of a log bucket would need yet another bucket; CloudTrail log file validation covers integrity
   #checkov:skip=CKV_AWS_144:cross-region replication is the user's choice; this trail only feeds event-driven scanning
   #checkov:skip=CKV2_AWS_62:nothing consumes object-created events; scanning reads the events from EventBridge
-  count = var.create_trail ? 1 : 0
-
-  bucket        = local.trail_bucket_name
-  force_destroy = var.trail_bucket_force_destroy
+  bucket        = local.bucket_name
+  force_destroy = var.bucket_force_destroy
   tags          = local.tags
 }
 
-resource "aws_s3_bucket_public_access_block" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  bucket                  = aws_s3_bucket.trail[0].id
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket                  = aws_s3_bucket.this.id
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
   restrict_public_buckets = true
 }
 
-resource "aws_s3_bucket_ownership_controls" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  bucket = aws_s3_bucket.trail[0].id
+resource "aws_s3_bucket_ownership_controls" "this" {
+  bucket = aws_s3_bucket.this.id
 
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
 }
 
-resource "aws_s3_bucket_versioning" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  bucket = aws_s3_bucket.trail[0].id
+resource "aws_s3_bucket_versioning" "this" {
+  bucket = aws_s3_bucket.this.id
 
   versioning_configuration {
     status = "Enabled"
   }
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  bucket = aws_s3_bucket.trail[0].id
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
 
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.trail[0].arn
+      kms_master_key_id = aws_kms_key.this.arn
     }
     bucket_key_enabled = true
   }
 }
 
-resource "aws_s3_bucket_lifecycle_configuration" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  bucket = aws_s3_bucket.trail[0].id
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
 
   rule {
     id     = "trail-log-retention"
@@ -122,7 +128,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "trail" {
     filter {}
 
     expiration {
-      days = var.trail_log_retention_days
+      days = var.log_retention_days
     }
 
     noncurrent_version_expiration {
@@ -134,13 +140,11 @@ resource "aws_s3_bucket_lifecycle_configuration" "trail" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.trail]
+  depends_on = [aws_s3_bucket_versioning.this]
 }
 
-resource "aws_s3_bucket_policy" "trail" {
-  count = var.create_trail ? 1 : 0
-
-  bucket = aws_s3_bucket.trail[0].id
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -149,7 +153,7 @@ resource "aws_s3_bucket_policy" "trail" {
         Effect    = "Allow"
         Principal = { Service = "cloudtrail.amazonaws.com" }
         Action    = "s3:GetBucketAcl"
-        Resource  = aws_s3_bucket.trail[0].arn
+        Resource  = aws_s3_bucket.this.arn
         Condition = { StringEquals = { "aws:SourceArn" = local.trail_arn } }
       },
       {
@@ -157,7 +161,7 @@ resource "aws_s3_bucket_policy" "trail" {
         Effect    = "Allow"
         Principal = { Service = "cloudtrail.amazonaws.com" }
         Action    = "s3:PutObject"
-        Resource  = "${aws_s3_bucket.trail[0].arn}/AWSLogs/${local.account_id}/*"
+        Resource  = "${aws_s3_bucket.this.arn}/AWSLogs/${local.account_id}/*"
         Condition = {
           StringEquals = {
             "s3:x-amz-acl"  = "bucket-owner-full-control"
@@ -170,28 +174,26 @@ resource "aws_s3_bucket_policy" "trail" {
         Effect    = "Deny"
         Principal = "*"
         Action    = "s3:*"
-        Resource  = [aws_s3_bucket.trail[0].arn, "${aws_s3_bucket.trail[0].arn}/*"]
+        Resource  = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
       },
     ]
   })
 
   # The public access block must exist first or S3 may evaluate the policy against an open bucket.
-  depends_on = [aws_s3_bucket_public_access_block.trail]
+  depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
 resource "aws_cloudtrail" "this" {
-  #checkov:skip=CKV_AWS_67:multi-region is opt-in (var.trail_multi_region); the scanning rule only sees its own region
+  #checkov:skip=CKV_AWS_67:multi-region is opt-in (var.multi_region); qscan rules only see their own region
   #checkov:skip=CKV2_AWS_10:events reach EventBridge directly; a CloudWatch Logs copy of every write call is not needed to scan
   #checkov:skip=CKV_AWS_252:log delivery notifications have no consumer; scan alerts go through the aws-core topic
-  count = var.create_trail ? 1 : 0
-
   name                          = local.trail_name
-  s3_bucket_name                = aws_s3_bucket.trail[0].id
-  kms_key_id                    = aws_kms_key.trail[0].arn
+  s3_bucket_name                = aws_s3_bucket.this.id
+  kms_key_id                    = aws_kms_key.this.arn
   enable_log_file_validation    = true
-  is_multi_region_trail         = var.trail_multi_region
-  include_global_service_events = var.trail_multi_region
+  is_multi_region_trail         = var.multi_region
+  include_global_service_events = var.multi_region
   tags                          = local.tags
 
   event_selector {
@@ -203,8 +205,8 @@ resource "aws_cloudtrail" "this" {
 
   # CloudTrail checks bucket and key access when the trail is created.
   depends_on = [
-    aws_s3_bucket_policy.trail,
-    aws_s3_bucket_server_side_encryption_configuration.trail,
-    aws_s3_bucket_ownership_controls.trail,
+    aws_s3_bucket_policy.this,
+    aws_s3_bucket_server_side_encryption_configuration.this,
+    aws_s3_bucket_ownership_controls.this,
   ]
 }
