@@ -16,7 +16,9 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "registry tools: apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+  # A fresh machine may have no (or stale) package lists: refresh them once when the first try fails.
+  install || { apt-get update -qq && install; }
   exit 0
 fi
 echo "registry tools missing; install them (Debian/Ubuntu): sudo apt-get install -y ${missing[*]}" >&2
