@@ -1,0 +1,57 @@
+output "state_machine_arn" {
+  description = "ARN of the Standard Step Functions state machine the rules start."
+  value       = aws_sfn_state_machine.this.arn
+}
+
+output "state_machine_name" {
+  description = "Name of the state machine."
+  value       = aws_sfn_state_machine.this.name
+}
+
+output "definition" {
+  description = "The rendered workflow definition (JSON, from workflow.asl.json)."
+  value       = local.definition
+}
+
+output "function_name" {
+  description = "Name of the workflow's task function."
+  value       = aws_lambda_function.tasks.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the workflow's task function."
+  value       = aws_lambda_function.tasks.arn
+}
+
+output "rule_names" {
+  description = "EventBridge rule names by purpose: task_definition (RegisterTaskDefinition) and deployment (RunTask, CreateService, UpdateService)."
+  value       = { for key, rule in aws_cloudwatch_event_rule.this : key => rule.name }
+}
+
+output "event_patterns" {
+  description = "The rules' event patterns (JSON) by purpose."
+  value       = { for key, rule in local.rules : key => rule.pattern }
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue of events the rules could not start an execution for."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "trail_arn" {
+  description = "ARN of the trail that feeds the rules (existing_trail_arn); null when events are forwarded to a custom bus."
+  value       = var.existing_trail_arn
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms that notify the alerts topic, by purpose."
+  value = merge(
+    { for key, alarm in aws_cloudwatch_metric_alarm.executions : "executions_${key}" => alarm.arn },
+    { dlq_visible = aws_cloudwatch_metric_alarm.dlq_visible.arn },
+  )
+}
+
+output "read_policy_json" {
+  description = "IAM policy (JSON) that a cross-account read role in a spoke account needs so the task function, assuming it (spoke_role_name), can resolve the spoke's task definitions and read its ECR images: attach it to that role."
+  value       = data.aws_iam_policy_document.read.json
+}
