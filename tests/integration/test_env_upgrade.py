@@ -1,5 +1,6 @@
-"""Upgrading a deployed environments/local from before issue 11 (modules/scan-worker, one variables.tf per
-platform module) to the current modules recreates nothing.
+"""Upgrading a deployed environment to the current modules recreates nothing: environments/local from before
+issue 11 (modules/scan-worker, one variables.tf per platform module), and environments/aws-single-account from
+before issue 12 (the trail inside modules/lambda, now modules/aws-trail behind `moved` blocks).
 
 The rename to modules/aws-lambda-worker keeps the call `module.worker`, and the worker settings only moved
 between files, so every resource keeps its address: no `moved` block is needed, and this test proves it. The
@@ -15,6 +16,8 @@ import json
 import shutil
 import subprocess
 import tarfile
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # The last commit whose modules/ had modules/scan-worker and the per-module worker variables.
 BEFORE_ISSUE_11 = "29fada5d8744f0dde09e8fc1de2e91e74bb5e85f"
+# The last commit whose modules/lambda created the trail (create_trail).
+BEFORE_ISSUE_12 = "3f9052eef4e685388f63b7ae9d31b8f06150a547"
 
 
 def extract_tree(commit: str, paths: list[str], target: Path) -> None:
@@ -45,17 +50,34 @@ def extract_tree(commit: str, paths: list[str], target: Path) -> None:
         archive.extractall(target, filter="data")
 
 
-def test_upgrading_from_scan_worker_recreates_nothing(tmp_path: Path) -> None:
-    extract_tree(BEFORE_ISSUE_11, ["modules", "environments/local"], tmp_path)
-    root = tmp_path / "environments" / "local"
-    assert (tmp_path / "modules" / "scan-worker").is_dir()
+def zipped_file(name: str) -> bytes:
+    """A zip archive holding one small file."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, "#!/bin/sh\n")
+    return buffer.getvalue()
+
+
+def planned_upgrade(
+    commit: str,
+    environment: str,
+    tmp_path: Path,
+    variables: Callable[[ms.MotoServer], list[str]] = lambda server: [],
+    destroy: bool = True,
+) -> dict[str, list[str]]:
+    """Apply `environment` as it was at `commit` on a shimmed moto server, plan the current modules and
+    environment over that state, destroy; the planned actions by managed resource address. `variables`
+    prepares the server (e.g. a layer the environment references) and returns further -var arguments;
+    destroy=False leaves the resources to the server that goes away with the test (deletion protection)."""
+    extract_tree(commit, ["modules", f"environments/{environment}"], tmp_path)
+    root = tmp_path / "environments" / environment
     manifest = tf_env.fake_manifest(tmp_path)
-    var = f"-var=manifest_path={manifest}"
     with ms.running_moto_server(tmp_path / "moto") as server:
+        var = [f"-var=manifest_path={manifest}", *variables(server)]
         ms.write_provider_override(root, server.endpoint)
         tf_env.checked(tf_env.terraform(root, "init", "-input=false"), "terraform init (before)")
         tf_env.checked(
-            tf_env.terraform(root, "apply", "-auto-approve", "-input=false", var), "apply (before)"
+            tf_env.terraform(root, "apply", "-auto-approve", "-input=false", *var), "apply (before)"
         )
         try:
             # The current modules and environment, over the same state.
@@ -64,27 +86,33 @@ def test_upgrading_from_scan_worker_recreates_nothing(tmp_path: Path) -> None:
             for path in root.glob("*.tf"):
                 if path.name != ms.PROVIDER_OVERRIDE_FILE:
                     path.unlink()
-            for path in (ms.REPO_ROOT / "environments" / "local").glob("*.tf"):
+            for path in (ms.REPO_ROOT / "environments" / environment).glob("*.tf"):
                 shutil.copyfile(path, root / path.name)
             tf_env.checked(tf_env.terraform(root, "init", "-input=false"), "terraform init (after)")
             tf_env.checked(
-                tf_env.terraform(root, "plan", "-input=false", "-refresh=false", "-out=upgrade.tfplan", var),
+                tf_env.terraform(root, "plan", "-input=false", "-refresh=false", "-out=upgrade.tfplan", *var),
                 "plan (after)",
             )
             plan = json.loads(
                 tf_env.checked(tf_env.terraform(root, "show", "-json", "upgrade.tfplan"), "show")
             )
         finally:
-            destroyed = tf_env.terraform(
-                root, "destroy", "-auto-approve", "-input=false", "-refresh=false", var
+            destroyed = (
+                tf_env.terraform(root, "destroy", "-auto-approve", "-input=false", "-refresh=false", *var)
+                if destroy
+                else None
             )
-        tf_env.checked(destroyed, "terraform destroy")
-
-    changes = {
+        if destroyed is not None:
+            tf_env.checked(destroyed, "terraform destroy")
+    return {
         change["address"]: change["change"]["actions"]
         for change in plan["resource_changes"]
         if change["mode"] == "managed"
     }
+
+
+def test_upgrading_from_scan_worker_recreates_nothing(tmp_path: Path) -> None:
+    changes = planned_upgrade(BEFORE_ISSUE_11, "local", tmp_path)
     assert "module.ecr.module.worker.aws_lambda_function.this" in changes
     recreated = {
         address: actions for address, actions in changes.items() if set(actions) - {"no-op", "update"}
@@ -95,3 +123,27 @@ def test_upgrading_from_scan_worker_recreates_nothing(tmp_path: Path) -> None:
         "module.ecr.module.worker.aws_lambda_function.this",
         "module.lambda.module.worker.aws_lambda_function.this",
     }
+
+
+def test_trail_created_by_the_lambda_module_moves_without_a_replacement(tmp_path: Path) -> None:
+    """environments/aws-single-account from before issue 12 created the trail inside modules/lambda; its moved.tf
+    carries the trail, bucket and key to module.trail[0] (modules/aws-trail): no create, delete or replacement."""
+
+    def variables(server: ms.MotoServer) -> list[str]:
+        layer = server.client("lambda").publish_layer_version(
+            LayerName="qscanner", Content={"ZipFile": zipped_file("bin/qscanner")}
+        )
+        return [
+            f"-var=region={ms.REGION}",
+            f"-var=qscanner_layer_arn={layer['LayerVersionArn']}",
+            "-var=trail_bucket_force_destroy=true",
+        ]
+
+    # No destroy: aws-single-account keeps the dedupe table's deletion protection on.
+    changes = planned_upgrade(BEFORE_ISSUE_12, "aws-single-account", tmp_path, variables, destroy=False)
+    assert changes["module.trail[0].aws_cloudtrail.this"] in (["no-op"], ["update"])
+    assert not any(address.startswith("module.lambda.aws_cloudtrail") for address in changes)
+    recreated = {
+        address: actions for address, actions in changes.items() if set(actions) - {"no-op", "update"}
+    }
+    assert recreated == {}
