@@ -100,6 +100,7 @@ resource "aws_cloudwatch_log_group" "workflow" {
 }
 
 resource "aws_sfn_state_machine" "this" {
+  #checkov:skip=CKV_AWS_284:X-Ray is opt-in (var.enable_xray, billed per trace); execution logs and alarms cover failures
   name       = local.state_machine_name
   type       = "STANDARD"
   role_arn   = aws_iam_role.workflow.arn
