@@ -21,7 +21,7 @@ locals {
 
   # LOCAL ONLY: moto delivers no CloudTrail events (the demo puts CloudTrail-shaped events on the bus itself),
   # so no trail is created; this placeholder ARN only satisfies the lambda module's check that some trail feeds
-  # the default bus. Never copy it into a real environment: there, create_trail or a real trail ARN is needed.
+  # the default bus. Never copy it into a real environment: there, modules/aws-trail or a real trail ARN is needed.
   local_placeholder_trail_arn = "arn:aws:cloudtrail:${var.region}:123456789012:trail/local-only-no-trail"
 }
 
