@@ -30,6 +30,8 @@ AWS
 - QSCAN_RESULTS_KMS_KEY_ID     KMS key id, alias or ARN for SSE-KMS on results
 - QSCAN_ALERT_TOPIC_ARN        SNS topic ARN for notifications
 - QSCAN_QUALYS_SECRET_ARN      Secrets Manager secret ARN (or name) holding the Qualys secret JSON
+- QSCAN_REGISTRY_CREDENTIALS_SECRET  Secrets Manager secret ARN (or name) whose JSON maps a registry host to
+                               {username, password[, realm_hosts]} (docs/registry.md); read once per cold start
 - QSCAN_QUALYS_ACCOUNT_TYPE    `aws.accountType` of ECR registries qscan registers in Qualys: Global | US_Gov [Global]
 - QSCAN_SPOKE_ROLE_NAME        IAM role name the hub assumes in spoke accounts
 - QSCAN_SPOKE_EXTERNAL_ID      ExternalId for that role
@@ -154,6 +156,10 @@ VARIABLES: tuple[Variable, ...] = (
     _var("alert_topic_arn", "SNS topic ARN for notifications"),
     _var("qualys_secret_arn", "Secrets Manager secret (ARN or name) with the Qualys secret JSON"),
     _var("qualys_secret_uri", "Key Vault secret URI with the Qualys secret JSON"),
+    _var(
+        "registry_credentials_secret",
+        "Secrets Manager secret (ARN or name) mapping registry host -> {username, password}",
+    ),
     _var(
         "qualys_account_type",
         "aws.accountType of ECR registries registered in Qualys: Global | US_Gov",
@@ -327,6 +333,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "results_kms_key_id": _pattern(_KMS_KEY, "a KMS key id, alias/<name>, or key/alias ARN"),
     "alert_topic_arn": lambda n, v: validate_topic_arn(v, setting=n),
     "qualys_secret_arn": _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name"),
+    "registry_credentials_secret": _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name"),
     "qualys_secret_uri": _keyvault_uri,
     "qualys_account_type": _account_type,
     "storage_account_url": lambda n, v: _url(n, v, https_only=True),
@@ -376,6 +383,7 @@ class Settings:
     alert_topic_arn: str | None = None
     qualys_secret_arn: str | None = None
     qualys_secret_uri: str | None = None
+    registry_credentials_secret: str | None = None
     qualys_account_type: str = "Global"
     storage_account_url: str | None = None
     dedupe_table_name: str | None = None

@@ -182,7 +182,15 @@ def from_environment(env: Mapping[str, str] | None = None) -> QualysSecret:
 
 
 def from_secrets_manager(secret_id: str, client: Any) -> QualysSecret:
-    """Read a Secrets Manager secret by ARN (or name)."""
+    """Read the Qualys secret from a Secrets Manager secret by ARN (or name)."""
+    return parse_secret_text(secrets_manager_text(secret_id, client), f"Secrets Manager secret {secret_id}")
+
+
+def secrets_manager_text(secret_id: str, client: Any) -> str | bytes:
+    """The value of a Secrets Manager secret by ARN (or name): the one Secrets Manager reader.
+
+    Errors never carry the value: access and missing secrets are `ConfigError`, the rest `TransientError`.
+    """
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - optional dependency
 
     source = f"Secrets Manager secret {secret_id}"
@@ -195,10 +203,10 @@ def from_secrets_manager(secret_id: str, client: Any) -> QualysSecret:
         raise TransientError(f"{source} could not be read ({code}); retry") from None
     except BotoCoreError as exc:
         raise TransientError(f"{source} could not be read ({type(exc).__name__}); retry") from None
-    if response.get("SecretString") is not None:
-        return parse_secret_text(response["SecretString"], source)
-    if response.get("SecretBinary") is not None:
-        return parse_secret_text(response["SecretBinary"], source)
+    for key in ("SecretString", "SecretBinary"):
+        value = response.get(key)
+        if isinstance(value, str | bytes):
+            return value
     raise ConfigError(f"{source} has no value")
 
 

@@ -5,7 +5,15 @@
   modes: `none`, `htpasswd` (bcrypt, written by apache2-utils' `htpasswd`), `token` (the registry's
   `auth: token` with its realm on `TokenServer`, a small in-process token service that checks Basic
   credentials and signs RS256 JWTs with a test key whose certificate is the registry's `rootcertbundle`). The
-  process is always terminated (then killed) when the context ends.
+  process is always terminated (then killed) when the context ends. `token_host` binds the token service to
+  another loopback address than the registry (Docker Hub's shape: the realm on another host); `realm`
+  overrides the realm URL the registry announces.
+* ACR's shape: the token service also answers `POST /oauth2/exchange` (grant_type=access_token, service,
+  access_token=`AAD_TOKEN` -> `REFRESH_TOKEN`) and `POST /oauth2/token` (grant_type=refresh_token, service,
+  scope, refresh_token -> access_token), and takes Basic `ACR_USER` + `REFRESH_TOKEN` on `GET` like the test
+  user. `HostRoutes` is a requests transport adapter that sends one host name's requests to loopback ports by
+  path (`/v2/` to the registry, `/oauth2/` to the token service), so a client resolves `<name>.azurecr.io`
+  as if that host served both, as ACR does.
 * `OciLayout` builds OCI image layouts in Python (blobs + `index.json`), `push()` copies one into the
   registry with `skopeo copy` (`--all` for an index, `--format v2s2` for a Docker v2 manifest), credentials in
   a temp auth file, never in argv.
@@ -21,10 +29,12 @@ import datetime as dt
 import gzip
 import hashlib
 import io
+import ipaddress
 import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tarfile
 import tempfile
@@ -33,7 +43,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,10 +51,12 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from requests.adapters import HTTPAdapter
 
 HOST = "127.0.0.1"
 TOOLS = ("docker-registry", "skopeo", "htpasswd")
@@ -57,6 +69,9 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 IN_TOTO = "application/vnd.in-toto+json"
+ACR_USER = "00000000-0000-0000-0000-000000000000"
+AAD_TOKEN = "test-only-aad-token"
+REFRESH_TOKEN = "test-only-acr-refresh-token"
 Auth = Literal["none", "htpasswd", "token"]
 
 
@@ -76,16 +91,23 @@ def _free_port() -> int:
 
 @dataclass
 class TokenServer:
-    """GET /token?service=&scope=: Basic credentials required, one signed JWT granting pull and push."""
+    """GET /token or /oauth2/token ?service=&scope=: Basic credentials (the test user's, or ACR's user with
+    the refresh token) required, one signed JWT granting pull and push; ACR's POST /oauth2/exchange and
+    POST /oauth2/token. `authorizations` records the Authorization header of every GET (None: none sent)."""
 
     key: rsa.RSAPrivateKey
     cert_pem: bytes
     kid: str
+    host: str = HOST
+    service: str = SERVICE  # what the registry names itself (ACR: its login server)
     requests: int = 0
     server: ThreadingHTTPServer | None = None
+    authorizations: list[str | None] = field(default_factory=list)
+    exchanges: int = 0
+    tls_cert: Path | None = None  # serve https with this self-signed certificate (PEM, key included)
 
     @classmethod
-    def create(cls) -> TokenServer:
+    def create(cls, host: str = HOST, service: str = SERVICE) -> TokenServer:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
         now = dt.datetime.now(dt.UTC)
@@ -99,12 +121,17 @@ class TokenServer:
             .not_valid_after(now + dt.timedelta(days=1))
             .sign(key, hashes.SHA256())
         )
-        return cls(key, cert.public_bytes(serialization.Encoding.PEM), _libtrust_kid(key))
+        return cls(key, cert.public_bytes(serialization.Encoding.PEM), _libtrust_kid(key), host, service)
 
     @property
     def realm(self) -> str:
         assert self.server is not None
-        return f"http://{HOST}:{self.server.server_address[1]}/token"
+        return f"{'https' if self.tls_cert else 'http'}://{self.address}/token"
+
+    @property
+    def address(self) -> str:
+        assert self.server is not None
+        return f"{self.host}:{self.server.server_address[1]}"
 
     def issue(self, scope: str) -> str:
         actions = []
@@ -116,7 +143,7 @@ class TokenServer:
         claims = {
             "iss": ISSUER,
             "sub": USERNAME,
-            "aud": SERVICE,
+            "aud": self.service,
             "exp": now + 300,
             "nbf": now - 10,
             "iat": now,
@@ -132,27 +159,89 @@ class TokenServer:
             def log_message(self, *_: Any) -> None:
                 return
 
+            def answer(self, status: int, body: Mapping[str, object] | None = None) -> None:
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_GET(self) -> None:
                 owner.requests += 1
-                expected = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
-                if self.headers.get("Authorization") != expected:
-                    self.send_response(401)
-                    self.end_headers()
+                got = self.headers.get("Authorization")
+                owner.authorizations.append(got)
+                accepted = {
+                    "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()
+                    for user, secret in ((USERNAME, PASSWORD), (ACR_USER, REFRESH_TOKEN))
+                }
+                if urlsplit(self.path).path not in ("/token", "/oauth2/token") or got not in accepted:
+                    self.answer(401)
                     return
                 query = parse_qs(urlsplit(self.path).query)
-                body = json.dumps({"token": owner.issue(" ".join(query.get("scope", []))), "expires_in": 300})
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(body.encode())
+                self.answer(200, {"token": owner.issue(" ".join(query.get("scope", []))), "expires_in": 300})
 
-        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(min(length, 65536)).decode()).items()}
+                path = urlsplit(self.path).path
+                if form.get("service") != owner.service:
+                    self.answer(400, {"error": "unknown service"})
+                elif path == "/oauth2/exchange" and form.get("grant_type") == "access_token":
+                    owner.exchanges += 1
+                    if form.get("access_token") != AAD_TOKEN:
+                        self.answer(401, {"error": "invalid AAD token"})
+                        return
+                    self.answer(200, {"refresh_token": REFRESH_TOKEN})
+                elif path == "/oauth2/token" and form.get("grant_type") == "refresh_token":
+                    if form.get("refresh_token") != REFRESH_TOKEN:
+                        self.answer(401, {"error": "invalid refresh token"})
+                        return
+                    owner.requests += 1
+                    self.answer(200, {"access_token": owner.issue(form.get("scope", ""))})
+                else:
+                    self.answer(404)
+
+        self.server = ThreadingHTTPServer((self.host, 0), Handler)
+        if self.tls_cert is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.tls_cert)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+def tls_certificate(directory: Path, ip: str) -> Path:
+    """A self-signed server certificate for `ip` (PEM with its key): the https realm's, and a client's CA."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    path = directory / f"tls-{ip}.pem"
+    path.write_bytes(
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return path
 
 
 def _libtrust_kid(key: rsa.RSAPrivateKey) -> str:
@@ -174,6 +263,8 @@ class Registry:
     workdir: Path
     process: subprocess.Popen[bytes] | None = None
     tokens: TokenServer | None = None
+    realm: str | None = None  # the realm the registry announces (default: the token server's /token)
+    pusher: Registry | None = None  # an open process on the same storage that `push` goes through
 
     @property
     def url(self) -> str:
@@ -181,6 +272,9 @@ class Registry:
 
     def push(self, layout: OciLayout, repository: str, tag: str, *, docker_v2: bool = False) -> None:
         """`skopeo copy` the layout's `tag` into `repository:tag` (an index with all its manifests)."""
+        if self.pusher is not None:
+            self.pusher.push(layout, repository, tag, docker_v2=docker_v2)
+            return
         authfile = self.workdir / "auth.json"
         token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         authfile.write_text(json.dumps({"auths": {self.host: {"auth": token}}}))
@@ -239,8 +333,8 @@ def _config(registry: Registry, port: int, storage: Path) -> str:
         lines += [
             "auth:",
             "  token:",
-            f"    realm: {registry.tokens.realm}",
-            f"    service: {SERVICE}",
+            f"    realm: {registry.realm or registry.tokens.realm}",
+            f"    service: {registry.tokens.service}",
             f"    issuer: {ISSUER}",
             f"    rootcertbundle: {bundle}",
         ]
@@ -248,40 +342,58 @@ def _config(registry: Registry, port: int, storage: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_registry(auth: Auth = "none") -> Iterator[Registry]:
+def running_registry(
+    auth: Auth = "none",
+    *,
+    token_host: str = HOST,
+    token_tls: bool = False,
+    realm: str | None = None,
+    service: str = SERVICE,
+) -> Iterator[Registry]:
     """A docker-registry process on a free loopback port, stopped (and its temp dir removed) afterwards."""
     missing = require_tools()
     if missing:
         raise RuntimeError(f"missing registry tools {missing}: run `make bootstrap`")
     with tempfile.TemporaryDirectory(prefix="qscan-registry-") as tmp:
         workdir = Path(tmp)
-        tokens = TokenServer.create() if auth == "token" else None
+        tokens = TokenServer.create(token_host, service) if auth == "token" else None
         if tokens is not None:
+            tokens.tls_cert = tls_certificate(workdir, token_host) if token_tls else None
             tokens.start()
-        registry = Registry("", auth, workdir, tokens=tokens)
+        registry = Registry("", auth, workdir, tokens=tokens, realm=realm)
+        # A realm no tool outside the test resolves (a name routed by `HostRoutes`): skopeo pushes through a
+        # second, open registry process on the same storage.
+        pusher = Registry("", "none", workdir) if realm is not None else None
         try:
-            for _ in range(5):  # another worker may take the port between pick and bind
-                port = _free_port()
-                config = workdir / "config.yml"
-                config.write_text(_config(registry, port, workdir / "storage"))
-                registry.host = f"{HOST}:{port}"
-                with (workdir / "registry.log").open("wb") as log:  # the child keeps its own descriptor
-                    registry.process = subprocess.Popen(
-                        ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
-                    )
-                if _wait_ready(registry):
-                    break
-                _stop(registry.process)
-            else:
-                raise RuntimeError(
-                    "docker-registry did not start: " + (workdir / "registry.log").read_text()[-2000:]
-                )
+            _serve(registry, "registry")
+            if pusher is not None:
+                _serve(pusher, "pusher")
+                registry.pusher = pusher
             yield registry
         finally:
-            if registry.process is not None:
-                _stop(registry.process)
+            for started in (registry, pusher):
+                if started is not None and started.process is not None:
+                    _stop(started.process)
             if tokens is not None:
                 tokens.stop()
+
+
+def _serve(registry: Registry, name: str) -> None:
+    """Start `registry` on a free loopback port with storage under its workdir."""
+    workdir = registry.workdir
+    for _ in range(5):  # another worker may take the port between pick and bind
+        port = _free_port()
+        config = workdir / f"{name}.yml"
+        config.write_text(_config(registry, port, workdir / "storage"))
+        registry.host = f"{HOST}:{port}"
+        with (workdir / f"{name}.log").open("wb") as log:  # the child keeps its own descriptor
+            registry.process = subprocess.Popen(
+                ["docker-registry", "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
+            )
+        if _wait_ready(registry):
+            return
+        _stop(registry.process)
+    raise RuntimeError("docker-registry did not start: " + (workdir / f"{name}.log").read_text()[-2000:])
 
 
 def _wait_ready(registry: Registry) -> bool:
@@ -306,6 +418,34 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+class HostRoutes(HTTPAdapter):
+    """Sends requests for `name` to loopback addresses by path prefix, like a hosts-file entry per path.
+
+    `routes` maps a path prefix (`/v2/`, `/oauth2/`) to `host:port`; a request for another host or path is
+    refused (ConnectionError), so nothing leaves loopback.
+    """
+
+    def __init__(self, name: str, routes: Mapping[str, str]) -> None:
+        super().__init__()
+        self.name, self.routes = name, dict(routes)
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        parts = urlsplit(request.url or "")
+        target = next((addr for prefix, addr in self.routes.items() if parts.path.startswith(prefix)), None)
+        if parts.hostname != self.name or target is None:
+            raise requests.ConnectionError(f"no loopback route for {parts.hostname}{parts.path}")
+        request.url = parts._replace(netloc=target).geturl()
+        return super().send(request, *args, **kwargs)
+
+
+def routed_session(name: str, routes: Mapping[str, str]) -> requests.Session:
+    """A requests session whose http requests for `name` go to loopback through `HostRoutes`."""
+    session = requests.Session()
+    session.mount("http://", HostRoutes(name, routes))
+    session.mount("https://", HostRoutes(name, routes))
+    return session
 
 
 # ---------------------------------------------------------------------------------------------- OCI layouts

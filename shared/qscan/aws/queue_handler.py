@@ -27,7 +27,9 @@ alarm make it visible.
 
 qscanner runs with `HOME`, its work and cache directories under the temp directory (/tmp on Lambda, the only
 writable place) and, for artifacts of another account, that account's assumed-role credentials in its
-environment only (`Accounts.child_env`). A rotated Qualys secret (cached 15 min by `qscan.secrets`) rebuilds
+environment only (`Accounts.child_env`), and for an image in a registry other than ECR that registry's
+credential from the named secret QSCAN_REGISTRY_CREDENTIALS_SECRET (`registry_credential`, read once per
+execution environment; docs/registry.md). A rotated Qualys secret (cached 15 min by `qscan.secrets`) rebuilds
 the runner before the next batch. The AWS partition of assumed-role ARNs comes from the function's own ARN
 (first invocation), else its region.
 """
@@ -35,6 +37,7 @@ the runner before the next batch. The AWS partition of assumed-role ARNs comes f
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -51,10 +54,11 @@ from qscan.log import configure_logging
 from qscan.metrics import DASHBOARD_METRICS, EmfMetrics
 from qscan.notify import publisher_from_settings
 from qscan.pipeline import Pipeline
+from qscan.refs import classify_registry
 from qscan.results.s3 import S3ResultStore
 from qscan.results.store import ResultStore
 from qscan.scanners.qscanner import QscannerOptions, QscannerRunner
-from qscan.secrets import QualysSecret, load_qualys_secret
+from qscan.secrets import QualysSecret, load_qualys_secret, secrets_manager_text
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -105,6 +109,7 @@ class QueueScanHandler:
             {"service": settings.service_name or self.service_name},
             declared=self.declared_metrics(),
         )
+        self._registry_credentials: Any | None = None  # QSCAN_REGISTRY_CREDENTIALS_SECRET, read on first use
         self.secret = load_qualys_secret(settings, sm_client=self._secrets_client())
         self.scanner = CountingScanner(self._runner(self.secret))
         self.pipeline = Pipeline(
@@ -181,8 +186,33 @@ class QueueScanHandler:
         )
 
     def scanner_env(self, target: ScanTarget) -> dict[str, str]:
-        """qscanner's extra environment for a target: the credentials of the account that owns it."""
-        return self.accounts.child_env(target.account)
+        """qscanner's extra environment for a target: the credentials of the account that owns it, and for an
+        image in another registry than ECR that registry's entry of QSCAN_REGISTRY_CREDENTIALS_SECRET only."""
+        from qscan.registry.credentials import qscanner_env  # noqa: PLC0415 - on first use
+
+        env = self.accounts.child_env(target.account)
+        env.update(qscanner_env(self.registry_credential(target.registry)))
+        return env
+
+    def registry_credential(self, registry: str | None) -> Any:
+        """The named secret's `RegistryCredential` for a registry other than ECR (None: none, or anonymous).
+
+        The secret (QSCAN_REGISTRY_CREDENTIALS_SECRET) is read through `qscan.secrets.secrets_manager_text` on
+        first use and kept for the execution environment; ECR registries use the account's AWS credentials.
+        """
+        secret_id = self.settings.registry_credentials_secret
+        if not secret_id or not registry or classify_registry(registry).kind == "ecr":
+            return None
+        if self._registry_credentials is None:
+            from qscan.registry.credentials import SecretCredentials  # noqa: PLC0415 - on first use
+
+            client = self.clients.client("secretsmanager")
+            self._registry_credentials = SecretCredentials(
+                lambda: secrets_manager_text(secret_id, client),
+                f"Secrets Manager secret {secret_id}",
+                ttl_seconds=math.inf,
+            )
+        return self._registry_credentials.credential_for(registry)
 
     def current_pipeline(self) -> Pipeline:
         """The pipeline, its scanner rebuilt when the Qualys secret has been rotated."""

@@ -445,7 +445,8 @@ def _unknown_host(exc: BaseException) -> bool:
                 *[a for a in current.args if isinstance(a, BaseException)],
             ]
         )
-        stack.append(getattr(current, "reason", None))
+        reason = getattr(current, "reason", None)  # urllib3's MaxRetryError; ssl.SSLError's is a str
+        stack.append(reason if isinstance(reason, BaseException) else None)
     return False
 
 

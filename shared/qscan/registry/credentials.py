@@ -6,8 +6,9 @@ anonymous). Sources:
 - `StaticCredentials`: a mapping host -> credential (the CLI's `--credentials-file`, `--username`);
 - `SecretCredentials`: a named secret (Secrets Manager / Key Vault text, read through an injected reader)
   holding the JSON mapping below, re-read after `ttl_seconds`;
-- `AcrCredentials`: Azure Container Registry through an AAD token (scope
-  `https://containerregistry.azure.net/.default`, from an injected provider) exchanged at
+- `AcrCredentials`: Azure Container Registry through an AAD token (scope `ACR_SCOPE`,
+  `https://containerregistry.azure.net/.default`, from an injected provider: `aad_token_provider(credential)`
+  for an azure-identity credential) exchanged at
   `POST https://<registry>/oauth2/exchange` for a refresh token; that refresh token is the password of the user
   `00000000-0000-0000-0000-000000000000`, which the registry's `/oauth2/token` realm takes in the ordinary
   Bearer flow (`qscan.registry.client`);
@@ -45,9 +46,11 @@ from qscan.registry.errors import RegistryAccessDenied, RegistryUnavailable
 from qscan.registry.reference import endpoint_for
 
 ACR_USER = "00000000-0000-0000-0000-000000000000"
+ACR_SCOPE = "https://containerregistry.azure.net/.default"
 ACR_REFRESH_TTL_SECONDS = 45 * 60.0  # ACR refresh tokens live about 3 h; renew well before
 MAX_MAPPING_BYTES = 256 * 1024
 _MAX_VALUE = 16 * 1024
+_ENTRY_KEYS = frozenset({"username", "password", "realm_hosts"})
 USERNAME_ENV = "QSCANNER_REGISTRY_USERNAME"
 PASSWORD_ENV = "QSCANNER_REGISTRY_PASSWORD"  # noqa: S105 - a variable name
 
@@ -98,6 +101,12 @@ def parse_mapping(text: str | bytes, source: str) -> dict[str, RegistryCredentia
 def _credential(entry: Any, where: str) -> RegistryCredential:
     if not isinstance(entry, dict):
         raise ConfigError(f"registry credentials {where}: expected an object with username and password")
+    extra = set(entry) - _ENTRY_KEYS
+    if extra:
+        raise ConfigError(
+            f"registry credentials {where}: unexpected keys {sorted(str(k)[:40] for k in extra)}"
+            " (allowed: username, password, realm_hosts)"
+        )
     username, password = entry.get("username"), entry.get("password")
     for name, value in (("username", username), ("password", password)):
         if not isinstance(value, str) or not value or len(value) > _MAX_VALUE or not value.isprintable():
@@ -194,6 +203,18 @@ class AcrCredentials:
                 f"ACR {registry}: the token exchange gave no refresh token ({answer.status_code})"
             )
         return refresh
+
+
+def aad_token_provider(credential: Any) -> Callable[[], str]:
+    """`AcrCredentials`' AAD token from an azure-identity credential (`get_token(scope).token`)."""
+
+    def token() -> str:
+        value = credential.get_token(ACR_SCOPE).token
+        if not isinstance(value, str) or not value:
+            raise RegistryAccessDenied("the managed identity gave no AAD token for ACR")
+        return value
+
+    return token
 
 
 class ChainCredentials:

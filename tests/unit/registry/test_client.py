@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import socket
+import ssl
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import requests
 from qscan.errors import InvalidEvent, TransientError
 from qscan.oci import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from qscan.refs import parse_image_ref
-from qscan.registry.client import ACCEPT, DistributionClient, RequestRecord
+from qscan.registry.client import ACCEPT, DistributionClient, RequestRecord, _unknown_host
 from qscan.registry.credentials import RegistryCredential, StaticCredentials
 from qscan.registry.errors import (
     ManifestNotFound,
@@ -24,6 +25,7 @@ from qscan.registry.errors import (
     UnknownRegistryHost,
     UnusableAnswer,
 )
+from urllib3.exceptions import MaxRetryError
 
 from tests.unit.registry.fake_registry import Answer, FakeServer, Seen, fake_server
 
@@ -379,3 +381,11 @@ def test_a_reused_token_the_registry_refuses_is_replaced() -> None:
             assert http.head_manifest(ref(server), "1").digest == DIGEST
     assert len(tokens.seen) == 2
     assert server.seen[-1].headers["authorization"] == "Bearer tok-2"
+
+
+def test_a_tls_failure_is_not_mistaken_for_an_unknown_host() -> None:
+    """ssl.SSLError carries a str `reason`; walking the cause chain must not trip on it."""
+    failure = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    failure.reason = "CERTIFICATE_VERIFY_FAILED"
+    wrapped = requests.exceptions.SSLError(MaxRetryError(None, "https://r.example/v2/", failure))  # type: ignore[arg-type]
+    assert _unknown_host(wrapped) is False
