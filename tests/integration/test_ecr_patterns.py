@@ -10,7 +10,6 @@ errorCode or another eventName, included prefixes and wildcards, excluded names.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -19,18 +18,14 @@ from moto.events.models import EventPattern
 
 from tests.harness import moto_server as ms
 from tests.harness import tf_env
+from tests.harness.event_patterns import fixture, matches, planned_rule_patterns
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EVENTS = ms.REPO_ROOT / "tests" / "fixtures" / "events"
 NATIVE = "module.ecr.aws_cloudwatch_event_rule.native"
 CLOUDTRAIL = "module.ecr.aws_cloudwatch_event_rule.cloudtrail[0]"
 INCLUDE = ["payments/*", "billing-worker", "team-*-api"]
 EXCLUDE = ["sandbox-*", "payments/legacy"]
-
-
-def fixture(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / f"{name}.json").read_text())
 
 
 def push(repository: str, **detail: Any) -> dict[str, Any]:
@@ -63,21 +58,10 @@ def patterns(
         ("include", [f"-var=repository_include={json.dumps(INCLUDE)}"]),
         ("exclude", [f"-var=repository_exclude={json.dumps(EXCLUDE)}"]),
     ):
-        plan_file = f"{variant}.tfplan"
-        tf_env.checked(
-            tf_env.terraform(
-                root, "plan", "-input=false", f"-out={plan_file}", f"-var=manifest_path={manifest}", *extra
-            ),
-            f"terraform plan ({variant})",
+        planned, shown = planned_rule_patterns(
+            root, f"{variant}.tfplan", f"-var=manifest_path={manifest}", *extra
         )
-        shown = json.loads(
-            tf_env.checked(tf_env.terraform(root, "show", "-json", plan_file), "terraform show")
-        )
-        rules = {
-            change["address"]: change["change"]["after"]["event_pattern"]
-            for change in shown["resource_changes"]
-            if change["type"] == "aws_cloudwatch_event_rule" and change["address"].startswith("module.ecr.")
-        }
+        rules = {address: rule for address, rule in planned.items() if address.startswith("module.ecr.")}
         assert set(rules) == {NATIVE, CLOUDTRAIL}, rules
         # The rules carry exactly what the module outputs (the outputs document the patterns).
         assert rules[NATIVE] == shown["output_changes"]["native_event_pattern"]["after"]
@@ -86,10 +70,6 @@ def patterns(
             "cloudtrail": EventPattern.load(rules[CLOUDTRAIL]),
         }
     return found
-
-
-def matches(pattern: EventPattern, event: dict[str, Any]) -> bool:
-    return pattern.matches_event(copy.deepcopy(event))
 
 
 def routed(rules: dict[str, EventPattern], event: dict[str, Any]) -> list[str]:

@@ -12,7 +12,6 @@ another account (a spoke forwarding to a hub bus) or another region.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
@@ -21,10 +20,10 @@ from moto.events.models import EventPattern
 
 from tests.harness import moto_server as ms
 from tests.harness import tf_env
+from tests.harness.event_patterns import fixture, matches, planned_rule_patterns
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EVENTS = ms.REPO_ROOT / "tests" / "fixtures" / "events"
 OWN_ACCOUNT, OWN_REGION = ms.ACCOUNT_ID, ms.REGION  # where environments/local plans on the moto server
 SPOKE = "111122223333"  # the fixtures' account
 SCANNERS = ("qscan-local-lambda-scanner", "qscan-local-ecr-scanner")
@@ -36,11 +35,6 @@ DEPLOYMENTS = (
     "lambda_update_function_code_image_digest",
     "lambda_update_function_configuration_layers",
 )
-
-
-def fixture(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
-    return loaded
 
 
 def with_function(
@@ -62,25 +56,13 @@ def pattern(moto_server: ms.MotoServer, tmp_path_factory: pytest.TempPathFactory
     manifest = tf_env.fake_manifest(work)
     ms.write_provider_override(root, moto_server.endpoint)
     tf_env.checked(tf_env.terraform(root, "init", "-input=false"), "terraform init")
-    tf_env.checked(
-        tf_env.terraform(
-            root, "plan", "-input=false", "-out=lambda.tfplan", f"-var=manifest_path={manifest}"
-        ),
-        "terraform plan",
-    )
-    shown = json.loads(
-        tf_env.checked(tf_env.terraform(root, "show", "-json", "lambda.tfplan"), "terraform show")
-    )
+    rules, shown = planned_rule_patterns(root, "lambda.tfplan", f"-var=manifest_path={manifest}")
+    rendered = rules[RULE]
     (rule,) = [change for change in shown["resource_changes"] if change["address"] == RULE]
-    rendered = rule["change"]["after"]["event_pattern"]
     # The rule carries exactly what the environment outputs.
     assert json.loads(rendered) == json.loads(shown["output_changes"]["lambda_event_pattern"]["after"])
     assert rule["change"]["after"]["event_bus_name"] == "default"
     return EventPattern.load(rendered)
-
-
-def matches(pattern: EventPattern, event: dict[str, Any]) -> bool:
-    return bool(pattern.matches_event(copy.deepcopy(event)))  # type: ignore[arg-type]  # a full event dict
 
 
 @pytest.mark.parametrize("name", DEPLOYMENTS)
