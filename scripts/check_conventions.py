@@ -8,8 +8,9 @@ Modules (every folder under modules/):
     arguments or `${path.module}/..`; module sources other than a sibling module `../<name>` under modules/,
     which travels with the module when another repository sources `//modules/<name>`);
   - the README input/output tables equal what scripts/tfdocs.py generates;
-  - a module that calls modules/aws-lambda-worker carries an exact copy of its worker_settings.tf and passes
-    every setting in the call (scripts/worker_settings.py).
+  - a module that reads `var.core` carries an exact copy of modules/aws-lambda-worker/platform_inputs.tf, one
+    that calls the worker an exact copy of its worker_settings.tf, and a worker call passes every input of
+    both files through (scripts/worker_settings.py).
 Examples (modules/<module>/examples/<name>/, roots that call the module): variables typed and described,
 outputs described, provider blocks allowed; a local module source is the module itself (`../..`) or one of
 its sibling modules, and no other path leaves the example (artifacts arrive through variables).
@@ -153,12 +154,15 @@ def check_module_file(module_dir: Path, hcl: HclFile, stats: Stats) -> list[Prob
     return problems
 
 
-def check_worker_settings(module_dir: Path, repo: Path) -> list[Problem]:
-    """A worker caller's copy of the settings is exact and its call passes every setting."""
+def check_worker_settings(
+    module_dir: Path, repo: Path, carried: tuple[worker_settings.Shared, ...]
+) -> list[Problem]:
+    """The module's copies of the shared files it carries are exact and its worker calls pass every input."""
     problems: list[Problem] = []
-    reason = worker_settings.copy_reason(module_dir, repo)
-    if reason is not None:
-        problems.append(Problem(module_dir / worker_settings.SETTINGS_FILE, 0, reason))
+    for shared in carried:
+        reason = worker_settings.copy_reason(module_dir, repo, shared)
+        if reason is not None:
+            problems.append(Problem(module_dir / shared.file, 0, reason))
     for call, missing in worker_settings.missing_arguments(module_dir, repo):
         problems.append(
             Problem(
@@ -172,7 +176,10 @@ def check_worker_settings(module_dir: Path, repo: Path) -> list[Problem]:
 
 
 def check_module(
-    module_dir: Path, stats: Stats, repo: Path, callers: frozenset[Path] = frozenset()
+    module_dir: Path,
+    stats: Stats,
+    repo: Path,
+    carriers: dict[worker_settings.Shared, frozenset[Path]] | None = None,
 ) -> list[Problem]:
     stats.modules += 1
     problems = [
@@ -189,8 +196,9 @@ def check_module(
             parsed_ok = False
             continue
         problems += check_module_file(module_dir, hcl, stats)
-    if parsed_ok and module_dir.resolve() in callers:
-        problems += check_worker_settings(module_dir, repo)
+    carried = tuple(shared for shared, dirs in (carriers or {}).items() if module_dir.resolve() in dirs)
+    if parsed_ok and carried:
+        problems += check_worker_settings(module_dir, repo, carried)
     if parsed_ok and (module_dir / tfdocs.README).is_file():
         try:
             reason = tfdocs.stale_reason(module_dir)
@@ -262,11 +270,14 @@ def run(repo: Path) -> tuple[list[Problem], Stats]:
     stats = Stats()
     problems: list[Problem] = []
     try:
-        callers = frozenset(d.resolve() for d in worker_settings.callers(repo))
+        carriers = {
+            shared: frozenset(d.resolve() for d in worker_settings.carriers(repo, shared))
+            for shared in worker_settings.SHARED
+        }
     except tfroots.HclError:
-        callers = frozenset()  # check_module reports the parse error
+        carriers = {}  # check_module reports the parse error
     for module_dir in tfroots.module_dirs(repo):
-        problems += check_module(module_dir, stats, repo, callers)
+        problems += check_module(module_dir, stats, repo, carriers)
         for example_dir in tfroots.example_dirs(module_dir):
             problems += check_example(example_dir, module_dir, stats)
     for env_dir in tfroots.environment_dirs(repo):

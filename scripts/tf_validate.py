@@ -8,9 +8,10 @@ environment (environments/aws-*, environments/local) that pulls in a module decl
 does an environment without a committed .terraform.lock.hcl. Modules and their examples commit no lock file
 (an example is part of its module: a caller copies it and pins providers in its own root), so one written by
 `terraform init` is removed again. With --test, `terraform test` runs in every AWS
-module and environment that has tests/*.tftest.hcl; in a module that carries the worker settings
-(scripts/worker_settings.py) it runs in a scratch copy of modules/ with the worker's shared settings test
-(modules/aws-lambda-worker/tests/worker_settings.tftest.hcl) added to the module's own tests.
+module and environment that has tests/*.tftest.hcl; in a module that carries a file shared from
+modules/aws-lambda-worker (platform_inputs.tf, worker_settings.tf: scripts/worker_settings.py) it runs in a
+scratch copy of modules/ with that file's shared test (modules/aws-lambda-worker/tests/platform_inputs.tftest.hcl,
+.../worker_settings.tftest.hcl) added to the module's own tests.
 """
 
 from __future__ import annotations
@@ -144,22 +145,23 @@ def git_tracks(repo: Path, path: Path) -> bool | None:
     return False
 
 
-def with_shared_settings_test(root: tfroots.Root, repo: Path, scratch: Path) -> Path:
-    """scratch/modules: a copy of the repo's modules/ whose copy of root also holds the worker's shared
-    settings test; returns root's copy (module sources like ../aws-lambda-worker still resolve)."""
+def with_shared_settings_test(
+    root: tfroots.Root, repo: Path, scratch: Path, carried: tuple[worker_settings.Shared, ...]
+) -> Path:
+    """scratch/modules: a copy of the repo's modules/ whose copy of root also holds the shared test of every
+    shared file root carries; returns root's copy (module sources like ../aws-lambda-worker still resolve)."""
     shutil.copytree(
         repo / tfroots.MODULES_DIR,
         scratch / tfroots.MODULES_DIR,
         ignore=shutil.ignore_patterns(".terraform", LOCK_FILE, "*.tfstate*"),
     )
     copy = scratch / root.path.resolve().relative_to(repo)
-    target = copy / worker_settings.SHARED_TEST
-    if target.exists():
-        raise FileExistsError(
-            f"{root.name}/{worker_settings.SHARED_TEST} would hide the worker's shared test"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(worker_settings.shared_test(repo), target)
+    for shared in carried:
+        target = copy / shared.test
+        if target.exists():
+            raise FileExistsError(f"{root.name}/{shared.test} would hide the worker's shared test")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(worker_settings.shared_test(repo, shared), target)
     return copy
 
 
@@ -170,13 +172,13 @@ def process(
     env: dict[str, str],
     mode: str,
     *,
-    shared_test: bool = False,
+    shared_tests: tuple[worker_settings.Shared, ...] = (),
 ) -> Outcome:
-    """init + validate (mode "validate") or init + test (mode "test") in one AWS root; with shared_test the
-    tests run in a scratch copy that adds the worker's shared settings test."""
-    if shared_test:
+    """init + validate (mode "validate") or init + test (mode "test") in one AWS root; with shared_tests the
+    tests run in a scratch copy that adds those shared files' tests."""
+    if shared_tests:
         with tempfile.TemporaryDirectory(prefix="qscan-tf-test-") as scratch:
-            copy = with_shared_settings_test(plan.root, repo, Path(scratch))
+            copy = with_shared_settings_test(plan.root, repo, Path(scratch), shared_tests)
             scratch_root = tfroots.Root(path=copy, kind=plan.root.kind, name=plan.root.name)
             return process(Plan(root=scratch_root, azure_chain=None), terraform, repo, env, mode)
     root = plan.root
@@ -246,9 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{mode}: no roots found under modules/ or environments/: nothing to do")
         return 0
 
-    shared = {d.resolve() for d in worker_settings.callers(repo)} if mode == "test" else set()
+    carriers = {
+        shared: {d.resolve() for d in worker_settings.carriers(repo, shared)} if mode == "test" else set()
+        for shared in worker_settings.SHARED
+    }
+
+    def carried(root: Path) -> tuple[worker_settings.Shared, ...]:
+        return tuple(shared for shared, dirs in carriers.items() if root.resolve() in dirs)
+
     if mode == "test":
-        plans = [p for p in plans if test_files(p.root.path) or p.root.path.resolve() in shared]
+        plans = [p for p in plans if test_files(p.root.path) or carried(p.root.path)]
         if not plans:
             print("test: no root has tests/*.tftest.hcl: nothing to do")
             return 0 if not errors else _fail(errors)
@@ -268,9 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if work and terraform is not None:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = [
-                pool.submit(
-                    process, plan, terraform, repo, env, mode, shared_test=plan.root.path.resolve() in shared
-                )
+                pool.submit(process, plan, terraform, repo, env, mode, shared_tests=carried(plan.root.path))
                 for plan in work
             ]
             for future in futures:

@@ -8,9 +8,10 @@ inputs and outputs, and the resources the module creates (addresses, through its
 
 Without DIRs every module under modules/ is handled. Without a mode the generated section is printed.
 --write rewrites the section between <!-- BEGIN_TF_DOCS --> and <!-- END_TF_DOCS --> in each README.md
-(appending the markers when absent, creating the README when missing) and, in a module that calls the
-worker, first its copy of the worker settings (scripts/worker_settings.py); --check exits 1 naming every
-README whose section, and every settings copy, that differs from what the code says.
+(appending the markers when absent, creating the README when missing) and, first, the module's copies of
+the files shared from modules/aws-lambda-worker (platform_inputs.tf, worker_settings.tf: see
+scripts/worker_settings.py); --check exits 1 naming every README section, and every shared copy, that
+differs from what the code says.
 """
 
 from __future__ import annotations
@@ -217,6 +218,25 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{_cell(text)}{pad}{fence}"
 
 
+def shared_note(module_dir: Path) -> list[str]:
+    """A paragraph naming the files of shared inputs module_dir holds and where their source is."""
+    present = [shared.file for shared in worker_settings.SHARED if (module_dir / shared.file).is_file()]
+    if not present:
+        return []
+    names = " and ".join(f"`{name}`" for name in present)
+    if module_dir.name == worker_settings.WORKER:
+        text = (
+            f"{names} are the source of the inputs shared with the platform modules: `make docs` copies each "
+            "into every module carrying it, and its validations are tested once, in tests/ beside it."
+        )
+    else:
+        text = (
+            f"The inputs from {names} are shared: each file is a copy of the one in modules/{worker_settings.WORKER} "
+            "that `make docs` writes (edit the source there), and its validations are tested there once."
+        )
+    return [text, ""]
+
+
 def render(module_dir: Path) -> str:
     """The Markdown between (and including) the markers for one module."""
     inputs, outputs = collect(module_dir)
@@ -242,6 +262,7 @@ def render(module_dir: Path) -> str:
                 body = path.read_text(encoding="utf-8").rstrip("\n")
                 lines += ["", f"`{relative}`:", "", "```hcl", body, "```"]
     lines += ["", "## Inputs", ""]
+    lines += shared_note(module_dir)
     if inputs:
         lines += [
             "| Name | Description | Type | Default | Required |",
@@ -359,11 +380,16 @@ def main(argv: list[str] | None = None) -> int:
     problems = 0
     for directory in dirs:
         name = tfroots.display(directory, args.root)
-        calls_worker = directory.resolve() in {d.resolve() for d in worker_settings.callers(args.root)}
+        carried = [
+            shared
+            for shared in worker_settings.SHARED
+            if directory.resolve() in {d.resolve() for d in worker_settings.carriers(args.root, shared)}
+        ]
         try:
             if args.write:
-                if calls_worker and worker_settings.write_copy(directory, args.root):
-                    print(f"tfdocs: updated {name}/{worker_settings.SETTINGS_FILE}")
+                for shared in carried:
+                    if worker_settings.write_copy(directory, args.root, shared):
+                        print(f"tfdocs: updated {name}/{shared.file}")
                 readme = directory / README
                 new_text = updated_readme(directory)
                 old_text = readme.read_text(encoding="utf-8") if readme.is_file() else None
@@ -373,10 +399,11 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     print(f"tfdocs: {name}/{README} up to date")
             elif args.check:
-                copy_reason = worker_settings.copy_reason(directory, args.root) if calls_worker else None
-                if copy_reason is not None:
-                    print(f"{name}: {copy_reason}")
-                    problems += 1
+                for shared in carried:
+                    copy_reason = worker_settings.copy_reason(directory, args.root, shared)
+                    if copy_reason is not None:
+                        print(f"{name}: {copy_reason}")
+                        problems += 1
                 reason = stale_reason(directory)
                 if reason is not None:
                     print(f"{name}/{README}: {reason}")

@@ -1,14 +1,18 @@
-"""The worker settings, declared once and copied verbatim into every module that calls the worker.
+"""The files of inputs declared once in modules/aws-lambda-worker and copied verbatim where they are shared.
 
-modules/aws-lambda-worker/worker_settings.tf declares every input a platform module passes through to the
-worker unchanged (type, default, description, validation). Each module that calls the worker (a `module`
-block whose local source is ../aws-lambda-worker: modules/ecr, modules/lambda) carries a byte-identical
-copy under the same name, so its inputs, README table and validations are the worker's. `make docs`
-(scripts/tfdocs.py --write) writes the copies; `make conventions` fails when a copy differs or when the
-`module` call leaves a setting out or sets it from something other than the caller's own setting (the
-worker's default, or a fixed value, would silently win). The shared validation tests
-are modules/aws-lambda-worker/tests/worker_settings.tftest.hcl: the worker runs them itself, and
-`make tf-test` (scripts/tf_validate.py) runs them in every calling module as well.
+Two shared files, each with its source in modules/aws-lambda-worker (the one module that declares both) and
+one shared validation test beside it under tests/:
+  - platform_inputs.tf: the inputs every AWS platform module takes (the scan store `core` and `tags`),
+    copied into every module that reads `var.core` (modules/ecr, modules/lambda, modules/fargate);
+  - worker_settings.tf: every input a platform module passes through to the worker unchanged, copied into
+    every module that calls the worker (a `module` block whose local source is ../aws-lambda-worker:
+    modules/ecr, modules/lambda).
+A copy is byte-identical and has the source's name, so the carrier's inputs, README table and validations
+are the source's. `make docs` (scripts/tfdocs.py --write) writes the copies; `make conventions` fails when
+a copy is missing or differs, or when a worker `module` call leaves an input of either file out or sets it
+from something other than the caller's own input (the worker's default, or a fixed value, would silently
+win). The shared tests (tests/platform_inputs.tftest.hcl, tests/worker_settings.tftest.hcl) run in the
+worker itself, and `make tf-test` (scripts/tf_validate.py) runs each in every module carrying its file.
 """
 
 from __future__ import annotations
@@ -21,8 +25,19 @@ from scripts import tfroots
 from scripts.hcl import parse_hcl
 
 WORKER = "aws-lambda-worker"
-SETTINGS_FILE = "worker_settings.tf"
-SHARED_TEST = Path("tests") / "worker_settings.tftest.hcl"
+
+
+@dataclass(frozen=True)
+class Shared:
+    """One shared file: its name (the same in the source and every copy) and its shared test."""
+
+    file: str
+    test: Path
+
+
+PLATFORM_INPUTS = Shared("platform_inputs.tf", Path("tests") / "platform_inputs.tftest.hcl")
+WORKER_SETTINGS = Shared("worker_settings.tf", Path("tests") / "worker_settings.tftest.hcl")
+SHARED = (PLATFORM_INPUTS, WORKER_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -39,17 +54,23 @@ def worker_dir(repo: Path) -> Path:
     return repo / tfroots.MODULES_DIR / WORKER
 
 
-def source_file(repo: Path) -> Path:
-    return worker_dir(repo) / SETTINGS_FILE
+def source_file(repo: Path, shared: Shared) -> Path:
+    return worker_dir(repo) / shared.file
 
 
-def shared_test(repo: Path) -> Path:
-    return worker_dir(repo) / SHARED_TEST
+def shared_test(repo: Path, shared: Shared) -> Path:
+    return worker_dir(repo) / shared.test
 
 
 def setting_names(repo: Path) -> list[str]:
-    """The variables the source file declares, in file order."""
-    return [name for name, _ in tfroots.blocks(tfroots.load_hcl(source_file(repo)), "variable")]
+    """The variables the source files declare, in file order: what a worker call must pass through."""
+    sources = [source_file(repo, shared) for shared in SHARED]
+    return [
+        name
+        for path in sources
+        if path.is_file()
+        for name, _ in tfroots.blocks(tfroots.load_hcl(path), "variable")
+    ]
 
 
 def worker_calls(module_dir: Path, repo: Path) -> list[Call]:
@@ -69,30 +90,45 @@ def worker_calls(module_dir: Path, repo: Path) -> list[Call]:
     return calls
 
 
-def callers(repo: Path) -> list[Path]:
-    """Every module under modules/ (the worker excluded) that calls the worker; none without the source."""
-    if not source_file(repo).is_file():
+def reads_core(module_dir: Path) -> bool:
+    """Whether a top-level .tf file of module_dir other than the platform inputs copy reads `var.core`."""
+    return any(
+        path.name != PLATFORM_INPUTS.file and re.search(r"\bvar\.core\b", path.read_text(encoding="utf-8"))
+        for path in tfroots.tf_files(module_dir)
+    )
+
+
+def carriers(repo: Path, shared: Shared) -> list[Path]:
+    """Every module under modules/ (the worker excluded) that must carry a copy of shared: for the worker
+    settings the worker's callers, for the platform inputs the modules reading `var.core`; none without
+    the source."""
+    if not source_file(repo, shared).is_file():
         return []
     home = worker_dir(repo).resolve()
-    return [d for d in tfroots.module_dirs(repo) if d.resolve() != home and worker_calls(d, repo)]
+    return [
+        d
+        for d in tfroots.module_dirs(repo)
+        if d.resolve() != home
+        and (bool(worker_calls(d, repo)) if shared is WORKER_SETTINGS else reads_core(d))
+    ]
 
 
-def copy_reason(module_dir: Path, repo: Path) -> str | None:
-    """Why module_dir's copy of the settings is wrong, or None when it equals the source."""
-    source = source_file(repo)
-    copy = module_dir / SETTINGS_FILE
+def copy_reason(module_dir: Path, repo: Path, shared: Shared) -> str | None:
+    """Why module_dir's copy of shared is wrong, or None when it equals the source."""
+    source = source_file(repo, shared)
+    copy = module_dir / shared.file
     where = tfroots.display(source, repo)
     if not copy.is_file():
-        return f"{SETTINGS_FILE} is missing: it must be a copy of {where} (run `make docs`)"
+        return f"{shared.file} is missing: it must be a copy of {where} (run `make docs`)"
     if copy.read_bytes() != source.read_bytes():
-        return f"{SETTINGS_FILE} differs from {where}: edit the source and run `make docs`"
+        return f"{shared.file} differs from {where}: edit the source and run `make docs`"
     return None
 
 
-def write_copy(module_dir: Path, repo: Path) -> bool:
-    """Make module_dir's copy equal the source; True when the file changed."""
-    text = source_file(repo).read_bytes()
-    copy = module_dir / SETTINGS_FILE
+def write_copy(module_dir: Path, repo: Path, shared: Shared) -> bool:
+    """Make module_dir's copy of shared equal the source; True when the file changed."""
+    text = source_file(repo, shared).read_bytes()
+    copy = module_dir / shared.file
     if copy.is_file() and copy.read_bytes() == text:
         return False
     copy.write_bytes(text)

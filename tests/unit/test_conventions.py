@@ -241,6 +241,42 @@ def test_worker_settings_copy_missing_is_reported(tmp_path: Path) -> None:
     ]
 
 
+INPUTS_TF = 'variable "core" {\n  description = "Store."\n  type        = string\n}\n'
+
+
+def test_a_module_reading_core_carries_the_platform_inputs_copy_and_make_docs_writes_it(
+    tmp_path: Path,
+) -> None:
+    write_module(
+        tmp_path, "aws-lambda-worker", {"worker_settings.tf": SETTINGS_TF, "platform_inputs.tf": INPUTS_TF}
+    )
+    fargate = write_module(tmp_path, "fargate", {"main.tf": "locals {\n  key = var.core\n}\n"})
+    (fargate / "README.md").write_text(tfdocs.updated_readme(fargate))
+    assert problems(tmp_path) == [
+        "modules/fargate/platform_inputs.tf: platform_inputs.tf is missing: it must be a copy of "
+        "modules/aws-lambda-worker/platform_inputs.tf (run `make docs`)"
+    ]
+    assert tfdocs.main(["--write", "--root", str(tmp_path)]) == 0
+    assert (fargate / "platform_inputs.tf").read_text() == INPUTS_TF
+    assert not (fargate / "worker_settings.tf").exists()  # it does not call the worker
+    assert "copy of the one in modules/aws-lambda-worker" in (fargate / "README.md").read_text()
+    assert problems(tmp_path) == []
+
+
+def test_worker_call_must_pass_the_platform_inputs_too(tmp_path: Path) -> None:
+    write_module(
+        tmp_path, "aws-lambda-worker", {"worker_settings.tf": SETTINGS_TF, "platform_inputs.tf": INPUTS_TF}
+    )
+    write_module(
+        tmp_path,
+        "ecr",
+        {"worker_settings.tf": SETTINGS_TF, "platform_inputs.tf": INPUTS_TF, "worker.tf": WORKER_CALL},
+    )
+    found = problems(tmp_path)
+    assert len(found) == 1, found
+    assert 'module "worker" does not pass the worker settings core through' in found[0]
+
+
 @pytest.mark.parametrize("argument", ["", "  memory_size = 512\n", "  memory_size = var.other\n"])
 def test_worker_call_must_pass_every_setting_through(tmp_path: Path, argument: str) -> None:
     worker_repo(tmp_path, call=f'module "worker" {{\n  source = "../aws-lambda-worker"\n{argument}}}\n')

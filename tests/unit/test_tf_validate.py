@@ -273,3 +273,31 @@ def test_test_mode_adds_the_workers_shared_settings_test_in_a_scratch_copy(
         not cwd.startswith(str(tmp_path)) for cwd in ecr_runs
     )  # a scratch copy, not the tree
     assert not (ecr / "tests" / "worker_settings.tftest.hcl").exists()
+
+
+def test_test_mode_adds_the_platform_inputs_test_to_a_module_reading_core_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fake_terraform: tuple[Path, Path]
+) -> None:
+    worker = module(tmp_path, "aws-lambda-worker")
+    write_files(worker, {"worker_settings.tf": 'variable "x" {\n  type = number\n}\n'})
+    write_files(worker, {"platform_inputs.tf": 'variable "core" {\n  type = string\n}\n'})
+    write_files(
+        worker / "tests",
+        {
+            "worker_settings.tftest.hcl": 'run "settings" {}\n',
+            "platform_inputs.tftest.hcl": 'run "inputs" {}\n',
+        },
+    )
+    fargate = module(tmp_path, "fargate", extra="locals {\n  key = var.core\n}\n")
+    write_files(fargate / "tests", {"own.tftest.hcl": 'run "own" {}\n'})
+    ecr = module(
+        tmp_path, "ecr", extra='module "worker" {\n  source = "../aws-lambda-worker"\n  core = var.core\n}\n'
+    )
+    terraform, _ = fake_terraform
+    assert tf_validate.main(["--test", "--root", str(tmp_path), "--terraform", str(terraform)]) == 0
+    out = capsys.readouterr().out
+    assert "ok   modules/fargate: 2 test file(s) passed" in out  # its own and the platform inputs test
+    assert "ok   modules/ecr: 2 test file(s) passed" in out  # both shared tests, no own tests
+    assert "ok   modules/aws-lambda-worker: 2 test file(s) passed" in out
+    assert not (fargate / "tests" / "platform_inputs.tftest.hcl").exists()
+    assert not (ecr / "tests").exists()

@@ -222,14 +222,6 @@ run "rejects_aws_metrics_namespace" {
   expect_failures = [var.metrics_namespace]
 }
 
-run "rejects_core_with_bad_kms_arn" {
-  command = plan
-  variables {
-    core = merge(var.core, { kms_key_arn = "alias/qscan" })
-  }
-  expect_failures = [var.core]
-}
-
 run "rejects_malformed_organization_id" {
   command = plan
   variables {
@@ -252,14 +244,6 @@ run "rejects_a_retry_backoff_beyond_the_sqs_visibility_limit" {
     retry_backoff = { max_seconds = 43201 }
   }
   expect_failures = [var.retry_backoff]
-}
-
-run "rejects_core_without_store_environment" {
-  command = plan
-  variables {
-    core = merge(var.core, { handler_environment = { QSCAN_DEDUPE_TABLE = "qscan-dedupe" } })
-  }
-  expect_failures = [var.core]
 }
 
 run "rejects_organization_id_that_is_an_account" {
