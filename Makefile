@@ -102,7 +102,7 @@ tf-test: bootstrap ## terraform test (mocked providers) in every module and envi
 	$(call say,tf-test: terraform test per module)
 	$(PY) scripts/tf_validate.py --test
 
-conventions: bootstrap ## the repo's own HCL checks: module files, typed+described variables, examples, worker_settings.tf copies, README sections
+conventions: bootstrap ## the repo's own HCL checks: module files, typed+described variables, examples, platform_inputs.tf + worker_settings.tf copies, README sections
 	$(call say,conventions: module layout, variables, outputs, examples, settings copies, README sections)
 	$(PY) scripts/check_conventions.py
 
@@ -126,8 +126,8 @@ demo: bootstrap package ## run the pipeline locally: moto + simulated qscanner, 
 	$(call say,demo: local pipeline on moto with the simulated scanner)
 	$(PY) scripts/demo.py
 
-docs: bootstrap ## regenerate the module READMEs' reference sections and the worker_settings.tf copies
-	$(call say,docs: module README reference sections + worker_settings.tf copies)
+docs: bootstrap ## regenerate the module READMEs' reference sections and the platform_inputs.tf + worker_settings.tf copies
+	$(call say,docs: module README reference sections + platform_inputs.tf, worker_settings.tf copies)
 	$(PY) scripts/tfdocs.py --write
 
 bench: bootstrap ## benchmarks; prints figures, asserts nothing

@@ -1,4 +1,4 @@
-# The platform inputs: what every AWS platform module takes (the scan store `core` and `tags`), declared once
+# The platform inputs: what every AWS platform module takes (the scan store `core`, `tags` and the alert `severity_threshold`), declared once
 # (type, description, validation). This file is the source in modules/aws-lambda-worker; each module that
 # reads `var.core` (modules/ecr, modules/lambda, modules/fargate) carries a byte-identical copy: `make docs`
 # writes the copies, `make conventions` fails when one differs or is missing, or when a `module "worker"` call
@@ -50,5 +50,17 @@ variable "core" {
   validation {
     condition     = alltrue([for k in ["QSCAN_DEDUPE_TABLE", "QSCAN_RESULTS_BUCKET", "QSCAN_RESULTS_KMS_KEY_ID", "QSCAN_ALERT_TOPIC_ARN", "QSCAN_QUALYS_SECRET_ARN"] : contains(keys(var.core.handler_environment), k)])
     error_message = "core.handler_environment must hold QSCAN_DEDUPE_TABLE, QSCAN_RESULTS_BUCKET, QSCAN_RESULTS_KMS_KEY_ID, QSCAN_ALERT_TOPIC_ARN and QSCAN_QUALYS_SECRET_ARN (use the aws-core output)."
+  }
+}
+
+variable "severity_threshold" {
+  description = "Lowest finding severity that sends an alert (QSCAN_SEVERITY_THRESHOLD): CRITICAL, HIGH, MEDIUM, LOW, or NONE (findings never alert; failed scans and policy denials always do). Case-insensitive; passed on upper-case."
+  type        = string
+  default     = "HIGH"
+  nullable    = false
+
+  validation {
+    condition     = contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE"], upper(var.severity_threshold))
+    error_message = "severity_threshold must be one of CRITICAL, HIGH, MEDIUM, LOW, NONE."
   }
 }

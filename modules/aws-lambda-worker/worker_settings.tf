@@ -268,17 +268,6 @@ variable "environment_variables" {
 }
 
 # ------------------------------------------------------------------ scan settings
-variable "severity_threshold" {
-  description = "Lowest finding severity that sends an alert (QSCAN_SEVERITY_THRESHOLD): CRITICAL, HIGH, MEDIUM, LOW, or NONE (findings never alert; failed scans and policy denials always do). Case-insensitive; passed on upper-case."
-  type        = string
-  default     = "HIGH"
-
-  validation {
-    condition     = contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE"], upper(var.severity_threshold))
-    error_message = "severity_threshold must be one of CRITICAL, HIGH, MEDIUM, LOW, NONE."
-  }
-}
-
 variable "scan_types" {
   description = "qscanner scan types (QSCAN_SCAN_TYPES, comma-joined)."
   type        = list(string)

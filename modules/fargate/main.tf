@@ -33,7 +33,7 @@ locals {
   task_environment = {
     for name, value in merge(var.core.handler_environment, {
       QSCAN_SCANNER_BACKEND      = var.scanner_backend
-      QSCAN_SEVERITY_THRESHOLD   = var.severity_threshold
+      QSCAN_SEVERITY_THRESHOLD   = upper(var.severity_threshold)
       QSCAN_SCAN_TIMEOUT_SECONDS = tostring(var.scan_timeout_seconds - 30)
       QSCAN_SPOKE_ROLE_NAME      = var.spoke_role_name
       QSCAN_SPOKE_EXTERNAL_ID    = var.spoke_external_id

@@ -281,18 +281,6 @@ variable "qscanner_layer_arn" {
   }
 }
 
-variable "severity_threshold" {
-  description = "Lowest severity that sends a findings notification (QSCAN_SEVERITY_THRESHOLD); failures always notify."
-  type        = string
-  default     = "HIGH"
-  nullable    = false
-
-  validation {
-    condition     = contains(["CRITICAL", "HIGH", "MEDIUM", "LOW"], var.severity_threshold)
-    error_message = "severity_threshold must be CRITICAL, HIGH, MEDIUM or LOW."
-  }
-}
-
 variable "spoke_role_name" {
   description = "Name of the read role in spoke accounts the task function assumes for cross-account task definitions and images (QSCAN_SPOKE_ROLE_NAME); attach read_policy_json to it. null: no cross-account access."
   type        = string

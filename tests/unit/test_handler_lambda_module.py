@@ -22,7 +22,6 @@ from qscan.aws.lambdas.bulk_request import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_r
 from qscan.aws.lambdas.bulk_scan import options_from_input
 from qscan.config import ENV_NAMES, Settings
 from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
-from qscan.notify.policy import THRESHOLDS
 from qscan.results import keys
 
 from tests.harness.tf_modules import (
@@ -180,12 +179,3 @@ def test_the_role_has_the_permissions_the_handler_uses() -> None:
     assert "local.has_bulk_scan ?" in text
     assert '"sts:AssumeRole"' in policy_statement("AssumeSpokeReadRole")
     assert "sqs" in locals_of(WORKER / "iam.tf")["kms_via_services"]  # sending to the KMS-encrypted queue
-
-
-def test_severity_values_match_the_core() -> None:
-    text = (MODULE / "worker_settings.tf").read_text()
-    block = text[text.index('variable "severity_threshold"') :]
-    block = block[: block.index("\n}\n")]
-    accepted = re.search(r"contains\(\[([^\]]*)\]", block)
-    assert accepted is not None
-    assert tuple(v.strip().strip('"') for v in accepted.group(1).split(",")) == THRESHOLDS

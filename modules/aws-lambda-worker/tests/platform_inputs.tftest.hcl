@@ -70,3 +70,19 @@ run "rejects_core_without_store_environment" {
   }
   expect_failures = [var.core]
 }
+
+run "rejects_unknown_severity" {
+  command = plan
+  variables {
+    severity_threshold = "severe"
+  }
+  expect_failures = [var.severity_threshold]
+}
+
+run "rejects_powertools_era_informational_severity" {
+  command = plan
+  variables {
+    severity_threshold = "INFORMATIONAL"
+  }
+  expect_failures = [var.severity_threshold]
+}

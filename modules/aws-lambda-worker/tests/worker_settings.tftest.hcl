@@ -166,14 +166,6 @@ run "rejects_max_receive_count_zero" {
   expect_failures = [var.max_receive_count]
 }
 
-run "rejects_unknown_severity" {
-  command = plan
-  variables {
-    severity_threshold = "severe"
-  }
-  expect_failures = [var.severity_threshold]
-}
-
 run "rejects_unknown_scan_type" {
   command = plan
   variables {
@@ -188,14 +180,6 @@ run "rejects_relative_qscanner_path" {
     qscanner_path = "bin/qscanner"
   }
   expect_failures = [var.qscanner_path]
-}
-
-run "rejects_powertools_era_informational_severity" {
-  command = plan
-  variables {
-    severity_threshold = "INFORMATIONAL"
-  }
-  expect_failures = [var.severity_threshold]
 }
 
 run "rejects_bad_handler_name" {
