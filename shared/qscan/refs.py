@@ -122,23 +122,35 @@ def classify_registry(host: str) -> RegistryInfo:
             account=match["account"],
             region=region,
             fips=match["fips"] is not None,
-            partition=_partition(region),
+            partition=aws_partition(region),
         )
     match = re.fullmatch(_ECR_DUALSTACK, host)
     if match:
         region = match["region"]
-        return RegistryInfo(kind="ecr", account=match["account"], region=region, partition=_partition(region))
+        return RegistryInfo(
+            kind="ecr", account=match["account"], region=region, partition=aws_partition(region)
+        )
     match = re.fullmatch(_ACR, host)
     if match:
         return RegistryInfo(kind="acr", acr_name=match["name"])
     return RegistryInfo(kind="other")
 
 
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
+_PARTITION_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-isof-", "aws-iso-f"),
+)
+
+
+def aws_partition(region: str | None) -> str:
+    """The AWS partition a region belongs to (`aws` for commercial regions and unknown input)."""
+    for prefix, partition in _PARTITION_PREFIXES:
+        if region and region.startswith(prefix):
+            return partition
     return "aws"
 
 

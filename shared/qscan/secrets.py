@@ -211,7 +211,19 @@ def secrets_manager_text(secret_id: str, client: Any) -> str | bytes:
 
 
 def from_key_vault(secret_uri: str, client_factory: Callable[[str], Any]) -> QualysSecret:
-    """Read a Key Vault secret by URI through an azure-keyvault-secrets SecretClient."""
+    """Read the Qualys secret from a Key Vault secret by URI."""
+    vault_url, name, _ = parse_keyvault_secret_uri(secret_uri)
+    return parse_secret_text(
+        key_vault_text(secret_uri, client_factory), f"Key Vault secret {vault_url}/secrets/{name}"
+    )
+
+
+def key_vault_text(secret_uri: str, client_factory: Callable[[str], Any]) -> str:
+    """The value of a Key Vault secret by URI through an azure-keyvault-secrets SecretClient: the one Key Vault
+    reader (the Qualys secret, and a registry credentials secret fed to `qscan.registry.credentials`).
+
+    Errors never carry the value: missing and unreadable secrets are `ConfigError`, the rest `TransientError`.
+    """
     from azure.core.exceptions import (  # noqa: PLC0415 - optional dependency
         AzureError,
         ClientAuthenticationError,
@@ -241,9 +253,9 @@ def from_key_vault(secret_uri: str, client_factory: Callable[[str], Any]) -> Qua
     except AzureError as exc:
         raise TransientError(f"{source} could not be read ({type(exc).__name__}); retry") from None
     value = getattr(secret, "value", None)
-    if value is None:
+    if not isinstance(value, str):
         raise ConfigError(f"{source} has no value")
-    return parse_secret_text(value, source)
+    return value
 
 
 # ---------------------------------------------------------------- clients and cache

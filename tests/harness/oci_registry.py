@@ -109,18 +109,7 @@ class TokenServer:
     @classmethod
     def create(cls, host: str = HOST, service: str = SERVICE) -> TokenServer:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ISSUER)])
-        now = dt.datetime.now(dt.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256())
-        )
+        cert = _self_signed(key, ISSUER).sign(key, hashes.SHA256())
         return cls(key, cert.public_bytes(serialization.Encoding.PEM), _libtrust_kid(key), host, service)
 
     @property
@@ -215,12 +204,11 @@ class TokenServer:
             self.server.server_close()
 
 
-def tls_certificate(directory: Path, ip: str) -> Path:
-    """A self-signed server certificate for `ip` (PEM with its key): the https realm's, and a client's CA."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)])
+def _self_signed(key: rsa.RSAPrivateKey, common_name: str) -> x509.CertificateBuilder:
+    """A certificate for `key`, issued by itself to `common_name`, valid from yesterday to tomorrow."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -228,6 +216,14 @@ def tls_certificate(directory: Path, ip: str) -> Path:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=1))
+    )
+
+
+def tls_certificate(directory: Path, ip: str) -> Path:
+    """A self-signed server certificate for `ip` (PEM with its key): the https realm's, and a client's CA."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        _self_signed(key, ip)
         .add_extension(
             x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False
         )

@@ -23,13 +23,13 @@ from qscan.aws.sessions import (
     Accounts,
     ClientFactory,
     client_config,
-    partition_for_region,
     partition_from_arn,
 )
 from qscan.dedupe.dynamodb import DynamoDBDedupeStore
 from qscan.errors import ConfigError, InvalidEvent, TransientError
 from qscan.notify import sns
 from qscan.redact import redact
+from qscan.refs import aws_partition
 from qscan.results.s3 import S3ResultStore
 
 SPOKE = "222233334444"
@@ -70,8 +70,8 @@ def accounts(clock: Clock | None = None, **kwargs: Any) -> tuple[Accounts, list[
     ("region", "partition"),
     [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov"), (None, "aws")],
 )
-def test_partition_for_region(region: str | None, partition: str) -> None:
-    assert partition_for_region(region) == partition
+def test_aws_partition(region: str | None, partition: str) -> None:
+    assert aws_partition(region) == partition
 
 
 def test_partition_from_arn() -> None:

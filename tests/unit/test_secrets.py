@@ -21,6 +21,7 @@ from qscan import secrets
 from qscan.config import Settings
 from qscan.errors import ConfigError, TransientError
 from qscan.redact import redact
+from qscan.registry.credentials import SecretCredentials
 from qscan.secrets import QualysSecret, load_qualys_secret, parse_secret_text
 
 REGION = "eu-west-1"
@@ -367,3 +368,25 @@ def test_cross_cloud_secret_settings_are_rejected():
     azure = Settings.from_env({"QSCAN_CLOUD": "azure", "QSCAN_QUALYS_SECRET_ARN": "qscan/qualys"})
     with pytest.raises(ConfigError, match="QSCAN_QUALYS_SECRET_ARN is an AWS setting"):
         load_qualys_secret(azure, env={})
+
+
+def test_key_vault_text_feeds_registry_credentials_and_never_echoes_the_value():
+    """The one Key Vault reader also serves a registry credentials secret (the Azure app wires it, issue 16)."""
+    mapping = {"ghcr.io": {"username": "bot", "password": "kv-registry-password-1"}}
+    client = FakeSecretClient("https://kv-qscan.vault.azure.net", {"registries": [json.dumps(mapping)]})
+    uri = "https://kv-qscan.vault.azure.net/secrets/registries"
+    source = SecretCredentials(
+        lambda: secrets.key_vault_text(uri, lambda _url: client), f"Key Vault secret {uri}"
+    )
+    credential = source.credential_for("ghcr.io")
+    assert credential is not None and credential.username == "bot"
+    assert source.credential_for("docker.io") is None
+    assert client.calls == [("registries", None)]  # read once, then cached
+
+    denied = FakeSecretClient("https://kv-qscan.vault.azure.net", {}, fail="forbidden")
+    with pytest.raises(ConfigError, match="Key Vault Secrets User") as caught:
+        secrets.key_vault_text(uri, lambda _url: denied)
+    assert "kv-registry-password-1" not in str(caught.value)
+    empty = FakeSecretClient("https://kv-qscan.vault.azure.net", {"registries": [None]})  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match="has no value"):
+        secrets.key_vault_text(uri, lambda _url: empty)

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from qscan.aws.context import LambdaContext
-from qscan.aws.sessions import Accounts, ClientFactory, partition_for_region, partition_from_arn
+from qscan.aws.sessions import Accounts, ClientFactory, partition_from_arn
 from qscan.aws.sqs_handler import CountingScanner, RequestHandler, SqsScanHandler
 from qscan.aws.sqs_retry import Backoff, SqsRetry
 from qscan.config import Settings
@@ -54,7 +54,7 @@ from qscan.log import configure_logging
 from qscan.metrics import DASHBOARD_METRICS, EmfMetrics
 from qscan.notify import publisher_from_settings
 from qscan.pipeline import Pipeline
-from qscan.refs import classify_registry
+from qscan.refs import aws_partition, classify_registry
 from qscan.results.s3 import S3ResultStore
 from qscan.results.store import ResultStore
 from qscan.scanners.qscanner import QscannerOptions, QscannerRunner
@@ -89,7 +89,7 @@ class QueueScanHandler:
             self.clients,
             role_name=settings.spoke_role_name,
             external_id=settings.spoke_external_id,
-            partition=partition_for_region(self.region),
+            partition=aws_partition(self.region),
             session_name=self.session_name,
             min_validity_seconds=settings.scan_timeout_seconds + CREDENTIAL_MARGIN_SECONDS,
         )

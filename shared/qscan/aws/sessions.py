@@ -54,24 +54,8 @@ ROLE_CHAINING_MAX_SECONDS = 3600
 # Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
 _ACCOUNT = r"^[0-9]{12}$"
 _SESSION_NAME = r"^[\w+=,.@-]{2,64}$"
-_PARTITION_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("cn-", "aws-cn"),
-    ("us-gov-", "aws-us-gov"),
-    ("us-isob-", "aws-iso-b"),
-    ("us-iso-", "aws-iso"),
-    ("eu-isoe-", "aws-iso-e"),
-    ("us-isof-", "aws-iso-f"),
-)
 _ARN_PARTITION = r"^arn:(aws[a-z-]*):"
 _ASSUME_HINT = " - check that the spoke role exists, trusts this scanner's role and requires this ExternalId"
-
-
-def partition_for_region(region: str | None) -> str:
-    """The AWS partition a region belongs to (`aws` for commercial regions and unknown input)."""
-    for prefix, partition in _PARTITION_PREFIXES:
-        if region and region.startswith(prefix):
-            return partition
-    return "aws"
 
 
 def partition_from_arn(arn: str | None) -> str | None:

@@ -34,6 +34,7 @@ from qscan.events._util import (
     show,
     unsupported,
 )
+from qscan.refs import aws_partition
 from qscan.target import PackageType, ScanTarget
 
 CLOUDTRAIL_SOURCE = "lambda.amazonaws.com"
@@ -136,7 +137,7 @@ def _function_arn(call: ApiCall, response: dict[str, Any] | None) -> str | None:
         return None  # left to _function_name, which rejects it
     if account is None or call.region is None:
         return None
-    return f"arn:{_partition(call.region)}:lambda:{call.region}:{account}:function:{name}"
+    return f"arn:{aws_partition(call.region)}:lambda:{call.region}:{account}:function:{name}"
 
 
 def _function_name(request: dict[str, Any]) -> str | None:
@@ -147,14 +148,6 @@ def _function_name(request: dict[str, Any]) -> str | None:
     if partial or re.fullmatch(_NAME_RE, given):
         return given
     fail("requestParameters.functionName is not a function name or ARN")
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _package_type(response: dict[str, Any] | None, request: dict[str, Any]) -> PackageType | None:

@@ -39,7 +39,7 @@ from typing import Any
 from qscan.cloud_errors import aws_error
 from qscan.errors import ConfigError, InvalidEvent, InvalidReference, TransientError, UnsupportedEvent
 from qscan.events.aws_lambda import FUNCTION_ARN_RE, LAYER_ARN_RE
-from qscan.refs import ImageRef, image_ref, parse_image_ref
+from qscan.refs import ImageRef, aws_partition, image_ref, parse_image_ref
 from qscan.target import ScanTarget
 
 # Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
@@ -106,7 +106,7 @@ def locate_function(target: ScanTarget) -> FunctionLocator:
         raise InvalidEvent("the target's function is not a Lambda function name or ARN")
     where = target.region
     if owner is not None and where is not None:  # a full ARN pins the account GetFunction reads
-        function_name = f"arn:{_partition(where)}:lambda:{where}:{owner}:function:{short}"
+        function_name = f"arn:{aws_partition(where)}:lambda:{where}:{owner}:function:{short}"
     elif owner is not None:
         function_name = f"{owner}:function:{short}"  # a partial ARN (GetFunction accepts it)
     else:
@@ -260,14 +260,6 @@ def is_own_function(
 
 
 # ---------------------------------------------------------------------------------------------- internals
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _mapped(exc: Exception, locator: FunctionLocator) -> Exception:
