@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
 import threading
 import time
@@ -37,6 +36,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
+from qscan.http_wait import wait_hint
 from qscan.oci import (
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
@@ -248,8 +248,8 @@ class DistributionClient:
     def _wait(self, response: requests.Response, attempt: int) -> float:
         backoff: float = self._backoff * 2 ** (attempt - 1)
         if response.status_code == 429:
-            asked = _retry_after(response.headers.get("Retry-After"))
-            backoff = backoff if asked is None else max(asked, 0.0)
+            asked = wait_hint(response.headers, time.time())
+            backoff = backoff if asked is None else asked
         return min(backoff, self._max_wait)
 
     def _fail(self, call: _Call, status: int) -> None:
@@ -448,19 +448,6 @@ def _unknown_host(exc: BaseException) -> bool:
         reason = getattr(current, "reason", None)  # urllib3's MaxRetryError; ssl.SSLError's is a str
         stack.append(reason if isinstance(reason, BaseException) else None)
     return False
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.timestamp() - time.time()
 
 
 def _token_of(answer: Any) -> tuple[str | None, float]:

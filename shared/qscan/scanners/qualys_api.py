@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import email.utils
 import json
 import logging
 import random
@@ -66,6 +65,7 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from qscan import __version__
 from qscan.config import QUALYS_ACCOUNT_TYPES
 from qscan.errors import ConfigError, QscanError, TransientError
+from qscan.http_wait import wait_hint
 from qscan.redact import redact, register_secret
 from qscan.results.model import Finding, Severity, SeverityCounts
 from qscan.scanners.pods import gateway_for
@@ -511,7 +511,9 @@ class QualysApiClient:
                 reason = f"{method} {label}: rate limited (HTTP 429)"
                 if attempt >= o.max_attempts:
                     raise QualysRateLimited(f"{reason} after {attempt} attempt(s)")
-                wait = _wait_hint(response, self._wall_clock())
+                wait = wait_hint(
+                    response.headers, self._wall_clock(), ("X-RateLimit-ToWait-Sec", "Retry-After")
+                )
                 LOG.warning("qualys %s; waiting %.1fs", reason, wait if wait is not None else -1)
                 self._pause(
                     wait if wait is not None else self._backoff(attempt), deadline, reason, QualysRateLimited
@@ -829,24 +831,6 @@ def _score(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return score if 0.0 <= score <= 10.0 else None
-
-
-def _wait_hint(response: requests.Response, now: float) -> float | None:
-    """Seconds to wait from `X-RateLimit-ToWait-Sec`, else `Retry-After` (seconds or an HTTP date)."""
-    for header in ("X-RateLimit-ToWait-Sec", "Retry-After"):
-        value = response.headers.get(header)
-        if not value:
-            continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            continue
-        return max(0.0, when.timestamp() - now)
-    return None
 
 
 def _snippet(response: requests.Response) -> str:
