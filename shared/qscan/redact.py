@@ -17,13 +17,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
     # Authorization headers and bearer tokens.
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
-    # key=value / key: value / "key": "value" pairs whose key names a secret.
+    # key=value / key: value / "key": "value" pairs whose key names a secret, also inside JSON that was escaped
+    # once or more (\"key\": \"value\", as SDK debug logs print a secret's JSON body).
     (
         re.compile(
             r"""(?ix)
-            (["']?\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|credential|authorization)[\w-]*["']?
-            \s*[:=]\s*["']?)
-            ([^\s"',;&}]{1,})"""
+            ((?:\\*["'])?\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|credential|authorization)[\w-]*
+            (?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)
+            ([^\s"',;&}\\]{1,})"""
         ),
         r"\1" + MASK,
     ),

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from qscan.log import JsonFormatter, RedactingFilter, configure_logging, correlation, get_correlation_id
-from qscan.redact import register_secret
+from qscan.redact import redact, register_secret
 
 TOKEN = "qualys-registered-token-" + "K" * 24
 JWT = (
@@ -195,3 +195,11 @@ def test_broken_format_arguments_do_not_leak_or_drop_the_record():
     logging.getLogger("qscan").info("two %s %s", TOKEN)  # noqa: PLE1206 - a missing argument on purpose
     [entry] = lines(out)
     assert "unformattable" in entry["message"] and TOKEN not in out.getvalue()
+
+
+def test_redact_masks_secret_pairs_inside_escaped_json() -> None:
+    # botocore's DEBUG log prints a GetSecretValue body whose SecretString is JSON escaped inside JSON
+    body = r'b\'{"SecretString": "{\\"pod\\": \\"US1\\", \\"access_token\\": \\"qtok-escaped-9Xy7\\"}"}\''
+    masked = redact(body)
+    assert "qtok-escaped-9Xy7" not in masked
+    assert r'\\"pod\\": \\"US1\\"' in masked  # pairs that name no secret survive
