@@ -33,6 +33,7 @@ locals {
   task_environment = {
     for name, value in merge(var.core.handler_environment, {
       QSCAN_SCANNER_BACKEND      = var.scanner_backend
+      QSCANNER_PATH              = var.scanner_backend == "qscanner" ? coalesce(var.qscanner_path, "/opt/bin/qscanner") : null
       QSCAN_SEVERITY_THRESHOLD   = upper(var.severity_threshold)
       QSCAN_SCAN_TIMEOUT_SECONDS = tostring(var.scan_timeout_seconds - 30)
       QSCAN_SPOKE_ROLE_NAME      = var.spoke_role_name
@@ -81,8 +82,8 @@ resource "aws_lambda_function" "tasks" {
 
   lifecycle {
     precondition {
-      condition     = var.scanner_backend != "qscanner" || var.qscanner_layer_arn != null
-      error_message = "The qscanner backend needs qscanner_layer_arn (e.g. modules/ecr's qscanner_layer_version_arn): nothing else provides /opt/bin/qscanner."
+      condition     = var.scanner_backend != "qscanner" || var.qscanner_layer_arn != null || var.qscanner_path != null
+      error_message = "The qscanner backend needs qscanner_layer_arn (e.g. modules/ecr's qscanner_layer_version_arn) or qscanner_path (where the handler package carries qscanner): nothing else provides /opt/bin/qscanner."
     }
     precondition {
       condition     = var.spoke_external_id == null || var.spoke_role_name != null

@@ -281,6 +281,17 @@ variable "qscanner_layer_arn" {
   }
 }
 
+variable "qscanner_path" {
+  description = "Absolute path of the qscanner executable in the task function (QSCANNER_PATH). null: /opt/bin/qscanner from qscanner_layer_arn. The qscanner backend needs one of the two (e.g. the binary ships in the handler zip: /var/task/bin/qscanner)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.qscanner_path == null || can(regex("^/[^\\s]*[^/\\s]$", var.qscanner_path))
+    error_message = "qscanner_path must be an absolute file path without spaces."
+  }
+}
+
 variable "spoke_role_name" {
   description = "Name of the read role in spoke accounts the task function assumes for cross-account task definitions and images (QSCAN_SPOKE_ROLE_NAME); attach read_policy_json to it. null: no cross-account access."
   type        = string

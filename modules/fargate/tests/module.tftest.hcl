@@ -75,6 +75,7 @@ run "defaults" {
     condition = (
       aws_lambda_function.tasks.timeout == 900 && aws_lambda_function.tasks.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qscanner:7"]) &&
       aws_lambda_function.tasks.environment[0].variables["QSCAN_SCANNER_BACKEND"] == "qscanner" &&
+      aws_lambda_function.tasks.environment[0].variables["QSCANNER_PATH"] == "/opt/bin/qscanner" &&
       aws_lambda_function.tasks.environment[0].variables["QSCAN_SCAN_TIMEOUT_SECONDS"] == "870" &&
       aws_lambda_function.tasks.environment[0].variables["QSCAN_DEDUPE_TABLE"] == "qscan-dedupe"
     )
@@ -132,6 +133,10 @@ run "filters_logging_xray_and_qualys_api" {
     )
     error_message = "ALL logging with execution data and X-Ray on both."
   }
+  assert {
+    condition     = !contains(keys(aws_lambda_function.tasks.environment[0].variables), "QSCANNER_PATH") && length(aws_lambda_function.tasks.layers) == 0
+    error_message = "The registry sensor runs no qscanner: no layer, no QSCANNER_PATH."
+  }
 }
 
 run "default_cluster_included_explicitly" {
@@ -183,6 +188,30 @@ run "qscanner_without_layer_fails" {
   }
 
   expect_failures = [aws_lambda_function.tasks]
+}
+
+run "qscanner_path_instead_of_a_layer" {
+  command = plan
+
+  variables {
+    qscanner_layer_arn = null
+    qscanner_path      = "/var/task/bin/qscanner"
+  }
+
+  assert {
+    condition     = aws_lambda_function.tasks.environment[0].variables["QSCANNER_PATH"] == "/var/task/bin/qscanner" && length(aws_lambda_function.tasks.layers) == 0
+    error_message = "Without a layer the task function runs qscanner from qscanner_path."
+  }
+}
+
+run "rejects_relative_qscanner_path" {
+  command = plan
+
+  variables {
+    qscanner_path = "bin/qscanner"
+  }
+
+  expect_failures = [var.qscanner_path]
 }
 
 run "execution_shorter_than_the_polls_fails" {
