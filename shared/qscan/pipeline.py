@@ -1,7 +1,9 @@
 """Steps 2-5 of DESIGN §3 for one resolved ScanTarget: claim, scan, persist, notify, complete or release.
 
-Every handler calls `Pipeline.process` once per target, after normalizing the trigger (step 1) and resolving
-any lookup the target names. The order is chosen so that nothing is lost:
+Every queue-fed handler calls `Pipeline.process` once per target, after normalizing the trigger (step 1) and
+resolving any lookup the target names. A workflow that runs the steps as separate tasks (the Fargate Step
+Functions workflow) calls the same parts: `claim`, the scanner, `record` (persist, notify, complete or release)
+and `release`. The order is chosen so that nothing is lost:
 
 1. claim the target's dedupe key for `owner`. Handlers pass an owner that is stable across redeliveries of the
    same message (the SQS message id, the queue message id), so a redelivery after a crash wins its own live
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from qscan.attempts import Attempt
-from qscan.dedupe.base import DedupeStore
+from qscan.dedupe.base import Claim, DedupeStore
 from qscan.errors import TransientError
 from qscan.notify import Publisher, Threshold, notify
 from qscan.results.model import ScanResult
@@ -145,17 +147,48 @@ class Pipeline:
 
         `attempt`: where this scan stands among its message's attempts (None: every failure is final).
         """
+        held = self.claim(target, owner)
+        if isinstance(held, Outcome):
+            return held
+        try:
+            result = self.scanner.scan(target)
+        except BaseException:
+            self.release(held.key, owner)
+            raise
+        return self.record(target, owner, result, attempt)
+
+    def claim(self, target: ScanTarget, owner: str) -> Claim | Outcome:
+        """Step 2: the won `Claim`, or the `Outcome` (cached / deduplicated) when another holds the key."""
         if target.lookup is not None or target.dedupe_key is None:
             raise ValueError(f"target needs lookup {target.lookup!r} before it can be scanned")
         key = target.dedupe_key
         claim = self.store.claim(key, owner, self.lease_seconds)
-        if not claim.won:
-            log.info("dedupe %s: %s", claim.outcome, key, extra={"dedupe_key": key, "outcome": claim.outcome})
-            if claim.cached:
-                return Outcome(target, "cached", cached_status=claim.status)
-            return Outcome(target, "deduplicated")
+        if claim.won:
+            return claim
+        log.info("dedupe %s: %s", claim.outcome, key, extra={"dedupe_key": key, "outcome": claim.outcome})
+        if claim.cached:
+            return Outcome(target, "cached", cached_status=claim.status)
+        return Outcome(target, "deduplicated")
+
+    def record(
+        self,
+        target: ScanTarget,
+        owner: str,
+        result: ScanResult,
+        attempt: Attempt | None = None,
+        *,
+        notify_failure: bool = True,
+    ) -> Outcome:
+        """Steps 4-5 for the result of a scan whose claim `owner` holds: persist, notify, complete or release.
+
+        An incomplete result is persisted, then raised as `ScanFailed` (the claim released). With
+        `notify_failure=False` the caller sends the failure notification itself, once, after its own retries
+        (the Fargate workflow's failure path): an incomplete result then never notifies here.
+        """
+        key = target.dedupe_key
+        if key is None:
+            raise ValueError("a recorded target needs its dedupe key")
         try:
-            result = self.scanner.scan(target)
             result.result_location = self.results.put_result(result)
             deterministic = not result.complete and deterministic_failure(result.exit_code)
             final = attempt is None or attempt.last or (deterministic and attempt.fail_fast)
@@ -164,7 +197,7 @@ class Pipeline:
                 self.threshold,
                 self.publisher,
                 attempt=attempt,
-                final_attempt=final,
+                final_attempt=final and notify_failure,
                 occurrence=owner,
                 retryable=None if result.complete else not deterministic,
             )
@@ -176,10 +209,10 @@ class Pipeline:
                     key, owner, result.status, result.counts, result.result_location, self.cache_ttl_seconds
                 )
         except BaseException:
-            self._release(key, owner)
+            self.release(key, owner)
             raise
         if self.cache_ttl_seconds <= 0:  # no cache: the next event for this artifact scans again
-            self._release(key, owner)
+            self.release(key, owner)
         log.info(
             "scanned %s: %s",
             key,
@@ -188,7 +221,7 @@ class Pipeline:
         )
         return Outcome(target, "scanned", result, notified=published.notification is not None)
 
-    def _release(self, key: str, owner: str) -> None:
+    def release(self, key: str, owner: str) -> None:
         """Best effort: a release that fails leaves the claim to expire with its lease, never stuck."""
         try:
             self.store.release(key, owner)

@@ -148,14 +148,8 @@ def poll(client: QualysApiClient, state: State) -> State:
     out = copy.deepcopy(state)
     attempts = int(current.get("attempts", 0)) + 1
     max_attempts = _positive(current.get("max_attempts"), DEFAULT_MAX_POLLS)
-    sha = current.get("image_sha")
-    status = "pending"
-    if not isinstance(sha, str) or not sha:
-        match = client.find_image(target.registry or "", target.repository or "", target.digest or "")
-        sha = match.sha if match else None
-    if sha:
-        status = client.image_status(sha).status
-    finished = status in ("success", "failed")
+    sha, status = _image_status(client, target, current.get("image_sha"))
+    finished = status in FINISHED
     out["poll"] = {
         **current,
         "attempts": attempts,
@@ -166,6 +160,31 @@ def poll(client: QualysApiClient, state: State) -> State:
     }
     LOG.info("qualys poll %d/%d: %s", attempts, max_attempts, out["poll"]["status"])
     return out
+
+
+def check(client: QualysApiClient, state: State) -> State:
+    """One status check that counts nothing: for a caller that owns the poll counter and its bound (the
+    Fargate workflow's `CountPoll` / `max_polls`). `poll.done` is true once Qualys finished (success or failed);
+    `poll.attempts` is left as it was, so a poll is never counted twice."""
+    target = _target(state)
+    _require(state, "schedule", "check")
+    current = _optional(state, "poll")
+    out = copy.deepcopy(state)
+    sha, status = _image_status(client, target, current.get("image_sha"))
+    out["poll"] = {**current, "done": status in FINISHED, "status": status, "image_sha": sha}
+    LOG.info("qualys status: %s", status)
+    return out
+
+
+FINISHED = ("success", "failed")
+
+
+def _image_status(client: QualysApiClient, target: ScanTarget, sha: Any) -> tuple[str | None, str]:
+    """The Qualys image id of the target (looked up until Qualys knows the image) and its scan status."""
+    if not isinstance(sha, str) or not sha:
+        match = client.find_image(target.registry or "", target.repository or "", target.digest or "")
+        sha = match.sha if match else None
+    return sha, client.image_status(sha).status if sha else "pending"
 
 
 def fetch(client: QualysApiClient, state: State) -> State:
