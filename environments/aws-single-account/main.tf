@@ -1,6 +1,6 @@
 # qscan for one AWS account and region: the shared scan store (aws-core), the account's management-events trail
-# (aws-trail, at most one, shared by every CloudTrail-driven scanner), ECR push scanning (ecr) and Lambda
-# deployment scanning (lambda). Fargate scanning joins here when its module lands.
+# (aws-trail, at most one, shared by every CloudTrail-driven scanner), ECR push scanning (ecr), Lambda
+# deployment scanning (lambda) and ECS/Fargate deployment scanning (fargate).
 
 locals {
   # try(): `terraform validate` works before `make package`; var.manifest_path's validation stops a plan
@@ -10,14 +10,13 @@ locals {
   artifact_base  = dirname(dirname(var.manifest_path))
   manifest_layer = try(local.artifacts["qscanner-layer"], null)
 
-  handler_artifact = {
-    local_path       = try(startswith(local.artifacts["aws-ecr"].path, "/") ? local.artifacts["aws-ecr"].path : "${local.artifact_base}/${local.artifacts["aws-ecr"].path}", "run-make-package-first.zip")
-    source_code_hash = try(local.artifacts["aws-ecr"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
-  }
-
-  lambda_handler_artifact = {
-    local_path       = try(startswith(local.artifacts["aws-lambda"].path, "/") ? local.artifacts["aws-lambda"].path : "${local.artifact_base}/${local.artifacts["aws-lambda"].path}", "run-make-package-first.zip")
-    source_code_hash = try(local.artifacts["aws-lambda"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+  # The handler packages by manifest name: a local zip (relative paths from the folder above the manifest's)
+  # and its base64 SHA-256.
+  handler_artifacts = {
+    for name in ["aws-ecr", "aws-lambda", "aws-fargate"] : name => {
+      local_path       = try(startswith(local.artifacts[name].path, "/") ? local.artifacts[name].path : "${local.artifact_base}/${local.artifacts[name].path}", "run-make-package-first.zip")
+      source_code_hash = try(local.artifacts[name].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    }
   }
 
   # create_trail = null (the default): create a trail unless existing_trail_arn names one that already records
@@ -31,7 +30,7 @@ locals {
   }
 }
 
-# Only the outputs the ecr and lambda modules read: passing `module.core` whole would make every scanner
+# Only the outputs the ecr, lambda and fargate modules read: passing `module.core` whole would make every scanner
 # resource wait for all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a
 # minute).
 locals {
@@ -63,7 +62,7 @@ module "ecr" {
 
   name_prefix             = var.name_prefix
   core                    = local.core
-  handler_artifact        = local.handler_artifact
+  handler_artifact        = local.handler_artifacts["aws-ecr"]
   qscanner_layer_artifact = local.qscanner_layer_artifact
   qscanner_layer_arn      = var.qscanner_layer_arn
 
@@ -76,7 +75,7 @@ module "ecr" {
   organization_id            = var.organization_id
 }
 
-# One trail per account and region for every scanner that listens to CloudTrail calls (Lambda now; Fargate).
+# One trail per account and region for every scanner that listens to CloudTrail calls (Lambda and Fargate).
 # Its name is the one it had when modules/lambda created it: renaming would replace the trail, bucket and key.
 module "trail" {
   source = "../../modules/aws-trail"
@@ -96,7 +95,7 @@ module "lambda" {
 
   name_prefix             = var.name_prefix
   core                    = local.core
-  handler_artifact        = local.lambda_handler_artifact
+  handler_artifact        = local.handler_artifacts["aws-lambda"]
   qscanner_layer_artifact = local.qscanner_layer_artifact
   qscanner_layer_arn      = var.qscanner_layer_arn
 
@@ -111,4 +110,23 @@ module "lambda" {
   # qscan's own functions are never scanned: the ECR scanner by its exact name (the Lambda scanner is always
   # included); customers' functions that merely share name_prefix are scanned.
   self_function_names = [module.ecr.function_name]
+}
+
+module "fargate" {
+  source = "../../modules/fargate"
+
+  name_prefix      = var.name_prefix
+  core             = local.core
+  handler_artifact = local.handler_artifacts["aws-fargate"]
+  # The qscanner layer the ECR scanner publishes from the manifest, or the explicit one.
+  qscanner_layer_arn = var.qscanner_layer_arn != null ? var.qscanner_layer_arn : module.ecr.qscanner_layer_version_arn
+
+  existing_trail_arn = local.trail_arn
+
+  cluster_include    = var.fargate_cluster_include
+  cluster_exclude    = var.fargate_cluster_exclude
+  family_include     = var.fargate_family_include
+  family_exclude     = var.fargate_family_exclude
+  scanner_backend    = var.fargate_scanner_backend
+  severity_threshold = var.severity_threshold
 }

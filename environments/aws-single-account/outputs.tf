@@ -85,16 +85,41 @@ output "lambda_trail_arn" {
 
 output "lambda_handler_artifact" {
   description = "The Lambda scanner's handler package (path and base64 SHA-256 from the manifest)."
-  value       = local.lambda_handler_artifact
+  value       = local.handler_artifacts["aws-lambda"]
+}
+
+output "fargate_state_machine_arn" {
+  description = "The Step Functions state machine the ECS deployment rules start."
+  value       = module.fargate.state_machine_arn
+}
+
+output "fargate_function_name" {
+  description = "The Fargate workflow's task function (every step)."
+  value       = module.fargate.function_name
+}
+
+output "fargate_rule_names" {
+  description = "EventBridge rules that start the Fargate workflow, by purpose: task_definition (RegisterTaskDefinition) and deployment (RunTask, CreateService, UpdateService)."
+  value       = module.fargate.rule_names
+}
+
+output "fargate_dlq_arn" {
+  description = "Dead-letter queue of ECS deployment events the rules could not start an execution for (alarmed)."
+  value       = module.fargate.dlq_arn
+}
+
+output "fargate_handler_artifact" {
+  description = "The Fargate task function's package (path and base64 SHA-256 from the manifest)."
+  value       = local.handler_artifacts["aws-fargate"]
 }
 
 output "handler_artifact" {
   description = "The ECR scanner's handler package (path and base64 SHA-256 from the manifest)."
-  value       = local.handler_artifact
+  value       = local.handler_artifacts["aws-ecr"]
 }
 
 output "qscanner_layer_arns" {
-  description = "Layers attached to the ECR scanner (the qscanner layer first); the Lambda scanner gets the same qscanner layer source."
+  description = "Layers attached to the ECR scanner (the qscanner layer first); the Lambda scanner gets the same qscanner layer source, the Fargate task function the ECR scanner's qscanner layer."
   value       = module.ecr.layer_arns
 }
 

@@ -41,6 +41,10 @@ variable "manifest_path" {
     condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-lambda"].sha256_base64)
     error_message = "No Lambda handler artifact: the manifest has no \"aws-lambda\" entry (written by an older `make package`). Run `make package` in the repository root again."
   }
+  validation {
+    condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-fargate"].sha256_base64)
+    error_message = "No Fargate task function artifact: the manifest has no \"aws-fargate\" entry (written by an older `make package`). Run `make package` in the repository root again."
+  }
 }
 
 variable "qscanner_layer_arn" {
@@ -91,15 +95,15 @@ variable "log_retention_days" {
   default     = 365
 }
 
-# ------------------------------------------------------------------ Lambda scanning: the CloudTrail trail
+# ------------------------------------------------------------------ Lambda and Fargate scanning: the CloudTrail trail
 variable "create_trail" {
-  description = "Create a trail recording write-only management events so Lambda CreateFunction/UpdateFunction* calls reach EventBridge. null (default): create one unless existing_trail_arn is set. false without existing_trail_arn stops the plan: without a trail no Lambda deployment is ever scanned."
+  description = "Create a trail recording write-only management events so Lambda CreateFunction/UpdateFunction* and ECS RegisterTaskDefinition/RunTask/CreateService/UpdateService calls reach EventBridge. null (default): create one unless existing_trail_arn is set. false without existing_trail_arn stops the plan: without a trail no Lambda or ECS deployment is ever scanned."
   type        = bool
   default     = null
 
   validation {
     condition     = var.create_trail != false || var.existing_trail_arn != null
-    error_message = "create_trail = false needs existing_trail_arn: Lambda CloudTrail events reach EventBridge only while a trail records write management events (name the trail that does, e.g. the organization trail)."
+    error_message = "create_trail = false needs existing_trail_arn: Lambda and ECS CloudTrail events reach EventBridge only while a trail records write management events (name the trail that does, e.g. the organization trail)."
   }
   validation {
     condition     = var.create_trail != true || var.existing_trail_arn == null
@@ -153,7 +157,7 @@ variable "enable_cloudtrail_putimage" {
 }
 
 variable "severity_threshold" {
-  description = "Lowest finding severity that sends an alert (ECR and Lambda): CRITICAL, HIGH, MEDIUM, LOW or NONE (failed scans always alert)."
+  description = "Lowest finding severity that sends an alert (ECR, Lambda and Fargate): CRITICAL, HIGH, MEDIUM, LOW or NONE (failed scans always alert)."
   type        = string
   default     = "HIGH"
 }
@@ -179,4 +183,40 @@ variable "organization_id" {
     condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
     error_message = "organization_id must be null or an AWS Organizations id such as o-a1b2c3d4e5."
   }
+}
+
+# ------------------------------------------------------------------ Fargate/ECS scanning
+variable "fargate_cluster_include" {
+  description = "ECS cluster names (`name`, `team-*`) whose RunTask/CreateService/UpdateService calls are scanned; empty: every cluster. Not together with fargate_cluster_exclude."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "fargate_cluster_exclude" {
+  description = "ECS cluster names never to scan (same syntax). Not together with fargate_cluster_include."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "fargate_family_include" {
+  description = "Task definition families (`name`, `team-*`) whose RegisterTaskDefinition calls are scanned; empty: every family. Not together with fargate_family_exclude."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "fargate_family_exclude" {
+  description = "Task definition families never to scan on RegisterTaskDefinition (same syntax). Not together with fargate_family_include."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "fargate_scanner_backend" {
+  description = "How the Fargate workflow scans: `qscanner` (the task function runs qscanner from the qscanner layer; any registry) or `qualys-api` (the Qualys registry sensor; ECR images only)."
+  type        = string
+  default     = "qscanner"
+  nullable    = false
 }

@@ -23,6 +23,11 @@ output "function_arn" {
   value       = aws_lambda_function.tasks.arn
 }
 
+output "layer_arns" {
+  description = "Layers attached to the task function: the qscanner layer (qscanner_layer_arn), or none."
+  value       = aws_lambda_function.tasks.layers
+}
+
 output "rule_names" {
   description = "EventBridge rule names by purpose: task_definition (RegisterTaskDefinition) and deployment (RunTask, CreateService, UpdateService)."
   value       = { for key, rule in aws_cloudwatch_event_rule.this : key => rule.name }

@@ -1,8 +1,9 @@
 # The environment's wiring against a mocked AWS provider (no credentials, no network): the manifest from
-# `make package` feeds the handlers (aws-ecr, aws-lambda) and the qscanner layer, an explicit layer ARN wins,
-# the account's trail (modules/aws-trail) is created unless an existing one is named, and a missing manifest, a missing
-# layer or no trail at all stops the plan with a clear message; the Lambda scanner skips both scanners by exact
-# name, and organization_id reaches the modules.
+# `make package` feeds the handlers (aws-ecr, aws-lambda, aws-fargate) and the qscanner layer, an explicit layer
+# ARN wins, the account's trail (modules/aws-trail) is created unless an existing one is named and feeds both the
+# Lambda and the Fargate rules, and a missing manifest or handler, a missing layer or no trail at all stops the
+# plan with a clear message; the Lambda scanner skips both scanners by exact name, and organization_id and the
+# Fargate filters reach the modules.
 mock_provider "aws" {
   source = "./tests/mocks"
 }
@@ -36,9 +37,16 @@ run "handler_and_layer_come_from_the_manifest" {
     }
     error_message = "The Lambda scanner runs the manifest's aws-lambda zip: ${jsonencode(output.lambda_handler_artifact)}"
   }
+  assert {
+    condition = output.fargate_handler_artifact == {
+      local_path       = "tests/dist/aws-fargate-fedcba9876543210.zip"
+      source_code_hash = "8A3+7fAN/u3wDf7t8A3+7fAN/u3wDf7t8A3+7fAN/u0="
+    }
+    error_message = "The Fargate task function runs the manifest's aws-fargate zip: ${jsonencode(output.fargate_handler_artifact)}"
+  }
 }
 
-run "applies_core_ecr_and_lambda_together" {
+run "applies_core_ecr_lambda_and_fargate_together" {
   command = apply
 
   assert {
@@ -69,6 +77,17 @@ run "applies_core_ecr_and_lambda_together" {
     condition     = module.lambda.qscanner_layer_version_arn != null && module.lambda.layer_arns[0] == module.lambda.qscanner_layer_version_arn
     error_message = "The Lambda scanner publishes the manifest's qscanner layer like the ECR scanner."
   }
+  assert {
+    condition     = module.fargate.layer_arns == tolist([module.ecr.qscanner_layer_version_arn]) && module.fargate.trail_arn == module.trail[0].trail_arn
+    error_message = "The Fargate task function runs qscanner from the ECR scanner's layer, and the account's one trail feeds its rules."
+  }
+  assert {
+    condition = (
+      output.fargate_state_machine_arn == module.fargate.state_machine_arn && output.fargate_function_name == "qscan-fargate-tasks" &&
+      output.fargate_rule_names == { task_definition = "qscan-fargate-task-definition", deployment = "qscan-fargate-deployment" }
+    )
+    error_message = "The outputs name the state machine, the task function and both ECS rules: ${jsonencode(output.fargate_rule_names)}"
+  }
 }
 
 run "explicit_layer_arn_wins" {
@@ -86,6 +105,10 @@ run "explicit_layer_arn_wins" {
     condition     = module.lambda.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"])
     error_message = "The Lambda scanner uses the explicit layer too."
   }
+  assert {
+    condition     = module.fargate.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"])
+    error_message = "The Fargate task function uses the explicit layer too."
+  }
 }
 
 run "existing_layer_without_one_in_the_manifest" {
@@ -97,7 +120,7 @@ run "existing_layer_without_one_in_the_manifest" {
   }
 
   assert {
-    condition     = module.ecr.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"])
+    condition     = module.ecr.layer_arns == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:qualys-qscanner:12"]) && module.fargate.layer_arns == module.ecr.layer_arns
     error_message = "An existing layer works without QSCANNER_BINARY at package time."
   }
 }
@@ -129,6 +152,9 @@ run "settings_reach_the_modules" {
     name_prefix                = "scan-eu"
     repository_include         = ["payments", "team-*"]
     enable_cloudtrail_putimage = true
+    fargate_cluster_exclude    = ["sandbox"]
+    fargate_family_include     = ["payments"]
+    fargate_scanner_backend    = "qualys-api"
   }
 
   assert {
@@ -138,6 +164,15 @@ run "settings_reach_the_modules" {
   assert {
     condition     = module.ecr.cloudtrail_event_pattern != null && module.core.name_prefix == "scan-eu"
     error_message = "CloudTrail PutImage and the name prefix are passed on."
+  }
+  assert {
+    condition = (
+      jsondecode(module.fargate.event_patterns.task_definition).detail.requestParameters.family == ["payments"] &&
+      jsondecode(module.fargate.event_patterns.deployment).detail.requestParameters.cluster[0] == { "anything-but" = { wildcard = ["sandbox", "arn:*:cluster/sandbox"] } } &&
+      jsondecode(module.fargate.definition).States.ScanImages.ItemSelector.backend == "qualys-api" &&
+      module.fargate.state_machine_name == "scan-eu-fargate-scan"
+    )
+    error_message = "The Fargate filters, backend and name prefix are passed to the fargate module."
   }
 }
 
@@ -189,8 +224,8 @@ run "existing_trail_replaces_the_created_one" {
   }
 
   assert {
-    condition     = output.lambda_trail_arn == "arn:aws:cloudtrail:us-east-1:210987654321:trail/org-trail" && length(module.trail) == 0
-    error_message = "With existing_trail_arn no trail is created and the existing one is documented."
+    condition     = output.lambda_trail_arn == "arn:aws:cloudtrail:us-east-1:210987654321:trail/org-trail" && module.fargate.trail_arn == output.lambda_trail_arn && length(module.trail) == 0
+    error_message = "With existing_trail_arn no trail is created and the existing one feeds the Lambda and the Fargate rules."
   }
 }
 
@@ -209,6 +244,16 @@ run "manifest_without_lambda_handler_fails" {
 
   variables {
     manifest_path = "tests/fixtures/manifest-ecr-only.json"
+  }
+
+  expect_failures = [var.manifest_path]
+}
+
+run "manifest_without_fargate_handler_fails" {
+  command = plan
+
+  variables {
+    manifest_path = "tests/fixtures/manifest-without-fargate.json"
   }
 
   expect_failures = [var.manifest_path]

@@ -92,3 +92,9 @@ mock_resource "aws_cloudtrail" {
     arn = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/qscan-lambda-trail-eu-west-1"
   }
 }
+
+mock_resource "aws_sfn_state_machine" {
+  defaults = {
+    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:qscan-fargate-scan"
+  }
+}
