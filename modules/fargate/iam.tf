@@ -53,11 +53,11 @@ locals {
         Resource = var.core.dedupe_table_arn
       },
       {
-        # Raw outputs between the scan and persist steps, and the results (results/fargate/).
+        # The results and raw scanner outputs of ECS images (qscan.results.keys: results/ecs/...).
         Sid      = "WriteResults"
         Effect   = "Allow"
-        Action   = ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"]
-        Resource = "${var.core.results_bucket_arn}/results/fargate/*"
+        Action   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+        Resource = "${var.core.results_bucket_arn}/results/ecs/*"
       },
       {
         Sid      = "PublishAlerts"
@@ -77,6 +77,14 @@ locals {
         Action    = ["kms:Decrypt", "kms:GenerateDataKey"]
         Resource  = var.core.decrypt_kms_key_arns
         Condition = { StringEquals = { "kms:ViaService" = local.kms_via_services } }
+      },
+    ],
+    var.registry_credentials_secret_arn == null ? [] : [
+      {
+        Sid      = "ReadRegistryCredentials"
+        Effect   = "Allow"
+        Action   = "secretsmanager:GetSecretValue"
+        Resource = var.registry_credentials_secret_arn
       },
     ],
     var.spoke_role_name == null ? [] : [

@@ -36,9 +36,13 @@ locals {
       QSCANNER_PATH              = var.scanner_backend == "qscanner" ? coalesce(var.qscanner_path, "/opt/bin/qscanner") : null
       QSCAN_SEVERITY_THRESHOLD   = upper(var.severity_threshold)
       QSCAN_SCAN_TIMEOUT_SECONDS = tostring(var.scan_timeout_seconds - 30)
-      QSCAN_SPOKE_ROLE_NAME      = var.spoke_role_name
-      QSCAN_SPOKE_EXTERNAL_ID    = var.spoke_external_id
-      QSCAN_SERVICE_NAME         = "${var.name_prefix}-fargate"
+      # A claim must outlive the registry sensor's polling (qualys-api: held from Claim to FetchResults).
+      QSCAN_LEASE_MARGIN_SECONDS        = var.scanner_backend == "qualys-api" ? tostring(min(3600, var.max_polls * var.poll_interval_seconds + 120)) : null
+      QSCAN_REGISTRY_CREDENTIALS_SECRET = var.registry_credentials_secret_arn
+      QSCAN_QUALYS_REGISTRY_ROLE_ARN    = var.qualys_registry_role_arn
+      QSCAN_SPOKE_ROLE_NAME             = var.spoke_role_name
+      QSCAN_SPOKE_EXTERNAL_ID           = var.spoke_external_id
+      QSCAN_SERVICE_NAME                = "${var.name_prefix}-fargate"
     }) : name => value if value != null
   }
 }

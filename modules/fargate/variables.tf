@@ -292,6 +292,28 @@ variable "qscanner_path" {
   }
 }
 
+variable "registry_credentials_secret_arn" {
+  description = "Secrets Manager secret whose JSON maps a registry host to {username, password} (QSCAN_REGISTRY_CREDENTIALS_SECRET; docs/registry.md), for task definitions whose images live in private registries other than ECR. null: those registries are read anonymously. ECR uses the account's credentials."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.registry_credentials_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.registry_credentials_secret_arn))
+    error_message = "registry_credentials_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "qualys_registry_role_arn" {
+  description = "qualys-api backend: the IAM role Qualys assumes to read an ECR registry that qscan registers with Qualys when Qualys does not know it yet (QSCAN_QUALYS_REGISTRY_ROLE_ARN). null: registries must already be connected in Qualys (an image of another registry fails with that reason)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.qualys_registry_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.qualys_registry_role_arn))
+    error_message = "qualys_registry_role_arn must be an IAM role ARN."
+  }
+}
+
 variable "spoke_role_name" {
   description = "Name of the read role in spoke accounts the task function assumes for cross-account task definitions and images (QSCAN_SPOKE_ROLE_NAME); attach read_policy_json to it. null: no cross-account access."
   type        = string

@@ -33,6 +33,9 @@ AWS
 - QSCAN_REGISTRY_CREDENTIALS_SECRET  Secrets Manager secret ARN (or name) whose JSON maps a registry host to
                                {username, password[, realm_hosts]} (docs/registry.md); read once per cold start
 - QSCAN_QUALYS_ACCOUNT_TYPE    `aws.accountType` of ECR registries qscan registers in Qualys: Global | US_Gov [Global]
+- QSCAN_QUALYS_REGISTRY_ROLE_ARN  IAM role ARN Qualys assumes to read an ECR registry that the qualys-api backend
+                               registers (POST /registry) when Qualys does not know it yet; unset: such an
+                               image fails with the reason (connect the registry in Qualys first)
 - QSCAN_SPOKE_ROLE_NAME        IAM role name the hub assumes in spoke accounts
 - QSCAN_SPOKE_EXTERNAL_ID      ExternalId for that role
 - QSCAN_AWS_ENDPOINT_URL       AWS endpoint override (local moto server for the demo); http(s) URL
@@ -106,6 +109,7 @@ _KV_VERSION = r"^[0-9A-Za-z]{1,64}$"
 _AZURE_TABLE = r"^[A-Za-z][A-Za-z0-9]{2,62}$"
 _BLOB_CONTAINER = r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
 _IAM_ROLE = r"^[\w+=,.@-]{1,64}$"
+_IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]{1,64}/)*[\w+=,.@-]{1,64}$"
 _IMAGE_PLATFORM = r"^[a-z0-9._-]{1,32}/[a-z0-9._-]{1,32}(/[a-z0-9._-]{1,32})?$"
 _EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
 _FUNCTION_PREFIX = r"^[A-Za-z0-9_-]{1,64}$"
@@ -165,6 +169,7 @@ VARIABLES: tuple[Variable, ...] = (
         "aws.accountType of ECR registries registered in Qualys: Global | US_Gov",
         "Global",
     ),
+    _var("qualys_registry_role_arn", "IAM role ARN Qualys assumes to read ECR registries qscan registers"),
     _var("storage_account_url", "Azure Storage account blob endpoint URL"),
     _var("dedupe_table_name", "Azure Table name for dedupe claims"),
     _var("results_container", "Azure Blob container for scan results"),
@@ -357,6 +362,9 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "max_receive_count": lambda n, v: _int(n, v, 1, 1000),
     "retry_backoff_base_seconds": lambda n, v: _int(n, v, 0, 43200),
     "retry_backoff_max_seconds": lambda n, v: _int(n, v, 0, 43200),
+    "qualys_registry_role_arn": _pattern(
+        _IAM_ROLE_ARN, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+    ),
     "dead_letter_queue_arn": _pattern(
         _SQS_QUEUE_ARN, "an SQS queue ARN (arn:aws:sqs:<region>:<account>:<name>)"
     ),
@@ -385,6 +393,7 @@ class Settings:
     qualys_secret_uri: str | None = None
     registry_credentials_secret: str | None = None
     qualys_account_type: str = "Global"
+    qualys_registry_role_arn: str | None = None
     storage_account_url: str | None = None
     dedupe_table_name: str | None = None
     results_container: str | None = None

@@ -37,3 +37,20 @@ class TransientError(QscanError):
 
 class ConfigError(QscanError):
     """A setting is missing or invalid; the message names the setting."""
+
+
+def catch_cause(cause: object) -> str:
+    """The message in a Step Functions Catch `Cause`: a Lambda error JSON `{"errorMessage", ...}`, or plain text.
+
+    One line of at most 300 characters ("no cause given" when there is none); the caller redacts it.
+    """
+    import json  # noqa: PLC0415 - failure paths only
+
+    text = cause if isinstance(cause, str) else ""
+    try:
+        parsed = json.loads(text) if text.strip().startswith("{") else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
+        text = parsed["errorMessage"]
+    return " ".join(text.split())[:300] or "no cause given"

@@ -129,7 +129,7 @@ def test_execution_has_a_timeout(definition: dict[str, Any]) -> None:
 
 def test_every_task_retries_transient_errors_and_catches_everything(definition: dict[str, Any]) -> None:
     tasks = [(name, state) for name, state in all_states(definition["States"]) if state["Type"] == "Task"]
-    assert len(tasks) >= 12
+    assert len(tasks) == 10
     for name, state in tasks:
         assert state["Resource"] == FUNCTION_ARN, name
         assert state["Parameters"]["step"], name
@@ -240,18 +240,43 @@ def test_poll_timeout_is_a_notified_failure(image_states: dict[str, Any]) -> Non
 def test_loop_check_finds_an_unbounded_loop(image_states: dict[str, Any]) -> None:
     """The cycle finder is not vacuous: a second loop (fetch back to wait) shows up."""
     states = json.loads(json.dumps(image_states))
+    del states["FetchResults"]["End"]
     states["FetchResults"]["Next"] = "WaitForScan"
     assert len(cycles(states)) == 2
 
 
-def test_both_backends_reach_persist_notify_complete(image_states: dict[str, Any]) -> None:
+def test_both_backends_end_in_the_cores_record_step(image_states: dict[str, Any]) -> None:
+    """Persist, notify and complete run in the scan's last task (the core's Pipeline.record): results never
+    cross the 256 KB state limit, and the step is the same code the queue-fed handlers run."""
     assert image_states["Backend"]["Choices"] == [
         {"Variable": "$.backend", "StringEquals": "qualys-api", "Next": "EnsureRegistry"}
     ]
     assert image_states["Backend"]["Default"] == "ScanWithQscanner"
-    assert image_states["ScanWithQscanner"]["Next"] == image_states["FetchResults"]["Next"] == "Persist"
-    assert image_states["Persist"]["Next"] == "Notify"
-    assert image_states["Notify"]["Next"] == "Complete"
-    assert image_states["Complete"]["End"] is True
-    assert image_states["ScanWithQscanner"]["TimeoutSeconds"] == VALUES["scan_timeout_seconds"]
+    for name, step in (("ScanWithQscanner", "scan_qscanner"), ("FetchResults", "fetch_results")):
+        state = image_states[name]
+        assert state["End"] is True, name
+        assert state["Parameters"]["step"] == step
+        assert state["Parameters"]["claim.$"] == "$.claim"
+        assert state["TimeoutSeconds"] == VALUES["scan_timeout_seconds"]
     assert image_states["AlreadyScanned"]["Choices"][0]["Next"] == "Deduplicated"
+
+
+def test_the_sensor_state_threads_through_the_registry_steps(image_states: dict[str, Any]) -> None:
+    """ensure -> schedule -> poll -> fetch hand one `$.sensor` state on; the loop ends when Qualys is done."""
+    for name in ("EnsureRegistry", "ScheduleScan", "PollScan"):
+        assert image_states[name]["ResultPath"] == "$.sensor", name
+    for name in ("ScheduleScan", "PollScan", "FetchResults"):
+        assert image_states[name]["Parameters"]["sensor.$"] == "$.sensor", name
+    assert image_states["ScanDone"]["Choices"][0] == {
+        "Variable": "$.sensor.poll.done",
+        "BooleanEquals": True,
+        "Next": "FetchResults",
+    }
+
+
+def test_every_item_path_the_tasks_read_is_initialized(definition: dict[str, Any]) -> None:
+    """A JSONPath to a missing field fails the state (States.Runtime): the Map item starts with every field
+    that a failure path reads, whichever backend and wherever it failed."""
+    selector = definition["States"]["ScanImages"]["ItemSelector"]
+    assert {"image.$", "context.$", "backend", "claim", "error", "sensor"} <= set(selector)
+    assert definition["States"]["ParseEvent"]["Parameters"]["execution.$"] == "$$.Execution.Name"

@@ -30,14 +30,13 @@ reason (the pipeline persists and notifies it and raises `ScanFailed`, so the me
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from qscan.errors import ConfigError, InvalidEvent
+from qscan.errors import ConfigError, InvalidEvent, catch_cause
 from qscan.redact import redact
 from qscan.results.model import ScanResult, Status, utc_now
 from qscan.scanners.qualys_api import (
@@ -205,7 +204,7 @@ def fail(client: QualysApiClient, state: State) -> State:
     out = copy.deepcopy(state)
     error = _optional(state, "error")
     name = str(error.get("Error") or "unknown error")[:80]
-    reason = f"Qualys scan did not complete: {name}: {_cause(error.get('Cause'))}"
+    reason = f"Qualys scan did not complete: {name}: {catch_cause(error.get('Cause'))}"
     out["result"] = failed_result(state, reason).to_dict()
     return out
 
@@ -277,18 +276,6 @@ def _optional(state: State, key: str) -> dict[str, Any]:
 
 def _positive(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
-
-
-def _cause(cause: Any) -> str:
-    """The message of a Step Functions `Cause` (a Lambda error JSON `{"errorMessage", ...}`, or plain text)."""
-    text = cause if isinstance(cause, str) else ""
-    try:
-        parsed = json.loads(text) if text.strip().startswith("{") else None
-    except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
-        text = parsed["errorMessage"]
-    return " ".join(text.split())[:300] or "no cause given"
 
 
 class QualysApiScanner:
