@@ -43,6 +43,7 @@ FAKE_ACCESS_KEY = "testing"  # fake credentials: moto accepts anything
 FAKE_SECRET_KEY = "testing"
 HEALTH_PATH = "/_qscan/health"
 DELIVERIES_PATH = "/_qscan/eventbridge/deliveries"
+RUNNERS_PATH = "/_qscan/lambda/runners"
 SERVE_MARKER = "tests.harness.moto_cli"
 PID_FILE, ENDPOINT_FILE, LOG_FILE = "moto.pid", "moto.endpoint", "moto.log"
 
@@ -98,8 +99,22 @@ def _project_routes(app: Callable[..., Any]) -> Callable[..., Any]:
                 "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             )
             return [body]
+        if path == RUNNERS_PATH and method == "POST":
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                body = json.loads(environ["wsgi.input"].read(size) or b"{}")
+                moto_shims.register_runner(str(body.get("function_name", "")), str(body.get("url", "")))
+            except (ValueError, AttributeError) as exc:
+                answer, status = json.dumps({"error": str(exc)}).encode(), "400 Bad Request"
+            else:
+                answer, status = b"{}", "200 OK"
+            start_response(
+                status, [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))]
+            )
+            return [answer]
         if path == "/moto-api/reset" and method == "POST":
             moto_shims.DELIVERIES.clear()
+            moto_shims.clear_runners()
         return app(environ, start_response)
 
     return wsgi
@@ -125,6 +140,8 @@ def serve(port: int = 0, ready_file: Path | None = None, skip_shims: Sequence[st
     app = _project_routes(DomainDispatcherApplication(create_backend_app))
     server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
     endpoint = f"http://{HOST}:{server.server_address[1]}"
+    # moto's Step Functions interpreter calls Lambda (and other services) at localhost:$MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(server.server_address[1])
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -191,6 +208,13 @@ class MotoServer:
     def reset(self) -> None:
         """Drop every moto resource and recorded delivery (POST /moto-api/reset)."""
         _get_json(self.endpoint + "/moto-api/reset", timeout=10, method="POST")
+
+    def register_runner(self, function_name: str, url: str) -> None:
+        """Send this function's Invoke calls to a `tests.harness.lambda_runner` runner (see moto_shims)."""
+        data = json.dumps({"function_name": function_name, "url": url}).encode()
+        req = urllib.request.Request(self.endpoint + RUNNERS_PATH, data=data, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback moto server
+            resp.read()
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Events routed to Lambda / Step Functions targets since the last reset."""

@@ -26,6 +26,16 @@ imported by the project itself. Each gap was reproduced against moto 5.2.5 befor
   ``force_destroy`` empties the bucket) calls ``dispose()`` on every version, and delete markers have none:
   HTTP 500 on ``DeleteObjects``, so the bucket can never be destroyed. A delete marker holds no data: the
   shim gives it a no-op ``dispose``.
+* ``states``: state machines only execute with moto's ``execute_state_machine`` config (off by default), and the
+  interpreter invokes Lambda tasks at ``localhost:$MOTO_PORT`` (5000 unless set). The shim turns execution on
+  (before any state machine exists: the two modes keep separate backends) and `serve` sets MOTO_PORT to the
+  port it bound.
+* ``lambda``: without Docker, moto's Invoke returns canned results that can never raise (no FunctionError), so a
+  workflow's Retry/Catch paths never run. The shim sends the invocation of a function registered with
+  `register_runner` (POST /_qscan/lambda/runners, from `tests.harness.lambda_runner`) to that runner, an HTTP
+  endpoint in the test process that calls the real handler the way the Lambda runtime does; an exception comes
+  back as the runtime's error payload ``{"errorType", "errorMessage"}`` with ``X-Amz-Function-Error:
+  Unhandled``. Functions without a runner keep moto's behaviour.
 * ``sqs``: ``RedriveAllowPolicy`` is accepted but never returned (``GetQueueAttributes`` even rejects the
   name), so ``aws_sqs_queue_redrive_allow_policy`` waits for it until it times out.
 """
@@ -471,8 +481,69 @@ def _patch_events_account() -> None:
     )
 
 
+RUNNERS: dict[str, str] = {}  # function name -> runner URL (loopback only), see `register_runner`
+_RUNNERS_LOCK = threading.Lock()
+
+
+def register_runner(function_name: str, url: str) -> None:
+    """Route the Invoke calls of `function_name` (a name, not an ARN) to the runner at `url` (loopback http)."""
+    if not url.startswith("http://127.0.0.1:") or not function_name or "/" in function_name:
+        raise ValueError("a runner needs a function name and a loopback http://127.0.0.1:<port>/ URL")
+    with _RUNNERS_LOCK:
+        RUNNERS[function_name] = url
+
+
+def clear_runners() -> None:
+    with _RUNNERS_LOCK:
+        RUNNERS.clear()
+
+
+def _patch_sfn_execute() -> None:
+    from moto.core.config import default_user_config  # noqa: PLC0415
+
+    default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+
+
+def _patch_lambda_invoke_runners() -> None:
+    import urllib.request  # noqa: PLC0415
+
+    from moto.awslambda.models import LambdaBackend  # noqa: PLC0415
+
+    original = LambdaBackend.invoke
+
+    def invoke(
+        self: LambdaBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> str | bytes | None:
+        name = function_name.rsplit(":function:", 1)[-1].split(":", 1)[0]
+        with _RUNNERS_LOCK:
+            url = RUNNERS.get(name)
+        if url is None:
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        self.get_function(function_name, qualifier)  # ResourceNotFound for an unknown function, as moto does
+        data = body if isinstance(body, bytes) else str(body or "{}").encode()
+        request = urllib.request.Request(url, data=data, method="POST")  # noqa: S310 - loopback runner only
+        with urllib.request.urlopen(request, timeout=900) as answer:  # noqa: S310
+            reply = json.loads(answer.read())
+        if reply.get("error") is not None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = json.dumps(reply["error"]).encode()
+        else:
+            payload = json.dumps(reply.get("payload")).encode()
+        response_headers["Content-Length"] = str(len(payload))
+        return payload
+
+    LambdaBackend.invoke = invoke  # type: ignore[method-assign]
+
+
 def _shims() -> dict[str, Callable[[], None]]:
     return {
+        "states:execute-state-machines": _patch_sfn_execute,
+        "lambda:invoke-runners": _patch_lambda_invoke_runners,
         "states:ValidateStateMachineDefinition": _patch_sfn_validate,
         "states:ListStateMachineVersions": _patch_sfn_list_versions,
         "lambda:DeadLetterConfig": _patch_lambda_dead_letter_config,
