@@ -79,7 +79,7 @@ def running_function(
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     http = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)

@@ -213,7 +213,7 @@ class MotoServer:
         """Send this function's Invoke calls to a `tests.harness.lambda_runner` runner (see moto_shims)."""
         data = json.dumps({"function_name": function_name, "url": url}).encode()
         req = urllib.request.Request(self.endpoint + RUNNERS_PATH, data=data, method="POST")
-        with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - loopback moto server
+        with urllib.request.urlopen(req, timeout=5) as resp:
             resp.read()
 
     def deliveries(self) -> list[dict[str, Any]]:
