@@ -2,30 +2,29 @@
 # no deletion protection, everything destroyable, the smallest function, no dashboard, and no SQS event
 # source mapping (moto would try to run the function in Docker on every message; scripts/demo.py reads the
 # queues and calls the handlers itself, the way Lambda's event source mapping would), and no CloudTrail
-# trail.
+# trail. The Fargate workflow's state machine applies, but nothing runs its task function here: the demo does.
 
 locals {
   manifest      = try(jsondecode(file(var.manifest_path)), null)
   artifacts     = try(local.manifest.artifacts, {})
   artifact_base = dirname(dirname(var.manifest_path))
 
-  handler_artifact = {
-    local_path       = try(startswith(local.artifacts["aws-ecr"].path, "/") ? local.artifacts["aws-ecr"].path : "${local.artifact_base}/${local.artifacts["aws-ecr"].path}", "run-make-package-first.zip")
-    source_code_hash = try(local.artifacts["aws-ecr"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
-  }
-
-  lambda_handler_artifact = {
-    local_path       = try(startswith(local.artifacts["aws-lambda"].path, "/") ? local.artifacts["aws-lambda"].path : "${local.artifact_base}/${local.artifacts["aws-lambda"].path}", "run-make-package-first.zip")
-    source_code_hash = try(local.artifacts["aws-lambda"].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+  # The handler packages by manifest name: a local zip (relative paths from the folder above the manifest's)
+  # and its base64 SHA-256.
+  handler_artifacts = {
+    for name in ["aws-ecr", "aws-lambda", "aws-fargate"] : name => {
+      local_path       = try(startswith(local.artifacts[name].path, "/") ? local.artifacts[name].path : "${local.artifact_base}/${local.artifacts[name].path}", "run-make-package-first.zip")
+      source_code_hash = try(local.artifacts[name].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+    }
   }
 
   # LOCAL ONLY: moto delivers no CloudTrail events (the demo puts CloudTrail-shaped events on the bus itself),
-  # so no trail is created; this placeholder ARN only satisfies the lambda module's check that some trail feeds
-  # the default bus. Never copy it into a real environment: there, modules/aws-trail or a real trail ARN is needed.
+  # so no trail is created; this placeholder ARN only satisfies the lambda and fargate modules' check that some
+  # trail feeds the default bus. Never copy it into a real environment: there, modules/aws-trail or a real trail ARN is needed.
   local_placeholder_trail_arn = "arn:aws:cloudtrail:${var.region}:123456789012:trail/local-only-no-trail"
 }
 
-# Only the outputs the ecr and lambda modules read: passing `module.core` whole would make every scanner
+# Only the outputs the ecr, lambda and fargate modules read: passing `module.core` whole would make every scanner
 # resource wait for all of core (e.g. the bucket lifecycle configuration, which the provider polls for about a
 # minute).
 locals {
@@ -56,7 +55,7 @@ module "ecr" {
 
   name_prefix      = var.name_prefix
   core             = local.core
-  handler_artifact = local.handler_artifact
+  handler_artifact = local.handler_artifacts["aws-ecr"]
   qscanner_path    = var.qscanner_path
 
   enable_cloudtrail_putimage  = true
@@ -80,7 +79,7 @@ module "lambda" {
 
   name_prefix      = var.name_prefix
   core             = local.core
-  handler_artifact = local.lambda_handler_artifact
+  handler_artifact = local.handler_artifacts["aws-lambda"]
   qscanner_path    = var.qscanner_path
 
   self_function_names         = [module.ecr.function_name]
@@ -96,4 +95,26 @@ module "lambda" {
   ephemeral_storage_size = 512
   scanner_cache_max_mb   = 128 # at most a quarter of /tmp
   create_dashboard       = false
+}
+
+module "fargate" {
+  source = "../../modules/fargate"
+
+  name_prefix      = var.name_prefix
+  core             = local.core
+  handler_artifact = local.handler_artifacts["aws-fargate"]
+  qscanner_path    = var.qscanner_path
+
+  existing_trail_arn = local.local_placeholder_trail_arn
+  severity_threshold = var.severity_threshold
+
+  # Seconds, not minutes: the demo shows retries, polls and timeouts while you watch.
+  retry                     = { interval_seconds = 1, max_attempts = 2, max_delay_seconds = 2 }
+  poll_interval_seconds     = 1
+  max_polls                 = 5
+  task_timeout_seconds      = 30
+  scan_timeout_seconds      = 60
+  execution_timeout_seconds = 300
+
+  memory_size = 128
 }

@@ -82,3 +82,33 @@ output "lambda_self_function_names" {
   description = "Exact names of qscan's own functions the Lambda rule and handler never scan."
   value       = module.lambda.self_function_names
 }
+
+output "fargate_state_machine_arn" {
+  description = "The Fargate scan workflow (Step Functions) the ECS deployment rules start."
+  value       = module.fargate.state_machine_arn
+}
+
+output "fargate_function_name" {
+  description = "The Fargate workflow's task function (its configuration holds the handler's environment)."
+  value       = module.fargate.function_name
+}
+
+output "fargate_function_arn" {
+  description = "ARN of the task function, as the workflow's Tasks name it."
+  value       = module.fargate.function_arn
+}
+
+output "fargate_rule_names" {
+  description = "EventBridge rules that start the Fargate workflow, by purpose: task_definition (RegisterTaskDefinition) and deployment (RunTask, CreateService, UpdateService)."
+  value       = module.fargate.rule_names
+}
+
+output "fargate_event_patterns" {
+  description = "The Fargate rules' event patterns (JSON) by purpose."
+  value       = module.fargate.event_patterns
+}
+
+output "fargate_dlq_arn" {
+  description = "Dead-letter queue of ECS deployment events the rules could not start an execution for."
+  value       = module.fargate.dlq_arn
+}

@@ -28,10 +28,14 @@ variable "manifest_path" {
     condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-lambda"].sha256_base64)
     error_message = "No Lambda handler artifact: the manifest has no \"aws-lambda\" entry (written by an older `make package`). Run `make package` in the repository root again."
   }
+  validation {
+    condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-fargate"].sha256_base64)
+    error_message = "No Fargate task function artifact: the manifest has no \"aws-fargate\" entry (written by an older `make package`). Run `make package` in the repository root again."
+  }
 }
 
 variable "qscanner_path" {
-  description = "QSCANNER_PATH recorded in the function configuration. The function never runs on moto (no Docker): scripts/demo.py runs the handler on this machine with the simulated scanner instead."
+  description = "QSCANNER_PATH recorded in the ECR, Lambda and Fargate functions' configuration. The functions never run on moto (no Docker): scripts/demo.py runs the handler on this machine with the simulated scanner instead."
   type        = string
   default     = "/opt/bin/qscanner"
 }

@@ -1,6 +1,7 @@
 """Upgrading a deployed environment to the current modules recreates nothing: environments/local from before
 issue 11 (modules/scan-worker, one variables.tf per platform module), and environments/aws-single-account from
-before issue 12 (the trail inside modules/lambda, now modules/aws-trail behind `moved` blocks).
+before issue 12 (the trail inside modules/lambda, now modules/aws-trail behind `moved` blocks). Both
+environments gained modules/fargate since: its resources are the only creates allowed.
 
 The rename to modules/aws-lambda-worker keeps the call `module.worker`, and the worker settings only moved
 between files, so every resource keeps its address: no `moved` block is needed, and this test proves it. The
@@ -111,11 +112,21 @@ def planned_upgrade(
     }
 
 
+def fargate_added(changes: dict[str, list[str]]) -> set[str]:
+    """The Fargate module's resources: new in both environments since issue 12, so only created."""
+    added = {address for address in changes if address.startswith("module.fargate.")}
+    assert added and {tuple(changes[address]) for address in added} == {("create",)}
+    return added
+
+
 def test_upgrading_from_scan_worker_recreates_nothing(tmp_path: Path) -> None:
     changes = planned_upgrade(BEFORE_ISSUE_11, "local", tmp_path)
     assert "module.ecr.module.worker.aws_lambda_function.this" in changes
+    added = fargate_added(changes)
     recreated = {
-        address: actions for address, actions in changes.items() if set(actions) - {"no-op", "update"}
+        address: actions
+        for address, actions in changes.items()
+        if set(actions) - {"no-op", "update"} and address not in added
     }
     assert recreated == {}
     updated = {address for address, actions in changes.items() if actions == ["update"]}
@@ -143,7 +154,10 @@ def test_trail_created_by_the_lambda_module_moves_without_a_replacement(tmp_path
     changes = planned_upgrade(BEFORE_ISSUE_12, "aws-single-account", tmp_path, variables, destroy=False)
     assert changes["module.trail[0].aws_cloudtrail.this"] in (["no-op"], ["update"])
     assert not any(address.startswith("module.lambda.aws_cloudtrail") for address in changes)
+    added = fargate_added(changes)
     recreated = {
-        address: actions for address, actions in changes.items() if set(actions) - {"no-op", "update"}
+        address: actions
+        for address, actions in changes.items()
+        if set(actions) - {"no-op", "update"} and address not in added
     }
     assert recreated == {}
