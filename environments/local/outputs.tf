@@ -93,11 +93,6 @@ output "fargate_function_name" {
   value       = module.fargate.function_name
 }
 
-output "fargate_function_arn" {
-  description = "ARN of the task function, as the workflow's Tasks name it."
-  value       = module.fargate.function_arn
-}
-
 output "fargate_rule_names" {
   description = "EventBridge rules that start the Fargate workflow, by purpose: task_definition (RegisterTaskDefinition) and deployment (RunTask, CreateService, UpdateService)."
   value       = module.fargate.rule_names

@@ -26,6 +26,23 @@ def fixture(name: str) -> dict[str, Any]:
     return loaded
 
 
+def put_fixture(events: Any, name: str) -> str:
+    """Put the sample event `name` on the default bus (source, detail-type and detail, as a CloudTrail or
+    service event arrives); returns its event id."""
+    event = fixture(name)
+    response = events.put_events(
+        Entries=[
+            {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0, response
+    return str(response["Entries"][0]["EventId"])
+
+
 def matches(pattern: EventPattern, event: dict[str, Any]) -> bool:
     """Whether EventBridge would route `event` through a rule with `pattern` (the event is not modified)."""
     return bool(pattern.matches_event(copy.deepcopy(event)))  # type: ignore[arg-type]  # a full event dict

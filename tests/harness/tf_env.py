@@ -64,6 +64,14 @@ def fake_manifest(target: Path) -> Path:
     return path
 
 
+def zipped_file(name: str) -> bytes:
+    """A zip archive holding one small file (e.g. a layer's bin/qscanner)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, "#!/bin/sh\n")
+    return buffer.getvalue()
+
+
 def terraform(root: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("terraform")
     if binary is None:

@@ -1,14 +1,20 @@
-"""environments/aws-single-account: what `make tf-test` (its tests/wiring.tftest.hcl) does not cover."""
+"""environments/aws-single-account: what `make tf-test` (its tests/wiring.tftest.hcl) does not cover: the lock
+file, validate before `make package`, and one apply on a shimmed moto server (about 2 minutes) shared by the
+no-diff second plan and the Fargate wiring checks (rules → state machine → task function on the ECR scanner's
+qscanner layer, the account's one trail)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.harness import fargate_env, tf_env
 from tests.harness import moto_server as ms
-from tests.harness import tf_env
 
 pytestmark = pytest.mark.integration
 
@@ -29,3 +35,57 @@ def test_validate_works_before_make_package(tmp_path: Path) -> None:
     assert not (tmp_path / "dist").exists()
     tf_env.checked(tf_env.terraform(root, "init", "-backend=false", "-input=false"), "terraform init")
     tf_env.checked(tf_env.terraform(root, "validate"), "terraform validate")
+
+
+@dataclass
+class Applied:
+    server: ms.MotoServer
+    root: Path
+    variables: list[str]
+    outputs: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
+    """The root applied once on a shimmed moto server with a fake manifest and a published qscanner layer. Not
+    destroyed: the dedupe table keeps its deletion protection here, and the server goes away with the module."""
+    work = tmp_path_factory.mktemp("env-aws-single-account")
+    with ms.running_moto_server(work / "moto") as server:
+        root = tf_env.copy_root("aws-single-account", work)
+        manifest = tf_env.fake_manifest(work)
+        layer = server.client("lambda").publish_layer_version(
+            LayerName="qscanner", Content={"ZipFile": tf_env.zipped_file("bin/qscanner")}
+        )
+        variables = [
+            f"-var=manifest_path={manifest}",
+            f"-var=region={ms.REGION}",
+            f"-var=qscanner_layer_arn={layer['LayerVersionArn']}",
+            "-var=trail_bucket_force_destroy=true",
+        ]
+        ms.write_provider_override(root, server.endpoint)
+        tf_env.checked(tf_env.terraform(root, "init", "-input=false"), "terraform init")
+        tf_env.checked(tf_env.terraform(root, "apply", "-auto-approve", "-input=false", *variables), "apply")
+        yield Applied(server, root, variables, tf_env.outputs(root))
+
+
+@pytest.mark.slow
+def test_second_plan_is_empty(applied: Applied) -> None:
+    plan = tf_env.terraform(applied.root, "plan", "-detailed-exitcode", "-input=false", *applied.variables)
+    assert plan.returncode == 0, (
+        f"perpetual diff (exit {plan.returncode}):\n{plan.stdout[-5000:]}{plan.stderr}"
+    )
+
+
+@pytest.mark.slow
+def test_fargate_runs_from_the_ecr_scanners_layer_on_the_accounts_trail(applied: Applied) -> None:
+    definition, config = fargate_env.checked_wiring(applied.server, applied.outputs)
+    assert definition["TimeoutSeconds"] == 7200
+    assert [layer["Arn"] for layer in config["Layers"]] == applied.outputs["qscanner_layer_arns"]
+    assert config["Environment"]["Variables"]["QSCANNER_PATH"] == "/opt/bin/qscanner"
+    (trail,) = applied.server.client("cloudtrail").describe_trails()["trailList"]
+    assert trail["TrailARN"] == applied.outputs["lambda_trail_arn"]
+
+
+@pytest.mark.slow
+def test_ecs_calls_reach_the_state_machine(applied: Applied) -> None:
+    fargate_env.routed_ecs_calls(applied.server, applied.outputs)

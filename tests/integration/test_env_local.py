@@ -18,12 +18,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.harness import event_patterns, fargate_env, tf_env
 from tests.harness import moto_server as ms
-from tests.harness import tf_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-EVENTS = ms.REPO_ROOT / "tests" / "fixtures" / "events"
 
 
 @dataclass
@@ -71,21 +69,6 @@ def drain(sqs: Any, url: str, quiet_seconds: float = 1.0, limit: float = 15.0) -
         else:
             time.sleep(0.1)
     return bodies
-
-
-def put(events: Any, fixture: str) -> str:
-    event = json.loads((EVENTS / f"{fixture}.json").read_text())
-    response = events.put_events(
-        Entries=[
-            {
-                "Source": event["source"],
-                "DetailType": event["detail-type"],
-                "Detail": json.dumps(event["detail"]),
-            }
-        ]
-    )
-    assert response["FailedEntryCount"] == 0, response
-    return str(response["Entries"][0]["EventId"])
 
 
 def test_second_plan_is_empty(applied: Applied) -> None:
@@ -164,14 +147,14 @@ def test_only_matching_events_reach_the_scan_queue(applied: Applied) -> None:
     server, out = applied.server, applied.outputs
     events, sqs = server.client("events"), server.client("sqs")
     delivered = {
-        put(events, "ecr_push"),
-        put(events, "ecr_cloudtrail_put_image"),
-        put(events, "ecr_push_untagged_manifest"),
+        event_patterns.put_fixture(events, "ecr_push"),
+        event_patterns.put_fixture(events, "ecr_cloudtrail_put_image"),
+        event_patterns.put_fixture(events, "ecr_push_untagged_manifest"),
     }
     lambda_delivered = {
-        put(events, "lambda_create_function_zip"),
-        put(events, "lambda_update_function_code_zip"),
-        put(events, "lambda_update_function_configuration_layers"),
+        event_patterns.put_fixture(events, "lambda_create_function_zip"),
+        event_patterns.put_fixture(events, "lambda_update_function_code_zip"),
+        event_patterns.put_fixture(events, "lambda_update_function_configuration_layers"),
     }
     for fixture in (
         "ecr_delete",
@@ -180,7 +163,7 @@ def test_only_matching_events_reach_the_scan_queue(applied: Applied) -> None:
         "unsupported_s3_object_created",
         "lambda_update_function_code_failed",
     ):
-        put(events, fixture)
+        event_patterns.put_fixture(events, fixture)
     bodies = drain(sqs, out["queue_url"])
     assert sorted(body["id"] for body in bodies) == sorted(delivered)
     assert all(body["account"] == ms.ACCOUNT_ID and body["source"] == "aws.ecr" for body in bodies)
@@ -191,75 +174,17 @@ def test_only_matching_events_reach_the_scan_queue(applied: Applied) -> None:
     assert drain(sqs, out["lambda_dlq_url"], quiet_seconds=0.3) == []
 
 
-def test_fargate_rules_start_the_state_machine_through_its_role_with_a_dlq(applied: Applied) -> None:
-    server, out = applied.server, applied.outputs
-    events, iam = server.client("events"), server.client("iam")
-    machine = out["fargate_state_machine_arn"]
-    dlq_arn = out["fargate_dlq_arn"]
-    assert set(out["fargate_rule_names"]) == {"task_definition", "deployment"}
-    for name in out["fargate_rule_names"].values():
-        (target,) = events.list_targets_by_rule(Rule=name)["Targets"]
-        assert (target["Arn"], target["DeadLetterConfig"]["Arn"]) == (machine, dlq_arn)
-        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
-        role = iam.get_role(RoleName=target["RoleArn"].rsplit("/", 1)[1])["Role"]
-        assert [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]] == [
-            {"Service": "events.amazonaws.com"}
-        ]
-    # The DLQ admits the rules (EventBridge sends the events it could not start an execution for).
-    sqs = server.client("sqs")
-    dlq_url = sqs.get_queue_url(QueueName=dlq_arn.rsplit(":", 1)[1])["QueueUrl"]
-    policy = json.loads(
-        sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["Policy"])["Attributes"]["Policy"]
-    )
-    allowed = policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"]
-    rules = events.list_rules(NamePrefix="qscan-local-fargate")["Rules"]
-    assert sorted(allowed) == sorted(rule["Arn"] for rule in rules)
-
-    described = server.client("stepfunctions").describe_state_machine(stateMachineArn=machine)
-    assert described["type"] == "STANDARD" and described["loggingConfiguration"]["level"] == "ERROR"
-    definition = json.loads(described["definition"])
+def test_fargate_rules_start_the_state_machine_sized_for_a_demo(applied: Applied) -> None:
+    definition, config = fargate_env.checked_wiring(applied.server, applied.outputs)
     assert definition["TimeoutSeconds"] == 300
-    resources = {state["Resource"] for state in _task_states(definition["States"])}
-    assert resources == {out["fargate_function_arn"]}
-
-    config = server.client("lambda").get_function_configuration(FunctionName=out["fargate_function_name"])
     assert (config["MemorySize"], config["Timeout"], config.get("Layers", [])) == (128, 60, [])
     env = config["Environment"]["Variables"]
     assert (env["QSCANNER_PATH"], env["QSCAN_SCANNER_BACKEND"]) == ("/opt/bin/qscanner", "qscanner")
-    assert env["QSCAN_DEDUPE_TABLE"] == out["dedupe_table_name"]
-    assert env["QSCAN_ALERT_TOPIC_ARN"] == out["alert_topic_arn"]
-
-
-def _task_states(states: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every Task of a States map, Map item processors and Parallel branches included."""
-    for state in states.values():
-        if state["Type"] == "Task":
-            yield state
-        if state["Type"] == "Map":
-            yield from _task_states(state["ItemProcessor"]["States"])
-        for branch in state.get("Branches", []):
-            yield from _task_states(branch["States"])
+    assert env["QSCAN_DEDUPE_TABLE"] == applied.outputs["dedupe_table_name"]
 
 
 def test_ecs_calls_reach_the_state_machine(applied: Applied) -> None:
-    server, out = applied.server, applied.outputs
-    events = server.client("events")
-    sent = {
-        put(events, "ecs_register_task_definition"): out["fargate_rule_names"]["task_definition"],
-        put(events, "ecs_run_task"): out["fargate_rule_names"]["deployment"],
-        put(events, "ecs_create_service"): out["fargate_rule_names"]["deployment"],
-        put(events, "ecs_update_service"): out["fargate_rule_names"]["deployment"],
-    }
-    put(events, "lambda_create_function_zip")  # another service's call starts nothing
-    routed = {
-        d["event"]["id"]: (d["rule"], d["target_arn"])
-        for d in server.deliveries()
-        if d["target_arn"] == out["fargate_state_machine_arn"]
-    }
-    assert {event_id: routed.get(event_id) for event_id in sent} == {
-        event_id: (rule, out["fargate_state_machine_arn"]) for event_id, rule in sent.items()
-    }
-    assert len(routed) == len(sent)
+    fargate_env.routed_ecs_calls(applied.server, applied.outputs)
 
 
 def test_a_message_received_max_receive_count_times_moves_to_the_dlq(applied: Applied) -> None:

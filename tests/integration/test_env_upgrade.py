@@ -17,7 +17,6 @@ import json
 import shutil
 import subprocess
 import tarfile
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,14 +48,6 @@ def extract_tree(commit: str, paths: list[str], target: Path) -> None:
         pytest.skip(f"commit {commit[:12]} is not in this checkout (shallow clone?)")
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
         archive.extractall(target, filter="data")
-
-
-def zipped_file(name: str) -> bytes:
-    """A zip archive holding one small file."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(name, "#!/bin/sh\n")
-    return buffer.getvalue()
 
 
 def planned_upgrade(
@@ -142,7 +133,7 @@ def test_trail_created_by_the_lambda_module_moves_without_a_replacement(tmp_path
 
     def variables(server: ms.MotoServer) -> list[str]:
         layer = server.client("lambda").publish_layer_version(
-            LayerName="qscanner", Content={"ZipFile": zipped_file("bin/qscanner")}
+            LayerName="qscanner", Content={"ZipFile": tf_env.zipped_file("bin/qscanner")}
         )
         return [
             f"-var=region={ms.REGION}",
