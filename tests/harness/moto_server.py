@@ -9,7 +9,8 @@
 
 Besides moto's own API the server answers two project routes:
 ``GET /_qscan/health`` (readiness + installed shims) and ``GET /_qscan/eventbridge/deliveries`` (events
-routed to Lambda / Step Functions targets, which moto cannot invoke; cleared by ``POST /moto-api/reset``).
+routed to Lambda / Step Functions targets, which moto cannot invoke: recorded, and a state machine target's
+execution started by the shim; cleared by ``POST /moto-api/reset``).
 """
 
 from __future__ import annotations
@@ -217,7 +218,8 @@ class MotoServer:
             resp.read()
 
     def deliveries(self) -> list[dict[str, Any]]:
-        """Events routed to Lambda / Step Functions targets since the last reset."""
+        """Events routed to Lambda / Step Functions targets since the last reset (a state machine target's
+        record has the `execution_arn` the shim started, or its `execution_error`)."""
         return list(_get_json(self.endpoint + DELIVERIES_PATH)["deliveries"])
 
     def client(self, service: str, region: str = REGION) -> Any:

@@ -12,7 +12,12 @@ imported by the project itself. Each gap was reproduced against moto 5.2.5 befor
   ``maxReceiveCount`` forced to int), so the string read back differs from the one Terraform sent.
 * ``events``: a rule target that is a Lambda function or a Step Functions state machine makes PutEvents
   fail (``NotImplementedError`` -> HTTP 500), which also drops the SQS deliveries of the same event.
-  The shim records such deliveries (see `DELIVERIES`) instead of raising; SQS targets still deliver.
+  The shim records such deliveries (see `DELIVERIES`) instead of raising; SQS targets still deliver. A Step
+  Functions target also starts an execution of its state machine, as EventBridge does: the input is the
+  event (or the target's ``Input``, ``InputPath`` or ``InputTransformer``), the name a fresh UUID; the record
+  gets ``execution_arn``, or ``execution_error`` when the execution could not be started (PutEvents still
+  succeeds, as on AWS, where the target's retries and dead-letter queue take over). Lambda targets are only
+  recorded.
 * ``events``: events delivered to targets without an input transformer lack ``account``.
 * ``sqs``: every ``SetQueueAttributes`` call without ``Policy`` wipes the queue's policy (moto assigns
   ``attributes.get("Policy")``), so a queue policy and any later attribute write (e.g. Terraform's
@@ -47,6 +52,7 @@ import datetime as dt
 import json
 import logging
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -247,6 +253,47 @@ def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
 def _target_service(arn: str) -> str:
     parts = arn.split(":", 5)
     return parts[2] if len(parts) > 2 else ""
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
+    """The JSON EventBridge sends the target for `event` (moto's event, epoch time): the target's constant
+    ``Input``, the part of the event its ``InputPath`` selects, its ``InputTransformer``'s rendering, or else the
+    event as delivered."""
+    delivered = _as_delivered(event)
+    if target.get("Input"):
+        return str(target["Input"])
+    if target.get("InputPath"):
+        from jsonpath_ng.ext import parse  # noqa: PLC0415 - moto's own JSONPath dependency
+
+        matches = parse(str(target["InputPath"])).find(delivered)  # type: ignore[no-untyped-call]
+        return json.dumps(matches[0].value if matches else None)
+    transformer = target.get("InputTransformer")
+    if transformer:
+        rendered = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event={**delivered, "ingestion-time": event.get("ingestion-time")},  # type: ignore[arg-type]
+        )
+        return json.dumps(rendered)
+    return json.dumps(delivered)
+
+
+def _start_execution(target: dict[str, Any], event: dict[str, Any]) -> dict[str, str]:
+    """Start an execution of the target's state machine (its account and region) with the target input."""
+    from moto.stepfunctions.responses import get_backend  # noqa: PLC0415 - the backend of the execute mode
+
+    arn = str(target.get("Arn", ""))
+    parts = arn.split(":")
+    try:
+        if len(parts) < 7 or parts[5] != "stateMachine":
+            raise ValueError(f"not a state machine ARN: {arn!r}")
+        execution = get_backend(parts[4], parts[3]).start_execution(
+            arn, name=str(uuid.uuid4()), execution_input=_target_input(target, event)
+        )
+    except Exception as exc:  # a target that fails never fails PutEvents (as on AWS)
+        LOG.warning("EventBridge could not start an execution of %s: %s", arn, exc)
+        return {"execution_error": f"{type(exc).__name__}: {exc}"[:500]}
+    return {"execution_arn": str(getattr(execution, "exec_arn", None) or execution.execution_arn)}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -453,15 +500,16 @@ def _patch_events_unsupported_targets() -> None:
         if not self.event_pattern.matches_event(original_event):
             return
         for target in recorded:
-            DELIVERIES.record(
-                {
-                    "rule": self.name,
-                    "event_bus": self.event_bus_name,
-                    "target_id": target.get("Id"),
-                    "target_arn": target.get("Arn"),
-                    "event": _as_delivered(dict(original_event)),
-                }
-            )
+            delivery = {
+                "rule": self.name,
+                "event_bus": self.event_bus_name,
+                "target_id": target.get("Id"),
+                "target_arn": target.get("Arn"),
+                "event": _as_delivered(dict(original_event)),
+            }
+            if _target_service(str(target.get("Arn", ""))) == "states":
+                delivery.update(_start_execution(target, dict(original_event)))
+            DELIVERIES.record(delivery)
         native = [t for t in self.targets if t not in recorded]
         if native:
             # A shallow copy with only the targets moto can deliver to: the shared rule is never mutated.

@@ -7,7 +7,9 @@
   credentials and signs RS256 JWTs with a test key whose certificate is the registry's `rootcertbundle`). The
   process is always terminated (then killed) when the context ends. `token_host` binds the token service to
   another loopback address than the registry (Docker Hub's shape: the realm on another host); `realm`
-  overrides the realm URL the registry announces.
+  overrides the realm URL the registry announces; `tls=True` serves the registry itself over https with a
+  self-signed certificate for 127.0.0.1 (`Registry.tls_cert`, PEM with its key: a client's CA bundle, e.g.
+  REQUESTS_CA_BUNDLE).
 * ACR's shape: the token service also answers `POST /oauth2/exchange` (grant_type=access_token, service,
   access_token=`AAD_TOKEN` -> `REFRESH_TOKEN`) and `POST /oauth2/token` (grant_type=refresh_token, service,
   scope, refresh_token -> access_token), and takes Basic `ACR_USER` + `REFRESH_TOKEN` on `GET` like the test
@@ -261,10 +263,11 @@ class Registry:
     tokens: TokenServer | None = None
     realm: str | None = None  # the realm the registry announces (default: the token server's /token)
     pusher: Registry | None = None  # an open process on the same storage that `push` goes through
+    tls_cert: Path | None = None  # serve https with this self-signed certificate (PEM, key included)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}"
+        return f"{'https' if self.tls_cert else 'http'}://{self.host}"
 
     def push(self, layout: OciLayout, repository: str, tag: str, *, docker_v2: bool = False) -> None:
         """`skopeo copy` the layout's `tag` into `repository:tag` (an index with all its manifests)."""
@@ -313,6 +316,8 @@ def _config(registry: Registry, port: int, storage: Path) -> str:
         "http:",
         f"  addr: {HOST}:{port}",
     ]
+    if registry.tls_cert is not None:  # Go's key-pair loader skips the other block of the combined PEM
+        lines += ["  tls:", f"    certificate: {registry.tls_cert}", f"    key: {registry.tls_cert}"]
     if registry.auth == "htpasswd":
         htpasswd = registry.workdir / "htpasswd"
         subprocess.run(
@@ -345,6 +350,7 @@ def running_registry(
     token_tls: bool = False,
     realm: str | None = None,
     service: str = SERVICE,
+    tls: bool = False,
 ) -> Iterator[Registry]:
     """A docker-registry process on a free loopback port, stopped (and its temp dir removed) afterwards."""
     missing = require_tools()
@@ -357,6 +363,7 @@ def running_registry(
             tokens.tls_cert = tls_certificate(workdir, token_host) if token_tls else None
             tokens.start()
         registry = Registry("", auth, workdir, tokens=tokens, realm=realm)
+        registry.tls_cert = tls_certificate(workdir, HOST) if tls else None
         # A realm no tool outside the test resolves (a name routed by `HostRoutes`): skopeo pushes through a
         # second, open registry process on the same storage.
         pusher = Registry("", "none", workdir) if realm is not None else None
