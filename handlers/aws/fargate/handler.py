@@ -126,7 +126,7 @@ class FargateHandler(AwsScanHandler):
         from qscan.aws.ecs import (  # noqa: PLC0415
             container_targets,
             describe_task_definition,
-            task_definition_account,
+            task_definition_location,
         )
         from qscan.errors import UnsupportedEvent  # noqa: PLC0415
         from qscan.events.ecs import normalize_ecs_cloudtrail  # noqa: PLC0415
@@ -158,8 +158,9 @@ class FargateHandler(AwsScanHandler):
         names = sorted({t.resource_id for t in targets if t.resource_id})
         images: dict[str, dict[str, Any]] = {}
         for name in names:
-            account = task_definition_account(name) or context["account"]
-            task = describe_task_definition(self.accounts.client("ecs", account, context["region"]), name)
+            account, region = task_definition_location(name)
+            client = self.accounts.client("ecs", account or context["account"], region or context["region"])
+            task = describe_task_definition(client, name)
             for target, containers in container_targets(task, context["event_id"]).values():
                 resolved = self._resolved(target, task.platform, context, containers)
                 if resolved is None:

@@ -4,6 +4,7 @@
   or bare family (ECS answers the latest ACTIVE revision), with the answer checked: its ARN, at most
   `MAX_CONTAINERS` containers, each with a name and an image reference, and the `runtimePlatform` (the platform
   an image index is resolved to, `qscan.registry.platform.from_ecs_runtime_platform`; linux/amd64 when absent).
+  A task definition ECS does not know (its `ClientException`) is `InvalidEvent`: permanent for that event.
 - `ImageResolver.resolve(target, platform)`: the digest that runs for one container image, through the one
   resolution path (`qscan.registry.resolver`): ECR images with `ecr:BatchGetImage` in the registry's own account
   (the spoke role when it is another account; `account` of the result is the registry's, whose credentials
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from qscan.cloud_errors import aws_error
+from qscan.cloud_errors import aws_error, aws_error_code
 from qscan.errors import InvalidEvent
 from qscan.events._util import image_target
 from qscan.refs import classify_registry
@@ -27,6 +28,7 @@ from qscan.registry.platform import DEFAULT_PLATFORM, PlatformSpec, from_ecs_run
 from qscan.target import ScanTarget
 
 MAX_CONTAINERS = 100
+REFUSED_CODES = frozenset({"ClientException", "InvalidParameterException"})
 TASK_DEFINITION_ARN = re.compile(
     r"^arn:aws(?:-cn|-us-gov)?:ecs:([a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):([0-9]{12}):task-definition/"
     r"[A-Za-z0-9_-]{1,255}:[0-9]{1,10}$"
@@ -49,10 +51,10 @@ class TaskDefinition:
     platform: PlatformSpec
 
 
-def task_definition_account(task_definition: str) -> str | None:
-    """The account in a task definition ARN (None for `family[:revision]`, which names the caller's own)."""
+def task_definition_location(task_definition: str) -> tuple[str | None, str | None]:
+    """The account and region of a task definition ARN ((None, None) for `family[:revision]`: the caller's)."""
     match = TASK_DEFINITION_ARN.match(task_definition)
-    return match.group(2) if match else None
+    return (match.group(2), match.group(1)) if match else (None, None)
 
 
 def describe_task_definition(client: Any, task_definition: str) -> TaskDefinition:
@@ -61,6 +63,9 @@ def describe_task_definition(client: Any, task_definition: str) -> TaskDefinitio
     try:
         answer = client.describe_task_definition(taskDefinition=task_definition)
     except Exception as exc:
+        code = aws_error_code(exc)
+        if code in REFUSED_CODES:  # ECS's answer for a task definition that does not exist
+            raise InvalidEvent(f"{action}: ECS refused it ({code}): no such task definition") from None
         mapped = aws_error(exc, action)
         if mapped is not None:
             raise mapped from exc
