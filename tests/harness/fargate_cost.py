@@ -357,15 +357,16 @@ _COMMON = {"Type", "Comment", "Next", "End"}
 _TOP = {"Comment", "StartAt", "TimeoutSeconds", "States"}
 _PATH = re.compile(r"^\$(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _INTRINSIC = re.compile(r"^States\.(\w+)\((.*)\)$")
-_STEP_LIMIT = 1_000_000
+# Every state entered writes at least one history event: far beyond the 25,000-event limit is a loop.
+STEP_LIMIT = 10 * HISTORY_LIMIT_EVENTS
 
 
-def walk(definition: dict[str, Any], scenario: Scenario) -> Walk:
+def walk(definition: dict[str, Any], scenario: Scenario, step_limit: int = STEP_LIMIT) -> Walk:
     """Run `definition` for `scenario` (see the module doc); the execution's counts and its output."""
     extra = set(definition) - _TOP
     if extra:
         raise WalkError(f"top level: the walker does not model {sorted(extra)}")
-    run = _Run(scenario)
+    run = _Run(scenario, step_limit)
     event = execution_input(scenario.images)
     run.walk.measure("execution input", event)
     status, output = run.states(definition["States"], definition["StartAt"], event, "")
@@ -375,8 +376,8 @@ def walk(definition: dict[str, Any], scenario: Scenario) -> Walk:
 
 
 class _Run:
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
+    def __init__(self, scenario: Scenario, step_limit: int) -> None:
+        self.scenario, self.step_limit = scenario, step_limit
         self.outputs = StepOutputs(scenario)
         self.walk = Walk()
         self.steps = 0
@@ -386,8 +387,8 @@ class _Run:
         name = start
         while True:
             self.steps += 1
-            if self.steps > _STEP_LIMIT:
-                raise WalkError(f"more than {_STEP_LIMIT} states entered: an unbounded loop at {name}")
+            if self.steps > self.step_limit:
+                raise WalkError(f"more than {self.step_limit} states entered: an unbounded loop at {name}")
             if name not in states:
                 raise WalkError(f"{prefix}{name}: no such state")
             state = states[name]
@@ -428,7 +429,6 @@ class _Run:
                 self.walk.events += 2
                 if kind == "Succeed":
                     return "SUCCEEDED", data
-            self.walk.measure(f"{prefix}{name} output", data)
             if state.get("End") is True:
                 return "SUCCEEDED", data
             name = state["Next"]
@@ -595,18 +595,19 @@ def get_path(data: Any, path: str, where: str) -> Any:
 
 
 def set_path(data: Any, path: str | None, value: Any) -> Any:
+    """`data` with `value` at `path` (a new dict along the path; nothing is changed in place)."""
     if path is None:
         return data
     if not _PATH.match(path):
         raise WalkError(f"the walker models plain $.a.b result paths only, not {path!r}")
-    keys = path.split(".")[1:]
+    return _with(data, path.split(".")[1:], value)
+
+
+def _with(data: Any, keys: list[str], value: Any) -> Any:
     if not keys:
-        return copy.deepcopy(value)
-    out = copy.deepcopy(data) if isinstance(data, dict) else {}
-    node = out
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-    node[keys[-1]] = copy.deepcopy(value)
+        return value
+    out = dict(data) if isinstance(data, dict) else {}
+    out[keys[0]] = _with(out.get(keys[0]), keys[1:], value)
     return out
 
 
@@ -713,6 +714,7 @@ def largest_payload(backend: str, images: int, polls: int = 1) -> Walk:
     return walk(definition_for(backend), Scenario(backend, images=images, polls=polls))
 
 
+@functools.cache
 def images_within_payload(backend: str) -> int:
     """The most images whose largest state (the Map's collected outcomes) stays within PAYLOAD_LIMIT_BYTES:
     estimated from the growth between one and two images, then settled by walking the neighbours."""
