@@ -36,6 +36,7 @@ from typing import Any
 from qscan.events._util import image_target
 from qscan.registry.resolver import Resolution, resolved_target
 from qscan.results.model import SeverityCounts
+from qscan.scanners.sensor_flow import DEFAULT_MAX_POLLS, DEFAULT_POLL_INTERVAL
 
 from scripts.hcl import load_hcl
 from tests.unit.test_fargate_workflow import FUNCTION_ARN, render
@@ -317,8 +318,8 @@ class StepOutputs:
         }
         sensor["poll"] = {
             "attempts": 0,
-            "max_attempts": 40,
-            "interval_seconds": 30,
+            "max_attempts": DEFAULT_MAX_POLLS,  # schedule's defaults: the workflow passes no poll settings
+            "interval_seconds": DEFAULT_POLL_INTERVAL,
             "done": False,
             "status": "pending",
             "image_sha": None,
