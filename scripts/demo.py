@@ -1,14 +1,17 @@
-"""`make demo`: the ECR push and Lambda deployment scanning pipelines end to end on this machine, with a SIMULATED
-scanner.
+"""`make demo`: the ECR push, Lambda deployment and ECS deployment scanning pipelines end to end on this machine,
+with a SIMULATED scanner.
 
     python scripts/demo.py [--no-destroy] [--work-dir .demo] [--report-dir reports] [--timeout 300]
 
 Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
 
 1. start a local moto server (tests/harness/moto_server.py: shimmed moto on 127.0.0.1, free port);
-2. `terraform init` + `apply` environments/local (modules aws-core + ecr + lambda) on it, from a copy under the
-   work dir, with the provider override that points every endpoint at moto;
-3. put the Qualys secret (a dummy token: the scanner is simulated), subscribe a queue to the alerts topic;
+2. `terraform init` + `apply` environments/local (modules aws-core + ecr + lambda + fargate) on it, from a copy
+   under the work dir, with the provider override that points every endpoint at moto;
+3. start a loopback OCI registry over https (tests/harness/oci_registry.py: docker-registry with a self-signed
+   certificate; skipped, with a message, when `make bootstrap` has not installed the tools) and push one public
+   image with skopeo; put the Qualys secret (a dummy token: the scanner is simulated), subscribe a queue to the
+   alerts topic;
 4. put sample ECR events on the default event bus: a clean image, a vulnerable one, a duplicate of it (the
    CloudTrail PutImage call for the same digest), a failed push, a DELETE (neither may reach the queue) and an
    image whose scan fails. The real EventBridge rules route them into the real SQS queue;
@@ -23,9 +26,17 @@ Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
    code SHA-256) and put `UpdateFunctionCode20150331v2` (scanned again), then change only the description and
    put `UpdateFunctionConfiguration20150331v2` (same code, same layers: a dedupe cache hit). Each event is
    handled before the next change, since the handler always reads what is deployed NOW (GetFunction);
-7. print a summary table, write reports/demo-<timestamp>.html (and .json), `terraform destroy` and stop
-   everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the worker and Terraform and then the
-   moto server (all of its resources vanish with it); no process or port is left behind.
+7. ECS: push three images into moto's ECR (explicit digests), register task definition `demo-shop` (an ECR
+   image by tag, an ECR image by digest, the public image), run it, create a service and update it to the
+   same revision, then register `demo-reports` (one image whose scan fails); after each call its
+   CloudTrail-shaped event goes on the bus, the real Fargate rule starts the real state machine, which moto
+   executes (Map, Choice, Retry and Catch included), and every Task's Lambda Invoke runs the real
+   handlers/aws/fargate/handler.py in scripts/demo_tasks.py (tests/harness/lambda_runner.running_function) with
+   the task function's environment, the endpoint, the simulated scanner and the registry's CA bundle. Each
+   execution ends before the next call;
+8. print a summary table, write reports/demo-<timestamp>.html (and .json), `terraform destroy` and stop
+   everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the workers and Terraform, the registry
+   and then the moto server (all of its resources vanish with it); no process or port is left behind.
 
 Exit status: 0 when every image ended as expected, 1 when an outcome differs, 2 when a prerequisite is
 missing, 130 on Ctrl-C.
@@ -66,8 +77,17 @@ LAMBDA_HANDLER = REPO / "handlers" / "aws" / "lambda" / "handler.py"
 DEMO_FUNCTION = "demo-orders-fn"  # not "<name_prefix>-...": qscan's own functions are never scanned
 FAKE_QSCANNER = REPO / "tests" / "doubles" / "bin" / "qscanner"
 WORKER = REPO / "scripts" / "demo_worker.py"
+FARGATE_HANDLER = REPO / "handlers" / "aws" / "fargate" / "handler.py"
+TASK_RUNNER = REPO / "scripts" / "demo_tasks.py"
+ECS_CLUSTER, ECS_SERVICE = "demo-shop", "demo-shop-web"
+SHOP_FAMILY, REPORTS_FAMILY = "demo-shop", "demo-reports"
+# The ECS calls the demo makes for the shop task definition, in order; each one's CloudTrail event starts a run
+# of the workflow. RegisterTaskDefinition scans; the others deploy the same revision: deduplicated.
+ECS_SHOP_CALLS = ("RegisterTaskDefinition", "RunTask", "CreateService", "UpdateService")
+EXECUTION_WAIT = 90.0  # seconds for one workflow execution
 ESM_BATCH_SIZE = 1  # modules/ecr's batch_size default: one push per invocation
 VISIBILITY_TIMEOUT = 2  # seconds; the module's 6x function timeout would make the redrive take minutes
+TITLE = "qscan demo: ECR push, Lambda deployment and ECS deployment scanning"
 DUMMY_SECRET = {"pod": "US1", "access_token": "demo-simulated-not-a-qualys-token"}
 TERRAFORM_STOP_GRACE = 20.0
 
@@ -311,6 +331,21 @@ def cloudtrail_lambda(
     event_name: str, request: dict[str, Any], configuration: dict[str, Any], account: str, region: str
 ) -> dict[str, Any]:
     """The EventBridge entry CloudTrail would deliver for one successful Lambda write call."""
+    return cloudtrail_call(
+        "lambda", event_name, request, response_elements(configuration), account=account, region=region
+    )
+
+
+def cloudtrail_call(
+    service: str,
+    event_name: str,
+    request: dict[str, Any],
+    response: dict[str, Any],
+    *,
+    account: str,
+    region: str,
+) -> dict[str, Any]:
+    """The EventBridge entry CloudTrail would deliver for one successful write call to `service`."""
     detail = {
         "eventVersion": "1.09",
         "userIdentity": {
@@ -319,20 +354,24 @@ def cloudtrail_lambda(
             "arn": f"arn:aws:sts::{account}:assumed-role/demo-deployer/make-demo",
         },
         "eventTime": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": "lambda.amazonaws.com",
+        "eventSource": f"{service}.amazonaws.com",
         "eventName": event_name,
         "awsRegion": region,
         "sourceIPAddress": "127.0.0.1",
         "userAgent": "qscan-demo",
         "requestParameters": request,
-        "responseElements": response_elements(configuration),
+        "responseElements": response,
         "readOnly": False,
         "eventType": "AwsApiCall",
         "managementEvent": True,
         "recipientAccountId": account,
         "eventCategory": "Management",
     }
-    return {"Source": "aws.lambda", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}
+    return {
+        "Source": f"aws.{service}",
+        "DetailType": "AWS API Call via CloudTrail",
+        "Detail": json.dumps(detail),
+    }
 
 
 def image_ref(case: Case, account: str, region: str) -> str:
@@ -343,23 +382,164 @@ def function_arn(account: str, region: str) -> str:
     return f"arn:aws:lambda:{region}:{account}:function:{DEMO_FUNCTION}"
 
 
-def scenarios(account: str, region: str) -> dict[str, Any]:
+def scenarios(account: str, region: str, ecs: EcsImages) -> dict[str, Any]:
     """The simulated scanner's behaviour per image reference or function ARN (tests/doubles/fake_qscanner.py)."""
     by_key = {c.key: c for c in CASES}
-    return {
-        "default": {"exit_code": 0, "findings": [], "os": "debian 12"},
-        "targets": {
-            image_ref(by_key["vulnerable"], account, region): {
-                "exit_code": 0,
-                "findings": FINDINGS,
-                "os": "ubuntu 22.04",
-            },
-            # 40: the scan ran but the vulnerability report could not be fetched: never recorded as clean.
-            image_ref(by_key["scan-fails"], account, region): {"exit_code": 40},
-            # `qscanner lambda <arn>`: the function's code with two HIGH findings (alerted at threshold HIGH).
-            function_arn(account, region): {"exit_code": 0, "findings": FINDINGS[1:3], "os": "python3.12"},
+    by_ecs = {c.key: ecs.scanned_ref(c) for c in ecs.cases}
+    targets: dict[str, Any] = {
+        image_ref(by_key["vulnerable"], account, region): {
+            "exit_code": 0,
+            "findings": FINDINGS,
+            "os": "ubuntu 22.04",
         },
+        # 40: the scan ran but the vulnerability report could not be fetched: never recorded as clean.
+        image_ref(by_key["scan-fails"], account, region): {"exit_code": 40},
+        # `qscanner lambda <arn>`: the function's code with two HIGH findings (alerted at threshold HIGH).
+        function_arn(account, region): {"exit_code": 0, "findings": FINDINGS[1:3], "os": "python3.12"},
+        # ECS: the checkout image is vulnerable (alerted), the public one has a MEDIUM finding only (below the
+        # HIGH threshold: recorded, not alerted), the report generator's scan fails (retried, then notified).
+        by_ecs["ecs-checkout"]: {"exit_code": 0, "findings": FINDINGS[:2], "os": "alpine 3.20"},
+        by_ecs["ecs-fails"]: {"exit_code": 40},
     }
+    if "ecs-public" in by_ecs:
+        targets[by_ecs["ecs-public"]] = {"exit_code": 0, "findings": FINDINGS[3:], "os": "debian 12"}
+    return {"default": {"exit_code": 0, "findings": [], "os": "debian 12"}, "targets": targets}
+
+
+# ----------------------------------------------------------------------------------------------- ECS
+def oci_manifest(name: str) -> bytes:
+    """A deterministic single-platform OCI image manifest (its blobs are never pulled: the scanner is simulated)."""
+
+    def blob(part: str, media_type: str, size: int) -> dict[str, Any]:
+        digest = hashlib.sha256(f"qscan-demo/{name}/{part}".encode()).hexdigest()
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": size}
+
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": blob("config", "application/vnd.oci.image.config.v1+json", 1469),
+        "layers": [blob("layer", "application/vnd.oci.image.layer.v1.tar+gzip", 3_145_728)],
+    }
+    return json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """An image the demo pushes into moto's ECR for the ECS part (the digest is the manifest's sha256)."""
+
+    key: str
+    title: str
+    repository: str
+    tag: str
+    expect: str  # "clean" | "vulnerable" | "failed" (see `scenarios`)
+    by_digest: bool = False  # the container names it by digest, not by tag
+    family: str = SHOP_FAMILY  # the task definition that runs it
+
+    @property
+    def deployments(self) -> int:
+        """The ECS calls that deploy it (`ecs_calls`): every one after the first is a dedupe hit."""
+        return len(ECS_SHOP_CALLS) if self.family == SHOP_FAMILY else 1
+
+    @property
+    def manifest(self) -> bytes:
+        return oci_manifest(f"{self.repository}:{self.tag}")
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+
+
+ECR_IMAGES = (
+    EcrImage("ecs-cart", "ECS: ECR image by tag (container cart)", "shop/cart", "3.2.0", "clean"),
+    EcrImage(
+        "ecs-checkout",
+        "ECS: ECR image by digest (container checkout)",
+        "shop/checkout",
+        "5.0.1",
+        "vulnerable",
+        by_digest=True,
+    ),
+    EcrImage(
+        "ecs-fails",
+        f"ECS: image whose scan fails (task definition {REPORTS_FAMILY})",
+        "legacy/report-gen",
+        "0.9.4",
+        "failed",
+        family=REPORTS_FAMILY,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PublicImage:
+    """The public image on the loopback registry (https, self-signed: `ca_bundle` is its certificate)."""
+
+    host: str
+    repository: str
+    tag: str
+    digest: str
+    ca_bundle: Path
+
+
+@dataclass
+class EcsImages:
+    """The images the demo's task definitions run, and their cases (the public one only with the tools)."""
+
+    account: str
+    region: str
+    public: PublicImage | None
+    cases: tuple[Case, ...] = ()
+
+    def __post_init__(self) -> None:
+        shop_calls = len(ECS_SHOP_CALLS)
+        cases = [
+            Case(
+                image.key,
+                image.title,
+                image.repository,
+                "" if image.by_digest else image.tag,
+                image.digest,
+                image.deployments,
+                image.expect,
+                expect_dedupe_hits=image.deployments - 1,
+                kind="ecs",
+            )
+            for image in ECR_IMAGES
+        ]
+        if self.public is not None:
+            cases.insert(
+                2,
+                Case(
+                    "ecs-public",
+                    "ECS: public image on the loopback registry (container web)",
+                    f"{self.public.host}/{self.public.repository}",
+                    self.public.tag,
+                    self.public.digest,
+                    shop_calls,
+                    "vulnerable",
+                    expect_dedupe_hits=shop_calls - 1,
+                    kind="ecs",
+                ),
+            )
+        self.cases = tuple(cases)
+
+    @property
+    def ecr_host(self) -> str:
+        return f"{self.account}.dkr.ecr.{self.region}.amazonaws.com"
+
+    def container_image(self, key: str) -> str:
+        """The image reference a container definition names."""
+        if key == "ecs-public":
+            assert self.public is not None
+            return f"{self.public.host}/{self.public.repository}:{self.public.tag}"
+        image = next(i for i in ECR_IMAGES if i.key == key)
+        suffix = f"@{image.digest}" if image.by_digest else f":{image.tag}"
+        return f"{self.ecr_host}/{image.repository}{suffix}"
+
+    def scanned_ref(self, case: Case) -> str:
+        """The reference qscanner gets: registry/repository@digest."""
+        registry = "" if case.key == "ecs-public" else f"{self.ecr_host}/"
+        return f"{registry}{case.repository}@{case.digest}"
 
 
 # ----------------------------------------------------------------------------------------------- processes
@@ -476,12 +656,14 @@ def copy_environment(target: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------- AWS side
-def put_events(events: Any, entries: list[tuple[Case, dict[str, Any]]]) -> None:
+def put_events(events: Any, entries: list[tuple[Case, dict[str, Any]]]) -> list[str]:
+    """Put the entries on the default bus; returns their event ids."""
     response = events.put_events(Entries=[entry for _, entry in entries])
     if response.get("FailedEntryCount"):
         raise DemoError(
             f"EventBridge rejected {response['FailedEntryCount']} event(s): {response['Entries']}"
         )
+    return [str(entry["EventId"]) for entry in response["Entries"]]
 
 
 def subscribe_alerts(server: ms.MotoServer, topic_arn: str, name: str) -> str:
@@ -564,15 +746,15 @@ def preflight() -> Path:
     manifest = REPO / "dist" / "manifest.json"
     try:
         artifacts = json.loads(manifest.read_text())["artifacts"]
-        handler_zips = [REPO / artifacts[name]["path"] for name in ("aws-ecr", "aws-lambda")]
+        handler_zips = [REPO / artifacts[name]["path"] for name in ("aws-ecr", "aws-lambda", "aws-fargate")]
     except (OSError, ValueError, KeyError, TypeError):
         raise DemoError(
-            "dist/manifest.json has no aws-ecr and aws-lambda artifacts: run `make package` first"
+            "dist/manifest.json has no aws-ecr, aws-lambda and aws-fargate artifacts: run `make package` first"
         ) from None
     for handler_zip in handler_zips:
         if not handler_zip.is_file():
             raise DemoError(f"{handler_zip} is missing: run `make package` again")
-    for path in (HANDLER, LAMBDA_HANDLER, FAKE_QSCANNER, WORKER):
+    for path in (HANDLER, LAMBDA_HANDLER, FARGATE_HANDLER, FAKE_QSCANNER, WORKER, TASK_RUNNER):
         if not path.is_file():
             raise DemoError(f"{path.relative_to(REPO)} is missing")
     return manifest
@@ -591,10 +773,19 @@ class Run:
     server: ms.MotoServer | None = None
     terraform: Terraform | None = None
     out: dict[str, Any] = field(default_factory=dict)
+    registry: tuple[int, int] | None = None  # the public registry's pid and port, while it runs
 
     @property
     def logs(self) -> Path:
         return self.run_dir / "logs"
+
+    @property
+    def scenario_file(self) -> Path:
+        return self.run_dir / "qscanner-scenarios.json"
+
+    @property
+    def task_report(self) -> Path:
+        return self.run_dir / "invocations-fargate.jsonl"
 
     @property
     def moto(self) -> ms.MotoServer:
@@ -621,7 +812,7 @@ def deploy(run: Run) -> None:
     run.terraform = Terraform(root, run.logs, run.children, run.progress)
     run.terraform.run("init", "init", "-input=false", timeout=300)
     run.progress.say(
-        "terraform apply environments/local (modules aws-core + ecr + lambda); the AWS provider waits ~25 s "
+        "terraform apply environments/local (modules aws-core + ecr + lambda + fargate); the AWS provider waits ~25 s "
         "after each SQS queue write, so this takes about a minute and a half"
     )
     applied = run.terraform.run(
@@ -650,7 +841,36 @@ class Scanner:
     env: dict[str, str]
 
 
-def prepare(run: Run, account: str, region: str) -> tuple[Scanner, Scanner, str]:
+def function_environment(
+    run: Run, label: str, function_name: str, region: str, extra: dict[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A deployed function's configuration (GetFunctionConfiguration) and the environment its handler runs with
+    here: the configuration's variables, the moto endpoint, the simulated scanner, a /tmp of its own."""
+    server = run.moto
+    configuration = server.client("lambda").get_function_configuration(FunctionName=function_name)
+    tmp = run.run_dir / "tmp" / label
+    tmp.mkdir(parents=True)
+    env = handler_environment(
+        configuration,
+        {
+            "QSCAN_AWS_ENDPOINT_URL": server.endpoint,
+            "QSCANNER_PATH": str(FAKE_QSCANNER),
+            "QSCAN_FAKE_QSCANNER_SCENARIOS": str(run.scenario_file),
+            "QSCAN_FAKE_PYTHON": sys.executable,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
+            "TMPDIR": str(tmp),
+            "HOME": str(tmp),
+            **(extra or {}),
+        },
+    )
+    return configuration, env
+
+
+def prepare(run: Run, account: str, region: str, ecs: EcsImages) -> tuple[Scanner, Scanner, str]:
     """Secret, alerts subscription and scanner scenarios; returns the ECR and Lambda scanners and the alerts
     queue URL."""
     server, out = run.moto, run.out
@@ -658,35 +878,16 @@ def prepare(run: Run, account: str, region: str) -> tuple[Scanner, Scanner, str]
         SecretId=out["qualys_secret_arn"], SecretString=json.dumps(DUMMY_SECRET)
     )
     alerts_url = subscribe_alerts(server, out["alert_topic_arn"], out["function_name"])
-    scenario_file = run.run_dir / "qscanner-scenarios.json"
-    scenario_file.write_text(json.dumps(scenarios(account, region), indent=2))
+    run.scenario_file.write_text(json.dumps(scenarios(account, region, ecs), indent=2))
     run.progress.say(
-        f"Qualys secret set (dummy token), alerts topic subscribed, scanner scenarios in {scenario_file.name}"
+        f"Qualys secret set (dummy token), alerts topic subscribed, scanner scenarios in {run.scenario_file.name}"
     )
     scanners = []
     for label, handler, queue_key, function_key in (
         ("ecr", HANDLER, "queue_url", "function_name"),
         ("lambda", LAMBDA_HANDLER, "lambda_queue_url", "lambda_function_name"),
     ):
-        configuration = server.client("lambda").get_function_configuration(FunctionName=out[function_key])
-        tmp = run.run_dir / "tmp" / label
-        tmp.mkdir(parents=True)
-        env = handler_environment(
-            configuration,
-            {
-                "QSCAN_AWS_ENDPOINT_URL": server.endpoint,
-                "QSCANNER_PATH": str(FAKE_QSCANNER),
-                "QSCAN_FAKE_QSCANNER_SCENARIOS": str(scenario_file),
-                "QSCAN_FAKE_PYTHON": sys.executable,
-                "AWS_REGION": region,
-                "AWS_DEFAULT_REGION": region,
-                "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
-                "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
-                "AWS_LAMBDA_FUNCTION_NAME": out[function_key],
-                "TMPDIR": str(tmp),
-                "HOME": str(tmp),
-            },
-        )
+        configuration, env = function_environment(run, label, out[function_key], region)
         scanners.append(Scanner(label, handler, out[queue_key], out[function_key], configuration, env))
     return scanners[0], scanners[1], alerts_url
 
@@ -821,11 +1022,225 @@ def lambda_deployments(
     return invocations
 
 
-def write_report(run: Run, invocations: list[dict[str, Any]], alerts_url: str) -> demo_report.Summary:
+def start_public_registry(run: Run, stack: contextlib.ExitStack) -> PublicImage | None:
+    """A loopback OCI registry (docker-registry over https) with one public image pushed by skopeo, stopped when
+    `stack` closes; None (with a message) when the registry tools are missing."""
+    from tests.harness import oci_registry  # noqa: PLC0415 - needs the registry tools' Python side only here
+
+    missing = oci_registry.require_tools()
+    if missing:
+        run.progress.say(
+            f"the public-registry image is SKIPPED: {', '.join(missing)} missing (`make bootstrap` installs them)"
+        )
+        return None
+    registry = stack.enter_context(oci_registry.running_registry("none", tls=True))
+    assert registry.tls_cert is not None and registry.process is not None
+    layout = oci_registry.OciLayout.create(run.run_dir)
+    digest = layout.tag("1.27", layout.image("qscan demo: public web image 1.27"))
+    registry.push(layout, "public/web", "1.27")
+    run.registry = registry.process.pid, int(registry.host.rsplit(":", 1)[1])
+    run.progress.say(
+        f"public registry {registry.url} (docker-registry, self-signed TLS): pushed public/web:1.27"
+    )
+    return PublicImage(registry.host, "public/web", "1.27", digest, registry.tls_cert)
+
+
+def jsonable(answer: dict[str, Any]) -> dict[str, Any]:
+    """An API answer as CloudTrail records it: JSON (timestamps as text), without boto's metadata."""
+    return {k: v for k, v in json.loads(json.dumps(answer, default=str)).items() if k != "ResponseMetadata"}
+
+
+@dataclass
+class EcsWorld:
+    """What the ECS part created on moto: the network a Fargate task needs, the cluster, the task definitions."""
+
+    network: dict[str, Any]
+    shop_revision: str = ""
+
+
+def ecs_setup(run: Run, ecs: EcsImages) -> EcsWorld:
+    """The ECR images (explicit digests: moto's are not the manifest's sha256), a VPC for Fargate and the cluster."""
+    server = run.moto
+    ecr = server.client("ecr")
+    for image in ECR_IMAGES:
+        ecr.create_repository(repositoryName=image.repository)
+        ecr.put_image(
+            repositoryName=image.repository,
+            imageManifest=image.manifest.decode(),
+            imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
+            imageTag=image.tag,
+            imageDigest=image.digest,
+        )
+    ec2 = server.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="demo-shop", Description="qscan demo", VpcId=vpc)["GroupId"]
+    server.client("ecs").create_cluster(clusterName=ECS_CLUSTER)
+    run.progress.say(
+        f"ECS: pushed {', '.join(f'{i.repository}:{i.tag}' for i in ECR_IMAGES)} to ECR, created cluster "
+        f"{ECS_CLUSTER} (Fargate network: {vpc})"
+    )
+    network = {
+        "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}
+    }
+    return EcsWorld(network)
+
+
+def task_definition_request(family: str, containers: dict[str, str]) -> dict[str, Any]:
+    return {
+        "family": family,
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": "256",
+        "memory": "512",
+        "containerDefinitions": [
+            {"name": name, "image": image, "memory": 128, "essential": name == next(iter(containers))}
+            for name, image in containers.items()
+        ],
+    }
+
+
+def ecs_calls(ecs: EcsImages, world: EcsWorld) -> list[tuple[str, str, dict[str, Any]]]:
+    """The ECS calls, in order: (eventName, what it deploys, request parameters as CloudTrail shows them)."""
+    shop = {"cart": ecs.container_image("ecs-cart"), "checkout": ecs.container_image("ecs-checkout")}
+    if ecs.public is not None:
+        shop["web"] = ecs.container_image("ecs-public")
+    revision = f"{SHOP_FAMILY}:1"
+    service = {
+        "cluster": ECS_CLUSTER,
+        "taskDefinition": revision,
+        "launchType": "FARGATE",
+        "networkConfiguration": world.network,
+    }
+    shop_requests = {
+        "RegisterTaskDefinition": task_definition_request(SHOP_FAMILY, shop),
+        "RunTask": {**service, "count": 1},
+        "CreateService": {**service, "serviceName": ECS_SERVICE, "desiredCount": 1},
+        "UpdateService": {
+            "cluster": ECS_CLUSTER,
+            "service": ECS_SERVICE,
+            "taskDefinition": revision,
+            "forceNewDeployment": True,
+        },
+    }
+    reports = task_definition_request(REPORTS_FAMILY, {"report": ecs.container_image("ecs-fails")})
+    return [
+        *((name, revision, shop_requests[name]) for name in ECS_SHOP_CALLS),
+        ("RegisterTaskDefinition", f"{REPORTS_FAMILY}:1", reports),
+    ]
+
+
+def start_task_runner(run: Run, function_name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """scripts/demo_tasks.py: the real Fargate handler serving moto's Invoke calls of the task function."""
+    ready = run.run_dir / "task-runner.ready"
+    cmd = [
+        sys.executable,
+        str(TASK_RUNNER),
+        *("--handler", str(FARGATE_HANDLER), "--function-name", function_name),
+        *("--moto-state-dir", str(run.moto.state_dir), "--ready-file", str(ready)),
+        *("--report", str(run.task_report)),
+    ]
+    log = run.logs / "handler-fargate.log"
+    runner = popen(run.children, cmd, log, REPO, env)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if runner.poll() is not None or time.monotonic() > deadline:
+            tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-15:])
+            raise DemoError(f"the Fargate task runner did not start (log {log}):\n{tail}")
+        time.sleep(0.1)
+    return runner
+
+
+def finished_execution(run: Run, event_id: str) -> dict[str, Any]:
+    """The workflow execution the rule started for `event_id` (the shim records it), once it has ended."""
+    machine, sfn = run.out["fargate_state_machine_arn"], run.moto.client("stepfunctions")
+    deadline = time.monotonic() + EXECUTION_WAIT
+    arn = None
+    while time.monotonic() < deadline:
+        if arn is None:
+            routed = [
+                d
+                for d in run.moto.deliveries()
+                if d["event"]["id"] == event_id and d["target_arn"] == machine
+            ]
+            if routed and routed[0].get("execution_error"):
+                raise DemoError(f"EventBridge could not start the workflow: {routed[0]['execution_error']}")
+            arn = routed[0].get("execution_arn") if routed else None
+        if arn is not None:
+            described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                return described
+        time.sleep(0.2)
+    raise DemoError(f"no finished workflow execution for event {event_id} after {EXECUTION_WAIT:.0f} s")
+
+
+def ecs_deployments(
+    run: Run, ecs: EcsImages, env: dict[str, str], account: str, region: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Register, run and deploy task definitions on moto; after each call its CloudTrail-shaped event goes on the
+    bus, the Fargate rule starts the workflow on moto and its Tasks run the real handler (scripts/demo_tasks.py).
+    Returns the executions (`demo_report.execution_record`) and the task function's invocation lines."""
+    world = ecs_setup(run, ecs)
+    client, events = run.moto.client("ecs"), run.moto.client("events")
+    runner = start_task_runner(run, run.out["fargate_function_name"], env)
+    run.progress.say(
+        f"handler {FARGATE_HANDLER.relative_to(REPO)} serves the workflow's Tasks (moto runs the state machine "
+        f"{run.out['fargate_state_machine_arn'].rsplit(':', 1)[-1]} itself, Retry/Catch/Map included)"
+    )
+    calls = {
+        "RegisterTaskDefinition": client.register_task_definition,
+        "RunTask": client.run_task,
+        "CreateService": client.create_service,
+        "UpdateService": client.update_service,
+    }
+    executions = []
+    for event_name, revision, request in ecs_calls(ecs, world):
+        response = jsonable(calls[event_name](**request))
+        (event_id,) = put_events(
+            events,
+            [
+                (
+                    ecs.cases[0],
+                    cloudtrail_call("ecs", event_name, request, response, account=account, region=region),
+                )
+            ],
+        )
+        record = demo_report.execution_record(finished_execution(run, event_id))
+        executions.append(record)
+        run.progress.say(
+            f"  ECS {event_name} {revision} -> workflow {str(record['name'])[:8]} {record['status']}: "
+            + demo_report.describe_execution(record)
+        )
+    run.children.stop_process(runner, signal.SIGTERM, 5.0)
+    run.children.processes.remove(runner)
+    lines = run.task_report.read_text(encoding="utf-8").splitlines() if run.task_report.exists() else []
+    return executions, [json.loads(line) for line in lines]
+
+
+@dataclass
+class Observed:
+    """What the run saw: the queue handlers' invocations, the workflow's executions and Task invocations."""
+
+    invocations: list[dict[str, Any]]
+    ecs_cases: tuple[Case, ...]
+    executions: list[dict[str, Any]]
+    task_calls: list[dict[str, Any]]
+
+
+def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.Summary:
     sqs = run.moto.client("sqs")
     alerts = drain(sqs, alerts_url)
     dead = drain(sqs, run.out["dlq_url"]) + drain(sqs, run.out["lambda_dlq_url"])
-    summary = demo_report.summarize(ALL_CASES, invocations, alerts, dead)
+    invocations = observed.invocations
+    summary = demo_report.summarize(
+        ALL_CASES + observed.ecs_cases,
+        invocations,
+        alerts,
+        dead,
+        executions=observed.executions,
+        task_calls=observed.task_calls,
+    )
     summary.elapsed_seconds = run.progress.elapsed()
     print()
     print(demo_report.render_table(summary))
@@ -836,21 +1251,25 @@ def write_report(run: Run, invocations: list[dict[str, Any]], alerts_url: str) -
         "moto server": f"{run.moto.endpoint} (pid {run.moto.pid})",
         "Terraform root": "environments/local (copied into the work dir)",
         "Lambda function": f"{DEMO_FUNCTION} (zip, created and updated by the demo)",
-        "handlers": f"{HANDLER.relative_to(REPO)}, {LAMBDA_HANDLER.relative_to(REPO)}",
+        "ECS": f"cluster {ECS_CLUSTER}, service {ECS_SERVICE}, task definitions {SHOP_FAMILY}, {REPORTS_FAMILY}",
+        "Fargate workflow": f"{run.out['fargate_state_machine_arn']} (executed by moto)",
+        "handlers": ", ".join(str(h.relative_to(REPO)) for h in (HANDLER, LAMBDA_HANDLER, FARGATE_HANDLER)),
         "scanner": "tests/doubles/bin/qscanner (simulated)",
         "logs": str(run.logs),
     }
     page = demo_report.render_html(
         summary,
-        title="qscan demo: ECR push and Lambda deployment scanning",
+        title=TITLE,
         started_at=run.stamp,
         invocations=invocations,
         alerts=alerts,
         run_facts=facts,
+        task_calls=observed.task_calls,
     )
     html_path.write_text(page, encoding="utf-8")
     data = summary.to_dict()
     data["moto"] = {"pid": run.moto.pid, "port": run.moto.port}
+    data["registry"] = None if run.registry is None else {"pid": run.registry[0], "port": run.registry[1]}
     data["report"] = str(html_path)
     html_path.with_suffix(".json").write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     run.progress.say(f"report: {html_path} (summary data: {html_path.with_suffix('.json').name})")
@@ -862,12 +1281,17 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
     deploy(run)
     account = run.moto.client("sts").get_caller_identity()["Account"]
     region = ms.REGION
-    ecr, lambda_scanner, alerts_url = prepare(run, account, region)
-    send_events(run, account, region)
-    numbering = [0]
-    invocations = drive_handler(run, ecr, region, numbering)
-    invocations += lambda_deployments(run, lambda_scanner, account, region, numbering)
-    summary = write_report(run, invocations, alerts_url)
+    with contextlib.ExitStack() as stack:  # the public registry runs until the report is written
+        ecs = EcsImages(account, region, start_public_registry(run, stack))
+        ecr, lambda_scanner, alerts_url = prepare(run, account, region, ecs)
+        send_events(run, account, region)
+        numbering = [0]
+        invocations = drive_handler(run, ecr, region, numbering)
+        invocations += lambda_deployments(run, lambda_scanner, account, region, numbering)
+        extra = {"REQUESTS_CA_BUNDLE": str(ecs.public.ca_bundle)} if ecs.public is not None else {}
+        _, fargate_env = function_environment(run, "fargate", run.out["fargate_function_name"], region, extra)
+        executions, task_calls = ecs_deployments(run, ecs, fargate_env, account, region)
+        summary = write_report(run, Observed(invocations, ecs.cases, executions, task_calls), alerts_url)
     if options.destroy and run.terraform is not None:
         progress.say("terraform destroy (the queue policies wait ~25 s each, in parallel)")
         run.terraform.run(
@@ -921,7 +1345,7 @@ def banner(lines: list[str]) -> None:
 
 
 INTRO = [
-    "qscan demo: ECR push and Lambda deployment scanning on this machine",
+    f"{TITLE} on this machine",
     "SIMULATED: the scanner is a test double (tests/doubles/bin/qscanner) with made-up",
     "findings, and AWS is a local moto server. Nothing leaves this machine.",
 ]
@@ -981,7 +1405,9 @@ def main(argv: list[str] | None = None) -> int:
         children.stop_all()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        progress.say("stopped every process the demo started (moto server, Terraform, handler worker)")
+        progress.say(
+            "stopped every process the demo started (moto server, Terraform, handler workers, registry)"
+        )
     banner(OUTRO)
     print(f"elapsed {progress.elapsed():.0f} s; exit {code}", flush=True)
     return code

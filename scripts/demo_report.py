@@ -6,6 +6,10 @@ sent, the event source mapping's invocation lines (`scripts/demo_worker.py --rep
 alerts read back from the queue subscribed to the alerts topic and the dead-letter queues' bodies, and returns a
 `Summary`. Image cases are matched by digest; Lambda function cases (one per CloudTrail deployment event) by
 function name and event name, their pipeline lines by the invocation that handled the event (batch size 1).
+ECS cases (kind "ecs", one per image a task definition runs) are matched by digest in the Fargate workflow's
+executions on moto (`execution_record()` reads one `DescribeExecution` answer: each image's Map item ends
+scanned, deduplicated or failed) and in the task function's invocation lines (`scripts/demo_tasks.py --report`:
+failed scan attempts).
 `render_table()` prints it; `render_html()` writes a self-contained page (inline CSS, no scripts, every value
 escaped).
 """
@@ -36,7 +40,9 @@ class Case:
     """One thing the demo does on the event bus, and what should come of it.
 
     Image cases (kind "image"): repository, tag and digest of the pushed image. Function cases (kind
-    "function"): `repository` is the function name, `tag` the CloudTrail eventName, `digest` empty."""
+    "function"): `repository` is the function name, `tag` the CloudTrail eventName, `digest` empty. ECS cases
+    (kind "ecs"): an image a task definition runs, `tag` empty when the container names it by digest, `entries`
+    the ECS calls that deploy it."""
 
     key: str
     title: str
@@ -44,7 +50,7 @@ class Case:
     tag: str
     digest: str
     entries: int  # events put on the bus for this case
-    expect: str  # "clean" | "vulnerable" | "deduplicated" | "not delivered" | "dead-lettered"
+    expect: str  # "clean" | "vulnerable" | "deduplicated" | "not delivered" | "dead-lettered" | "failed"
     expect_dedupe_hits: int = 0
     kind: str = "image"
 
@@ -61,8 +67,8 @@ def function_key(function: str | None, event_name: str | None) -> str:
 @dataclass
 class CaseOutcome:
     case: Case
-    delivered_messages: int = 0
-    deliveries: int = 0  # receives, redeliveries included
+    delivered_messages: int = 0  # ECS cases: the executions whose parse step returned the image
+    deliveries: int = 0  # receives, redeliveries included (ECS cases: executions)
     scans: int = 0
     status: str = "not delivered"
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SEVERITIES, 0))
@@ -77,6 +83,9 @@ class CaseOutcome:
     def image(self) -> str:
         if self.case.kind == "function":
             return f"function {self.case.repository} ({self.case.tag})"
+        if self.case.kind == "ecs":
+            reference = f":{self.case.tag}" if self.case.tag else f"@{self.case.digest[:19]}"
+            return f"ECS {self.case.repository}{reference}"
         return f"{self.case.repository}:{self.case.tag}"
 
     @property
@@ -98,15 +107,29 @@ class Summary:
     unmatched_alerts: int = 0
     elapsed_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    executions: list[dict[str, Any]] = field(default_factory=list)  # `execution_record()`s, in order
+    ecs_images: int = 0  # images the executions' parse steps returned, over all executions
+    ecs_scanned: int = 0
+    ecs_deduplicated: int = 0
+    ecs_failed: int = 0  # failed and notified (never recorded clean)
+    ecs_failed_attempts: int = 0  # scan attempts that raised (the workflow retried them)
 
     @property
     def closes(self) -> bool:
-        """Messages in = scanned + deduplicated + dead-lettered (every delivered message accounted for once)."""
-        return self.messages_delivered == self.scanned + self.deduplicated + self.dead_lettered
+        """Messages in = scanned + deduplicated + dead-lettered (every delivered message accounted for once), and
+        every image of every execution ended scanned, deduplicated or failed."""
+        return (
+            self.messages_delivered == self.scanned + self.deduplicated + self.dead_lettered
+            and self.ecs_images == self.ecs_scanned + self.ecs_deduplicated + self.ecs_failed
+        )
 
     @property
     def ok(self) -> bool:
-        return all(o.ok for o in self.outcomes) and self.closes
+        return (
+            all(o.ok for o in self.outcomes)
+            and self.closes
+            and all(e.get("status") == "SUCCEEDED" for e in self.executions)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -168,14 +191,109 @@ def _match_alerts(outcomes: Mapping[str, CaseOutcome], alerts: Iterable[Mapping[
     return unmatched
 
 
+HELD = frozenset({"cached", "claimed", "deduplicated"})  # a claim another scan holds: nothing scanned
+ECS_OUTCOMES = ("scanned", "deduplicated", "failed")
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    """`text` parsed when it is JSON text, else itself; {} unless that is an object."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _failure_reason(error: Any) -> str:
+    """`Error: errorMessage` of a caught task error (its Cause is the Lambda error payload as JSON)."""
+    error = error if isinstance(error, dict) else {}
+    cause = _json_object(error.get("Cause"))
+    message = cause.get("errorMessage") or error.get("Cause") or ""
+    return f"{error.get('Error') or 'error'}: {message}"[:300]
+
+
+def execution_record(described: Mapping[str, Any]) -> dict[str, Any]:
+    """One Fargate workflow execution (a `DescribeExecution` answer) as the report keeps it: the ECS call that
+    started it and how each image's Map item ended (modules/fargate/workflow.asl.json): `scanned` (its `scan`
+    summary), `deduplicated` (the Deduplicated state, or a scan step that found the key held) or `failed` (the
+    ImageFailed state, after NotifyImageFailure)."""
+    event = _json_object(described.get("input"))
+    detail = _json_object(event.get("detail"))
+    images = []
+    for item in _json_object(described.get("output")).get("outcomes") or []:
+        if not isinstance(item, dict):
+            continue
+        target = _json_object(_json_object(item.get("image")).get("target"))
+        scan = _json_object(item.get("scan"))
+        entry: dict[str, Any] = {"digest": target.get("digest"), "image": target.get("image")}
+        if item.get("status") == "failed":
+            entry.update(outcome="failed", reason=_failure_reason(item.get("error")))
+        elif item.get("status") == "deduplicated" or scan.get("status") in HELD:
+            entry.update(outcome="deduplicated")
+        elif scan:
+            entry.update(outcome="scanned", status=scan.get("status"), counts=scan.get("counts") or {})
+        else:
+            entry.update(outcome="unknown")
+        images.append(entry)
+    return {
+        "name": described.get("name"),
+        "status": described.get("status"),
+        "event_id": event.get("id"),
+        "event_name": detail.get("eventName"),
+        "images": images,
+    }
+
+
+def _ecs_outcomes(
+    outcomes: Mapping[str, CaseOutcome],
+    executions: Iterable[Mapping[str, Any]],
+    task_calls: Iterable[Mapping[str, Any]],
+) -> dict[str, int]:
+    """Count each execution's images on their ECS cases (by digest), and the failed scan attempts; returns the
+    totals (images, scanned, deduplicated, failed, attempts)."""
+    ecs = dict.fromkeys(("images", *ECS_OUTCOMES, "attempts"), 0)
+    for execution in executions:
+        for image in execution.get("images") or []:
+            ecs["images"] += 1
+            kind = str(image.get("outcome"))
+            if kind in ECS_OUTCOMES:
+                ecs[kind] += 1
+            outcome = outcomes.get(str(image.get("digest")))
+            if outcome is None or outcome.case.kind != "ecs":
+                continue
+            outcome.delivered_messages += 1
+            outcome.deliveries += 1
+            if kind == "scanned":
+                outcome.scans += 1
+                counts = dict(image.get("counts") or {})
+                counts.setdefault("informational", counts.get("info", 0))  # the result's summary says "info"
+                outcome.counts = {s: int(counts.get(s, 0) or 0) for s in SEVERITIES}
+                outcome.status = "vulnerable" if any(outcome.counts.values()) else "clean"
+            elif kind == "deduplicated":
+                outcome.dedupe_hits += 1
+            elif kind == "failed":
+                outcome.status = "failed"
+    for call in task_calls:
+        if call.get("error") and call.get("step") in ("scan_qscanner", "fetch_results"):
+            ecs["attempts"] += 1
+            outcome = outcomes.get(str(call.get("digest")))
+            if outcome is not None:
+                outcome.failed_attempts += 1
+    return ecs
+
+
 def summarize(
     cases: Iterable[Case],
     invocations: Iterable[Mapping[str, Any]],
     alerts: Iterable[Mapping[str, Any]],
     dead_letters: Iterable[Mapping[str, Any]],
+    *,
+    executions: Iterable[Mapping[str, Any]] = (),
+    task_calls: Iterable[Mapping[str, Any]] = (),
 ) -> Summary:
     """Per-case outcome from the observed invocations, alerts and dead letters (matched by image digest, or by
-    function and event name)."""
+    function and event name), and from the Fargate workflow's executions (`execution_record()`s) and its task
+    function's invocations (matched by digest)."""
     outcomes = {case.match_key: CaseOutcome(case) for case in cases}
     seen_messages: set[str] = set()
     totals = {"invocations": 0, "scanned": 0, "deduplicated": 0, "failed": 0}
@@ -217,6 +335,8 @@ def summarize(
             ):  # the pipeline's `dedupe` line
                 outcome.dedupe_hits += 1
                 totals["deduplicated"] += 1
+    kept = [dict(e) for e in executions]
+    ecs = _ecs_outcomes(outcomes, kept, task_calls)
     for body in dead_letters:
         detail = body.get("detail") if isinstance(body.get("detail"), dict) else {}
         digest = detail.get("image-digest") or _digest_of(json.dumps(detail))
@@ -234,7 +354,7 @@ def summarize(
     ordered = list(outcomes.values())
     return Summary(
         outcomes=ordered,
-        events_sent=sum(o.case.entries for o in ordered),
+        events_sent=sum(o.case.entries for o in ordered if o.case.kind != "ecs"),  # ECS: one per execution
         messages_delivered=len(seen_messages),
         invocations=totals["invocations"],
         scanned=totals["scanned"],
@@ -243,6 +363,12 @@ def summarize(
         dead_lettered=sum(o.dead_lettered for o in ordered),
         alerts=sum(o.alerts for o in ordered) + unmatched,
         unmatched_alerts=unmatched,
+        executions=kept,
+        ecs_images=ecs["images"],
+        ecs_scanned=ecs["scanned"],
+        ecs_deduplicated=ecs["deduplicated"],
+        ecs_failed=ecs["failed"],
+        ecs_failed_attempts=ecs["attempts"],
     )
 
 
@@ -288,7 +414,43 @@ def render_table(summary: Summary) -> str:
         f" ({'closes' if summary.closes else 'DOES NOT CLOSE'}); handler invocations {summary.invocations}, "
         f"failed attempts {summary.failed_attempts}; alerts {summary.alerts}"
     )
+    if summary.executions:
+        lines.append(_ecs_accounting(summary))
     return "\n".join(lines)
+
+
+def _ecs_accounting(summary: Summary) -> str:
+    succeeded = sum(1 for e in summary.executions if e.get("status") == "SUCCEEDED")
+    return (
+        f"ECS calls {len(summary.executions)} -> workflow executions {len(summary.executions)} ({succeeded} "
+        f"succeeded); images {summary.ecs_images} = scanned {summary.ecs_scanned} + deduplicated "
+        f"{summary.ecs_deduplicated} + failed {summary.ecs_failed}; failed scan attempts "
+        f"{summary.ecs_failed_attempts}"
+    )
+
+
+def _short_ref(reference: Any) -> str:
+    """An image reference for a progress line: no ECR registry host, the digest cut to 12 hex digits."""
+    text = str(reference)
+    host, _, rest = text.partition("/")
+    if host.endswith(".amazonaws.com") and rest:
+        text = rest
+    name, at, digest = text.partition("@sha256:")
+    return f"{name}{at}{digest[:12]}" if at else text
+
+
+def describe_execution(execution: Mapping[str, Any]) -> str:
+    """One line per workflow execution: how each image ended."""
+    parts = []
+    for image in execution.get("images") or []:
+        counts = {k: v for k, v in (image.get("counts") or {}).items() if v}
+        shown = ", ".join(f"{v} {k}" for k, v in counts.items()) or "no findings"
+        what = {
+            "scanned": f"scanned: {image.get('status')}, {shown}",
+            "failed": f"FAILED, notified ({str(image.get('reason'))[:100]})",
+        }.get(str(image.get("outcome")), str(image.get("outcome")))
+        parts.append(f"{_short_ref(image.get('image'))} -> {what}")
+    return "; ".join(parts)
 
 
 _CSS = """
@@ -327,6 +489,7 @@ def render_html(
     invocations: list[Mapping[str, Any]],
     alerts: list[Mapping[str, Any]],
     run_facts: Mapping[str, str],
+    task_calls: Iterable[Mapping[str, Any]] = (),
 ) -> str:
     """A self-contained HTML page; every value taken from the run is escaped."""
     esc = html.escape
@@ -377,6 +540,42 @@ def render_html(
         for a in alerts
     )
     facts = "".join(f"<tr><th>{esc(k)}</th>{_cell(v)}</tr>" for k, v in run_facts.items())
+    ecs = ""
+    if summary.executions:
+        execution_rows = "".join(
+            "<tr>"
+            + _cell(e.get("event_name"))
+            + _cell(str(e.get("name"))[:13])
+            + _cell(e.get("status"))
+            + _cell(describe_execution(e))
+            + "</tr>"
+            for e in summary.executions
+        )
+        call_rows = "".join(
+            "<tr>"
+            + _cell(str(c.get("execution"))[:13])
+            + _cell(c.get("step"))
+            + _cell(c.get("image") or "")
+            + (
+                f'<td class="bad">{esc(str((c.get("error") or {}).get("type")))}: '
+                f"{esc(str((c.get('error') or {}).get('message')))}</td>"
+                if c.get("error")
+                else _cell(json.dumps(c.get("result") or {}, sort_keys=True))
+            )
+            + _cell(f"{c.get('duration_ms')} ms")
+            + "</tr>"
+            for c in task_calls
+        )
+        ecs = f"""<h2>ECS deployments (the Fargate workflow's executions on moto)</h2>
+<p>{esc(_ecs_accounting(summary))}.</p>
+<table><tr><th>ECS call</th><th>execution</th><th>status</th><th>images</th></tr>
+{execution_rows}
+</table>
+<h2>Task function invocations (the workflow's Tasks)</h2>
+<table><tr><th>execution</th><th>step</th><th>image</th><th>result</th><th>duration</th></tr>
+{call_rows}
+</table>
+"""
     verdict = (
         '<p class="ok">Every image and function event ended as expected and the accounting closes.</p>'
         if summary.ok
@@ -391,7 +590,7 @@ def render_html(
 <p class="notice">{esc(SIMULATED_NOTICE)}</p>
 <p>Run started {esc(started_at)}, took {summary.elapsed_seconds:.0f} s.</p>
 {verdict}
-<h2>Images and Lambda functions</h2>
+<h2>Images, Lambda functions and ECS deployments</h2>
 <table class="sev"><tr><th>case</th><th>image</th><th>events</th><th>messages</th><th>status</th>
 {severity_heads}<th>dedupe hits</th><th>alerts</th><th>expected</th><th></th></tr>
 {"".join(rows)}
@@ -404,7 +603,7 @@ failed attempts {summary.failed_attempts}, alerts {summary.alerts}.</p>
 <table><tr><th>invocation</th><th>image / function</th><th>event</th><th>receive #</th><th>result</th><th>duration</th></tr>
 {"".join(timeline)}
 </table>
-<h2>Alerts (read back from a queue subscribed to the alerts topic)</h2>
+{ecs}<h2>Alerts (read back from a queue subscribed to the alerts topic)</h2>
 <table><tr><th>kind</th><th>status</th><th>target</th><th>findings</th><th>reason</th></tr>
 {alert_rows}
 </table>

@@ -3,7 +3,10 @@
 The full run applies environments/local on moto, routes the sample events through the real rules into the
 real queues, runs the real ECR handler over its queue with the simulated scanner, creates and updates a zip
 Lambda function whose CloudTrail-shaped events the real Lambda handler scans (code updates rescan, a
-configuration-only change is a dedupe hit), and destroys everything: about 2.5-3 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
+configuration-only change is a dedupe hit), registers, runs and deploys ECS task definitions whose events start
+the Fargate workflow on moto (its Tasks run the real Fargate handler; an ECR image by tag, one by digest, a
+public image on a loopback https registry, one image whose scan fails), and destroys everything: about 3-4
+minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
 """
 
 from __future__ import annotations
@@ -156,11 +159,58 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     assert "demo-orders-fn" in page and "UpdateFunctionCode20150331v2" in page
     assert (summary["events_sent"], summary["messages_delivered"]) == (9, 7)
     assert (summary["scanned"], summary["deduplicated"], summary["dead_lettered"]) == (4, 2, 1)
-    assert summary["alerts"] == 4 and summary["unmatched_alerts"] == 0
+    # ECS: each call's event started one execution of the workflow on moto, in order, and each one succeeded
+    # (a failed image is notified and the execution goes on).
+    assert [(e["event_name"], e["status"]) for e in summary["executions"]] == [
+        ("RegisterTaskDefinition", "SUCCEEDED"),
+        ("RunTask", "SUCCEEDED"),
+        ("CreateService", "SUCCEEDED"),
+        ("UpdateService", "SUCCEEDED"),
+        ("RegisterTaskDefinition", "SUCCEEDED"),
+    ]
+    first, *same_revision, reports = summary["executions"]
+    assert sorted(i["outcome"] for i in first["images"]) == ["scanned"] * 3  # each good image scanned once
+    for execution in same_revision:  # RunTask, CreateService, UpdateService of demo-shop:1: all deduplicated
+        assert [i["outcome"] for i in execution["images"]] == ["deduplicated"] * 3
+    assert [i["outcome"] for i in reports["images"]] == ["failed"]
+    cart, checkout, public = by_key["ecs-cart"], by_key["ecs-checkout"], by_key["ecs-public"]
+    for outcome in (cart, checkout, public):
+        assert (outcome["scans"], outcome["dedupe_hits"], outcome["delivered_messages"]) == (1, 3, 4)
+    assert (cart["status"], cart["alerts"]) == ("clean", 0)
+    assert set(cart["counts"].values()) == {0}
+    assert checkout["image"].startswith("ECS shop/checkout@sha256:")  # the container names it by digest
+    assert (checkout["status"], checkout["counts"]["critical"], checkout["counts"]["high"]) == (
+        "vulnerable",
+        1,
+        1,
+    )
+    assert checkout["alerts"] == 1
+    # the public image (https, self-signed): one MEDIUM finding, below the HIGH threshold: recorded, no alert
+    assert public["image"].startswith("ECS 127.0.0.1:") and public["image"].endswith("/public/web:1.27")
+    assert (public["status"], public["counts"]["medium"], public["alerts"]) == ("vulnerable", 1, 0)
+    failing = by_key["ecs-fails"]
+    # exit 40 (the report could not be fetched): retried twice by the workflow, then one failure notification
+    assert (failing["status"], failing["scans"], failing["failed_attempts"]) == ("failed", 0, 3)
+    assert (failing["alerts"], failing["alert_kinds"]) == (1, ["failure"])
+    assert (
+        summary["ecs_images"],
+        summary["ecs_scanned"],
+        summary["ecs_deduplicated"],
+        summary["ecs_failed"],
+    ) == (
+        13,
+        3,
+        9,
+        1,
+    )
+    assert "ECS RunTask demo-shop:1" in output and "ECS deployments" in page
+    assert summary["alerts"] == 6 and summary["unmatched_alerts"] == 0
     assert summary["closes"] and summary["ok"]
 
     assert not alive(summary["moto"]["pid"])
     assert port_is_free(summary["moto"]["port"])
+    assert not alive(summary["registry"]["pid"])
+    assert port_is_free(summary["registry"]["port"])
     assert processes_using(tmp_path) == []
     assert not list((tmp_path / "work").glob("run-*/tf"))  # the Terraform copy is removed
 

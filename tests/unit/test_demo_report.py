@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from scripts.demo_report import Case, render_html, render_table, summarize
+from scripts.demo_report import Case, execution_record, render_html, render_table, summarize
 
 D1, D2, D3, D4 = (f"sha256:{c * 64}" for c in "abcd")
 CASES = [
@@ -114,3 +115,106 @@ def test_html_is_self_contained_and_escaped() -> None:
     assert "<script" not in page and "&lt;script&gt;" in page
     assert page.startswith("<!DOCTYPE html>") and "SIMULATED" in page
     assert "http://" not in page and "https://" not in page  # nothing loaded from elsewhere
+
+
+E1, E2, E3 = (f"sha256:{c * 64}" for c in "efa")
+ECS_CASES = [
+    Case("cart", "ECS by tag", "shop/cart", "3.2.0", E1, 2, "clean", expect_dedupe_hits=1, kind="ecs"),
+    Case("checkout", "ECS by digest", "shop/checkout", "", E2, 2, "vulnerable", 1, kind="ecs"),
+    Case("fails", "ECS scan fails", "legacy/report", "0.9", E3, 1, "failed", kind="ecs"),
+]
+
+
+def item(digest: str, **state: Any) -> dict[str, Any]:
+    """One Map item's output, as modules/fargate/workflow.asl.json ends it."""
+    return {"image": {"target": {"digest": digest, "image": f"r/x@{digest}"}}, **state}
+
+
+def described(
+    name: str, event_name: str, *items: dict[str, Any], status: str = "SUCCEEDED"
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "status": status,
+        "input": json.dumps({"id": f"ev-{name}", "detail": {"eventName": event_name}}),
+        "output": json.dumps({"outcomes": list(items)}),
+    }
+
+
+EXECUTIONS = [
+    described(
+        "x1",
+        "RegisterTaskDefinition",
+        item(E1, scan={"status": "clean", "counts": {"high": 0}}, claim={"claimed": True}),
+        item(E2, scan={"status": "vulnerable", "counts": {"critical": 1, "high": 1}}),
+    ),
+    described("x2", "UpdateService", item(E1, status="deduplicated"), item(E2, scan={"status": "cached"})),
+    described(
+        "x3",
+        "RegisterTaskDefinition",
+        item(
+            E3,
+            status="failed",
+            error={"Error": "TransientStepError", "Cause": json.dumps({"errorMessage": "exit 40"})},
+        ),
+    ),
+]
+TASK_CALLS = [
+    {"step": "scan_qscanner", "digest": E3, "error": {"type": "TransientStepError", "message": "exit 40"}},
+    {"step": "scan_qscanner", "digest": E3, "error": {"type": "TransientStepError", "message": "exit 40"}},
+    {"step": "claim", "digest": E3, "error": {"type": "TransientStepError", "message": "throttled"}},
+    {"step": "notify_failure", "digest": E3, "result": {"notified": True}},
+]
+
+
+def test_ecs_executions_count_on_their_images_and_close() -> None:
+    records = [execution_record(e) for e in EXECUTIONS]
+    assert [r["event_name"] for r in records] == [
+        "RegisterTaskDefinition",
+        "UpdateService",
+        "RegisterTaskDefinition",
+    ]
+    assert [i["outcome"] for i in records[1]["images"]] == ["deduplicated", "deduplicated"]
+    assert records[2]["images"][0]["reason"] == "TransientStepError: exit 40"
+    alerts = [{"kind": "findings", "target": {"digest": E2}}, {"kind": "failure", "target": {"digest": E3}}]
+    summary = summarize(ECS_CASES, [], alerts, [], executions=records, task_calls=TASK_CALLS)
+    by_key = {o.case.key: o for o in summary.outcomes}
+    assert (by_key["cart"].status, by_key["cart"].scans, by_key["cart"].dedupe_hits) == ("clean", 1, 1)
+    checkout = by_key["checkout"]
+    assert (checkout.status, checkout.counts["critical"], checkout.delivered_messages, checkout.alerts) == (
+        "vulnerable",
+        1,
+        2,
+        1,
+    )
+    fails = by_key["fails"]
+    assert (fails.status, fails.scans, fails.failed_attempts, fails.alert_kinds) == (
+        "failed",
+        0,
+        2,
+        ["failure"],
+    )
+    assert (summary.ecs_images, summary.ecs_scanned, summary.ecs_deduplicated, summary.ecs_failed) == (
+        5,
+        2,
+        2,
+        1,
+    )
+    assert summary.ecs_failed_attempts == 2  # scan attempts only; the claim's error is not a scan
+    assert summary.closes and summary.ok
+    assert "ECS calls 3 -> workflow executions 3 (3 succeeded); images 5 = scanned 2" in render_table(summary)
+    assert by_key["checkout"].image == f"ECS shop/checkout@{E2[:19]}"
+    page = render_html(
+        summary, title="t", started_at="s", invocations=[], alerts=[], run_facts={}, task_calls=TASK_CALLS
+    )
+    assert "ECS deployments" in page and "FAILED, notified (TransientStepError: exit 40)" in page
+    assert '<td class="bad">TransientStepError: exit 40</td>' in page  # the failed attempts, step by step
+
+
+def test_an_ecs_image_without_an_end_state_or_a_failed_execution_is_not_ok() -> None:
+    unknown = [execution_record(described("x9", "RunTask", item(E1, claim={"claimed": True})))]
+    summary = summarize(ECS_CASES[:1], [], [], [], executions=unknown)
+    assert summary.ecs_images == 1 and not summary.closes and not summary.ok
+    failed = [execution_record(described("x8", "RunTask", item(E1, status="deduplicated"), status="FAILED"))]
+    summary = summarize(ECS_CASES[:1], [], [], [], executions=failed)
+    assert summary.closes and not summary.ok
