@@ -32,6 +32,7 @@ import json
 import time
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -159,6 +160,12 @@ class Execution:
             for event in self.history
             if event["type"].endswith("StateEntered") and event["stateEnteredEventDetails"]["name"] == state
         ]
+
+    def transitions(self) -> int:
+        """Billed state transitions of a Standard workflow: every state entered plus every retry attempt
+        (Lambda invocations scheduled beyond one per Task entered)."""
+        types = Counter(event["type"] for event in self.history)
+        return self.entered() + types["LambdaFunctionScheduled"] - types["TaskStateEntered"]
 
     def entered(self, state: str | None = None) -> int:
         """State transitions: the states entered (all, or those named `state`)."""

@@ -114,6 +114,8 @@ def test_a_transient_scan_failure_is_retried_then_notified_once_and_the_other_im
     assert failed["error"]["Error"] == "TransientStepError"
     # the first attempt and both retries, then the failure path; the fine image scanned once
     assert Counter(world.steps("scan_qscanner")) == {"TransientStepError": 3, None: 1}
+    assert execution.entered("ScanWithQscanner") == 2
+    assert execution.transitions() == execution.entered() + 2  # each retry is billed as a transition
     assert world.steps("release") == [None] and world.steps("notify_failure") == [None]
     (alert,) = world.alerts()
     assert (alert["kind"], alert["status"], alert["target"]["digest"]) == ("failure", "failed", broken.digest)
