@@ -128,7 +128,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FargateWo
 # ---------------------------------------------------------------------------------------------- AWS side
 
 
-def push(repository: str, tag: str | None, digest: str, ecr: Any | None = None) -> str:
+def push(repository: str, tag: str | None, digest: str, ecr: Any | None = None) -> None:
     """An image manifest in ECR under `digest` (moto does not hash the manifest: the digest is ours)."""
     extra = {"imageTag": tag} if tag else {}
     (ecr or boto3.client("ecr")).put_image(
@@ -137,7 +137,6 @@ def push(repository: str, tag: str | None, digest: str, ecr: Any | None = None) 
         imageDigest=digest,
         **extra,
     )
-    return digest
 
 
 AMD64_ENTRY = {
@@ -206,14 +205,14 @@ def ecs_call(
     }
 
 
-def registered(arn: str, containers: list[tuple[str, str]], account: str = ACCOUNT) -> dict[str, Any]:
+def registered(arn: str, containers: list[tuple[str, str]]) -> dict[str, Any]:
+    """RegisterTaskDefinition with its response recorded."""
     family = arn.rsplit("/", 1)[1].split(":", maxsplit=1)[0]
     definitions = [{"name": n, "image": i} for n, i in containers]
     return ecs_call(
         "RegisterTaskDefinition",
         {"family": family, "containerDefinitions": definitions},
         {"taskDefinition": {"taskDefinitionArn": arn, "containerDefinitions": definitions}},
-        account,
     )
 
 
@@ -226,12 +225,12 @@ def by_digest(images: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {image["target"]["digest"]: image for image in images}
 
 
-def first_item(world: FargateWorld, backend: str = "qscanner", execution: str = EXECUTION) -> dict[str, Any]:
+def first_item(world: FargateWorld, backend: str = "qscanner") -> dict[str, Any]:
     """Parse a task definition running one ECR image (shop/app:1.0 -> D_APP): its Map item."""
     containers = [("app", ecr_image(APP, "1.0"))]
     push(APP, "1.0", D_APP)
     arn = register("checkout", containers)
-    parsed = world.parse(registered(arn, containers), execution)
+    parsed = world.parse(registered(arn, containers))
     (image,) = parsed["images"]
     return map_item(parsed, image, backend)
 
@@ -243,9 +242,7 @@ def item_of(world: FargateWorld, execution: str, backend: str = "qscanner") -> d
     return map_item(parsed, image, backend)
 
 
-def scan_ref(digest: str = D_APP, repository: str = APP) -> str:
-    """What qscanner is asked to pull (the fake's scenario key)."""
-    return f"{REGISTRY}/{repository}@{digest}"
+SCAN_REF = f"{REGISTRY}/{APP}@{D_APP}"  # what qscanner is asked to pull for D_APP (the fake's scenario key)
 
 
 def finding(qid: str, severity: int) -> dict[str, Any]:
@@ -253,13 +250,7 @@ def finding(qid: str, severity: int) -> dict[str, Any]:
             "packageName": "openssl", "installedVersion": "3.0.1", "fixedVersion": "3.0.9", "cvssScore": 7.5}  # fmt: skip
 
 
-# ---------------------------------------------------------------------------------------------- contract
-
-
 # ---------------------------------------------------------------------------------------------- the workflow
-
-
-STEP_ERRORS = ("TransientStepError", "PermanentStepError")
 
 
 def task_input(state: str, data: dict[str, Any], execution: str = EXECUTION) -> dict[str, Any]:
@@ -548,7 +539,7 @@ def test_parse_needs_the_event_and_the_execution(
 
 def test_a_task_definition_that_does_not_exist_is_a_permanent_step_error(world: FargateWorld) -> None:
     module = world.load()
-    with pytest.raises(module.PermanentStepError, match="describe_task_definition"):
+    with pytest.raises(module.PermanentStepError, match=r"\(ClientException\): no such task definition"):
         world.parse(run_task("no-such-family"))
 
 
@@ -600,7 +591,7 @@ def test_an_index_without_the_task_platform_is_notified(world: FargateWorld) -> 
 
 
 def test_a_new_image_is_scanned_recorded_and_then_cached_for_the_next_execution(world: FargateWorld) -> None:
-    world.scenario(scan_ref(), findings=[finding("1001", 4), finding("1002", 2)])
+    world.scenario(SCAN_REF, findings=[finding("1001", 4), finding("1002", 2)])
     world.load()
     item = first_item(world)
 
@@ -646,7 +637,7 @@ def test_a_live_claim_deduplicates_other_executions_and_its_own_retry_wins_it_ag
 def test_a_transient_scanner_failure_releases_the_claim_notifies_nothing_and_the_retry_scans(
     world: FargateWorld,
 ) -> None:
-    world.scenario(scan_ref(), exit_code=1)
+    world.scenario(SCAN_REF, exit_code=1)
     module = world.load()
     item = first_item(world)
     world.task("Claim", item)
@@ -657,7 +648,7 @@ def test_a_transient_scanner_failure_releases_the_claim_notifies_nothing_and_the
     assert world.store().lookup(f"image#{D_APP}") is None  # released: the Retry scans again at once
     assert world.alerts() == []  # the failure is NotifyImageFailure's, once, after the retries
     assert [d["status"] for d in world.result_documents().values()] == ["failed"]  # every attempt persisted
-    world.scenario(scan_ref())
+    world.scenario(SCAN_REF)
     assert world.task("ScanWithQscanner", item)["status"] == "success"  # the Retry, same execution
     assert world.started == 2
 
@@ -665,7 +656,7 @@ def test_a_transient_scanner_failure_releases_the_claim_notifies_nothing_and_the
 def test_a_deterministic_scanner_failure_is_permanent_and_the_failure_path_notifies_once(
     world: FargateWorld,
 ) -> None:
-    world.scenario(scan_ref(), exit_code=5)  # artifact stage: the image cannot be read
+    world.scenario(SCAN_REF, exit_code=5)  # artifact stage: the image cannot be read
     module = world.load()
     item = first_item(world)
     world.task("Claim", item)
@@ -882,7 +873,7 @@ def test_the_registry_sensor_scans_ecr_images_only(world: FargateWorld) -> None:
 def test_the_qualys_token_never_reaches_an_output_an_error_or_a_log(
     world: FargateWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    world.scenario(scan_ref(), exit_code=1, echo_token=True, stderr=f"auth with {TOKEN} failed")
+    world.scenario(SCAN_REF, exit_code=1, echo_token=True, stderr=f"auth with {TOKEN} failed")
     module = world.load()
     item = first_item(world)
     outputs = [world.task("Claim", item)]
