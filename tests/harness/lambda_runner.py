@@ -52,6 +52,13 @@ class Runner:
             self.calls.append((event.get("step") if isinstance(event, dict) else None, error))
 
 
+class _Server(ThreadingHTTPServer):
+    # A Map state invokes its iterations concurrently (several executions at once in `make bench`); with
+    # socketserver's listen backlog of 5 a busy machine drops connections, and each SYN retransmit stalls an
+    # invocation by seconds up to a minute.
+    request_queue_size = 128
+
+
 @contextmanager
 def running_function(
     server: MotoServer, name: str, handler: Handler, *, account: str = "123456789012"
@@ -82,7 +89,7 @@ def running_function(
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    http = _Server(("127.0.0.1", 0), Endpoint)
     runner = Runner(f"http://127.0.0.1:{http.server_address[1]}/")
     thread = threading.Thread(target=http.serve_forever, name=f"lambda-runner-{name}", daemon=True)
     thread.start()
