@@ -2,7 +2,8 @@
 images outside ECR: the handler's own distribution client (plain http allowed for the loopback host only, as a
 deployment never would) with the registry's credential from QSCAN_REGISTRY_CREDENTIALS_SECRET (moto Secrets
 Manager). A multi-platform index resolves to the task's runtimePlatform; a wrong password is a notified
-failure that names no secret; an unreachable registry fails the step transiently. The AWS side and the other
+failure that names no secret, a malformed secret a permanent one that echoes none of it; an unreachable
+registry fails the step transiently. The AWS side and the other
 steps are tests/unit/test_handler_fargate.py's."""
 
 from __future__ import annotations
@@ -64,12 +65,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FargateWo
         yield w
 
 
-def with_registry_secret(world: FargateWorld, registry: Registry, password: str) -> None:
-    """The named registry-credentials secret, the handler loaded with it, and its distribution client allowed
-    plain http to the loopback registry (the only difference from the client it creates itself)."""
-    boto3.client("secretsmanager").create_secret(
-        Name=SECRET, SecretString=json.dumps({registry.host: {"username": USERNAME, "password": password}})
-    )
+def with_registry_secret(world: FargateWorld, registry: Registry, password: str, **extra: str) -> None:
+    """The named registry-credentials secret (`extra`: more keys in the registry's entry), the handler loaded
+    with it, and its distribution client allowed plain http to the loopback registry (the only difference from
+    the client it creates itself)."""
+    entry = {"username": USERNAME, "password": password, **extra}
+    boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString=json.dumps({registry.host: entry}))
     world.load(QSCAN_REGISTRY_CREDENTIALS_SECRET=SECRET)
     world.handler._http = DistributionClient(
         credentials=world.handler, insecure_hosts=frozenset({registry.host}), sleep=lambda _s: None
@@ -145,6 +146,19 @@ def test_a_wrong_registry_password_is_a_notified_failure_that_names_no_secret(
     assert any(r.levelno == logging.ERROR and "cannot be resolved" in r.getMessage() for r in caplog.records)
     for text in (json.dumps(parsed), json.dumps(alert), caplog.text):
         assert wrong not in text and PASSWORD not in text
+
+
+def test_a_malformed_credentials_secret_fails_the_step_without_echoing_it(
+    world: FargateWorld, registry: Registry, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    push_multi_platform(registry, tmp_path)
+    with_registry_secret(world, registry, PASSWORD, token="leftover-field")
+    arn = register("checkout", [("collector", f"{registry.host}/team/collector:2.0")])
+    assert world.module is not None
+    with pytest.raises(world.module.PermanentStepError, match="unexpected keys") as raised:
+        world.parse(run_task(arn))
+    assert PASSWORD not in str(raised.value) and "leftover-field" not in str(raised.value)
+    assert PASSWORD not in caplog.text
 
 
 def test_an_unreachable_registry_fails_the_step_transiently(world: FargateWorld) -> None:
