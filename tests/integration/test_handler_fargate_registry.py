@@ -3,8 +3,8 @@ images outside ECR: the handler's own distribution client (plain http allowed fo
 deployment never would) with the registry's credential from QSCAN_REGISTRY_CREDENTIALS_SECRET (moto Secrets
 Manager). A multi-platform index resolves to the task's runtimePlatform; a wrong password is a notified
 failure that names no secret, a malformed secret a permanent one that echoes none of it; an unreachable
-registry fails the step transiently. The AWS side and the other
-steps are tests/unit/test_handler_fargate.py's."""
+registry fails the step transiently. The AWS side and the other steps are tests/unit/test_handler_fargate.py's.
+"""
 
 from __future__ import annotations
 
