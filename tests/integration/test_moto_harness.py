@@ -361,7 +361,8 @@ def test_terraform_smoke_root_applies_without_drift_and_routes_events(
         assert event["account"] == ms.ACCOUNT_ID
         assert (event["source"], event["region"]) == ("qscan.smoke", ms.REGION)
         assert event["detail"]["repository-name"] == "app"
-        # The Lambda and Step Functions targets got the matching event too (recorded by the shim, not invoked).
+        # The Lambda and Step Functions targets got the matching event too (recorded by the shim, which also
+        # starts the state machine's execution; the function is not invoked).
         recorded = [d for d in moto_server.deliveries() if d["rule"] == outputs["rule_name"]]
         assert sorted((d["target_arn"], d["event"]["id"]) for d in recorded) == sorted(
             [(outputs["function_arn"], matching), (outputs["state_machine_arn"], matching)]
