@@ -464,6 +464,20 @@ def test_a_task_definition_of_another_account_is_read_with_the_spoke_role(world:
     assert "ext-id-4471" not in json.dumps(parsed)
 
 
+def test_a_task_definition_arn_is_read_in_its_own_region(world: FargateWorld) -> None:
+    """The event's region is where it was delivered (a hub bus in another region); the ARN says where it is."""
+    west = "eu-west-1"
+    boto3.client("ecr", region_name=west).create_repository(repositoryName=APP)
+    push(APP, "1.0", D_APP, boto3.client("ecr", region_name=west))
+    image = ecr_image(APP, "1.0", f"{ACCOUNT}.dkr.ecr.{west}.amazonaws.com")
+    arn = register("checkout", [("app", image)], ecs=boto3.client("ecs", region_name=west))
+    world.load()
+    parsed = world.parse(run_task(arn))
+    (found,) = parsed["images"]
+    assert (found["target"]["digest"], found["target"]["region"]) == (D_APP, west)
+    assert parsed["context"]["region"] == REGION
+
+
 def test_another_account_without_the_spoke_role_fails_loudly(
     world: FargateWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -714,10 +728,6 @@ def test_notify_failure_for_the_event(world: FargateWorld) -> None:
     assert world.result_documents() == {}  # no image: nothing the store can key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflow.asl.json NotifyEventFailure passes context.execution, the handler reads context.owner",
-)
 def test_notify_failure_for_the_event_with_the_input_the_workflow_builds(world: FargateWorld) -> None:
     world.load()
     event = run_task("checkout")
