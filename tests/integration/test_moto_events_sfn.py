@@ -47,7 +47,7 @@ def test_a_state_machine_target_starts_an_execution_with_the_target_input(moto_s
         "QueueArn"
     ]
     events.put_rule(Name="events-sfn-canary", EventPattern=json.dumps({"source": ["sfn.canary"]}))
-    targets = {
+    targets: dict[str, dict[str, Any]] = {
         "whole": {},
         "constant": {"Input": json.dumps({"fixed": True})},
         "path": {"InputPath": "$.detail.order"},
