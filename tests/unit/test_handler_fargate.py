@@ -613,6 +613,7 @@ def test_a_new_image_is_scanned_recorded_and_then_cached_for_the_next_execution(
     scan = world.task("ScanWithQscanner", item)
 
     assert world.started == 1
+    assert (scan["outcome"], scan["key"]) == ("scanned", f"image#{D_APP}")
     assert scan["status"] == "success" and scan["notified"] is True  # one HIGH: the default threshold
     assert scan["counts"] == {"critical": 0, "high": 1, "medium": 0, "low": 1, "info": 0}
     ((key, document),) = world.result_documents().items()
@@ -641,7 +642,11 @@ def test_a_live_claim_deduplicates_other_executions_and_its_own_retry_wins_it_ag
     claim = world.task("Claim", other)
     assert (claim["claimed"], claim["disposition"]) == (False, "deduplicated")
     # even if the other execution reached the scan, it would not scan what the first one holds
-    assert world.invoke(task_input("ScanWithQscanner", other)) == {"status": "deduplicated"}
+    assert world.invoke(task_input("ScanWithQscanner", other)) == {
+        "outcome": "deduplicated",
+        "key": f"image#{D_APP}",
+        "disposition": "deduplicated",
+    }
     assert world.started == 0
     # the first execution's scan (e.g. retried after the function timed out) wins its own live claim again
     assert world.task("ScanWithQscanner", item)["status"] == "success"
