@@ -290,9 +290,11 @@ class StepOutputs:
     def _summary(self, task_input: dict[str, Any]) -> dict[str, Any]:
         digest = task_input["image"]["target"]["digest"]
         return {
+            "outcome": "scanned",
+            "key": task_input["image"]["target"]["dedupe_key"],
             "status": "success",
             "scan_id": "0b4f8e0c-3a55-4c8e-9b1e-6f2d7a9c1e44",
-            "result_location": f"s3://qscan-results-{ACCOUNT}-{REGION}/results/fargate/{ACCOUNT}/{REGION}/"
+            "result_location": f"s3://qscan-results-{ACCOUNT}-{REGION}/results/ecs/{ACCOUNT}/{REGION}/"
             f"{digest.replace(':', '-')}/0b4f8e0c-3a55-4c8e-9b1e-6f2d7a9c1e44.json",
             "counts": SeverityCounts(critical=1, high=7, medium=23, low=41, info=12).to_dict(),
             "notified": True,
@@ -346,7 +348,7 @@ class StepOutputs:
 
 # ------------------------------------------------------------------------------------------- the walker
 _FIELDS = {
-    "Task": {"Resource", "Parameters", "TimeoutSeconds", "ResultPath", "Retry", "Catch"},
+    "Task": {"Resource", "Parameters", "TimeoutSeconds", "ResultPath", "OutputPath", "Retry", "Catch"},
     "Pass": {"Result", "Parameters", "ResultPath"},
     "Choice": {"Choices", "Default"},
     "Wait": {"Seconds"},
@@ -454,7 +456,8 @@ class _Run:
             else:
                 result = self.outputs(step, task_input)
                 self.walk.measure(f"{where} task output", result)
-                return None, set_path(data, state.get("ResultPath", "$"), result)
+                data = set_path(data, state.get("ResultPath", "$"), result)
+                return None, get_path(data, state.get("OutputPath", "$"), where)
             rule = _matching(state.get("Retry", []), error)
             if rule is not None and retried[rule] < state["Retry"][rule].get("MaxAttempts", 3):
                 retried[rule] += 1
@@ -763,11 +766,15 @@ def limits() -> list[Limit]:
         Limit(
             "state payload",
             f"{PAYLOAD_LIMIT_BYTES:,} bytes",
-            f"the largest state is the {ten.largest_payload_at} (every item's whole final state): "
-            f"{ten.largest_payload:,} bytes for 10 qualys-api images "
+            f"the largest state is the {ten.largest_payload_at} (the parsed images and each item's small "
+            f"outcome): {ten.largest_payload:,} bytes for 10 qualys-api images "
             f"({ten.largest_payload / PAYLOAD_LIMIT_BYTES:.0%}); at most {payload_bound['qualys-api']} "
-            f"qualys-api or {payload_bound['qscanner']} qscanner images fit, not MAX_IMAGES = {most} "
-            "(States.DataLimitExceeded fails the execution; no Catch can take it)",
+            f"qualys-api or {payload_bound['qscanner']} qscanner images fit, "
+            + (
+                f"more than MAX_IMAGES = {most}"
+                if min(payload_bound.values()) >= most
+                else f"not MAX_IMAGES = {most} (States.DataLimitExceeded fails the execution; no Catch takes it)"
+            ),
         ),
         Limit(
             "execution history",

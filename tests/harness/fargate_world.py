@@ -146,11 +146,11 @@ class Execution:
         return outcomes
 
     def statuses(self) -> dict[str, str]:
-        """Per image (digest): the outcome's status; the scan's own status for a scanned image."""
+        """Per image (digest): failed, deduplicated, or the scan's own status for a scanned image."""
         found: dict[str, str] = {}
         for outcome in self.outcomes:
-            digest = outcome["image"]["target"]["digest"]
-            found[digest] = outcome.get("status") or outcome["scan"]["status"]
+            digest = str(outcome["key"]).removeprefix("image#")
+            found[digest] = outcome["status"] if outcome["outcome"] == "scanned" else outcome["outcome"]
         return found
 
     def inputs(self, state: str) -> list[dict[str, Any]]:

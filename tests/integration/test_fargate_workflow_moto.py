@@ -28,15 +28,9 @@ def dispositions(execution: Execution) -> Counter[str]:
     """Per image of the execution: scanned, deduplicated (a completed scan or a live claim) or failed."""
     found: Counter[str] = Counter()
     for outcome in execution.outcomes:
-        scan = outcome.get("scan")
-        if isinstance(scan, dict) and scan.get("scan_id"):
-            found["scanned"] += 1
-        elif outcome.get("status") == "failed":
-            found["failed"] += 1
-        elif outcome.get("status") == "deduplicated" or (isinstance(scan, dict) and scan.get("status")):
-            found["deduplicated"] += 1
-        else:
-            found["unaccounted"] += 1
+        kind = outcome.get("outcome")
+        found[kind if kind in ("scanned", "deduplicated", "failed") else "unaccounted"] += 1
+        assert str(outcome.get("key", "")).startswith("image#sha256:"), outcome
     return found
 
 
@@ -110,7 +104,7 @@ def test_a_transient_scan_failure_is_retried_then_notified_once_and_the_other_im
     assert execution.status == "SUCCEEDED", execution.cause
     assert assert_accounting_closes(execution) == {"scanned": 1, "failed": 1}
     assert execution.statuses() == {broken.digest: "failed", fine.digest: "success"}
-    (failed,) = [o for o in execution.outcomes if o.get("status") == "failed"]
+    (failed,) = [o for o in execution.outcomes if o.get("outcome") == "failed"]
     assert failed["error"]["Error"] == "TransientStepError"
     # the first attempt and both retries, then the failure path; the fine image scanned once
     assert Counter(world.steps("scan_qscanner")) == {"TransientStepError": 3, None: 1}
@@ -193,7 +187,7 @@ def test_registry_sensor_scans_after_polling_and_a_poll_timeout_fails_once(
     assert execution.status == "SUCCEEDED", execution.cause
     assert assert_accounting_closes(execution) == {"scanned": 1, "failed": 1}
     assert execution.statuses() == {ready.digest: "success", slow.digest: "failed"}
-    (timed_out,) = [o for o in execution.outcomes if o.get("status") == "failed"]
+    (timed_out,) = [o for o in execution.outcomes if o.get("outcome") == "failed"]
     assert timed_out["error"] == {"Error": "qscan.PollTimeout", "Cause": "no scan result after 3 polls"}
 
     # ready: 2 polls (its scan finished on the second); slow: exactly max_polls, no double counting

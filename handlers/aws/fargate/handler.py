@@ -224,7 +224,7 @@ class FargateHandler(AwsScanHandler):
 
         held = self.pipeline.claim(target, owner)
         if isinstance(held, Outcome):
-            return {"status": held.disposition}
+            return {"outcome": "deduplicated", "key": target.dedupe_key, "disposition": held.disposition}
         try:
             result = scan()
         except BaseException:
@@ -237,6 +237,8 @@ class FargateHandler(AwsScanHandler):
             raise error(_text(exc.reason)) from None
         assert outcome.result is not None
         return {
+            "outcome": "scanned",
+            "key": target.dedupe_key,
             "status": outcome.result.status,
             "scan_id": outcome.result.scan_id,
             "result_location": outcome.result.result_location,
