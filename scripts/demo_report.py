@@ -191,7 +191,6 @@ def _match_alerts(outcomes: Mapping[str, CaseOutcome], alerts: Iterable[Mapping[
     return unmatched
 
 
-HELD = frozenset({"cached", "claimed", "deduplicated"})  # a claim another scan holds: nothing scanned
 ECS_OUTCOMES = ("scanned", "deduplicated", "failed")
 
 
@@ -214,24 +213,29 @@ def _failure_reason(error: Any) -> str:
 
 def execution_record(described: Mapping[str, Any]) -> dict[str, Any]:
     """One Fargate workflow execution (a `DescribeExecution` answer) as the report keeps it: the ECS call that
-    started it and how each image's Map item ended (modules/fargate/workflow.asl.json): `scanned` (its `scan`
-    summary), `deduplicated` (the Deduplicated state, or a scan step that found the key held) or `failed` (the
-    ImageFailed state, after NotifyImageFailure)."""
+    started it and how each image's Map item ended (modules/fargate/workflow.asl.json: `{"outcome", "key", ...}`,
+    the image named by the parsed images): `scanned` (the scan summary), `deduplicated` (the Deduplicated state,
+    or a scan step that found the key held) or `failed` (the ImageFailed state, after NotifyImageFailure)."""
     event = _json_object(described.get("input"))
     detail = _json_object(event.get("detail"))
+    output = _json_object(described.get("output"))
+    parsed = _json_object(output.get("parsed")).get("images") or []
+    targets = {
+        str(t.get("dedupe_key")): t
+        for t in (_json_object(_json_object(i).get("target")) for i in parsed if isinstance(i, dict))
+    }
     images = []
-    for item in _json_object(described.get("output")).get("outcomes") or []:
+    for item in output.get("outcomes") or []:
         if not isinstance(item, dict):
             continue
-        target = _json_object(_json_object(item.get("image")).get("target"))
-        scan = _json_object(item.get("scan"))
+        target = targets.get(str(item.get("key")), {})
         entry: dict[str, Any] = {"digest": target.get("digest"), "image": target.get("image")}
-        if item.get("status") == "failed":
+        if item.get("outcome") == "failed":
             entry.update(outcome="failed", reason=_failure_reason(item.get("error")))
-        elif item.get("status") == "deduplicated" or scan.get("status") in HELD:
+        elif item.get("outcome") == "deduplicated":
             entry.update(outcome="deduplicated")
-        elif scan:
-            entry.update(outcome="scanned", status=scan.get("status"), counts=scan.get("counts") or {})
+        elif item.get("outcome") == "scanned":
+            entry.update(outcome="scanned", status=item.get("status"), counts=item.get("counts") or {})
         else:
             entry.update(outcome="unknown")
         images.append(entry)

@@ -125,19 +125,24 @@ ECS_CASES = [
 ]
 
 
-def item(digest: str, **state: Any) -> dict[str, Any]:
-    """One Map item's output, as modules/fargate/workflow.asl.json ends it."""
-    return {"image": {"target": {"digest": digest, "image": f"r/x@{digest}"}}, **state}
+def item(digest: str, outcome: str, **state: Any) -> dict[str, Any]:
+    """One Map item's output, as modules/fargate/workflow.asl.json ends it: small, named by its key."""
+    return {"outcome": outcome, "key": f"image#{digest}", **state}
 
 
 def described(
     name: str, event_name: str, *items: dict[str, Any], status: str = "SUCCEEDED"
 ) -> dict[str, Any]:
+    parsed = [
+        {"target": {"digest": str(i["key"]).removeprefix("image#"), "dedupe_key": i["key"],
+                    "image": f"r/x@{str(i['key']).removeprefix('image#')}"}}
+        for i in items
+    ]  # fmt: skip
     return {
         "name": name,
         "status": status,
         "input": json.dumps({"id": f"ev-{name}", "detail": {"eventName": event_name}}),
-        "output": json.dumps({"outcomes": list(items)}),
+        "output": json.dumps({"parsed": {"images": parsed}, "outcomes": list(items)}),
     }
 
 
@@ -145,16 +150,21 @@ EXECUTIONS = [
     described(
         "x1",
         "RegisterTaskDefinition",
-        item(E1, scan={"status": "clean", "counts": {"high": 0}}, claim={"claimed": True}),
-        item(E2, scan={"status": "vulnerable", "counts": {"critical": 1, "high": 1}}),
+        item(E1, "scanned", status="clean", counts={"high": 0}),
+        item(E2, "scanned", status="vulnerable", counts={"critical": 1, "high": 1}),
     ),
-    described("x2", "UpdateService", item(E1, status="deduplicated"), item(E2, scan={"status": "cached"})),
+    described(
+        "x2",
+        "UpdateService",
+        item(E1, "deduplicated", disposition="cached"),
+        item(E2, "deduplicated", disposition="deduplicated"),
+    ),
     described(
         "x3",
         "RegisterTaskDefinition",
         item(
             E3,
-            status="failed",
+            "failed",
             error={"Error": "TransientStepError", "Cause": json.dumps({"errorMessage": "exit 40"})},
         ),
     ),
@@ -212,9 +222,9 @@ def test_ecs_executions_count_on_their_images_and_close() -> None:
 
 
 def test_an_ecs_image_without_an_end_state_or_a_failed_execution_is_not_ok() -> None:
-    unknown = [execution_record(described("x9", "RunTask", item(E1, claim={"claimed": True})))]
+    unknown = [execution_record(described("x9", "RunTask", item(E1, "claimed")))]
     summary = summarize(ECS_CASES[:1], [], [], [], executions=unknown)
     assert summary.ecs_images == 1 and not summary.closes and not summary.ok
-    failed = [execution_record(described("x8", "RunTask", item(E1, status="deduplicated"), status="FAILED"))]
+    failed = [execution_record(described("x8", "RunTask", item(E1, "deduplicated"), status="FAILED"))]
     summary = summarize(ECS_CASES[:1], [], [], [], executions=failed)
     assert summary.closes and not summary.ok
