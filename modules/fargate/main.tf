@@ -127,5 +127,9 @@ resource "aws_sfn_state_machine" "this" {
       condition     = var.execution_timeout_seconds >= var.scan_timeout_seconds && (var.scanner_backend != "qualys-api" || var.execution_timeout_seconds >= var.max_polls * var.poll_interval_seconds)
       error_message = "execution_timeout_seconds must cover one scan: at least scan_timeout_seconds, and for qualys-api at least max_polls * poll_interval_seconds, or executions time out before a poll timeout can notify."
     }
+    precondition {
+      condition     = var.scanner_backend != "qualys-api" || var.max_polls * var.poll_interval_seconds <= 3480
+      error_message = "qualys-api: max_polls * poll_interval_seconds must be at most 3480 s: an image's claim is held while Qualys is polled, and its lease (QSCAN_LEASE_MARGIN_SECONDS, at most 3600 s) must outlive the polling, or a second deployment scans the same image again."
+    }
   }
 }

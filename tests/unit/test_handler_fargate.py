@@ -862,6 +862,25 @@ def test_an_incomplete_report_is_transient_and_releases_the_claim(world: Fargate
     assert world.task("FetchResults", item)["counts"]["low"] == 1  # the Retry: the report is whole now
 
 
+def test_a_scan_qualys_reports_failed_is_recorded_and_not_retried(world: FargateWorld) -> None:
+    """Qualys's own final answer: a retry of FetchResults cannot change it, so the failure path runs at once."""
+    state, item = sensor_world(world)
+    state.add_image(D_APP, registry=REGISTRY, repository=APP, tag="1.0", polls=1, final_status="FAILED")
+    state.add_registry(f"https://{REGISTRY}")
+    for name in ("Claim", "EnsureRegistry", "ScheduleScan"):
+        world.task(name, item)
+    item["polls"] = {"count": 0}
+    assert world.task("PollScan", item)["poll"]["status"] == "failed"
+    module = world.module
+    assert module is not None
+
+    with pytest.raises(module.PermanentStepError, match="Qualys reported the image scan as failed"):
+        world.task("FetchResults", item)
+
+    assert [d["status"] for d in world.result_documents().values()] == ["failed"]  # recorded, never clean
+    assert world.store().lookup(f"image#{D_APP}") is None and world.alerts() == []  # the failure path alerts
+
+
 @pytest.mark.parametrize("step", ["ensure_registry", "schedule_scan", "poll_scan", "fetch_results"])
 def test_the_registry_sensor_steps_need_the_qualys_api_backend(world: FargateWorld, step: str) -> None:
     module = world.load()

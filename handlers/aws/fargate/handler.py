@@ -92,6 +92,9 @@ class FargateHandler(AwsScanHandler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._http: Any | None = None  # the distribution client for non-ECR registries, created on first use
+        from qscan.registry.platform import parse_platform  # noqa: PLC0415
+
+        self.platform = parse_platform(self.settings.image_platform)  # where runtimePlatform says nothing
         self.steps = {
             "parse": self.parse,
             "claim": self.claim,
@@ -160,7 +163,7 @@ class FargateHandler(AwsScanHandler):
         for name in names:
             account, region = task_definition_location(name)
             client = self.accounts.client("ecs", account or context["account"], region or context["region"])
-            task = describe_task_definition(client, name)
+            task = describe_task_definition(client, name, self.platform)
             for target, containers in container_targets(task, context["event_id"]).values():
                 resolved = self._resolved(target, task.platform, context, containers)
                 if resolved is None:
@@ -218,8 +221,12 @@ class FargateHandler(AwsScanHandler):
         target, owner = _target(_obj(event, "image")), _owner(_obj(event, "context"))
         return self._scan_and_record(target, owner, lambda: self.scanner.scan(target))
 
-    def _scan_and_record(self, target: ScanTarget, owner: str, scan: Any) -> dict[str, Any]:
-        """Claim again (a retry re-wins its own key), scan, record; the summary that goes back to the workflow."""
+    def _scan_and_record(
+        self, target: ScanTarget, owner: str, scan: Any, *, retryable: bool = True
+    ) -> dict[str, Any]:
+        """Claim again (a retry re-wins its own key), scan, record; the summary that goes back to the workflow.
+
+        An incomplete result is `TransientStepError` (retried) unless it is deterministic or not `retryable`."""
         from qscan.pipeline import Outcome, ScanFailed  # noqa: PLC0415
 
         held = self.pipeline.claim(target, owner)
@@ -233,7 +240,7 @@ class FargateHandler(AwsScanHandler):
         try:
             outcome = self.pipeline.record(target, owner, result, notify_failure=False)
         except ScanFailed as exc:
-            error = PermanentStepError if exc.deterministic else TransientStepError
+            error = TransientStepError if retryable and not exc.deterministic else PermanentStepError
             raise error(_text(exc.reason)) from None
         assert outcome.result is not None
         return {
@@ -285,7 +292,8 @@ class FargateHandler(AwsScanHandler):
             except QualysResponseError as exc:
                 return sensor_flow.failed_result(state, f"unusable Qualys report: {exc.reason}")
 
-        return self._scan_and_record(_target(_obj(event, "image")), owner, fetch)
+        # Qualys's own final answer (failed, unusable report): a retry cannot change it.
+        return self._scan_and_record(_target(_obj(event, "image")), owner, fetch, retryable=False)
 
     # ------------------------------------------------------------------ failure path
     def release(self, event: dict[str, Any]) -> dict[str, Any]:

@@ -57,8 +57,12 @@ def task_definition_location(task_definition: str) -> tuple[str | None, str | No
     return (match.group(2), match.group(1)) if match else (None, None)
 
 
-def describe_task_definition(client: Any, task_definition: str) -> TaskDefinition:
-    """The task definition ECS resolves `task_definition` to (see the module doc); raises typed errors."""
+def describe_task_definition(
+    client: Any, task_definition: str, default_platform: PlatformSpec = DEFAULT_PLATFORM
+) -> TaskDefinition:
+    """The task definition ECS resolves `task_definition` to (see the module doc); raises typed errors.
+
+    `default_platform` (QSCAN_IMAGE_PLATFORM) fills in what `runtimePlatform` leaves out."""
     action = f"ecs describe_task_definition {task_definition[:300]}"
     try:
         answer = client.describe_task_definition(taskDefinition=task_definition)
@@ -91,7 +95,7 @@ def describe_task_definition(client: Any, task_definition: str) -> TaskDefinitio
         if not isinstance(image, str) or not image:
             raise InvalidEvent(f"{action}: containerDefinitions[{index}].image is missing")
         containers.append(Container(name, image))
-    platform = from_ecs_runtime_platform(body.get("runtimePlatform"), DEFAULT_PLATFORM)
+    platform = from_ecs_runtime_platform(body.get("runtimePlatform"), default_platform)
     return TaskDefinition(str(arn), match.group(2), match.group(1), tuple(containers), platform)
 
 
