@@ -226,3 +226,16 @@ run "execution_shorter_than_the_polls_fails" {
 
   expect_failures = [aws_sfn_state_machine.this]
 }
+
+run "polling_longer_than_the_claim_lease_fails" {
+  command = plan
+
+  variables {
+    scanner_backend           = "qualys-api"
+    execution_timeout_seconds = 7200
+    max_polls                 = 120
+    poll_interval_seconds     = 30
+  }
+
+  expect_failures = [aws_sfn_state_machine.this]
+}
