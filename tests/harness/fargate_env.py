@@ -3,8 +3,8 @@ environments/aws-single-account): the ECS rules → Step Functions target (event
 machine whose every Task runs the task function, and the four ECS calls routed to it.
 
 Both checks read the environment's outputs `fargate_state_machine_arn`, `fargate_rule_names`, `fargate_dlq_arn`
-and `fargate_function_name`. moto cannot start an execution from a rule target (tests/harness/moto_shims.py
-records those deliveries instead), so routing is checked on the recorded deliveries.
+and `fargate_function_name`. Routing is checked on the deliveries tests/harness/moto_shims.py records for
+Step Functions targets (with the execution each one started; moto's own events backend raises for them).
 """
 
 from __future__ import annotations
@@ -69,13 +69,18 @@ def checked_wiring(server: ms.MotoServer, outputs: dict[str, Any]) -> tuple[dict
 
 def routed_ecs_calls(server: ms.MotoServer, outputs: dict[str, Any]) -> None:
     """Put each ECS CloudTrail call (and a Lambda one) on the default bus: each ECS call reaches the state
-    machine through its rule, once; nothing else does."""
-    events = server.client("events")
+    machine through its rule, once, and starts an execution whose input is the event; nothing else does."""
+    events, sfn = server.client("events"), server.client("stepfunctions")
     rule_names: dict[str, str] = outputs["fargate_rule_names"]
     machine = outputs["fargate_state_machine_arn"]
     sent = {
         event_patterns.put_fixture(events, name): rule_names[purpose] for name, purpose in ECS_CALLS.items()
     }
     event_patterns.put_fixture(events, "lambda_create_function_zip")
-    routed = [(d["event"]["id"], d["rule"]) for d in server.deliveries() if d["target_arn"] == machine]
-    assert sorted(routed) == sorted(sent.items())
+    routed = [d for d in server.deliveries() if d["target_arn"] == machine]
+    assert sorted((d["event"]["id"], d["rule"]) for d in routed) == sorted(sent.items())
+    for delivery in routed:
+        assert "execution_arn" in delivery, delivery.get("execution_error")
+        execution = sfn.describe_execution(executionArn=delivery["execution_arn"])
+        assert execution["stateMachineArn"] == machine
+        assert json.loads(execution["input"])["id"] == delivery["event"]["id"]

@@ -1,15 +1,12 @@
 """environments/aws-single-account: what `make tf-test` (its tests/wiring.tftest.hcl) does not cover: the lock
-file, validate before `make package`, and one apply on a shimmed moto server (about 2 minutes) shared by the
+file, validate before `make package`, and one apply on a shimmed moto server (about 2.5 minutes) with the
 no-diff second plan and the Fargate wiring checks (rules → state machine → task function on the ECR scanner's
 qscanner layer, the account's one trail)."""
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -37,22 +34,14 @@ def test_validate_works_before_make_package(tmp_path: Path) -> None:
     tf_env.checked(tf_env.terraform(root, "validate"), "terraform validate")
 
 
-@dataclass
-class Applied:
-    server: ms.MotoServer
-    root: Path
-    variables: list[str]
-    outputs: dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    """The root applied once on a shimmed moto server with a fake manifest and a published qscanner layer. Not
-    destroyed: the dedupe table keeps its deletion protection here, and the server goes away with the module."""
-    work = tmp_path_factory.mktemp("env-aws-single-account")
-    with ms.running_moto_server(work / "moto") as server:
-        root = tf_env.copy_root("aws-single-account", work)
-        manifest = tf_env.fake_manifest(work)
+@pytest.mark.slow
+def test_applies_on_moto_with_fargate_wired_and_plans_no_diff(tmp_path: Path) -> None:
+    """One test, so that pytest-xdist never applies the root twice: applied with a fake manifest and a
+    published qscanner layer; not destroyed (the dedupe table keeps its deletion protection here, and the
+    server goes away with the test)."""
+    with ms.running_moto_server(tmp_path / "moto") as server:
+        root = tf_env.copy_root("aws-single-account", tmp_path)
+        manifest = tf_env.fake_manifest(tmp_path)
         layer = server.client("lambda").publish_layer_version(
             LayerName="qscanner", Content={"ZipFile": tf_env.zipped_file("bin/qscanner")}
         )
@@ -65,27 +54,18 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
         ms.write_provider_override(root, server.endpoint)
         tf_env.checked(tf_env.terraform(root, "init", "-input=false"), "terraform init")
         tf_env.checked(tf_env.terraform(root, "apply", "-auto-approve", "-input=false", *variables), "apply")
-        yield Applied(server, root, variables, tf_env.outputs(root))
+        outputs = tf_env.outputs(root)
 
+        plan = tf_env.terraform(root, "plan", "-detailed-exitcode", "-input=false", *variables)
+        assert plan.returncode == 0, (
+            f"perpetual diff (exit {plan.returncode}):\n{plan.stdout[-5000:]}{plan.stderr}"
+        )
 
-@pytest.mark.slow
-def test_second_plan_is_empty(applied: Applied) -> None:
-    plan = tf_env.terraform(applied.root, "plan", "-detailed-exitcode", "-input=false", *applied.variables)
-    assert plan.returncode == 0, (
-        f"perpetual diff (exit {plan.returncode}):\n{plan.stdout[-5000:]}{plan.stderr}"
-    )
-
-
-@pytest.mark.slow
-def test_fargate_runs_from_the_ecr_scanners_layer_on_the_accounts_trail(applied: Applied) -> None:
-    definition, config = fargate_env.checked_wiring(applied.server, applied.outputs)
-    assert definition["TimeoutSeconds"] == 7200
-    assert [layer["Arn"] for layer in config["Layers"]] == applied.outputs["qscanner_layer_arns"]
-    assert config["Environment"]["Variables"]["QSCANNER_PATH"] == "/opt/bin/qscanner"
-    (trail,) = applied.server.client("cloudtrail").describe_trails()["trailList"]
-    assert trail["TrailARN"] == applied.outputs["lambda_trail_arn"]
-
-
-@pytest.mark.slow
-def test_ecs_calls_reach_the_state_machine(applied: Applied) -> None:
-    fargate_env.routed_ecs_calls(applied.server, applied.outputs)
+        # Fargate: the ECR scanner's qscanner layer, the account's one trail, the default execution timeout.
+        definition, config = fargate_env.checked_wiring(server, outputs)
+        assert definition["TimeoutSeconds"] == 7200
+        assert [layer["Arn"] for layer in config["Layers"]] == outputs["qscanner_layer_arns"]
+        assert config["Environment"]["Variables"]["QSCANNER_PATH"] == "/opt/bin/qscanner"
+        (trail,) = server.client("cloudtrail").describe_trails()["trailList"]
+        assert trail["TrailARN"] == outputs["lambda_trail_arn"]
+        fargate_env.routed_ecs_calls(server, outputs)
