@@ -29,7 +29,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import time
 import uuid
 import zipfile
 from collections import Counter
@@ -55,7 +54,7 @@ from tests.harness.handler_world import (
     server_stores,
 )
 from tests.harness.lambda_runner import Runner, running_function
-from tests.harness.moto_server import ACCOUNT_ID, REGION, MotoServer
+from tests.harness.moto_server import ACCOUNT_ID, REGION, MotoServer, finished_execution
 from tests.unit.test_fargate_workflow import render
 
 FUNCTION = "qscan-fargate-tasks"
@@ -70,7 +69,6 @@ TRUST = {
         {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
     ],
 }
-TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
 def workflow_values(function_arn: str, backend: str, max_polls: int) -> dict[str, str | int]:
@@ -288,15 +286,7 @@ class FargateWorld:
         return arn
 
     def wait(self, arn: str, limit: float = 90.0) -> Execution:
-        sfn = self.client("stepfunctions")
-        deadline = time.monotonic() + limit
-        while True:
-            described = sfn.describe_execution(executionArn=arn)
-            if described["status"] in TERMINAL:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"execution {arn} still {described['status']} after {limit:.0f} s")
-            time.sleep(0.1)
+        described = finished_execution(self.client("stepfunctions"), arn, limit)
         return Execution(
             arn,
             described["status"],

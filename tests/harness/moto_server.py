@@ -189,6 +189,18 @@ def health(endpoint: str, timeout: float = 2.0) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) and payload.get("status") == "ok" else None
 
 
+def finished_execution(sfn: Any, arn: str, limit: float = 60.0) -> dict[str, Any]:
+    """DescribeExecution once the Step Functions execution `arn` has ended (AssertionError after `limit` s)."""
+    deadline = time.monotonic() + limit
+    while True:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        if time.monotonic() > deadline:
+            raise AssertionError(f"execution {arn} still {described['status']} after {limit:.0f} s")
+        time.sleep(0.1)
+
+
 @dataclass
 class MotoServer:
     """A running moto server process (what the `moto_server` fixture yields)."""

@@ -8,7 +8,6 @@ Without the shim moto raises NotImplementedError (HTTP 500) on PutEvents for suc
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -20,16 +19,6 @@ pytestmark = [pytest.mark.integration]
 ROLE = f"arn:aws:iam::{ms.ACCOUNT_ID}:role/events-sfn-canary"
 # The execution's output is its input: what the target sent.
 ECHO = json.dumps({"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}})
-
-
-def finished(sfn: Any, arn: str, limit: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.1)
-    raise AssertionError(f"execution {arn} still running after {limit} s")
 
 
 def test_a_state_machine_target_starts_an_execution_with_the_target_input(moto_server: ms.MotoServer) -> None:
@@ -80,7 +69,7 @@ def test_a_state_machine_target_starts_an_execution_with_the_target_input(moto_s
     outputs = {}
     for key in targets:
         assert "execution_error" not in recorded[key]
-        done = finished(sfn, recorded[key]["execution_arn"])
+        done = ms.finished_execution(sfn, recorded[key]["execution_arn"])
         assert (done["status"], done["stateMachineArn"]) == ("SUCCEEDED", machine)
         outputs[key] = json.loads(done["output"])
         assert outputs[key] == json.loads(done["input"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -44,16 +43,6 @@ def tiny_zip() -> bytes:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ms.MotoServer]:
     with ms.running_moto_server(tmp_path_factory.mktemp("moto-sfn")) as running:
         yield running
-
-
-def wait_for(sfn: Any, arn: str, limit: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if described["status"] != "RUNNING":
-            return described
-        time.sleep(0.2)
-    raise AssertionError(f"execution {arn} still running after {limit} s")
 
 
 def test_tasks_run_the_real_handler_and_its_errors_drive_retry_and_catch(server: ms.MotoServer) -> None:
@@ -119,7 +108,7 @@ def test_tasks_run_the_real_handler_and_its_errors_drive_retry_and_catch(server:
     machine = sfn.create_state_machine(name="canary", definition=json.dumps(definition), roleArn=ROLE)
     with running_function(server, "canary", handler) as runner:
         started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
-        done = wait_for(sfn, started["executionArn"])
+        done = ms.finished_execution(sfn, started["executionArn"])
     assert done["status"] == "SUCCEEDED", done
     output = json.loads(done["output"])
     assert output["flaky"] == {"ran": "flaky", "function": "canary"}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from qscan.registry.errors import ManifestNotFound
 from qscan.results.schema import schema_errors
 
 from tests.doubles.fake_qualys_api import FakeQualysAdapter, FakeQualysState, Fault
+from tests.harness.fargate_world import cloudtrail_event
 from tests.harness.handler_world import BUCKET, REGION, LambdaContext, World, image_manifest, moto_world
 from tests.unit.test_fargate_workflow import VALUES, all_states, render
 
@@ -182,27 +182,7 @@ def ecs_call(
     name: str, request: dict[str, Any], response: dict[str, Any] | None, account: str = ACCOUNT
 ) -> dict[str, Any]:
     """An ECS CloudTrail call as EventBridge delivers it (DESIGN §4 event shapes)."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.ecs",
-        "account": account,
-        "time": "2026-12-02T01:30:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {
-            "eventVersion": "1.09",
-            "eventSource": "ecs.amazonaws.com",
-            "eventName": name,
-            "awsRegion": REGION,
-            "requestParameters": request,
-            "responseElements": response,
-            "eventID": str(uuid.uuid4()),
-            "eventType": "AwsApiCall",
-            "recipientAccountId": account,
-        },
-    }
+    return cloudtrail_event(account, name, request, response)
 
 
 def registered(arn: str, containers: list[tuple[str, str]]) -> dict[str, Any]:
