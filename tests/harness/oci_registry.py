@@ -538,3 +538,16 @@ class OciLayout:
 
 def env_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need_tools() -> None:
+    """Skip the calling test when the registry tools are missing, or fail it under CI=true (they must be there:
+    `make bootstrap` installs them)."""
+    import pytest  # noqa: PLC0415 - the harness is also imported by scripts/demo.py, which has no pytest
+
+    missing = require_tools()
+    if missing:
+        message = f"registry tools missing: {', '.join(missing)} (make bootstrap installs them)"
+        if env_ci():
+            pytest.fail(message)
+        pytest.skip(message)

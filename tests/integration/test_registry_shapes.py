@@ -41,8 +41,7 @@ from tests.harness.oci_registry import (
     USERNAME,
     OciLayout,
     Registry,
-    env_ci,
-    require_tools,
+    need_tools,
     routed_session,
     running_registry,
 )
@@ -50,15 +49,6 @@ from tests.harness.oci_registry import (
 pytestmark = pytest.mark.integration
 ACR = "qscanacr.azurecr.io"
 OTHER_LOOPBACK = "127.0.0.2"
-
-
-def _tools() -> None:
-    missing = require_tools()
-    if missing:
-        message = f"registry tools missing: {', '.join(missing)} (make bootstrap installs them)"
-        if env_ci():
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 class FakeAadCredential:
@@ -74,7 +64,7 @@ class FakeAadCredential:
 
 @pytest.fixture(scope="module")
 def acr() -> Iterator[Registry]:
-    _tools()
+    need_tools()
     with running_registry("token", realm=f"http://{ACR}/oauth2/token", service=ACR) as registry:
         yield registry
 
@@ -141,7 +131,7 @@ def test_acr_token_endpoint_takes_the_refresh_token_grant(acr: Registry, layout:
 
 @pytest.fixture(scope="module")
 def hub_shaped() -> Iterator[Registry]:
-    _tools()
+    need_tools()
     with running_registry("token", token_host=OTHER_LOOPBACK, token_tls=True) as registry:
         yield registry
 
@@ -182,7 +172,7 @@ def test_a_realm_on_another_host_gets_the_credential_only_when_named(
 
 
 def test_an_http_realm_on_another_host_is_refused(layout: OciLayout) -> None:
-    _tools()
+    need_tools()
     with running_registry("token", token_host=OTHER_LOOPBACK) as registry:
         layout.tag("1", layout.image("plain-realm"))
         registry.push(layout, "team/plain", "1")
