@@ -1,0 +1,108 @@
+locals {
+  function_timeout_seconds = var.scan_timeout_seconds + 120
+
+  # The app package carries this host.json (output host_json): the queue trigger's batch, attempts and retry
+  # delay, and a function timeout just above the scan timeout.
+  host_json = {
+    version         = "2.0"
+    functionTimeout = format("%02d:%02d:%02d", floor(local.function_timeout_seconds / 3600), floor(local.function_timeout_seconds % 3600 / 60), local.function_timeout_seconds % 60)
+    extensionBundle = {
+      id      = "Microsoft.Azure.Functions.ExtensionBundle"
+      version = "[4.*, 5.0.0)"
+    }
+    extensions = {
+      queues = {
+        batchSize         = var.queue_batch_size
+        newBatchThreshold = 0 # fetch the next batch only when this one is done: at most batchSize scans per instance
+        maxDequeueCount   = var.queue_max_dequeue_count
+        visibilityTimeout = format("%02d:%02d:%02d", floor(var.queue_visibility_timeout_seconds / 3600), floor(var.queue_visibility_timeout_seconds % 3600 / 60), var.queue_visibility_timeout_seconds % 60)
+      }
+    }
+  }
+
+  # Identity-based connections: `<prefix>__queueServiceUri` + `__credential` + `__clientId` (the user-assigned
+  # identity), the Functions convention for a binding's `connection = "<prefix>"`.
+  queue_connection_settings = {
+    "${local.queue_connection_prefix}__queueServiceUri" = azurerm_storage_account.data.primary_queue_endpoint
+    "${local.queue_connection_prefix}__credential"      = "managedidentity"
+    "${local.queue_connection_prefix}__clientId"        = azurerm_user_assigned_identity.this.client_id
+  }
+
+  app_settings = merge(
+    local.queue_connection_settings,
+    local.activity_log_settings,
+    {
+      AzureWebJobsStorage__credential = "managedidentity"
+      AzureWebJobsStorage__clientId   = azurerm_user_assigned_identity.this.client_id
+      AZURE_CLIENT_ID                 = azurerm_user_assigned_identity.this.client_id # the SDKs' managed identity
+      WEBSITE_RUN_FROM_PACKAGE        = "1"
+
+      QSCAN_CLOUD                    = "azure"
+      QSCAN_SCANNER_BACKEND          = var.scanner_backend
+      QSCANNER_PATH                  = var.qscanner_path
+      QSCAN_SEVERITY_THRESHOLD       = var.severity_threshold
+      QSCAN_SCAN_TIMEOUT_SECONDS     = tostring(var.scan_timeout_seconds)
+      QSCAN_MAX_RECEIVE_COUNT        = tostring(var.queue_max_dequeue_count)
+      QSCAN_QUALYS_SECRET_URI        = local.qualys_secret_uri
+      QSCAN_STORAGE_ACCOUNT_URL      = trimsuffix(azurerm_storage_account.data.primary_blob_endpoint, "/")
+      QSCAN_DEDUPE_TABLE_NAME        = azurerm_storage_table.dedupe.name
+      QSCAN_RESULTS_CONTAINER        = azurerm_storage_container.results.name
+      QSCAN_EVENTGRID_TOPIC_ENDPOINT = azurerm_eventgrid_topic.notifications.endpoint
+      QSCAN_SCAN_QUEUE_NAME          = azurerm_storage_queue.scan.name
+    },
+  )
+}
+
+resource "azurerm_service_plan" "this" {
+  name                         = "${local.base}-plan"
+  resource_group_name          = var.resource_group_name
+  location                     = var.location
+  os_type                      = "Linux"
+  sku_name                     = var.plan_sku
+  maximum_elastic_worker_count = var.maximum_elastic_worker_count
+  tags                         = local.tags
+}
+
+resource "azurerm_linux_function_app" "this" {
+  #checkov:skip=CKV_AZURE_221:zip_deploy_file publishes through the app's SCM endpoint from where Terraform runs; the app serves no HTTP trigger
+  name                                     = "${local.base}-func"
+  resource_group_name                      = var.resource_group_name
+  location                                 = var.location
+  service_plan_id                          = azurerm_service_plan.this.id
+  storage_account_name                     = azurerm_storage_account.host.name
+  storage_uses_managed_identity            = true
+  content_share_force_disabled             = true # no Azure Files content share: it needs a shared key; the app runs from the zip
+  key_vault_reference_identity_id          = azurerm_user_assigned_identity.this.id
+  functions_extension_version              = "~4"
+  https_only                               = true
+  ftp_publish_basic_authentication_enabled = false
+  zip_deploy_file                          = var.handler_artifact.local_path
+  app_settings                             = local.app_settings
+  tags                                     = merge(local.tags, { "qscan:package-sha256" = var.handler_artifact.source_code_hash })
+
+  identity {
+    type         = "UserAssigned"
+    identity_ids = [azurerm_user_assigned_identity.this.id]
+  }
+
+  site_config {
+    application_insights_connection_string = azurerm_application_insights.this.connection_string
+    minimum_tls_version                    = "1.2"
+    scm_minimum_tls_version                = "1.2"
+    ftps_state                             = "Disabled"
+    http2_enabled                          = true
+    elastic_instance_minimum               = 1
+    runtime_scale_monitoring_enabled       = false
+
+    application_stack {
+      python_version = var.python_version
+    }
+  }
+
+  # The host starts with identity-based storage: the roles must exist first or its first start fails.
+  depends_on = [
+    azurerm_role_assignment.app_host_storage,
+    azurerm_role_assignment.app_scan_queue,
+    azurerm_role_assignment.app_poison_queue,
+  ]
+}
