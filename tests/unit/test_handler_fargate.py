@@ -547,6 +547,11 @@ def test_an_image_whose_tag_is_gone_is_notified_and_the_others_go_on(world: Farg
     parsed = world.parse(registered(arn, containers))
 
     assert [i["target"]["digest"] for i in parsed["images"]] == [D_APP]
+    # accounting: every image the task definition names is an image or an unresolved one
+    assert sorted((u["image"], u["containers"]) for u in parsed["unresolved"]) == [
+        (ecr_image(METRICS, "9.9"), ["metrics"]),
+        (FLUENT, ["sidecar"]),
+    ]
     alerts = sorted(world.alerts(), key=lambda a: a["target"]["repository"])
     assert [(a["kind"], a["status"], a["target"]["repository"]) for a in alerts] == [
         ("failure", "failed", "fluent/fluent-bit"),

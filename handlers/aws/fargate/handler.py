@@ -160,13 +160,15 @@ class FargateHandler(AwsScanHandler):
         )
         names = sorted({t.resource_id for t in targets if t.resource_id})
         images: dict[str, dict[str, Any]] = {}
+        unresolved: list[dict[str, Any]] = []
         for name in names:
             account, region = task_definition_location(name)
             client = self.accounts.client("ecs", account or context["account"], region or context["region"])
             task = describe_task_definition(client, name, self.platform)
             for target, containers in container_targets(task, context["event_id"]).values():
                 resolved = self._resolved(target, task.platform, context, containers)
-                if resolved is None:
+                if isinstance(resolved, str):
+                    unresolved.append({"image": target.image, "containers": containers, "reason": resolved})
                     continue
                 key = str(resolved.dedupe_key)
                 entry = images.setdefault(key, {"target": resolved.to_dict(), "containers": []})
@@ -174,12 +176,12 @@ class FargateHandler(AwsScanHandler):
         if len(images) > MAX_IMAGES:
             raise PermanentStepError(f"the event names more than {MAX_IMAGES} distinct images")
         LOG.info("%d task definition(s), %d unique image(s)", len(names), len(images))
-        return {"context": context, "images": list(images.values())}
+        return {"context": context, "images": list(images.values()), "unresolved": unresolved}
 
     def _resolved(
         self, target: ScanTarget, platform: Any, context: dict[str, Any], containers: list[str]
-    ) -> ScanTarget | None:
-        """The target resolved to its digest; a permanent failure is notified (once) and gives None."""
+    ) -> ScanTarget | str:
+        """The target resolved to its digest; a permanent failure is notified (once) and gives its reason."""
         from qscan.aws.ecs import ImageResolver  # noqa: PLC0415
         from qscan.errors import InvalidEvent, UnsupportedEvent  # noqa: PLC0415
 
@@ -194,7 +196,7 @@ class FargateHandler(AwsScanHandler):
             )
             LOG.error("%s", reason)
             self._notify_failed(target, _owner(context), _text(reason, 500), persist=False)
-            return None
+            return _text(exc.reason)
 
     def _http_client(self) -> Any:
         if self._http is None:
