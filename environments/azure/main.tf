@@ -1,0 +1,44 @@
+# qscan for one Azure subscription: Container Instances, Container Apps and Container Apps jobs deployed in the
+# subscription are scanned by the Functions app of modules/aci-aca (Event Grid → Storage Queue → Function).
+# Hub-spoke (several subscriptions into one scanner) comes with the hub-spoke environments.
+
+locals {
+  # try(): the configuration parses before `make package`; var.manifest_path's validation stops a plan with a
+  # clear message when the manifest or its "azure-functions" entry is missing.
+  manifest      = try(jsondecode(file(var.manifest_path)), null)
+  artifact      = try(local.manifest.artifacts["azure-functions"], null)
+  artifact_base = dirname(dirname(var.manifest_path))
+  handler_artifact = {
+    local_path       = try(startswith(local.artifact.path, "/") ? local.artifact.path : "${local.artifact_base}/${local.artifact.path}", "run-make-package-first.zip")
+    source_code_hash = try(local.artifact.sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+  }
+  tags = merge(var.tags, { "qscan:environment" = "azure" })
+}
+
+resource "azurerm_resource_group" "this" {
+  name     = var.resource_group_name
+  location = var.location
+  tags     = merge(local.tags, { "qscan:self" = "true" })
+}
+
+module "aci_aca" {
+  source = "../../modules/aci-aca"
+
+  name_prefix         = var.name_prefix
+  name_suffix         = var.name_suffix
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  tags                = local.tags
+
+  existing_system_topic       = var.existing_system_topic
+  excluded_subject_prefixes   = var.excluded_subject_prefixes
+  enable_activity_log_trigger = var.enable_activity_log_trigger
+
+  handler_artifact   = local.handler_artifact
+  plan_sku           = var.plan_sku
+  severity_threshold = var.severity_threshold
+  acr_registry_ids   = var.acr_registry_ids
+
+  alert_emails             = var.alert_emails
+  existing_action_group_id = var.existing_action_group_id
+}

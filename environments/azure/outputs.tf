@@ -1,0 +1,34 @@
+output "function_app_name" {
+  description = "The scanner Function App."
+  value       = module.aci_aca.function_app_name
+}
+
+output "qualys_secret_uri" {
+  description = "Versionless URI of the Qualys secret: set its value after the first apply."
+  value       = module.aci_aca.qualys_secret_uri
+}
+
+output "key_vault_id" {
+  description = "The Key Vault holding the Qualys secret."
+  value       = module.aci_aca.key_vault_id
+}
+
+output "scan_queue_name" {
+  description = "The queue resource write events arrive in."
+  value       = module.aci_aca.scan_queue_name
+}
+
+output "notification_topic_endpoint" {
+  description = "Event Grid custom topic of the scan notifications: subscribe your receivers to it."
+  value       = module.aci_aca.notification_topic_endpoint
+}
+
+output "identity_principal_id" {
+  description = "Principal id of the app's identity (grant AcrPull on registries elsewhere)."
+  value       = module.aci_aca.identity_principal_id
+}
+
+output "host_json" {
+  description = "host.json the app package must carry for these settings."
+  value       = module.aci_aca.host_json
+}

@@ -1,0 +1,100 @@
+variable "subscription_id" {
+  description = "The subscription qscan scans (and runs in)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", var.subscription_id))
+    error_message = "subscription_id must be a subscription GUID."
+  }
+}
+
+variable "location" {
+  description = "Azure region of the scanner's resources."
+  type        = string
+  default     = "westeurope"
+}
+
+variable "resource_group_name" {
+  description = "Resource group the environment creates for the scanner (its writes never trigger a scan)."
+  type        = string
+  default     = "rg-qscan"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every name (3-10 lower-case letters or digits)."
+  type        = string
+  default     = "qscan"
+}
+
+variable "name_suffix" {
+  description = "4-8 lower-case letters or digits that make the global names (storage accounts, Key Vault, Function App) unique."
+  type        = string
+}
+
+variable "manifest_path" {
+  description = "The artifact manifest written by `make package` (relative paths are relative to this directory). Artifact paths inside it are relative to the directory above the manifest's folder (the repository root)."
+  type        = string
+  default     = "../../dist/manifest.json"
+
+  validation {
+    condition     = can(jsondecode(file(var.manifest_path)).artifacts["azure-functions"].sha256_base64)
+    error_message = "No Functions app artifact: the manifest is missing or has no \"azure-functions\" entry. Run `make package` in the repository root first (it writes dist/manifest.json), or point manifest_path at the manifest."
+  }
+}
+
+variable "existing_system_topic" {
+  description = "The subscription's existing Microsoft.Resources.Subscriptions system topic (name and resource group), or null to create it. Only one may exist per subscription."
+  type = object({
+    name                = string
+    resource_group_name = string
+  })
+  default = null
+}
+
+variable "excluded_subject_prefixes" {
+  description = "More resource id prefixes never to scan (e.g. a sandbox resource group `/subscriptions/<id>/resourceGroups/<rg>/`); at most 21."
+  type        = list(string)
+  default     = []
+}
+
+variable "enable_activity_log_trigger" {
+  description = "Also feed the app from the Activity Log through an Event Hub (10-15 minutes late; off by default)."
+  type        = bool
+  default     = false
+}
+
+variable "plan_sku" {
+  description = "Elastic Premium plan size: EP1, EP2 or EP3."
+  type        = string
+  default     = "EP1"
+}
+
+variable "severity_threshold" {
+  description = "Lowest severity that notifies: CRITICAL, HIGH, MEDIUM, LOW or NONE."
+  type        = string
+  default     = "HIGH"
+}
+
+variable "acr_registry_ids" {
+  description = "Resource ids of the Azure Container Registries the scanned workloads pull from (the app gets AcrPull)."
+  type        = list(string)
+  default     = []
+}
+
+variable "alert_emails" {
+  description = "Email addresses for the alerts (poison queue, function failures, no scans); or set existing_action_group_id."
+  type        = list(string)
+  default     = []
+}
+
+variable "existing_action_group_id" {
+  description = "Resource id of an existing action group for the alerts, instead of alert_emails."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
