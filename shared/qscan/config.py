@@ -55,6 +55,8 @@ AWS
 Azure
 - QSCAN_QUALYS_SECRET_URI      Key Vault secret URI https://<vault>.vault.azure.net/secrets/<name>[/<version>]
 - QSCAN_STORAGE_ACCOUNT_URL    https://<account>.blob.core.windows.net (http only on loopback, for Azurite)
+- QSCAN_STORAGE_TABLE_URL      the account's table endpoint [QSCAN_STORAGE_ACCOUNT_URL with .blob. -> .table.;
+                               set it where that does not hold, e.g. Azurite's own table port]
 - QSCAN_DEDUPE_TABLE_NAME      Azure Table name for dedupe claims
 - QSCAN_RESULTS_CONTAINER      Blob container for results
 - QSCAN_EVENTGRID_TOPIC_ENDPOINT  Event Grid custom topic endpoint https://<topic>.<region>-1.eventgrid.azure.net/api/events
@@ -171,6 +173,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     _var("qualys_registry_role_arn", "IAM role ARN Qualys assumes to read ECR registries qscan registers"),
     _var("storage_account_url", "Azure Storage account blob endpoint URL"),
+    _var("storage_table_url", "Azure Storage account table endpoint URL (default: from the blob endpoint)"),
     _var("dedupe_table_name", "Azure Table name for dedupe claims"),
     _var("results_container", "Azure Blob container for scan results"),
     _var("eventgrid_topic_endpoint", "Event Grid custom topic endpoint for notifications"),
@@ -342,6 +345,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "qualys_secret_uri": _keyvault_uri,
     "qualys_account_type": _account_type,
     "storage_account_url": lambda n, v: _url(n, v, https_only=True),
+    "storage_table_url": lambda n, v: _url(n, v, https_only=True),
     "dedupe_table_name": _pattern(
         _AZURE_TABLE, "an Azure Table name (3-63 letters/digits, starting with a letter)"
     ),
@@ -395,6 +399,7 @@ class Settings:
     qualys_account_type: str = "Global"
     qualys_registry_role_arn: str | None = None
     storage_account_url: str | None = None
+    storage_table_url: str | None = None
     dedupe_table_name: str | None = None
     results_container: str | None = None
     eventgrid_topic_endpoint: str | None = None
