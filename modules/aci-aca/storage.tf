@@ -56,12 +56,14 @@ resource "azurerm_storage_queue" "poison" {
 }
 
 resource "azurerm_storage_container" "results" {
+  #checkov:skip=CKV2_AZURE_21:read, write and delete are logged by the blobServices diagnostic setting below (the check knows only Storage Insights)
   name                  = local.results_container_name
   storage_account_id    = azurerm_storage_account.data.id
   container_access_type = "private"
 }
 
 resource "azurerm_storage_container" "dead_letter" {
+  #checkov:skip=CKV2_AZURE_21:read, write and delete are logged by the blobServices diagnostic setting below (the check knows only Storage Insights)
   name                  = local.dead_letter_container
   storage_account_id    = azurerm_storage_account.data.id
   container_access_type = "private"
@@ -70,6 +72,7 @@ resource "azurerm_storage_container" "dead_letter" {
 # azurerm 4.55 creates tables through the data plane only: the provider needs `storage_use_azuread = true`
 # and the deployer Storage Table Data Contributor on the account (environments/azure/README.md).
 resource "azurerm_storage_table" "dedupe" {
+  #checkov:skip=CKV2_AZURE_20:read, write and delete are logged by the tableServices diagnostic setting below (the check knows only Storage Insights)
   name                 = local.dedupe_table_name
   storage_account_name = azurerm_storage_account.data.name
 }
@@ -97,4 +100,23 @@ resource "azurerm_storage_account" "host" {
   cross_tenant_replication_enabled  = false
   local_user_enabled                = false
   tags                              = local.tags
+}
+
+# Data-plane audit logs of what qscan owns (who read, wrote or deleted queue messages, claims and results).
+resource "azurerm_monitor_diagnostic_setting" "data" {
+  for_each = toset(["blobServices", "queueServices", "tableServices"])
+
+  name                       = "${local.base}-${each.key}"
+  target_resource_id         = "${azurerm_storage_account.data.id}/${each.key}/default"
+  log_analytics_workspace_id = azurerm_log_analytics_workspace.this.id
+
+  enabled_log {
+    category = "StorageRead"
+  }
+  enabled_log {
+    category = "StorageWrite"
+  }
+  enabled_log {
+    category = "StorageDelete"
+  }
 }
