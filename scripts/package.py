@@ -56,7 +56,7 @@ EXCLUDED_FILES = {"direct_url.json", "REQUESTED"}
 # Core paths (relative to shared/) an artifact of that cloud leaves out: the other cloud's backends, which
 # import its SDK at module level (nothing the handlers run imports them: shipped_imports checks it).
 PLATFORM_ONLY = {
-    "aws": ("qscan/dedupe/azure_table.py", "qscan/results/blob.py"),
+    "aws": ("qscan/azure/", "qscan/dedupe/azure_table.py", "qscan/results/blob.py"),
     "azure": ("qscan/aws/", "qscan/dedupe/dynamodb.py", "qscan/results/s3.py"),
 }
 # Core paths no artifact ships: JSON Schema validation of results is for tests and local tools (jsonschema is a

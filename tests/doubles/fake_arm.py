@@ -1,0 +1,317 @@
+"""A loopback fake of the ARM reads qscan makes: ACI container groups, ACA container apps and jobs, over TLS.
+
+`FakeArm()` is a context manager: a threaded `http.server` on 127.0.0.1 (free port) serving https with a
+throwaway self-signed certificate (`tests.harness.oci_registry.tls_certificate`); `.url` is the ARM endpoint to
+pass as `base_url`, `.ca_file` the certificate a client trusts (tests set REQUESTS_CA_BUNDLE to it, as for the
+Event Grid double). Production code stays https-only: the double stands in for `https://management.azure.com`
+without any http exception in `qscan.azure.workloads`.
+
+It answers `GET /subscriptions/{s}/resourceGroups/{rg}/providers/{type}/{name}?api-version=...` for
+`Microsoft.ContainerInstance/containerGroups`, `Microsoft.App/containerApps` and `Microsoft.App/jobs`, with
+bodies shaped like the real REST answers (the SDK models' wire names: ACI `properties.containers[].{name,
+properties.image}` and `properties.initContainers[]`; ACA `properties.template.containers[].{name, image}` and
+`initContainers[]`, jobs also `properties.configuration.triggerType`). Paths compare case-insensitively, as
+ARM's do.
+
+- Seeding: `add_container_group(...)`, `add_container_app(...)`, `add_job(...)` (each returns the resource id),
+  `put_raw(resource_id, body)` for an arbitrary (e.g. malformed) answer.
+- Errors as ARM sends them (`{"error": {"code", "message"}}`): an unknown resource is 404 `ResourceNotFound`,
+  a missing `api-version` 400 `MissingApiVersionParameter`, no bearer token 401 `AuthenticationFailed`.
+- Faults: `fail_next(status, times=1, retry_after=None, code=None)` answers the next requests with that status
+  (429 `TooManyRequests` with `Retry-After`, 500, 403 `AuthorizationFailed`, ...), then normally again.
+- `requests`: one `ArmRequest` per request (method, path, api-version, the bearer token sent), to assert
+  which token and api-version the client used (the tokens here are test values).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import tempfile
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.harness.oci_registry import tls_certificate
+
+HOST = "127.0.0.1"
+ACI_TYPE = "Microsoft.ContainerInstance/containerGroups"
+APP_TYPE = "Microsoft.App/containerApps"
+JOB_TYPE = "Microsoft.App/jobs"
+_DEFAULT_MESSAGES = {
+    400: "BadRequest",
+    401: "AuthenticationFailed",
+    403: "AuthorizationFailed",
+    404: "ResourceNotFound",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+
+
+@dataclass(frozen=True)
+class ArmRequest:
+    method: str
+    path: str
+    api_version: str | None
+    bearer: str | None  # the token after "Bearer " (None: no bearer Authorization header)
+
+
+@dataclass
+class _Fault:
+    status: int
+    code: str
+    retry_after: str | None
+
+
+@dataclass
+class FakeArm:
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower-case path -> body
+    requests: list[ArmRequest] = field(default_factory=list)
+    faults: deque[_Fault] = field(default_factory=deque)
+    ca_file: str = ""
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> FakeArm:
+        self._tmp = tempfile.TemporaryDirectory(prefix="qscan-fake-arm-")
+        cert = tls_certificate(Path(self._tmp.name), HOST)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert)
+        self.ca_file = str(cert)
+        fake = self
+
+        class Handler(_Handler):
+            arm = fake
+
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"https://{HOST}:{self._server.server_address[1]}"
+
+    # ------------------------------------------------------------------------------------------- seeding
+
+    def put_raw(self, resource_id: str, body: Any) -> str:
+        with self._lock:
+            self.resources[resource_id.lower()] = body
+        return resource_id
+
+    def add_container_group(
+        self,
+        subscription: str,
+        resource_group: str,
+        name: str,
+        containers: list[tuple[str, str]],
+        *,
+        init_containers: list[tuple[str, str]] | None = None,
+        tags: dict[str, str] | None = None,
+        location: str = "westeurope",
+    ) -> str:
+        """An ACI container group; `containers` / `init_containers` are (name, image) pairs."""
+        rid = _resource_id(subscription, resource_group, ACI_TYPE, name)
+        properties: dict[str, Any] = {
+            "provisioningState": "Succeeded",
+            "osType": "Linux",
+            "sku": "Standard",
+            "restartPolicy": "Always",
+            "containers": [
+                {
+                    "name": cname,
+                    "properties": {
+                        "image": image,
+                        "ports": [{"protocol": "TCP", "port": 80}],
+                        "environmentVariables": [],
+                        "resources": {"requests": {"memoryInGB": 1.5, "cpu": 1.0}},
+                    },
+                }
+                for cname, image in containers
+            ],
+            "initContainers": [
+                {"name": cname, "properties": {"image": image, "environmentVariables": []}}
+                for cname, image in init_containers or []
+            ],
+            "instanceView": {"state": "Running", "events": []},
+        }
+        body = {"id": rid, "name": name, "type": ACI_TYPE, "location": location, "properties": properties}
+        if tags is not None:
+            body["tags"] = tags
+        return self.put_raw(rid, body)
+
+    def add_container_app(
+        self,
+        subscription: str,
+        resource_group: str,
+        name: str,
+        containers: list[tuple[str, str]],
+        *,
+        init_containers: list[tuple[str, str]] | None = None,
+        tags: dict[str, str] | None = None,
+        location: str = "West Europe",
+    ) -> str:
+        """An ACA container app (ARM answers the location's display name, e.g. "West Europe")."""
+        rid = _resource_id(subscription, resource_group, APP_TYPE, name)
+        properties = {
+            "provisioningState": "Succeeded",
+            "managedEnvironmentId": _environment_id(subscription, resource_group),
+            "latestRevisionName": f"{name}--0000001",
+            "configuration": {"activeRevisionsMode": "Single", "registries": []},
+            "template": _aca_template(containers, init_containers),
+        }
+        return self.put_raw(rid, _aca_body(rid, name, APP_TYPE, location, tags, properties))
+
+    def add_job(
+        self,
+        subscription: str,
+        resource_group: str,
+        name: str,
+        containers: list[tuple[str, str]],
+        *,
+        init_containers: list[tuple[str, str]] | None = None,
+        tags: dict[str, str] | None = None,
+        location: str = "West Europe",
+    ) -> str:
+        """An ACA job (manual trigger)."""
+        rid = _resource_id(subscription, resource_group, JOB_TYPE, name)
+        properties = {
+            "provisioningState": "Succeeded",
+            "environmentId": _environment_id(subscription, resource_group),
+            "configuration": {
+                "triggerType": "Manual",
+                "replicaTimeout": 1800,
+                "replicaRetryLimit": 1,
+                "manualTriggerConfig": {"replicaCompletionCount": 1, "parallelism": 1},
+            },
+            "template": _aca_template(containers, init_containers),
+        }
+        return self.put_raw(rid, _aca_body(rid, name, JOB_TYPE, location, tags, properties))
+
+    def fail_next(
+        self, status: int, times: int = 1, *, retry_after: str | None = None, code: str | None = None
+    ) -> None:
+        with self._lock:
+            for _ in range(times):
+                self.faults.append(
+                    _Fault(status, code or _DEFAULT_MESSAGES.get(status, "Error"), retry_after)
+                )
+
+    # ------------------------------------------------------------------------------------------- serving
+
+    def answer(self, method: str, target: str, headers: Any) -> tuple[int, dict[str, str], Any]:
+        parts = urlsplit(target)
+        query = parse_qs(parts.query)
+        auth = headers.get("Authorization") or ""
+        bearer = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+        versions = query.get("api-version")
+        api_version = versions[0] if versions else None
+        with self._lock:
+            self.requests.append(ArmRequest(method, parts.path, api_version, bearer))
+            fault = self.faults.popleft() if self.faults else None
+            body = self.resources.get(parts.path.lower())
+        if fault is not None:
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            return fault.status, extra, _error(fault.code, "injected fault")
+        if not bearer:
+            return (
+                401,
+                {},
+                _error(
+                    "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."
+                ),
+            )
+        if not api_version:
+            return (
+                400,
+                {},
+                _error("MissingApiVersionParameter", "The api-version query parameter is required."),
+            )
+        if body is None:
+            return 404, {}, _error("ResourceNotFound", "The Resource was not found.")
+        return 200, {}, body
+
+
+def _resource_id(subscription: str, resource_group: str, rtype: str, name: str) -> str:
+    return f"/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/{rtype}/{name}"
+
+
+def _environment_id(subscription: str, resource_group: str) -> str:
+    return _resource_id(subscription, resource_group, "Microsoft.App/managedEnvironments", "env")
+
+
+def _aca_template(
+    containers: list[tuple[str, str]], init_containers: list[tuple[str, str]] | None
+) -> dict[str, Any]:
+    template: dict[str, Any] = {
+        "containers": [
+            {"name": cname, "image": image, "resources": {"cpu": 0.5, "memory": "1Gi"}}
+            for cname, image in containers
+        ],
+    }
+    if init_containers:
+        template["initContainers"] = [
+            {"name": cname, "image": image, "resources": {"cpu": 0.25, "memory": "0.5Gi"}}
+            for cname, image in init_containers
+        ]
+    return template
+
+
+def _aca_body(
+    rid: str, name: str, rtype: str, location: str, tags: dict[str, str] | None, properties: dict[str, Any]
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": rid,
+        "name": name,
+        "type": rtype,
+        "location": location,
+        "systemData": {"createdByType": "User", "lastModifiedByType": "User"},
+        "properties": properties,
+    }
+    if tags is not None:
+        body["tags"] = tags
+    return body
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    arm: FakeArm
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        status, headers, body = self.arm.answer(self.command, self.path, self.headers)
+        data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-ms-request-id", "00000000-0000-0000-0000-000000000001")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
