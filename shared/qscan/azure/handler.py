@@ -433,6 +433,7 @@ class AzureScanHandler:
             event.skip_reason = event.skip_reason or _skipped(exc, image.image).skip_reason
             return
         except Exception as exc:  # noqa: BLE001 - isolates the image: logged, retried
+            accounting.notified += int(isinstance(exc, ScanFailed) and exc.notified)
             self._failed(event, exc, current, attempt)
             return
         event.dispositions.append(outcome.disposition)
