@@ -346,3 +346,18 @@ def test_arm_denied_is_retried_with_the_role_it_needs(world: World, caplog) -> N
     caplog.clear()
     world.queue(event, dequeue_count=2)  # the role assigned meanwhile: the retry scans
     assert accounting(caplog)["failed"] == 0
+
+
+def test_an_image_the_registry_does_not_have_is_notified_not_retried(world: World, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="qscan")
+    missing = f"{world.registry.host}/team/missing:1.0"
+    group = world.arm.add_container_group(
+        SUB, "apps", "ghost", [("app", missing), ("ok", world.image("shop"))]
+    )
+    world.queue(write_event(group, ACI_WRITE))  # not raised: a retry cannot make the image appear
+    tally = accounting(caplog)
+    assert (tally["events"], tally["targets"], tally["failed"], tally["notified"]) == (1, 2, 1, 1)
+    (alert,) = world.events.events
+    assert alert["type"] == "com.qscan.scan.failure"
+    assert "team/missing" in alert["data"]["target_name"]
+    assert world.entity("shop") is not None  # the other container's image was scanned all the same

@@ -26,10 +26,12 @@ resolved to the digest that runs (`qscan.registry`, image indexes to QSCAN_IMAGE
 message id (stable across its redeliveries), else the event's own id.
 
 Errors, per event:
-- `UnsupportedEvent` / `InvalidEvent` (not ours, malformed, a workload gone, an image that does not exist):
-  skipped with the reason, counted, never raised;
-- a deterministic scan failure (`ScanFailed.deterministic`: invalid parameter, artifact not found) is notified
-  at once, logged and counted as failed, not raised: a retry cannot change it;
+- `UnsupportedEvent` / `InvalidEvent` of the event or its workload (not ours, malformed, a workload gone, qscan's
+  own): skipped with the reason, counted, never raised;
+- an image that cannot be resolved or scanned for good (`InvalidEvent`: not found, access denied, e.g. no
+  AcrPull, a reference qscanner cannot take) and a deterministic scan failure (`ScanFailed.deterministic`:
+  invalid parameter, artifact not pullable) are notified at once, logged and counted as failed, not raised: a
+  retry cannot change them;
 - anything else (`TransientError` incl. other scan failures, `ConfigError`, an unexpected error) is logged and
   counted as failed; after the invocation's other events ran, `InvocationFailed` is raised so the platform
   retries: the queue makes the message visible again and after maxDequeueCount the host moves it to
@@ -356,7 +358,7 @@ class AzureScanHandler:
         failures: list[str] = []
         for item in items:
             accounting.events += 1
-            with correlation(item.record_id or owner):
+            with correlation(owner or item.record_id):
                 event = self._event(item, owner or item.record_id, pipeline, attempt, accounting)
                 self._count(accounting, event)
                 if event.failure is not None:
@@ -429,8 +431,11 @@ class AzureScanHandler:
         try:
             current = self.resolve(image)
             outcome = pipeline.process(current, owner=owner, attempt=attempt)
-        except (UnsupportedEvent, InvalidEvent) as exc:
+        except UnsupportedEvent as exc:
             event.skip_reason = event.skip_reason or _skipped(exc, image.image).skip_reason
+            return
+        except InvalidEvent as exc:  # the image cannot be resolved or scanned: a retry cannot change it
+            self._unscannable(current, exc.reason, event, owner=owner, attempt=attempt, accounting=accounting)
             return
         except Exception as exc:  # noqa: BLE001 - isolates the image: logged, retried
             accounting.notified += int(isinstance(exc, ScanFailed) and exc.notified)
@@ -440,6 +445,34 @@ class AzureScanHandler:
         accounting.notified += int(outcome.notified)
         if outcome.result is not None:
             accounting.findings.update(outcome.result.counts.to_dict())
+
+    def _unscannable(
+        self,
+        target: ScanTarget,
+        reason: str,
+        event: _Event,
+        *,
+        owner: str,
+        attempt: Attempt,
+        accounting: Accounting,
+    ) -> None:
+        """An image that cannot be resolved or scanned (not found, access denied, a bad reference): one failure
+        notification, counted as failed, not retried. A notification that cannot be sent is retried."""
+        from qscan.notify import notify  # noqa: PLC0415 - only on this path
+        from qscan.results.model import ScanResult, utc_now  # noqa: PLC0415
+
+        text = redact(reason)[:500]
+        result = ScanResult(target=target, backend="qscanner", status="failed", reason=text)
+        result.finished_at = utc_now()
+        pipeline = self.pipeline
+        try:
+            published = notify(result, pipeline.threshold, pipeline.publisher, occurrence=owner)
+        except Exception as exc:  # noqa: BLE001 - the alert must go out: retried
+            self._failed(event, exc, target, attempt)
+            return
+        event.dispositions.append("failed")
+        accounting.notified += int(published.notification is not None)
+        LOG.error("image %s cannot be scanned, not retried: %s", target.image, text)
 
     def _failed(self, event: _Event, exc: Exception, target: ScanTarget | None, attempt: Attempt) -> None:
         """Log a failure; a permanent one is counted only, any other also makes the invocation raise."""
