@@ -262,3 +262,113 @@ def test_table_url_from_the_blob_endpoint() -> None:
 def test_handler_refuses_settings(settings: Settings, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         AzureScanHandler(settings, credential=object())
+
+
+# ---------------------------------------------------------------------------------------------- cold start
+
+
+TOKEN = "kv-qualys-token-" + "k" * 32
+SECRET_URI = "https://kv-qscan.vault.azure.net/secrets/qualys"
+
+
+class Identity:
+    """A managed identity stand-in (never asked here: building the clients sends nothing)."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        raise AssertionError(f"no token is needed to build the handler ({scopes})")
+
+
+class Vault:
+    """A Key Vault SecretClient stand-in: the secret JSON it holds, and the vaults it was asked for."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.vaults: list[str] = []
+
+    def client(self, vault_url: str) -> Any:
+        self.vaults.append(vault_url)
+        return self
+
+    def get_secret(self, name: str, version: str | None) -> Any:
+        assert (name, version) == ("qualys", None)
+        return SimpleNamespace(value=json.dumps({"pod": "US2", "access_token": self.token}))
+
+
+@pytest.fixture
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[AzureScanHandler, Vault]:
+    """A handler built offline: clients are created, nothing is called (the Key Vault is a stand-in)."""
+    from qscan.secrets import clear_cache  # noqa: PLC0415
+
+    clear_cache()
+    shipped = tmp_path / "qscanner"
+    shipped.write_text("#!/bin/sh\nexit 0\n")
+    shipped.chmod(0o444)
+    vault = Vault(TOKEN)
+    settings = Settings.from_env(
+        {
+            "QSCAN_CLOUD": "azure",
+            "QSCANNER_PATH": str(shipped),
+            "QSCAN_STORAGE_ACCOUNT_URL": "https://stqscan.blob.core.windows.net",
+            "QSCAN_DEDUPE_TABLE_NAME": "qscandedupe",
+            "QSCAN_RESULTS_CONTAINER": "results",
+            "QSCAN_EVENTGRID_TOPIC_ENDPOINT": "https://qscan.westeurope-1.eventgrid.azure.net/api/events",
+            "QSCAN_QUALYS_SECRET_URI": SECRET_URI,
+        }
+    )
+    handler = AzureScanHandler(
+        settings, credential=Identity(), key_vault_client=vault.client, temp_dir=str(tmp_path / "tmp")
+    )
+    yield handler, vault
+    clear_cache()
+
+
+def test_cold_start_reads_the_qualys_secret_from_key_vault(built: tuple[AzureScanHandler, Vault]) -> None:
+    handler, vault = built
+    assert vault.vaults == ["https://kv-qscan.vault.azure.net"]
+    assert (handler.secret.pod, handler.secret.access_token) == ("US2", TOKEN)
+    assert handler.executable == str(Path(handler.base) / "bin" / "qscanner")
+    assert os.access(handler.executable, os.X_OK)
+    assert TOKEN not in repr(handler.secret)
+
+
+def test_a_rotated_token_rebuilds_the_runner(built: tuple[AzureScanHandler, Vault]) -> None:
+    from qscan.secrets import clear_cache  # noqa: PLC0415
+
+    handler, vault = built
+    before = handler.pipeline.scanner
+    assert handler.current_pipeline().scanner is before  # cached secret, unchanged: same runner
+    vault.token = "kv-rotated-token-" + "r" * 32
+    clear_cache()  # what the 15-minute cache expiry does
+    assert handler.current_pipeline().scanner is not before
+    assert handler.secret.access_token == vault.token
+
+
+def test_registry_credentials_reach_qscanner_for_that_registry_only(
+    built: tuple[AzureScanHandler, Vault],
+) -> None:
+    from qscan.azure.acr import AcrCredentials  # noqa: PLC0415
+    from qscan.registry.credentials import RegistryCredential, StaticCredentials  # noqa: PLC0415
+    from qscan.target import ScanTarget  # noqa: PLC0415
+
+    handler, _ = built
+    assert isinstance(handler.credentials(), AcrCredentials)  # the default: ACR through the identity
+    handler._registry_credentials = StaticCredentials(
+        {"myacr.azurecr.io": RegistryCredential("00000000-0000-0000-0000-000000000000", "acr-refresh")}
+    )
+    acr = ScanTarget(kind="image", platform="aci", registry="myacr.azurecr.io", repository="shop", tag="1")
+    hub = ScanTarget(kind="image", platform="aci", registry="docker.io", repository="library/nginx", tag="1")
+    assert handler.scanner_env(acr) == {
+        "QSCANNER_REGISTRY_USERNAME": "00000000-0000-0000-0000-000000000000",
+        "QSCANNER_REGISTRY_PASSWORD": "acr-refresh",
+    }
+    assert handler.scanner_env(hub) == {}
+
+
+def test_identity_is_the_user_assigned_managed_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential  # noqa: PLC0415
+    from qscan.azure.handler import identity_credential  # noqa: PLC0415
+
+    monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555")
+    assert isinstance(identity_credential(), ManagedIdentityCredential)
+    monkeypatch.delenv("AZURE_CLIENT_ID")
+    assert isinstance(identity_credential(), DefaultAzureCredential)
