@@ -250,8 +250,14 @@ def render(module_dir: Path) -> str:
     examples = example_files(module_dir)
     if examples:
         lines += ["", "## Examples", ""]
+        checked_by = (
+            "`make azurerm-check` and `make checkov` check (the azurerm provider cannot be installed offline, "
+            "so `make validate` skips it)"
+            if tfroots.Classifier().provider_chain(module_dir, tfroots.AZURE_PROVIDER) is not None
+            else "`make validate` and `make tf-test` run (tests/ beside it)"
+        )
         lines.append(
-            "Each example is a root that `make validate` and `make tf-test` run (tests/ beside it). Like its "
+            f"Each example is a root that {checked_by}. Like its "
             "module it commits no `.terraform.lock.hcl`: a root that copies it pins providers in its own. From "
             "another repository, source the modules from git instead of `../..`."
         )

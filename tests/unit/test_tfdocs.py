@@ -289,3 +289,15 @@ def test_examples_are_included_verbatim_minimal_first_and_checked_stale(
     capsys.readouterr()
     assert tfdocs.main(["--check", str(module)]) == 1
     assert "is stale" in capsys.readouterr().out
+
+
+def test_examples_of_an_azure_module_name_the_gates_that_check_them(tmp_path: Path) -> None:
+    azurerm = 'terraform {\n  required_providers {\n    azurerm = {\n      source = "hashicorp/azurerm"\n    }\n  }\n}\n'
+    example = {"main.tf": 'module "m" {\n  source = "../.."\n}\n'}
+    azure = write_files(tmp_path / "modules" / "az", {"versions.tf": azurerm})
+    write_files(azure / "examples" / "minimal", example)
+    aws = write_files(tmp_path / "modules" / "aws", {"main.tf": "locals {}\n"})
+    write_files(aws / "examples" / "minimal", example)
+    assert "root that `make azurerm-check` and `make checkov` check" in tfdocs.render(azure)
+    assert "root that `make validate` and `make tf-test` run" in tfdocs.render(aws)
+    assert "make azurerm-check" not in tfdocs.render(aws)
