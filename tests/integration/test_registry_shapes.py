@@ -1,10 +1,10 @@
 """The registry shapes issue 15 names, each through the one resolver path (`Resolver` + `HttpManifestSource` +
 `DistributionClient`) against a real docker-registry on loopback:
 
-- ACR: the registry's name is `<name>.azurecr.io` (routed to loopback by `HostRoutes`), its token service on
-  the same host answers `/oauth2/exchange` and `/oauth2/token`; `AcrCredentials` exchanges a fake managed
-  identity's AAD token for a refresh token, which with the user 00000000-0000-0000-0000-000000000000 is the
-  Basic credential the realm takes;
+- ACR: the registry's name is `<name>.azurecr.io` (routed to loopback by `HostRoutes`), served over TLS like
+  its token service on the same host, which answers `/oauth2/exchange` and `/oauth2/token`;
+  `qscan.azure.acr.AcrCredentials` (https only) exchanges a fake managed identity's AAD token for a refresh
+  token, which with the user 00000000-0000-0000-0000-000000000000 is the Basic credential the realm takes;
 - Docker Hub: the realm on another host than the registry (https on 127.0.0.2): the registry's credential is
   sent there only when the credential names that host (`realm_hosts`); an http realm on another host is
   refused outright;
@@ -21,16 +21,10 @@ from typing import Any
 
 import pytest
 import requests
+from qscan.azure.acr import ACR_SCOPE, ACR_USER, AcrCredentials
 from qscan.refs import parse_image_ref
 from qscan.registry.client import DistributionClient
-from qscan.registry.credentials import (
-    ACR_SCOPE,
-    ACR_USER,
-    AcrCredentials,
-    RegistryCredential,
-    StaticCredentials,
-    aad_token_provider,
-)
+from qscan.registry.credentials import RegistryCredential, StaticCredentials
 from qscan.registry.errors import RegistryAccessDenied, UnusableAnswer
 from qscan.registry.resolver import HttpManifestSource, Resolver
 
@@ -65,7 +59,15 @@ class FakeAadCredential:
 @pytest.fixture(scope="module")
 def acr() -> Iterator[Registry]:
     need_tools()
-    with running_registry("token", realm=f"http://{ACR}/oauth2/token", service=ACR) as registry:
+    # The token service on another loopback address: its certificate is not the registry's (one CA bundle).
+    with running_registry(
+        "token",
+        realm=f"https://{ACR}/oauth2/token",
+        service=ACR,
+        tls=True,
+        token_host=OTHER_LOOPBACK,
+        token_tls=True,
+    ) as registry:
         yield registry
 
 
@@ -75,8 +77,14 @@ def layout(tmp_path: Path) -> OciLayout:
 
 
 def _acr_session(registry: Registry) -> requests.Session:
-    assert registry.tokens is not None
-    return routed_session(ACR, {"/v2/": registry.host, "/oauth2/": registry.tokens.address})
+    """https to `ACR` routed to the registry and its token service, trusting both self-signed certificates."""
+    assert registry.tokens is not None and registry.tokens.tls_cert and registry.tls_cert
+    bundle = registry.workdir / "acr-ca.pem"
+    bundle.write_bytes(registry.tls_cert.read_bytes() + registry.tokens.tls_cert.read_bytes())
+    session = routed_session(ACR, {"/v2/": registry.host, "/oauth2/": registry.tokens.address})
+    session.trust_env = False  # REQUESTS_CA_BUNDLE would override `verify`
+    session.verify = str(bundle)
+    return session
 
 
 def test_acr_resolves_through_the_aad_token_exchange(acr: Registry, layout: OciLayout) -> None:
@@ -84,9 +92,8 @@ def test_acr_resolves_through_the_aad_token_exchange(acr: Registry, layout: OciL
     digest = layout.tag("1", layout.image("acr"))
     acr.push(layout, "team/app", "1")
     session, aad = _acr_session(acr), FakeAadCredential()
-    insecure = frozenset({ACR})
-    credentials = AcrCredentials(aad_token_provider(aad), session, insecure_hosts=insecure)
-    http = DistributionClient(credentials=credentials, session=session, insecure_hosts=insecure)
+    credentials = AcrCredentials(aad, session=session)
+    http = DistributionClient(credentials=credentials, session=session)
     before = len(acr.tokens.authorizations)
 
     found = Resolver(lambda _: HttpManifestSource(http)).resolve(parse_image_ref(f"{ACR}/team/app:1"))
@@ -101,11 +108,9 @@ def test_acr_resolves_through_the_aad_token_exchange(acr: Registry, layout: OciL
 def test_acr_refuses_a_wrong_aad_token_permanently(acr: Registry, layout: OciLayout) -> None:
     layout.tag("1", layout.image("acr-denied"))
     acr.push(layout, "team/denied", "1")
-    session, insecure = _acr_session(acr), frozenset({ACR})
-    credentials = AcrCredentials(
-        aad_token_provider(FakeAadCredential("not-the-aad-token")), session, insecure_hosts=insecure
-    )
-    http = DistributionClient(credentials=credentials, session=session, insecure_hosts=insecure)
+    session = _acr_session(acr)
+    credentials = AcrCredentials(FakeAadCredential("not-the-aad-token"), session=session)
+    http = DistributionClient(credentials=credentials, session=session)
     with pytest.raises(RegistryAccessDenied, match="AAD token was refused") as denied:
         Resolver(lambda _: HttpManifestSource(http)).resolve(parse_image_ref(f"{ACR}/team/denied:1"))
     assert "not-the-aad-token" not in str(denied.value)
@@ -118,14 +123,14 @@ def test_acr_token_endpoint_takes_the_refresh_token_grant(acr: Registry, layout:
     session = _acr_session(acr)
     scope = "repository:team/grant:pull"
     form = {"grant_type": "refresh_token", "service": ACR, "scope": scope, "refresh_token": REFRESH_TOKEN}
-    token = session.post(f"http://{ACR}/oauth2/token", data=form, timeout=10).json()["access_token"]
+    token = session.post(f"https://{ACR}/oauth2/token", data=form, timeout=10).json()["access_token"]
     answer = session.head(
-        f"http://{ACR}/v2/team/grant/manifests/1",
+        f"https://{ACR}/v2/team/grant/manifests/1",
         headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.oci.image.manifest.v1+json"},
         timeout=10,
     )
     assert answer.status_code == 200
-    wrong = session.post(f"http://{ACR}/oauth2/token", data={**form, "refresh_token": "not-it"}, timeout=10)
+    wrong = session.post(f"https://{ACR}/oauth2/token", data={**form, "refresh_token": "not-it"}, timeout=10)
     assert wrong.status_code == 401
 
 

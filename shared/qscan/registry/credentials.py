@@ -6,12 +6,8 @@ anonymous). Sources:
 - `StaticCredentials`: a mapping host -> credential (the CLI's `--credentials-file`, `--username`);
 - `SecretCredentials`: a named secret (Secrets Manager / Key Vault text, read through an injected reader)
   holding the JSON mapping below, re-read after `ttl_seconds`;
-- `AcrCredentials`: Azure Container Registry through an AAD token (scope `ACR_SCOPE`,
-  `https://containerregistry.azure.net/.default`, from an injected provider: `aad_token_provider(credential)`
-  for an azure-identity credential) exchanged at
-  `POST https://<registry>/oauth2/exchange` for a refresh token; that refresh token is the password of the user
-  `00000000-0000-0000-0000-000000000000`, which the registry's `/oauth2/token` realm takes in the ordinary
-  Bearer flow (`qscan.registry.client`);
+- `qscan.azure.acr.AcrCredentials`: Azure Container Registry through the managed identity (its AAD token
+  exchanged for an ACR refresh token, the password of the user `00000000-0000-0000-0000-000000000000`);
 - `qscan.aws.ecr.EcrCredentials`: ECR through `ecr:GetAuthorizationToken` (user `AWS`), any account through the
   client the caller gives (the spoke role's);
 - `ChainCredentials`: the first source that knows the registry.
@@ -41,13 +37,8 @@ from typing import Any, Protocol
 
 from qscan.errors import ConfigError, InvalidReference
 from qscan.redact import register_secret
-from qscan.refs import DOCKER_HUB, DOCKER_HUB_ALIASES, classify_registry, parse_image_ref
-from qscan.registry.errors import RegistryAccessDenied, RegistryUnavailable
-from qscan.registry.reference import endpoint_for
+from qscan.refs import DOCKER_HUB, DOCKER_HUB_ALIASES, parse_image_ref
 
-ACR_USER = "00000000-0000-0000-0000-000000000000"
-ACR_SCOPE = "https://containerregistry.azure.net/.default"
-ACR_REFRESH_TTL_SECONDS = 45 * 60.0  # ACR refresh tokens live about 3 h; renew well before
 MAX_MAPPING_BYTES = 256 * 1024
 _MAX_VALUE = 16 * 1024
 _ENTRY_KEYS = frozenset({"username", "password", "realm_hosts"})
@@ -146,75 +137,6 @@ class SecretCredentials:
             if self._loaded is None or self._now() - self._loaded[0] >= self._ttl:
                 self._loaded = (self._now(), parse_mapping(self._reader(), self._source))
             return self._loaded[1].get(registry)
-
-
-class AcrCredentials:
-    """ACR registries (`*.azurecr.io`) through the managed identity's AAD token (see the module doc)."""
-
-    def __init__(
-        self,
-        aad_token: Callable[[], str],
-        session: Any,
-        *,
-        insecure_hosts: frozenset[str] = frozenset(),
-        timeout: float = 10.0,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._aad_token, self._session, self._insecure = aad_token, session, insecure_hosts
-        self._timeout, self._now = timeout, now
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, RegistryCredential]] = {}
-
-    def credential_for(self, registry: str) -> RegistryCredential | None:
-        if classify_registry(registry).kind != "acr":
-            return None
-        with self._lock:
-            cached = self._cache.get(registry)
-            if cached and self._now() - cached[0] < ACR_REFRESH_TTL_SECONDS:
-                return cached[1]
-        credential = RegistryCredential(ACR_USER, self._exchange(registry))
-        with self._lock:
-            self._cache[registry] = (self._now(), credential)
-        return credential
-
-    def _exchange(self, registry: str) -> str:
-        import requests  # noqa: PLC0415 - on first use (handlers import this package lazily too)
-
-        url = endpoint_for(registry, self._insecure).base + "/oauth2/exchange"
-        form = {"grant_type": "access_token", "service": registry, "access_token": self._aad_token()}
-        try:
-            answer = self._session.post(url, data=form, timeout=self._timeout, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise RegistryUnavailable(
-                f"ACR {registry}: token exchange failed ({type(exc).__name__})"
-            ) from None
-        if answer.status_code in (401, 403):
-            raise RegistryAccessDenied(
-                f"ACR {registry}: the identity's AAD token was refused ({answer.status_code}: needs AcrPull)"
-            )
-        if answer.status_code >= 500 or answer.status_code == 429:
-            raise RegistryUnavailable(f"ACR {registry}: token exchange answered {answer.status_code}")
-        try:
-            refresh = answer.json().get("refresh_token") if answer.status_code == 200 else None
-        except ValueError:
-            refresh = None
-        if not isinstance(refresh, str) or not refresh:
-            raise RegistryAccessDenied(
-                f"ACR {registry}: the token exchange gave no refresh token ({answer.status_code})"
-            )
-        return refresh
-
-
-def aad_token_provider(credential: Any) -> Callable[[], str]:
-    """`AcrCredentials`' AAD token from an azure-identity credential (`get_token(scope).token`)."""
-
-    def token() -> str:
-        value = credential.get_token(ACR_SCOPE).token
-        if not isinstance(value, str) or not value:
-            raise RegistryAccessDenied("the managed identity gave no AAD token for ACR")
-        return value
-
-    return token
 
 
 class ChainCredentials:

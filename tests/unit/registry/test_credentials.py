@@ -1,5 +1,5 @@
-"""Per-registry credentials: the mapping secret, ACR's token exchange, ECR's authorization token, and what
-qscanner receives for one scan (that registry's credential only, never an inherited one)."""
+"""Per-registry credentials: the mapping secret, ECR's authorization token, and what qscanner receives for one
+scan (that registry's credential only, never an inherited one). ACR's token exchange: tests/unit/test_azure_acr.py."""
 
 from __future__ import annotations
 
@@ -10,13 +10,10 @@ import shutil
 from typing import Any
 
 import pytest
-import requests
 from qscan.aws.ecr import EcrCredentials
 from qscan.errors import ConfigError, InvalidEvent, TransientError
 from qscan.redact import redact
 from qscan.registry.credentials import (
-    ACR_USER,
-    AcrCredentials,
     ChainCredentials,
     RegistryCredential,
     SecretCredentials,
@@ -84,48 +81,6 @@ def test_the_named_secret_is_reread_after_its_ttl() -> None:
     assert source.credential_for("quay.io") is None
     clock[0] = 61
     assert source.credential_for("ghcr.io") == RegistryCredential("a", "two")
-
-
-class _AcrSession:
-    def __init__(self, status: int = 200, body: Any = None) -> None:
-        self.status, self.body, self.posts = status, body, []  # type: ignore[var-annotated]
-
-    def post(self, url: str, **kwargs: Any) -> requests.Response:
-        self.posts.append((url, kwargs["data"]))
-        response = requests.Response()
-        response.status_code = self.status
-        response._content = json.dumps(
-            self.body if self.body is not None else {"refresh_token": "refresh-1"}
-        ).encode()
-        return response
-
-
-def test_acr_exchanges_the_aad_token_once_and_uses_the_zero_guid_user() -> None:
-    session = _AcrSession()
-    acr = AcrCredentials(lambda: "aad-token", session)
-    assert acr.credential_for("ghcr.io") is None
-    found = acr.credential_for("myreg.azurecr.io")
-    assert found == RegistryCredential(ACR_USER, "refresh-1")
-    assert acr.credential_for("myreg.azurecr.io") is found
-    assert session.posts == [
-        (
-            "https://myreg.azurecr.io/oauth2/exchange",
-            {"grant_type": "access_token", "service": "myreg.azurecr.io", "access_token": "aad-token"},
-        )
-    ]
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "error"),
-    [
-        (401, {}, RegistryAccessDenied),
-        (503, {}, RegistryUnavailable),
-        (200, {"nothing": 1}, RegistryAccessDenied),
-    ],
-)
-def test_acr_exchange_failures_are_typed(status: int, body: Any, error: type[Exception]) -> None:
-    with pytest.raises(error):
-        AcrCredentials(lambda: "aad", _AcrSession(status, body)).credential_for("myreg.azurecr.io")
 
 
 class _Ecr:
