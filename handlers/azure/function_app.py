@@ -11,14 +11,17 @@ Functions (both thin: they read the trigger and call `qscan.azure.handler.AzureS
   makes the message visible again after visibilityTimeout, and after maxDequeueCount the host moves it to
   `<queue>-poison`.
 - `activity_log`: Event Hub trigger (cardinality many) for the alternative Activity Log trigger, registered
-  only when the app setting QSCAN_EVENT_HUB_NAME is set (with QSCAN_EVENT_HUB_CONSUMER_GROUP, connection
-  prefix `QSCAN_EVENTHUB`: QSCAN_EVENTHUB__fullyQualifiedNamespace ...). Event Hubs never redeliver a failed
+  only when the app setting QSCAN_ACTIVITY_LOG_HUB_NAME is set (with QSCAN_ACTIVITY_LOG_CONSUMER_GROUP;
+  connection prefix `QSCAN_ACTIVITY_LOG`: QSCAN_ACTIVITY_LOG__fullyQualifiedNamespace, __credential, __clientId),
+  as modules/aci-aca sets them with `enable_activity_log_trigger`. Event Hubs never redeliver a failed
   batch: the function's retry policy (`EVENT_HUB_RETRIES`, exponential) re-runs it, and its last attempt
   notifies the failures it could not scan.
 
-host.json values (`batchSize` 4, `maxDequeueCount` 5, `visibilityTimeout` 00:00:30, `functionTimeout` 1 h,
-Application Insights sampling off so no accounting line is sampled away) are the module's defaults; the module
-overrides them with AzureFunctionsJobHost__* app settings. The handler is built on the first invocation, not at
+host.json holds the module's defaults (`batchSize` 4 with `newBatchThreshold` 0: at most 4 scans per instance;
+`maxDequeueCount` 5; `visibilityTimeout` 00:01:00; `functionTimeout` 00:12:00, the 600 s scan timeout plus two
+minutes), `messageEncoding` none (above) and Application Insights sampling off, so no accounting line is
+sampled away. The module's variables override them (its `host_json` output, or AzureFunctionsJobHost__* app
+settings). The handler is built on the first invocation, not at
 import: indexing the functions never needs Azure, and a cold start that fails raises in every invocation, so
 messages are retried, poisoned and alerted on.
 """
@@ -40,8 +43,8 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("qscan.handlers.azure")
 
 QUEUE_CONNECTION = "QSCAN_STORAGE"
-EVENT_HUB_CONNECTION = "QSCAN_EVENTHUB"
-EVENT_HUB_SETTING = "QSCAN_EVENT_HUB_NAME"
+EVENT_HUB_CONNECTION = "QSCAN_ACTIVITY_LOG"
+EVENT_HUB_SETTING = "QSCAN_ACTIVITY_LOG_HUB_NAME"
 EVENT_HUB_RETRIES = 5
 HOST_JSON = Path(__file__).with_name("host.json")
 MAX_DEQUEUE_OVERRIDE = "AzureFunctionsJobHost__extensions__queues__maxDequeueCount"
@@ -116,7 +119,7 @@ if os.environ.get(EVENT_HUB_SETTING):
                 event_hub_name=f"%{EVENT_HUB_SETTING}%",
                 connection=EVENT_HUB_CONNECTION,
                 cardinality=func.Cardinality.MANY,
-                consumer_group="%QSCAN_EVENT_HUB_CONSUMER_GROUP%",
+                consumer_group="%QSCAN_ACTIVITY_LOG_CONSUMER_GROUP%",
             )(activity_log)
         )
     )

@@ -167,7 +167,7 @@ def world(
     monkeypatch.setenv("QSCAN_FAKE_QSCANNER_SCENARIOS", str(scenarios))
     monkeypatch.setenv("QUALYS_POD", "US2")
     monkeypatch.setenv("QUALYS_ACCESS_TOKEN", QUALYS_TOKEN)
-    monkeypatch.setenv("QSCAN_EVENT_HUB_NAME", "insights-activity-logs")
+    monkeypatch.setenv("QSCAN_ACTIVITY_LOG_HUB_NAME", "activity-log")
     with FakeArm() as arm, EventGridDouble(tls_dir=tmp_path / "tls", data_senders={SENDER_TOKEN}) as events:
         bundle = tmp_path / "ca.pem"
         bundle.write_text(Path(arm.ca_file).read_text() + Path(events.ca_file).read_text())

@@ -44,9 +44,9 @@ EVENT = {
 def load_app(monkeypatch: pytest.MonkeyPatch, *, event_hub: bool) -> ModuleType:
     """Import function_app.py fresh, as the worker indexes it (with or without the Event Hub setting)."""
     if event_hub:
-        monkeypatch.setenv("QSCAN_EVENT_HUB_NAME", "insights-activity-logs")
+        monkeypatch.setenv("QSCAN_ACTIVITY_LOG_HUB_NAME", "activity-log")
     else:
-        monkeypatch.delenv("QSCAN_EVENT_HUB_NAME", raising=False)
+        monkeypatch.delenv("QSCAN_ACTIVITY_LOG_HUB_NAME", raising=False)
     name = f"qscan_function_app_{'eh' if event_hub else 'queue'}"
     spec = importlib.util.spec_from_file_location(name, APP_DIR / "function_app.py")
     assert spec is not None and spec.loader is not None
@@ -87,10 +87,10 @@ def test_event_hub_trigger_binding_and_retry_policy(monkeypatch: pytest.MonkeyPa
         "direction": "IN",
         "type": "eventHubTrigger",
         "name": "events",
-        "connection": "QSCAN_EVENTHUB",
-        "eventHubName": "%QSCAN_EVENT_HUB_NAME%",
+        "connection": "QSCAN_ACTIVITY_LOG",
+        "eventHubName": "%QSCAN_ACTIVITY_LOG_HUB_NAME%",
         "cardinality": "MANY",
-        "consumerGroup": "%QSCAN_EVENT_HUB_CONSUMER_GROUP%",
+        "consumerGroup": "%QSCAN_ACTIVITY_LOG_CONSUMER_GROUP%",
     }
     assert found["activity_log"].get_settings_dict("retry_policy") == {
         "setting_name": "retry_policy",
@@ -120,11 +120,12 @@ def test_host_json_queue_settings_are_the_module_defaults() -> None:
     queues = host["extensions"]["queues"]
     assert queues == {
         "batchSize": 4,
+        "newBatchThreshold": 0,  # at most batchSize scans per instance
         "maxDequeueCount": 5,
-        "visibilityTimeout": "00:00:30",
+        "visibilityTimeout": "00:01:00",
         "messageEncoding": "none",  # the body reaches the handler as sent: JSON or base64, tried in that order
     }
-    assert host["functionTimeout"] == "01:00:00"
+    assert host["functionTimeout"] == "00:12:00"  # QSCAN_SCAN_TIMEOUT_SECONDS' 600 s + 2 min
     assert host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
     assert host["logging"]["applicationInsights"]["samplingSettings"]["isEnabled"] is False
 
