@@ -34,6 +34,10 @@ data "azurerm_eventgrid_system_topic" "existing" {
 
   lifecycle {
     postcondition {
+      condition     = self.topic_type == "Microsoft.Resources.Subscriptions"
+      error_message = "existing_system_topic must be the subscription's Microsoft.Resources.Subscriptions system topic."
+    }
+    postcondition {
       condition     = length(self.identity) > 0 && self.identity[0].principal_id != null && self.identity[0].principal_id != ""
       error_message = "The existing system topic has no system-assigned identity: enable it (az eventgrid system-topic update --identity systemassigned); the module delivers and dead-letters with it."
     }

@@ -72,7 +72,7 @@ resource "azurerm_monitor_scheduled_query_rules_alert_v2" "poison" {
   tags                 = local.tags
 
   criteria {
-    query                   = "traces | where message has \"${local.poison_queue_name}\" and message has \"MaxDequeueCount\""
+    query                   = "traces | where message contains \"MaxDequeueCount\" and message contains \"${local.poison_queue_name}\""
     time_aggregation_method = "Count"
     operator                = "GreaterThan"
     threshold               = 0
