@@ -1,4 +1,5 @@
-"""modules/aci-aca read from its HCL: every role assignment and why, storage hardening, the app's settings.
+"""modules/aci-aca and environments/azure read from their HCL: every role assignment and why, storage hardening,
+the app's settings, the package the environment deploys.
 
 The azurerm provider cannot be installed here (no plan, no `terraform test`): these tests read the module with
 python-hcl2. ROLES is the module's whole RBAC: an assignment added or removed without a row here fails.
@@ -13,11 +14,13 @@ from typing import Any
 import pytest
 from qscan.config import ENV_NAMES
 
+from scripts import package
 from scripts.hcl import load_hcl
 from tests.harness.hcl_eval import Evaluator
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "modules" / "aci-aca"
+ENVIRONMENT = ROOT / "environments" / "azure"
 TOPIC = "${local.system_topic_principal_id}"
 APP = "${azurerm_user_assigned_identity.this.principal_id}"
 
@@ -235,3 +238,30 @@ def test_host_json_queue_settings_come_from_the_variables() -> None:
     assert queues["maxDequeueCount"] == "${var.queue_max_dequeue_count}"
     assert "var.queue_visibility_timeout_seconds" in queues["visibilityTimeout"]
     assert queues["newBatchThreshold"] == 0
+
+
+def _variable_default(path: Path, name: str) -> Any:
+    for variable in load_hcl(path)["variable"]:
+        if name in variable:
+            return variable[name].get("default")
+    raise AssertionError(f"{path} has no variable {name}")
+
+
+def test_the_default_python_is_the_one_make_package_builds_for() -> None:
+    assert f"python{_variable_default(MODULE / 'variables.tf', 'python_version')}" == package.AZURE_RUNTIME
+
+
+def test_the_environment_deploys_the_package_make_package_writes(tmp_path: Path) -> None:
+    (tmp_path / "handlers" / "azure").mkdir(parents=True)
+    (tmp_path / "handlers" / "azure" / "function_app.py").write_text("")
+    names = {spec.name for spec in package.specs(tmp_path, None)}
+    environment = ENVIRONMENT / "main.tf"
+    (artifact,) = re.findall(r'artifacts\["([a-z-]+)"\]', environment.read_text(encoding="utf-8"))
+    assert artifact in names
+
+
+def test_the_environment_uses_every_variable() -> None:
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(ENVIRONMENT.glob("*.tf")))
+    declared = {name for variable in load_hcl(ENVIRONMENT / "variables.tf")["variable"] for name in variable}
+    unused = {name for name in declared if f"var.{name}" not in text.replace(f'variable "{name}"', "")}
+    assert unused == set()
