@@ -361,3 +361,36 @@ def test_an_image_the_registry_does_not_have_is_notified_not_retried(world: Worl
     assert alert["type"] == "com.qscan.scan.failure"
     assert "team/missing" in alert["data"]["target_name"]
     assert world.entity("shop") is not None  # the other container's image was scanned all the same
+
+
+def test_event_hub_failures_notify_at_the_last_retry_and_bad_bodies_are_skipped(world: World, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="qscan")
+    group = aci(world, "broken-eh", "broken")
+    record = {
+        "eventDataId": str(uuid.uuid4()),
+        "operationName": {"value": ACI_WRITE.upper()},
+        "status": {"value": "Succeeded"},
+        "resourceId": group.upper(),
+    }
+    events = [
+        func.EventHubEvent(body=json.dumps({"records": [record]}).encode()),
+        func.EventHubEvent(body=b"{"),
+    ]
+
+    def run(retry_count: int) -> None:
+        context = SimpleNamespace(retry_context=SimpleNamespace(retry_count=retry_count, max_retry_count=5))
+        world.function("activity_log")(events, context)
+
+    with pytest.raises(InvocationFailed):
+        run(0)
+    tally = accounting(caplog)
+    assert (tally["events"], tally["failed"], tally["skipped"]) == (
+        2,
+        1,
+        {"invalid: Event Hub event is not UTF-8 JSON": 1},
+    )
+    assert world.events.events == []
+    with pytest.raises(InvocationFailed):
+        run(5)  # the retry policy's last run: the host drops the batch after it, so the failure is notified
+    (alert,) = world.events.events
+    assert alert["type"] == "com.qscan.scan.failure"
