@@ -116,11 +116,15 @@ def test_a_denied_read_names_the_role_and_never_the_token(
     assert "injected fault" not in denied.value.reason  # ARM's message text is never echoed
 
 
-def test_an_answer_that_is_not_json_is_rejected(arm: FakeArm, credential: Credential) -> None:
-    rid = arm.put_raw(
-        f"/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/Microsoft.App/jobs/j", b"<html>"
-    )
-    with pytest.raises(InvalidEvent, match="not a job resource"):
+@pytest.mark.parametrize(
+    ("rtype", "kind"),
+    [("Microsoft.App/jobs", "job"), ("Microsoft.ContainerInstance/containerGroups", "containerGroup")],
+)
+def test_an_answer_that_is_not_json_is_rejected(
+    arm: FakeArm, credential: Credential, rtype: str, kind: str
+) -> None:
+    rid = arm.put_raw(f"/subscriptions/{SUB}/resourceGroups/{GROUP}/providers/{rtype}/j", b"<html>")
+    with pytest.raises(InvalidEvent, match=f"not a {kind} resource"):
         read_workload(rid, credential=credential, base_url=arm.url)
 
 

@@ -101,7 +101,12 @@ def read_workload(resource_id: str, *, credential: Any, base_url: str | None = N
 
     try:
         body = _get(kind, platform, resource, endpoint, credential)
-    except (DecodeError, DeserializationError, ValueError):  # ValueError: not JSON
+    except (
+        DecodeError,
+        DeserializationError,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ):  # not the JSON expected
         raise InvalidEvent(f"{action}: the answer is not a {kind} resource") from None
     except AzureError as exc:
         mapped = _mapped(exc, action, resource.resource_type)
