@@ -1,4 +1,5 @@
-"""qscan.azure.workloads: ARM answers -> Workload -> scan targets (the answer checks, tags, own resources).
+"""qscan.azure.workloads: ARM answers -> Workload -> scan targets (the answer checks, tags, own resources;
+mutated answers, with the event fuzzer's mutations, only ever raise InvalidEvent).
 
 The ARM GET itself is replaced by the body the fake ARM server would answer (`tests.doubles.fake_arm` builders,
 no socket); the SDK path (auth, retries, errors) runs against the server in tests/integration/test_fake_arm.py.
@@ -7,14 +8,19 @@ no socket); the SDK path (auth, retries, errors) runs against the server in test
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from qscan.azure import workloads
 from qscan.azure.workloads import Container, Workload, container_targets, is_own, read_workload
 from qscan.errors import ConfigError, InvalidEvent, UnsupportedEvent
 
 from tests.doubles.fake_arm import FakeArm
+from tests.hypothesis_profiles import property_settings
+from tests.unit.test_fuzz_events import _paths, mutated
 
 SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
 GROUP = "Team-RG"
@@ -218,3 +224,42 @@ def test_an_arm_endpoint_that_is_not_https_is_refused_before_any_request(
     with pytest.raises(ConfigError, match="https"):
         read_workload(rid, credential=object(), base_url=base_url)
     assert calls == []
+
+
+def _bodies() -> list[tuple[str, Any]]:
+    fake = FakeArm()
+    ids = [
+        fake.add_container_group(
+            SUB,
+            GROUP,
+            "web",
+            [("app", "app:1")],
+            init_containers=[("i", "i:1")],
+            tags={"qscan:component": "x"},
+        ),
+        fake.add_container_app(
+            SUB, GROUP, "api", [("api", f"ghcr.io/o/api@{DIGEST}")], init_containers=[("i", "i:1")]
+        ),
+        fake.add_job(SUB, GROUP, "job", [("job", "myreg.azurecr.io/job:2")], tags={"team": "a"}),
+    ]
+    return [(rid, fake.resources[rid.lower()]) for rid in ids]
+
+
+_BODIES = _bodies()
+_PREPARED = [(json.dumps(body), _paths(body)) for _, body in _BODIES]
+
+
+@property_settings(300)
+@given(index=st.integers(min_value=0, max_value=len(_BODIES) - 1), data=st.data())
+def test_mutated_answers_only_ever_raise_invalid_event(index: int, data: st.DataObject) -> None:
+    rid = _BODIES[index][0]
+    body = data.draw(mutated([_PREPARED[index]]))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(workloads, "_get", lambda *_: body)
+        try:
+            workload = read_workload(rid, credential=object())
+            targets = container_targets(workload, None)
+        except InvalidEvent:
+            return
+    assert workload.resource_id.lower() == rid.lower()
+    assert targets and all(t.resource_id == workload.resource_id for t in targets)
