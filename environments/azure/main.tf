@@ -18,7 +18,7 @@ locals {
 resource "azurerm_resource_group" "this" {
   name     = var.resource_group_name
   location = var.location
-  tags     = merge(local.tags, { "qscan:self" = "true" })
+  tags     = local.tags
 }
 
 module "aci_aca" {

@@ -1,25 +1,4 @@
 locals {
-  function_timeout_seconds = var.scan_timeout_seconds + 120
-
-  # The app package carries this host.json (output host_json): the queue trigger's batch, attempts and retry
-  # delay, and a function timeout just above the scan timeout.
-  host_json = {
-    version         = "2.0"
-    functionTimeout = format("%02d:%02d:%02d", floor(local.function_timeout_seconds / 3600), floor(local.function_timeout_seconds % 3600 / 60), local.function_timeout_seconds % 60)
-    extensionBundle = {
-      id      = "Microsoft.Azure.Functions.ExtensionBundle"
-      version = "[4.*, 5.0.0)"
-    }
-    extensions = {
-      queues = {
-        batchSize         = var.queue_batch_size
-        newBatchThreshold = 0 # fetch the next batch only when this one is done: at most batchSize scans per instance
-        maxDequeueCount   = var.queue_max_dequeue_count
-        visibilityTimeout = format("%02d:%02d:%02d", floor(var.queue_visibility_timeout_seconds / 3600), floor(var.queue_visibility_timeout_seconds % 3600 / 60), var.queue_visibility_timeout_seconds % 60)
-      }
-    }
-  }
-
   # Identity-based connections: `<prefix>__queueServiceUri` + `__credential` + `__clientId` (the user-assigned
   # identity), the Functions convention for a binding's `connection = "<prefix>"`.
   queue_connection_settings = {
@@ -31,6 +10,7 @@ locals {
   app_settings = merge(
     local.queue_connection_settings,
     local.activity_log_settings,
+    local.host_settings,
     {
       AzureWebJobsStorage__credential = "managedidentity"
       AzureWebJobsStorage__clientId   = azurerm_user_assigned_identity.this.client_id
@@ -38,11 +18,10 @@ locals {
       WEBSITE_RUN_FROM_PACKAGE        = "1"
 
       QSCAN_CLOUD                    = "azure"
-      QSCAN_SCANNER_BACKEND          = var.scanner_backend
+      QSCAN_SCANNER_BACKEND          = "qscanner" # the Functions app runs qscanner itself
       QSCANNER_PATH                  = var.qscanner_path
       QSCAN_SEVERITY_THRESHOLD       = var.severity_threshold
       QSCAN_SCAN_TIMEOUT_SECONDS     = tostring(var.scan_timeout_seconds)
-      QSCAN_MAX_RECEIVE_COUNT        = tostring(var.queue_max_dequeue_count)
       QSCAN_QUALYS_SECRET_URI        = local.qualys_secret_uri
       QSCAN_STORAGE_ACCOUNT_URL      = trimsuffix(azurerm_storage_account.data.primary_blob_endpoint, "/")
       QSCAN_DEDUPE_TABLE_NAME        = azurerm_storage_table.dedupe.name

@@ -3,7 +3,7 @@ data "azurerm_client_config" "current" {}
 locals {
   subscription_id = data.azurerm_client_config.current.subscription_id
   base            = "${var.name_prefix}-${var.name_suffix}"
-  tags            = merge(var.tags, { "qscan:component" = "aci-aca", "qscan:self" = "true" })
+  tags            = merge(var.tags, { "qscan:component" = "aci-aca" })
 
   scanner_resource_group_id = "/subscriptions/${local.subscription_id}/resourceGroups/${var.resource_group_name}"
   reader_scope              = coalesce(var.reader_scope, "/subscriptions/${local.subscription_id}")

@@ -45,7 +45,7 @@ variable "location" {
 }
 
 variable "tags" {
-  description = "Tags for every resource. The module adds `qscan:component = aci-aca` and `qscan:self = true` (the app skips resources tagged `qscan:self`)."
+  description = "Tags for every resource. The module adds `qscan:component = aci-aca`: the app skips workloads that carry the `qscan:component` tag (its own)."
   type        = map(string)
   default     = {}
   nullable    = false
@@ -174,7 +174,7 @@ variable "queue_batch_size" {
 }
 
 variable "queue_max_dequeue_count" {
-  description = "host.json `extensions.queues.maxDequeueCount`: scan attempts of a message before the host moves it to `<queue>-poison` (also QSCAN_MAX_RECEIVE_COUNT, so the last attempt notifies)."
+  description = "host.json `extensions.queues.maxDequeueCount`: scan attempts of a message before the host moves it to `<queue>-poison` (the app notifies a failure at the last attempt)."
   type        = number
   default     = 5
   nullable    = false
@@ -194,18 +194,6 @@ variable "queue_visibility_timeout_seconds" {
   validation {
     condition     = var.queue_visibility_timeout_seconds >= 0 && var.queue_visibility_timeout_seconds <= 3600 && floor(var.queue_visibility_timeout_seconds) == var.queue_visibility_timeout_seconds
     error_message = "queue_visibility_timeout_seconds must be a whole number from 0 to 3600."
-  }
-}
-
-variable "scanner_backend" {
-  description = "QSCAN_SCANNER_BACKEND: `qscanner` (the binary in the package, run by the function) or `qualys-api`."
-  type        = string
-  default     = "qscanner"
-  nullable    = false
-
-  validation {
-    condition     = contains(["qscanner", "qualys-api"], var.scanner_backend)
-    error_message = "scanner_backend must be qscanner or qualys-api."
   }
 }
 

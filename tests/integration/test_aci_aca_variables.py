@@ -1,8 +1,9 @@
-"""modules/aci-aca's variable validations, run by Terraform itself.
+"""modules/aci-aca's variable validations and host.json, evaluated by Terraform itself.
 
-The azurerm provider cannot be installed here, so the module cannot be planned. Its variables.tf alone needs no
-provider: copied into a scratch root, `terraform plan` evaluates every validation. A valid set of values plans
-(nothing to create); each wrong value fails with its own message.
+The azurerm provider cannot be installed here, so the module cannot be planned. Its variables.tf and
+host_json.tf need no provider: copied into a scratch root, `terraform plan` evaluates every validation (a valid
+set of values plans, each wrong value fails with its own message) and `terraform console` renders host.json,
+which with the default variables must be the app package's handlers/azure/host.json.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from tests.harness.tf_env import checked, terraform
+from tests.harness.tf_env import checked, outputs, terraform
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-VARIABLES = ROOT / "modules" / "aci-aca" / "variables.tf"
+MODULE = ROOT / "modules" / "aci-aca"
+APP_HOST_JSON = ROOT / "handlers" / "azure" / "host.json"
 SUB = "8f2c6a1e-3b5d-4e7f-9a0c-2d4e6f8a0b1c"
 VALID: dict[str, Any] = {
     "name_suffix": "a1b2c3",
@@ -88,7 +90,8 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("aci-aca-variables")
-    shutil.copy(VARIABLES, directory / "variables.tf")
+    for name in ("variables.tf", "host_json.tf"):
+        shutil.copy(MODULE / name, directory / name)
     checked(terraform(directory, "init", "-backend=false"), "terraform init")
     return directory
 
@@ -111,3 +114,45 @@ def test_invalid_value_is_refused(root: Path, case: str) -> None:
     code, output = plan(root, {**VALID, **change}, f"case{sorted(INVALID).index(case)}")
     assert code != 0
     assert message in output, output
+
+
+def rendered(root: Path, values: dict[str, Any]) -> dict[str, Any]:
+    """host_json and host_settings for these values: `terraform apply` of outputs only (nothing to create)."""
+    (root / "outputs.tf").write_text(
+        'output "host_json" {\n  value = local.host_json\n}\n\n'
+        'output "host_settings" {\n  value = local.host_settings\n}\n',
+        encoding="utf-8",
+    )
+    var_file = root / "render.tfvars.json"
+    var_file.write_text(json.dumps(values), encoding="utf-8")
+    apply = terraform(
+        root, "apply", "-auto-approve", "-input=false", "-lock=false", f"-var-file={var_file.name}"
+    )
+    checked(apply, "terraform apply")
+    return outputs(root)
+
+
+def test_the_app_package_carries_the_default_host_json(root: Path) -> None:
+    assert rendered(root, VALID)["host_json"] == json.loads(APP_HOST_JSON.read_text(encoding="utf-8"))
+
+
+def test_host_json_follows_the_variables(root: Path) -> None:
+    values = {
+        **VALID,
+        "queue_batch_size": 2,
+        "queue_max_dequeue_count": 8,
+        "queue_visibility_timeout_seconds": 3599,
+        "scan_timeout_seconds": 7200,
+    }
+    result = rendered(root, values)
+    host = result["host_json"]
+    assert host["extensions"]["queues"]["batchSize"] == 2
+    assert host["extensions"]["queues"]["maxDequeueCount"] == 8
+    assert host["extensions"]["queues"]["visibilityTimeout"] == "00:59:59"
+    assert host["functionTimeout"] == "02:02:00"
+    assert result["host_settings"] == {
+        "AzureFunctionsJobHost__functionTimeout": "02:02:00",
+        "AzureFunctionsJobHost__extensions__queues__batchSize": "2",
+        "AzureFunctionsJobHost__extensions__queues__maxDequeueCount": "8",
+        "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": "00:59:59",
+    }

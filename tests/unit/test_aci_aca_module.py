@@ -216,7 +216,6 @@ def test_app_settings_are_core_settings_or_connections() -> None:
         "QSCAN_DEDUPE_TABLE_NAME",
         "QSCAN_RESULTS_CONTAINER",
         "QSCAN_EVENTGRID_TOPIC_ENDPOINT",
-        "QSCAN_MAX_RECEIVE_COUNT",
     } <= literal_keys
 
 
@@ -236,8 +235,28 @@ def test_host_json_queue_settings_come_from_the_variables() -> None:
     queues = module_locals()["host_json"]["extensions"]["queues"]
     assert queues["batchSize"] == "${var.queue_batch_size}"
     assert queues["maxDequeueCount"] == "${var.queue_max_dequeue_count}"
-    assert "var.queue_visibility_timeout_seconds" in queues["visibilityTimeout"]
+    assert queues["visibilityTimeout"] == "${local.visibility_timeout}"
     assert queues["newBatchThreshold"] == 0
+
+
+def test_host_settings_override_the_same_host_json_values() -> None:
+    locals_ = module_locals()
+    overridden = set()
+    for key, value in locals_["host_settings"].items():
+        path = key.removeprefix("AzureFunctionsJobHost__").split("__")
+        node = locals_["host_json"]
+        for part in path:
+            node = node[part]
+        inner = node.removeprefix("${").removesuffix("}")
+        assert value in (node, "${tostring(" + inner + ")}"), key
+        overridden.add(".".join(path))
+    assert overridden == {
+        "functionTimeout",
+        "extensions.queues.batchSize",
+        "extensions.queues.maxDequeueCount",
+        "extensions.queues.visibilityTimeout",
+    }
+    assert "local.host_settings" in locals_["app_settings"]
 
 
 def _variable_default(path: Path, name: str) -> Any:
