@@ -5,7 +5,9 @@ Artifacts:
   package `qscan/`, and the third-party packages of `requirements/lambda.lock` as manylinux x86_64 wheels for
   the Lambda runtime (boto3 is provided by the runtime and never bundled).
 - `azure-functions`: `handlers/azure/` (`function_app.py`, `host.json`, ...) with the core and
-  `requirements/azure-functions.lock` vendored into `.python_packages/lib/site-packages` (Linux x86_64, 3.11).
+  `requirements/azure-functions.lock` vendored into `.python_packages/lib/site-packages` (Linux x86_64, 3.11),
+  and `bin/qscanner` from `QSCANNER_BINARY` when it is set (Functions has no layers: the binary ships in the
+  app's zip; modules/aci-aca's `qscanner_path` points at it, and the app copies it to a temp dir to run it).
 - `qscanner-layer`: `bin/qscanner` from the file named by `QSCANNER_BINARY` (proprietary, never committed).
 
 The core ships whole except `PLATFORM_ONLY` (the other cloud's backends, which import its SDK at module level)
@@ -129,7 +131,9 @@ def specs(repo: Path, qscanner_binary: Path | None) -> list[Spec]:
                 name="azure-functions",
                 runtime=AZURE_RUNTIME,
                 sources=tuple(
-                    tree_files(azure_dir, "") + [(site + a, p) for a, p in core_files(repo, "azure")]
+                    tree_files(azure_dir, "")
+                    + [(site + a, p) for a, p in core_files(repo, "azure")]
+                    + ([("bin/qscanner", qscanner_binary)] if qscanner_binary is not None else [])
                 ),
                 lock=repo / "requirements" / "azure-functions.lock",
                 python_version="3.11",

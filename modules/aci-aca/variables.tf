@@ -198,9 +198,9 @@ variable "queue_visibility_timeout_seconds" {
 }
 
 variable "qscanner_path" {
-  description = "QSCANNER_PATH: where the app finds qscanner in its package (it copies it to a temp dir and makes it executable: zip deploy drops the exec bit)."
+  description = "QSCANNER_PATH: where the app finds qscanner in its package (it copies it to a temp dir and makes it executable: zip deploy drops the exec bit). The default is `bin/qscanner` of the `azure-functions` package (`make package` with QSCANNER_BINARY) under the app root of a Linux zip deployment."
   type        = string
-  default     = "bin/qscanner"
+  default     = "/home/site/wwwroot/bin/qscanner"
   nullable    = false
 
   validation {

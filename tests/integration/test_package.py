@@ -173,6 +173,31 @@ def test_qscanner_layer_is_built_from_the_named_binary_with_exec_bit(tmp_path: P
         (info,) = archive.infolist()
         assert info.filename == "bin/qscanner"
         assert (info.external_attr >> 16) & 0o777 == 0o755
+    # Functions has no layers: the same binary ships inside the app's zip, where modules/aci-aca's qscanner_path
+    # (/home/site/wwwroot/bin/qscanner) finds it.
+    app = json.loads((clone / "dist" / "manifest.json").read_text())["artifacts"]["azure-functions"]
+    with zipfile.ZipFile(clone / app["path"]) as archive:
+        assert archive.read("bin/qscanner") == binary.read_bytes()
+        assert (archive.getinfo("bin/qscanner").external_attr >> 16) & 0o777 == 0o755
+
+
+def test_the_functions_zip_holds_the_app_the_core_and_its_linux_packages(tmp_path: Path) -> None:
+    """What the Functions host loads from a zip deployment: function_app.py and host.json at the root, the core
+    and the locked packages (Linux x86_64 wheels) in .python_packages/lib/site-packages, no AWS code."""
+    clone = tmp_path / "clone"
+    make_clone(clone, 0o022, None)
+    run_package(clone, 0o022, REPO / "build" / "wheelhouse")
+    entry = json.loads((clone / "dist" / "manifest.json").read_text())["artifacts"]["azure-functions"]
+    assert entry["runtime"] == "python3.11"
+    site = ".python_packages/lib/site-packages/"
+    with zipfile.ZipFile(clone / entry["path"]) as archive:
+        names = set(archive.namelist())
+    assert {"function_app.py", "host.json"} <= names
+    assert {site + "qscan/azure/handler.py", site + "qscan/dedupe/azure_table.py"} <= names
+    assert {site + "azure/functions/__init__.py", site + "azure/mgmt/containerinstance/__init__.py"} <= names
+    assert not [n for n in names if n.startswith((site + "qscan/aws/", site + "boto3/", site + "botocore/"))]
+    assert not [n for n in names if n.startswith("bin/")]  # no QSCANNER_BINARY: no binary
+    assert [n for n in names if n.endswith(".so")], "compiled wheels are vendored (manylinux x86_64)"
 
 
 def test_missing_qscanner_binary_is_a_clear_error(tmp_path: Path) -> None:
