@@ -29,6 +29,9 @@ locals {
       QSCAN_EVENTGRID_TOPIC_ENDPOINT = azurerm_eventgrid_topic.notifications.endpoint
       QSCAN_SCAN_QUEUE_NAME          = azurerm_storage_queue.scan.name
     },
+    var.registry_credentials_secret_name == null ? {} : {
+      QSCAN_REGISTRY_CREDENTIALS_SECRET_URI = "${azurerm_key_vault.this.vault_uri}secrets/${var.registry_credentials_secret_name}"
+    },
   )
 }
 

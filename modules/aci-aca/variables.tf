@@ -257,6 +257,17 @@ variable "acr_registry_ids" {
   }
 }
 
+variable "registry_credentials_secret_name" {
+  description = "Name of a Key Vault secret (in this module's vault) whose JSON maps a registry host to {username, password} for private registries other than ACR (QSCAN_REGISTRY_CREDENTIALS_SECRET_URI; docs/registry.md). Set its value outside Terraform, like the Qualys secret. null: those registries are read anonymously; ACR always uses the app's identity (acr_registry_ids)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.registry_credentials_secret_name == null || can(regex("^[0-9A-Za-z-]{1,127}$", var.registry_credentials_secret_name))
+    error_message = "registry_credentials_secret_name must be 1-127 letters, digits or hyphens."
+  }
+}
+
 variable "qualys_secret_name" {
   description = "Name of the Key Vault secret holding the Qualys secret JSON. Terraform never writes its value (it would land in state): set it with `az keyvault secret set` after apply."
   type        = string

@@ -54,6 +54,9 @@ AWS
 
 Azure
 - QSCAN_QUALYS_SECRET_URI      Key Vault secret URI https://<vault>.vault.azure.net/secrets/<name>[/<version>]
+- QSCAN_REGISTRY_CREDENTIALS_SECRET_URI  Key Vault secret URI whose JSON maps a registry host to
+                               {username, password[, realm_hosts]} (docs/registry.md), for registries other than
+                               ACR (ACR uses the app's identity); read on first use, cached 15 min
 - QSCAN_STORAGE_ACCOUNT_URL    https://<account>.blob.core.windows.net (http only on loopback, for Azurite)
 - QSCAN_STORAGE_TABLE_URL      the account's table endpoint [QSCAN_STORAGE_ACCOUNT_URL with .blob. -> .table.;
                                set it where that does not hold, e.g. Azurite's own table port]
@@ -162,6 +165,10 @@ VARIABLES: tuple[Variable, ...] = (
     _var("alert_topic_arn", "SNS topic ARN for notifications"),
     _var("qualys_secret_arn", "Secrets Manager secret (ARN or name) with the Qualys secret JSON"),
     _var("qualys_secret_uri", "Key Vault secret URI with the Qualys secret JSON"),
+    _var(
+        "registry_credentials_secret_uri",
+        "Key Vault secret URI mapping registry host -> {username, password}",
+    ),
     _var(
         "registry_credentials_secret",
         "Secrets Manager secret (ARN or name) mapping registry host -> {username, password}",
@@ -343,6 +350,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "qualys_secret_arn": _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name"),
     "registry_credentials_secret": _pattern(_SECRET_ID, "a Secrets Manager secret ARN or name"),
     "qualys_secret_uri": _keyvault_uri,
+    "registry_credentials_secret_uri": _keyvault_uri,
     "qualys_account_type": _account_type,
     "storage_account_url": lambda n, v: _url(n, v, https_only=True),
     "storage_table_url": lambda n, v: _url(n, v, https_only=True),
@@ -395,6 +403,7 @@ class Settings:
     alert_topic_arn: str | None = None
     qualys_secret_arn: str | None = None
     qualys_secret_uri: str | None = None
+    registry_credentials_secret_uri: str | None = None
     registry_credentials_secret: str | None = None
     qualys_account_type: str = "Global"
     qualys_registry_role_arn: str | None = None

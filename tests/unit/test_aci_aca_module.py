@@ -199,7 +199,7 @@ def test_the_poison_queue_is_the_one_the_host_uses() -> None:
 def test_app_settings_are_core_settings_or_connections() -> None:
     settings = module_locals()["app_settings"]
     # merge(local.queue_connection_settings, local.activity_log_settings, {...}): the keys of the literal map.
-    literal_keys = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=", settings))
+    literal_keys = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)", settings))
     core = set(ENV_NAMES.values())
     own = {"QSCAN_SCAN_QUEUE_NAME"}
     platform = {
@@ -216,6 +216,7 @@ def test_app_settings_are_core_settings_or_connections() -> None:
         "QSCAN_DEDUPE_TABLE_NAME",
         "QSCAN_RESULTS_CONTAINER",
         "QSCAN_EVENTGRID_TOPIC_ENDPOINT",
+        "QSCAN_REGISTRY_CREDENTIALS_SECRET_URI",  # only with registry_credentials_secret_name
     } <= literal_keys
 
 

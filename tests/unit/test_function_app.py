@@ -285,13 +285,18 @@ class Vault:
     def __init__(self, token: str) -> None:
         self.token = token
         self.vaults: list[str] = []
+        self.registries: dict[str, Any] = {}  # the registry-credentials secret's JSON
+        self.reads: list[str] = []
 
     def client(self, vault_url: str) -> Any:
         self.vaults.append(vault_url)
         return self
 
     def get_secret(self, name: str, version: str | None) -> Any:
-        assert (name, version) == ("qualys", None)
+        assert version is None and name in ("qualys", "registries")
+        self.reads.append(name)
+        if name == "registries":
+            return SimpleNamespace(value=json.dumps(self.registries))
         return SimpleNamespace(value=json.dumps({"pod": "US2", "access_token": self.token}))
 
 
@@ -352,7 +357,8 @@ def test_registry_credentials_reach_qscanner_for_that_registry_only(
     from qscan.target import ScanTarget  # noqa: PLC0415
 
     handler, _ = built
-    assert isinstance(handler.credentials(), AcrCredentials)  # the default: ACR through the identity
+    chain = handler.credentials()  # the default: ACR through the identity, nothing else
+    assert [type(source) for source in chain._sources] == [AcrCredentials]
     handler._registry_credentials = StaticCredentials(
         {"myacr.azurecr.io": RegistryCredential("00000000-0000-0000-0000-000000000000", "acr-refresh")}
     )
@@ -363,6 +369,38 @@ def test_registry_credentials_reach_qscanner_for_that_registry_only(
         "QSCANNER_REGISTRY_PASSWORD": "acr-refresh",
     }
     assert handler.scanner_env(hub) == {}
+
+
+def test_other_registries_use_the_key_vault_registry_secret_entry_of_their_host(
+    built: tuple[AzureScanHandler, Vault],
+) -> None:
+    """QSCAN_REGISTRY_CREDENTIALS_SECRET_URI: read through the same identity on first use, and qscanner gets
+    only the entry of the image's own registry (ACR stays with the identity)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from qscan.target import ScanTarget  # noqa: PLC0415
+
+    handler, vault = built
+    handler.settings = replace(
+        handler.settings,
+        registry_credentials_secret_uri="https://kv-qscan.vault.azure.net/secrets/registries",
+    )
+    handler._registry_credentials = None
+    vault.registries = {
+        "registry.example.com": {"username": "robot", "password": "registry-password-" + "p" * 20},
+        "other.example.com": {"username": "someone", "password": "other-password-" + "o" * 20},
+    }
+    assert "registries" not in vault.reads  # nothing read before an image needs it
+    private = ScanTarget(
+        kind="image", platform="aca", registry="registry.example.com", repository="a", tag="1"
+    )
+    public = ScanTarget(kind="image", platform="aca", registry="docker.io", repository="library/x", tag="1")
+    assert handler.scanner_env(private) == {
+        "QSCANNER_REGISTRY_USERNAME": "robot",
+        "QSCANNER_REGISTRY_PASSWORD": "registry-password-" + "p" * 20,
+    }
+    assert handler.scanner_env(public) == {}
+    assert vault.reads.count("registries") == 1  # cached
 
 
 def test_identity_is_the_user_assigned_managed_identity(monkeypatch: pytest.MonkeyPatch) -> None:

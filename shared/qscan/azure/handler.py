@@ -14,8 +14,8 @@ is retried, poisoned and alerted on, instead of an app whose functions never ind
 - the qscanner runner: the binary QSCANNER_PATH names is copied to `<temp>/qscan/bin/qscanner` and made
   executable (zip deploy drops the exec bit and the app root is read-only); HOME, work and cache directories
   under the temp directory; the image's registry credential in its environment for that scan only: ACR
-  (`*.azurecr.io`) through `qscan.azure.acr.AcrCredentials`, every other registry anonymously (the core has no
-  Key Vault registry-credentials setting);
+  (`*.azurecr.io`) through `qscan.azure.acr.AcrCredentials`, every other registry from the Key Vault secret
+  QSCAN_REGISTRY_CREDENTIALS_SECRET_URI when it is set (anonymously without an entry);
 - the pipeline (`qscan.pipeline.Pipeline`).
 
 One path for both triggers (`handle`): each event (one queue message: an Event Grid event; one Activity Log
@@ -63,7 +63,7 @@ from qscan.log import correlation
 from qscan.pipeline import Accounting, Pipeline, ScanFailed
 from qscan.redact import redact
 from qscan.scanners.qscanner import QscannerOptions, QscannerRunner
-from qscan.secrets import QualysSecret, load_qualys_secret
+from qscan.secrets import QualysSecret, key_vault_text, load_qualys_secret
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -284,11 +284,22 @@ class AzureScanHandler:
 
     # ------------------------------------------------------------------ registries
     def credentials(self) -> Any:
-        """The `CredentialSource` of image registries: ACR through the identity (created on first use)."""
+        """The `CredentialSource` of image registries (created on first use): ACR through the identity, then the
+        entry of the Key Vault secret QSCAN_REGISTRY_CREDENTIALS_SECRET_URI (read through
+        `qscan.secrets.key_vault_text`, cached 15 min) for any other registry."""
         if self._registry_credentials is None:
             from qscan.azure.acr import AcrCredentials  # noqa: PLC0415 - on first use
+            from qscan.registry.credentials import ChainCredentials, SecretCredentials  # noqa: PLC0415
 
-            self._registry_credentials = AcrCredentials(self.credential)
+            sources: list[Any] = [AcrCredentials(self.credential)]
+            uri = self.settings.registry_credentials_secret_uri
+            if uri:
+                sources.append(
+                    SecretCredentials(
+                        lambda: key_vault_text(uri, self._key_vault_client), f"Key Vault secret {uri}"
+                    )
+                )
+            self._registry_credentials = ChainCredentials(sources)
         return self._registry_credentials
 
     def scanner_env(self, target: ScanTarget) -> dict[str, str]:
