@@ -74,6 +74,9 @@ class FakeArm:
     requests: list[ArmRequest] = field(default_factory=list)
     faults: deque[_Fault] = field(default_factory=deque)
     ca_file: str = ""
+    # Another loopback address (e.g. 127.0.0.2) gives the certificate a subject of its own, so that one CA bundle
+    # can trust it beside another double's 127.0.0.1 certificate (OpenSSL picks an issuer by subject name).
+    host: str = HOST
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -83,7 +86,7 @@ class FakeArm:
 
     def __enter__(self) -> FakeArm:
         self._tmp = tempfile.TemporaryDirectory(prefix="qscan-fake-arm-")
-        cert = tls_certificate(Path(self._tmp.name), HOST)
+        cert = tls_certificate(Path(self._tmp.name), self.host)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert)
         self.ca_file = str(cert)
@@ -92,7 +95,7 @@ class FakeArm:
         class Handler(_Handler):
             arm = fake
 
-        self._server = ThreadingHTTPServer((HOST, 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -110,7 +113,7 @@ class FakeArm:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"https://{HOST}:{self._server.server_address[1]}"
+        return f"https://{self.host}:{self._server.server_address[1]}"
 
     # ------------------------------------------------------------------------------------------- seeding
 
@@ -300,6 +303,7 @@ def _error(code: str, message: str) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     arm: FakeArm
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall on keep-alive
 
     def do_GET(self) -> None:
         status, headers, body = self.arm.answer(self.command, self.path, self.headers)
