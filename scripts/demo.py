@@ -67,7 +67,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from scripts import demo_report  # noqa: E402
+from scripts import demo_azure, demo_report  # noqa: E402
 from scripts.demo_report import Case  # noqa: E402
 from tests.harness import moto_server as ms  # noqa: E402
 
@@ -479,6 +479,7 @@ class PublicImage:
     tag: str
     digest: str
     ca_bundle: Path
+    azure_digests: dict[str, str] = field(default_factory=dict)  # scripts/demo_azure.py's images
 
 
 @dataclass
@@ -1038,11 +1039,13 @@ def start_public_registry(run: Run, stack: contextlib.ExitStack) -> PublicImage 
     layout = oci_registry.OciLayout.create(run.run_dir)
     digest = layout.tag("1.27", layout.image("qscan demo: public web image 1.27"))
     registry.push(layout, "public/web", "1.27")
+    azure = demo_azure.push_images(registry, layout)
     run.registry = registry.process.pid, int(registry.host.rsplit(":", 1)[1])
     run.progress.say(
-        f"public registry {registry.url} (docker-registry, self-signed TLS): pushed public/web:1.27"
+        f"public registry {registry.url} (docker-registry, self-signed TLS): pushed public/web:1.27 and the "
+        f"Azure workloads' {', '.join(azure)}"
     )
-    return PublicImage(registry.host, "public/web", "1.27", digest, registry.tls_cert)
+    return PublicImage(registry.host, "public/web", "1.27", digest, registry.tls_cert, azure)
 
 
 def jsonable(answer: dict[str, Any]) -> dict[str, Any]:
@@ -1226,6 +1229,7 @@ class Observed:
     ecs_cases: tuple[Case, ...]
     executions: list[dict[str, Any]]
     task_calls: list[dict[str, Any]]
+    azure: demo_azure.AzureObserved | None = None
 
 
 def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.Summary:
@@ -1241,6 +1245,16 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
         executions=observed.executions,
         task_calls=observed.task_calls,
     )
+    azure = observed.azure
+    if azure is not None:
+        summary.azure = demo_report.summarize_azure(
+            azure.cases,
+            azure.lines,
+            azure.alerts,
+            poisoned=azure.poisoned,
+            message_cases=azure.message_cases,
+            filtered=azure.filtered,
+        )
     summary.elapsed_seconds = run.progress.elapsed()
     print()
     print(demo_report.render_table(summary))
@@ -1255,6 +1269,7 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
         "Fargate workflow": f"{run.out['fargate_state_machine_arn']} (executed by moto)",
         "handlers": ", ".join(str(h.relative_to(REPO)) for h in (HANDLER, LAMBDA_HANDLER, FARGATE_HANDLER)),
         "scanner": "tests/doubles/bin/qscanner (simulated)",
+        **(azure.facts if azure is not None else {}),
         "logs": str(run.logs),
     }
     page = demo_report.render_html(
@@ -1291,7 +1306,10 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
         extra = {"REQUESTS_CA_BUNDLE": str(ecs.public.ca_bundle)} if ecs.public is not None else {}
         _, fargate_env = function_environment(run, "fargate", run.out["fargate_function_name"], region, extra)
         executions, task_calls = ecs_deployments(run, ecs, fargate_env, account, region)
-        summary = write_report(run, Observed(invocations, ecs.cases, executions, task_calls), alerts_url)
+        azure = run_azure(run, stack, ecs.public)
+        summary = write_report(
+            run, Observed(invocations, ecs.cases, executions, task_calls, azure), alerts_url
+        )
     if options.destroy and run.terraform is not None:
         progress.say("terraform destroy (the queue policies wait ~25 s each, in parallel)")
         run.terraform.run(
@@ -1306,6 +1324,33 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
         progress.say("destroyed")
     shutil.rmtree(run.run_dir / "tf", ignore_errors=True)
     return 0 if summary.ok else 1
+
+
+def run_azure(
+    run: Run, stack: contextlib.ExitStack, public: PublicImage | None
+) -> demo_azure.AzureObserved | None:
+    """The Azure part (scripts/demo_azure.py) on the registry's images; skipped, with a message, without the
+    registry tools or Azurite (`make bootstrap` installs both)."""
+    from tests.harness.azurite import AZURITE_BIN  # noqa: PLC0415 - the Azure SDKs load for the Azure part only
+
+    if public is None or not AZURITE_BIN.exists():
+        run.progress.say(
+            "the Azure part is SKIPPED: it needs the registry tools and Azurite (`make bootstrap`)"
+        )
+        return None
+    try:
+        return demo_azure.run_azure(
+            run_dir=run.run_dir,
+            logs=run.logs,
+            say=run.progress.say,
+            children=run.children,
+            stack=stack,
+            registry_host=public.host,
+            registry_ca=public.ca_bundle,
+            digests=public.azure_digests,
+        )
+    except RuntimeError as exc:
+        raise DemoError(f"Azure: {exc}") from exc
 
 
 def follow(

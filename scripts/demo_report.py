@@ -86,6 +86,8 @@ class CaseOutcome:
         if self.case.kind == "ecs":
             reference = f":{self.case.tag}" if self.case.tag else f"@{self.case.digest[:19]}"
             return f"ECS {self.case.repository}{reference}"
+        if self.case.kind == "azure":
+            return f"Azure {self.case.repository}" + (f":{self.case.tag}" if self.case.tag else "")
         return f"{self.case.repository}:{self.case.tag}"
 
     @property
@@ -113,6 +115,7 @@ class Summary:
     ecs_deduplicated: int = 0
     ecs_failed: int = 0  # failed and notified (never recorded clean)
     ecs_failed_attempts: int = 0  # scan attempts that raised (the workflow retried them)
+    azure: AzureSummary | None = None  # the Azure part (`summarize_azure`), when it ran
 
     @property
     def closes(self) -> bool:
@@ -129,6 +132,7 @@ class Summary:
             all(o.ok for o in self.outcomes)
             and self.closes
             and all(e.get("status") == "SUCCEEDED" for e in self.executions)
+            and (self.azure is None or self.azure.ok)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,7 +140,134 @@ class Summary:
         for item, outcome in zip(data["outcomes"], self.outcomes, strict=True):
             item["image"], item["ok"] = outcome.image, outcome.ok
         data["closes"], data["ok"] = self.closes, self.ok
+        if self.azure is not None:
+            data["azure"] = self.azure.to_dict()
         return data
+
+
+AZURE_DISPOSITIONS = ("scanned", "cached", "deduplicated", "skipped", "failed")
+
+
+@dataclass
+class AzureSummary:
+    """The Azure part: its cases (kind "azure", matched by the queue message that carried each event), and the
+    accounting: events = filtered out + delivered; delivered = scanned + deduplicated + skipped + poisoned."""
+
+    outcomes: list[CaseOutcome]
+    events_sent: int
+    filtered_out: int
+    messages_delivered: int
+    invocations: int
+    scanned: int
+    deduplicated: int
+    skipped: int
+    poisoned: int
+    failed_attempts: int
+    alerts: int
+    unmatched_alerts: int = 0
+
+    @property
+    def closes(self) -> bool:
+        return (
+            self.events_sent == self.filtered_out + self.messages_delivered
+            and self.messages_delivered == self.scanned + self.deduplicated + self.skipped + self.poisoned
+        )
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes) and self.closes and self.unmatched_alerts == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for item, outcome in zip(data["outcomes"], self.outcomes, strict=True):
+            item["image"], item["ok"] = outcome.image, outcome.ok
+        data["closes"], data["ok"] = self.closes, self.ok
+        return data
+
+
+def _final_disposition(tally: Mapping[str, Any]) -> str:
+    """What one invocation did with its event, from its `invocation accounting` tally."""
+    for name in AZURE_DISPOSITIONS:
+        value = tally.get(name)
+        if (sum(value.values()) if isinstance(value, dict) else int(value or 0)) > 0:
+            return "deduplicated" if name == "cached" else name
+    return "none"
+
+
+def summarize_azure(
+    cases: Iterable[Case],
+    lines: Iterable[Mapping[str, Any]],
+    alerts: Iterable[Mapping[str, Any]],
+    *,
+    poisoned: Iterable[str],
+    message_cases: Mapping[str, str],
+    filtered: Iterable[str],
+) -> AzureSummary:
+    """Per-case outcome of the Azure part from the Functions host stand-in's invocation lines
+    (`scripts/demo_azure.py host --report`: message id, dequeue count, the handler's accounting and pipeline
+    lines), the notifications published to the Event Grid topic (CloudEvents, matched by digest), the case keys
+    of the poison queue's messages, which message carried which case, and the cases the filters rejected."""
+    outcomes = {case.key: CaseOutcome(case) for case in cases}
+    by_digest = {o.case.digest: o for o in outcomes.values() if o.case.expect != "not delivered"}
+    final: dict[str, str] = {}
+    invocations = failed_attempts = 0
+    for line in lines:
+        invocations += 1
+        outcome = outcomes.get(str(message_cases.get(str(line.get("message_id")))))
+        if outcome is None:
+            continue
+        outcome.deliveries += 1
+        message = str(line.get("message_id"))
+        if message not in final:
+            outcome.delivered_messages += 1
+        disposition = _final_disposition(line.get("accounting") or {})
+        final[message] = "poisoned" if line.get("poisoned") else disposition
+        if line.get("error"):
+            outcome.failed_attempts += 1
+            failed_attempts += 1
+        for entry in line.get("logged") or []:
+            if "status" in entry and "counts" in entry:
+                outcome.scans += 1
+                counts = entry.get("counts") or {}
+                outcome.counts = {s: int(counts.get(s, 0) or 0) for s in SEVERITIES}
+                outcome.status = "vulnerable" if any(outcome.counts.values()) else "clean"
+        if disposition == "deduplicated":
+            outcome.dedupe_hits += 1
+        elif disposition == "skipped" and not outcome.scans:
+            outcome.status = "skipped"
+    for key in poisoned:
+        if key in outcomes:
+            outcomes[key].dead_lettered += 1
+            outcomes[key].status = "poisoned"
+    unmatched = 0
+    for alert in alerts:
+        data = alert.get("data") if isinstance(alert.get("data"), dict) else {}
+        target = data.get("target") if isinstance(data.get("target"), dict) else {}
+        outcome = by_digest.get(str(target.get("digest")))
+        if outcome is None:
+            unmatched += 1
+            continue
+        outcome.alerts += 1
+        outcome.alert_kinds.append(str(alert.get("type", "")).rsplit(".", 1)[-1])
+    for outcome in outcomes.values():
+        if outcome.status == "not delivered" and outcome.delivered_messages:
+            outcome.status = "deduplicated" if outcome.dedupe_hits else "delivered, not scanned"
+    ordered = list(outcomes.values())
+    ends = list(final.values())
+    return AzureSummary(
+        outcomes=ordered,
+        events_sent=sum(o.case.entries for o in ordered),
+        filtered_out=len(list(filtered)),
+        messages_delivered=len(final),
+        invocations=invocations,
+        scanned=ends.count("scanned"),
+        deduplicated=ends.count("deduplicated"),
+        skipped=ends.count("skipped"),
+        poisoned=sum(o.dead_lettered for o in ordered),
+        failed_attempts=failed_attempts,
+        alerts=sum(o.alerts for o in ordered) + unmatched,
+        unmatched_alerts=unmatched,
+    )
 
 
 def _digest_of(text: str | None) -> str | None:
@@ -381,9 +512,35 @@ def _counts(outcome: CaseOutcome) -> str:
 
 
 def render_table(summary: Summary) -> str:
-    """A fixed-width table for the terminal."""
+    """A fixed-width table for the terminal (the Azure part in a second one)."""
+    lines = _outcome_table(summary.outcomes, "image / function event")
+    lines.append("")
+    lines.append(
+        f"events sent {summary.events_sent}; messages delivered {summary.messages_delivered} = scanned "
+        f"{summary.scanned} + deduplicated {summary.deduplicated} + dead-lettered {summary.dead_lettered}"
+        f" ({'closes' if summary.closes else 'DOES NOT CLOSE'}); handler invocations {summary.invocations}, "
+        f"failed attempts {summary.failed_attempts}; alerts {summary.alerts}"
+    )
+    if summary.executions:
+        lines.append(_ecs_accounting(summary))
+    if summary.azure is not None:
+        lines += ["", *_outcome_table(summary.azure.outcomes, "Azure workload write"), ""]
+        lines.append(_azure_accounting(summary.azure))
+    return "\n".join(lines)
+
+
+def _azure_accounting(azure: AzureSummary) -> str:
+    return (
+        f"Azure: events {azure.events_sent} = filtered out {azure.filtered_out} + delivered "
+        f"{azure.messages_delivered}; delivered = scanned {azure.scanned} + deduplicated {azure.deduplicated} + "
+        f"skipped {azure.skipped} + poisoned {azure.poisoned} ({'closes' if azure.closes else 'DOES NOT CLOSE'}); "
+        f"function invocations {azure.invocations}, failed attempts {azure.failed_attempts}; alerts {azure.alerts}"
+    )
+
+
+def _outcome_table(outcomes: list[CaseOutcome], first: str) -> list[str]:
     header = (
-        "image / function event",
+        first,
         "sent",
         "msgs",
         "status",
@@ -406,21 +563,12 @@ def render_table(summary: Summary) -> str:
             o.case.expect,
             "ok" if o.ok else "UNEXPECTED",
         )
-        for o in summary.outcomes
+        for o in outcomes
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("")
-    lines.append(
-        f"events sent {summary.events_sent}; messages delivered {summary.messages_delivered} = scanned "
-        f"{summary.scanned} + deduplicated {summary.deduplicated} + dead-lettered {summary.dead_lettered}"
-        f" ({'closes' if summary.closes else 'DOES NOT CLOSE'}); handler invocations {summary.invocations}, "
-        f"failed attempts {summary.failed_attempts}; alerts {summary.alerts}"
-    )
-    if summary.executions:
-        lines.append(_ecs_accounting(summary))
-    return "\n".join(lines)
+    return lines
 
 
 def _ecs_accounting(summary: Summary) -> str:
@@ -485,20 +633,52 @@ def _cell(value: Any) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
-def render_html(
-    summary: Summary,
-    *,
-    title: str,
-    started_at: str,
-    invocations: list[Mapping[str, Any]],
-    alerts: list[Mapping[str, Any]],
-    run_facts: Mapping[str, str],
-    task_calls: Iterable[Mapping[str, Any]] = (),
-) -> str:
-    """A self-contained HTML page; every value taken from the run is escaped."""
+def _azure_section(azure: AzureSummary | None, lines: Iterable[Mapping[str, Any]], alerts: list[Any]) -> str:
+    """The Azure part of the page: its cases, accounting, the host's invocations and the notifications."""
+    if azure is None:
+        return ""
+    esc = html.escape
+    invocation_rows = "".join(
+        "<tr>"
+        + _cell(line.get("invocation"))
+        + _cell(str(line.get("message_id"))[:13])
+        + _cell(line.get("dequeue_count"))
+        + _cell(line.get("result"))
+        + _cell(json.dumps({k: v for k, v in (line.get("accounting") or {}).items() if v}, sort_keys=True))
+        + _cell(f"{line.get('duration_ms')} ms")
+        + "</tr>"
+        for line in lines
+    )
+    alert_rows = "".join(
+        "<tr>"
+        + _cell(a.get("type"))
+        + _cell(_json_object(a.get("data")).get("target_name"))
+        + _cell(_json_object(a.get("data")).get("reason") or "")
+        + "</tr>"
+        for a in alerts
+    )
+    severity_heads = "".join(f"<th>{s[:4]}</th>" for s in SEVERITIES)
+    return f"""<h2>Azure: ACI and ACA writes (Event Grid, Storage queue, the Functions app)</h2>
+<table class="sev"><tr><th>case</th><th>image</th><th>events</th><th>messages</th><th>status</th>
+{severity_heads}<th>dedupe hits</th><th>alerts</th><th>expected</th><th></th></tr>
+{"".join(_outcome_rows(azure.outcomes))}
+</table>
+<p>{esc(_azure_accounting(azure))}.</p>
+<h2>Azure: queue-trigger invocations (the demo's stand-in for the Functions host)</h2>
+<table><tr><th>invocation</th><th>message</th><th>dequeue #</th><th>result</th><th>accounting</th><th>duration</th></tr>
+{invocation_rows}
+</table>
+<h2>Azure: notifications (the Event Grid topic's events)</h2>
+<table><tr><th>type</th><th>target</th><th>reason</th></tr>
+{alert_rows}
+</table>
+"""
+
+
+def _outcome_rows(outcomes: Iterable[CaseOutcome]) -> list[str]:
     esc = html.escape
     rows = []
-    for o in summary.outcomes:
+    for o in outcomes:
         verdict = '<td class="ok">as expected</td>' if o.ok else '<td class="bad">unexpected</td>'
         rows.append(
             "<tr>"
@@ -514,7 +694,26 @@ def render_html(
             + verdict
             + "</tr>"
         )
+    return rows
+
+
+def render_html(
+    summary: Summary,
+    *,
+    title: str,
+    started_at: str,
+    invocations: list[Mapping[str, Any]],
+    alerts: list[Mapping[str, Any]],
+    run_facts: Mapping[str, str],
+    task_calls: Iterable[Mapping[str, Any]] = (),
+    azure_lines: Iterable[Mapping[str, Any]] = (),
+    azure_alerts: list[Any] | None = None,
+) -> str:
+    """A self-contained HTML page; every value taken from the run is escaped."""
+    esc = html.escape
+    rows = _outcome_rows(summary.outcomes)
     timeline = []
+
     for line in invocations:
         for record in line.get("records") or []:
             event = record.get("event") or {}
@@ -607,7 +806,7 @@ failed attempts {summary.failed_attempts}, alerts {summary.alerts}.</p>
 <table><tr><th>invocation</th><th>image / function</th><th>event</th><th>receive #</th><th>result</th><th>duration</th></tr>
 {"".join(timeline)}
 </table>
-{ecs}<h2>Alerts (read back from a queue subscribed to the alerts topic)</h2>
+{ecs}{_azure_section(summary.azure, azure_lines, azure_alerts or [])}<h2>Alerts (read back from a queue subscribed to the alerts topic)</h2>
 <table><tr><th>kind</th><th>status</th><th>target</th><th>findings</th><th>reason</th></tr>
 {alert_rows}
 </table>
