@@ -254,21 +254,22 @@ def _message(body: str, *, message_id: str | None = None, dequeue_count: int = 1
 
 def _fresh_stores(endpoints: Endpoints) -> tuple[str, str]:
     """A new dedupe table and results container on Azurite; their names."""
-    from tests.harness.azurite import ACCOUNT, ACCOUNT_KEY  # noqa: PLC0415
-
     table, container = "qscan" + uuid.uuid4().hex[:10], "results-" + uuid.uuid4().hex[:10]
-    _service("table", endpoints, ACCOUNT, ACCOUNT_KEY).create_table(table)
-    _service("blob", endpoints, ACCOUNT, ACCOUNT_KEY).create_container(container)
+    _service("table", endpoints).create_table(table)
+    _service("blob", endpoints).create_container(container)
     return table, container
 
 
-def _service(kind: str, endpoints: Endpoints, account: str, key: str) -> Any:
+def _service(kind: str, endpoints: Endpoints) -> Any:
+    """An Azurite service client (table, blob or queue) with the emulator's account key."""
     from azure.core.credentials import AzureNamedKeyCredential  # noqa: PLC0415
     from azure.data.tables import TableServiceClient  # noqa: PLC0415
     from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
     from azure.storage.queue import QueueServiceClient  # noqa: PLC0415
 
-    credential = AzureNamedKeyCredential(account, key)
+    from tests.harness.azurite import ACCOUNT, ACCOUNT_KEY  # noqa: PLC0415
+
+    credential = AzureNamedKeyCredential(ACCOUNT, ACCOUNT_KEY)
     if kind == "table":
         return TableServiceClient(endpoints.table_endpoint, credential=credential)
     if kind == "blob":
@@ -369,7 +370,6 @@ def worker(
     index: int, endpoints: Endpoints, names: tuple[str, str, str], spool: str, barrier: Any, results: Any
 ) -> None:  # pragma: no cover - runs in the worker process
     """One Functions instance: cold start, then batches of host.json's batchSize (see the module docstring)."""
-    from tests.harness.azurite import ACCOUNT, ACCOUNT_KEY  # noqa: PLC0415
 
     log = open(Path(spool) / f"worker-{index}.log", "wb")  # noqa: SIM115 - the process's stdout until it exits
     os.dup2(log.fileno(), 1)
@@ -380,7 +380,7 @@ def worker(
     try:
         app = _app(endpoints, table, container, str(Path(spool) / f"instance-{index}"))
         scan_queue = _scan_queue(app)
-        client = _service("queue", endpoints, ACCOUNT, ACCOUNT_KEY).get_queue_client(queue_name)
+        client = _service("queue", endpoints).get_queue_client(queue_name)
         pool = ThreadPoolExecutor(batch)
     except BaseException:
         barrier.abort()
@@ -432,11 +432,10 @@ class BurstReport:
 
 def burst(w: World, messages: int = MESSAGES, instances: int = INSTANCES) -> BurstReport:
     """Drain MESSAGES queue messages over IMAGES images with INSTANCES instances (see the module docstring)."""
-    from tests.harness.azurite import ACCOUNT, ACCOUNT_KEY  # noqa: PLC0415
 
     table, container = _fresh_stores(w.endpoints)
     queue_name = "qscan-burst-" + uuid.uuid4().hex[:10]
-    client = _service("queue", w.endpoints, ACCOUNT, ACCOUNT_KEY).create_queue(queue_name)
+    client = _service("queue", w.endpoints).create_queue(queue_name)
     bodies = burst_bodies(w.groups, messages)
     for body in bodies:
         client.send_message(body)
@@ -462,7 +461,7 @@ def burst(w: World, messages: int = MESSAGES, instances: int = INSTANCES) -> Bur
                 process.terminate()
                 process.join(timeout=10)
     invocations = [inv for report in reports for inv in report["invocations"]]
-    entities = _service("table", w.endpoints, ACCOUNT, ACCOUNT_KEY).get_table_client(table).list_entities()
+    entities = _service("table", w.endpoints).get_table_client(table).list_entities()
     return BurstReport(
         messages=len(bodies),
         images=len(w.groups),
