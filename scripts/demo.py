@@ -38,6 +38,11 @@ Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
    everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the workers and Terraform, the registry
    and then the moto server (all of its resources vanish with it); no process or port is left behind.
 
+Between 7 and 8, the Azure part (scripts/demo_azure.py): Azurite, a fake ARM server and an Event Grid double on
+loopback, ACI / ACA app / ACA job write events filtered as modules/aci-aca's event subscription filters them,
+and the Functions app's queue trigger run over the Storage queue by a stand-in for the Functions host (retries,
+poison queue). It needs the registry tools and Azurite (`make bootstrap`); without them it is skipped.
+
 Exit status: 0 when every image ended as expected, 1 when an outcome differs, 2 when a prerequisite is
 missing, 130 on Ctrl-C.
 """
@@ -87,7 +92,7 @@ ECS_SHOP_CALLS = ("RegisterTaskDefinition", "RunTask", "CreateService", "UpdateS
 EXECUTION_WAIT = 90.0  # seconds for one workflow execution
 ESM_BATCH_SIZE = 1  # modules/ecr's batch_size default: one push per invocation
 VISIBILITY_TIMEOUT = 2  # seconds; the module's 6x function timeout would make the redrive take minutes
-TITLE = "qscan demo: ECR push, Lambda deployment and ECS deployment scanning"
+TITLE = "qscan demo: ECR push, Lambda deployment, ECS deployment and Azure ACI/ACA scanning"
 DUMMY_SECRET = {"pod": "US1", "access_token": "demo-simulated-not-a-qualys-token"}
 TERRAFORM_STOP_GRACE = 20.0
 
@@ -1280,11 +1285,14 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
         alerts=alerts,
         run_facts=facts,
         task_calls=observed.task_calls,
+        azure_lines=azure.lines if azure is not None else (),
+        azure_alerts=azure.alerts if azure is not None else None,
     )
     html_path.write_text(page, encoding="utf-8")
     data = summary.to_dict()
     data["moto"] = {"pid": run.moto.pid, "port": run.moto.port}
     data["registry"] = None if run.registry is None else {"pid": run.registry[0], "port": run.registry[1]}
+    data["azure_processes"] = azure.processes if azure is not None else {}
     data["report"] = str(html_path)
     html_path.with_suffix(".json").write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     run.progress.say(f"report: {html_path} (summary data: {html_path.with_suffix('.json').name})")
@@ -1392,7 +1400,8 @@ def banner(lines: list[str]) -> None:
 INTRO = [
     f"{TITLE} on this machine",
     "SIMULATED: the scanner is a test double (tests/doubles/bin/qscanner) with made-up",
-    "findings, and AWS is a local moto server. Nothing leaves this machine.",
+    "findings, AWS is a local moto server and Azure is Azurite with local doubles of ARM",
+    "and Event Grid. Nothing leaves this machine.",
 ]
 OUTRO = [
     "That was the SIMULATED scanner on a local moto server. For real scans:",

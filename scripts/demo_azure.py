@@ -85,8 +85,6 @@ CRITICAL = [
 ]
 MEDIUM = [{"qid": "380102", "title": "curl header leak", "severity": 3, "cves": ["CVE-2024-0102"]}]
 
-LOG = logging.getLogger("qscan.demo.azure")
-
 
 class Tracker(Protocol):
     """What the demo's `Children` offers: track a process so every exit path stops it."""
@@ -271,6 +269,7 @@ class AzureObserved:
     alerts: list[dict[str, Any]]  # the notifications published to the Event Grid double
     poisoned: list[str]  # case keys of the messages in the poison queue
     facts: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, int] = field(default_factory=dict)  # what it started: name -> pid
 
 
 def app_settings(azurite: Any, events_endpoint: str, qscanner: Path) -> dict[str, str]:
@@ -370,9 +369,16 @@ def shipped_qscanner(run_dir: Path) -> Path:
 
 
 def run_host(
-    logs: Path, report: Path, children: Tracker, env: dict[str, str], arm_url: str
-) -> list[dict[str, Any]]:
-    """`host` in a child process (its own session, tracked) until it drained the queue; its invocation lines."""
+    logs: Path,
+    report: Path,
+    children: Tracker,
+    env: dict[str, str],
+    *,
+    arm_url: str,
+    say: Callable[[str], None],
+) -> tuple[list[dict[str, Any]], int]:
+    """`host` in a child process (its own session, tracked) until it drained the queue; its invocation lines and
+    its pid."""
     log = logs / "handler-azure.log"
     cmd = [
         sys.executable,
@@ -395,6 +401,10 @@ def run_host(
                 start_new_session=True,
             )
         )
+    say(
+        f"  the Functions host stand-in runs {APP.relative_to(REPO)}'s scan_queue over {SCAN_QUEUE} "
+        f"(host.json batchSize and maxDequeueCount; visibilityTimeout {DEMO_VISIBILITY_TIMEOUT} by app setting)"
+    )
     try:
         host.wait(HOST_WAIT)
     except subprocess.TimeoutExpired:
@@ -408,7 +418,7 @@ def run_host(
         tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-15:])
         raise RuntimeError(f"the Azure host exited with {host.returncode} (log {log}):\n{tail}")
     text = report.read_text(encoding="utf-8") if report.exists() else ""
-    return [json.loads(line) for line in text.splitlines()]
+    return [json.loads(line) for line in text.splitlines()], host.pid
 
 
 def run_azure(
@@ -448,11 +458,9 @@ def run_azure(
         [registry_ca, Path(arm.ca_file), Path(events.ca_file)],
         scenarios(registry_host, digests),
     )
-    say(
-        f"  the Functions host stand-in runs {APP.relative_to(REPO)}'s scan_queue over {SCAN_QUEUE} "
-        f"(host.json batchSize and maxDequeueCount; visibilityTimeout {DEMO_VISIBILITY_TIMEOUT} by app setting)"
+    lines, host_pid = run_host(
+        logs, run_dir / "invocations-azure.jsonl", children, env, arm_url=arm.url, say=say
     )
-    lines = run_host(logs, run_dir / "invocations-azure.jsonl", children, env, arm.url)
     for line in lines:
         say(f"  Azure invocation {line['invocation']}: {describe(line, message_cases)}")
     poisoned = []
@@ -465,7 +473,10 @@ def run_azure(
         "Azure app": f"{APP.relative_to(REPO)} (scan_queue) under scripts/demo_azure.py host",
     }
     the_cases = cases(registry_host, digests)
-    return AzureObserved(the_cases, lines, message_cases, filtered, list(events.events), poisoned, facts)
+    started = {"azurite": azurite.pid, "host": host_pid}
+    return AzureObserved(
+        the_cases, lines, message_cases, filtered, list(events.events), poisoned, facts, started
+    )
 
 
 def describe(line: dict[str, Any], message_cases: dict[str, str]) -> str:

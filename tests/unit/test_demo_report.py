@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scripts.demo_report import Case, execution_record, render_html, render_table, summarize
+from scripts.demo_report import Case, execution_record, render_html, render_table, summarize, summarize_azure
 
 D1, D2, D3, D4 = (f"sha256:{c * 64}" for c in "abcd")
 CASES = [
@@ -228,3 +228,113 @@ def test_an_ecs_image_without_an_end_state_or_a_failed_execution_is_not_ok() -> 
     failed = [execution_record(described("x8", "RunTask", item(E1, "deduplicated"), status="FAILED"))]
     summary = summarize(ECS_CASES[:1], [], [], [], executions=failed)
     assert summary.closes and not summary.ok
+
+
+# ----------------------------------------------------------------------------------------------- Azure
+AZ = [
+    Case("aci", "ACI, twice", "reg/shop", "1.0", D1, 2, "vulnerable", expect_dedupe_hits=1, kind="azure"),
+    Case("own", "own group", "reg/job", "1.0", D2, 1, "skipped", kind="azure"),
+    Case("storage", "storage write", "storage account st", "", "", 1, "not delivered", kind="azure"),
+    Case("fails", "failing scan", "reg/old", "1.0", D4, 1, "poisoned", kind="azure"),
+]
+MESSAGES = {"q1": "aci", "q2": "aci", "q3": "own", "q4": "fails"}
+
+
+def host_line(
+    message: str, dequeue: int = 1, *, error: bool = False, poisoned: bool = False, **tally: Any
+) -> dict[str, Any]:
+    logged = []
+    if tally.get("scanned"):
+        logged = [{"dedupe_key": f"image#{D1}", "status": "success", "counts": {"critical": 1}}]
+    return {
+        "message_id": message,
+        "dequeue_count": dequeue,
+        "result": "failed" if error else "done: deleted",
+        "error": "InvocationFailed: scan failed" if error else None,
+        "poisoned": poisoned,
+        "accounting": {"events": 1, **tally},
+        "logged": logged,
+    }
+
+
+def azure_lines() -> list[dict[str, Any]]:
+    return [
+        host_line("q1", scanned=1),
+        host_line("q2", deduplicated=1),
+        host_line("q3", skipped={"unsupported: own resource (tagged)": 1}),
+        *(host_line("q4", n, error=True, failed=1) for n in (1, 2)),
+        host_line("q4", 3, error=True, poisoned=True, failed=1),
+    ]
+
+
+AZ_ALERTS = [
+    {"type": "com.qscan.scan.findings", "data": {"target": {"digest": D1}, "target_name": "reg/shop:1.0"}},
+    {"type": "com.qscan.scan.failure", "data": {"target": {"digest": D4}, "reason": "<exit 1>"}},
+]
+
+
+def test_azure_outcomes_and_accounting_close() -> None:
+    azure = summarize_azure(
+        AZ, azure_lines(), AZ_ALERTS, poisoned=["fails"], message_cases=MESSAGES, filtered=["storage"]
+    )
+    by_key = {o.case.key: o for o in azure.outcomes}
+    aci, own, storage, fails = by_key["aci"], by_key["own"], by_key["storage"], by_key["fails"]
+    assert (aci.status, aci.scans, aci.dedupe_hits, aci.delivered_messages, aci.alerts) == (
+        "vulnerable",
+        1,
+        1,
+        2,
+        1,
+    )
+    assert aci.counts["critical"] == 1
+    assert (own.status, own.scans, own.alerts) == ("skipped", 0, 0)
+    assert (storage.status, storage.delivered_messages) == ("not delivered", 0)
+    assert (fails.status, fails.deliveries, fails.failed_attempts, fails.dead_lettered) == (
+        "poisoned",
+        3,
+        3,
+        1,
+    )
+    assert fails.alert_kinds == ["failure"]
+    assert (azure.events_sent, azure.filtered_out, azure.messages_delivered) == (5, 1, 4)
+    assert (azure.scanned, azure.deduplicated, azure.skipped, azure.poisoned) == (1, 1, 1, 1)
+    assert (azure.invocations, azure.failed_attempts, azure.alerts) == (6, 3, 2)
+    assert azure.closes and azure.ok
+    summary = summarize(CASES, INVOCATIONS, ALERTS, DEAD)
+    summary.azure = azure
+    table = render_table(summary)
+    assert "Azure reg/shop:1.0" in table and "skipped 1 + poisoned 1 (closes)" in table
+    assert summary.to_dict()["azure"]["ok"] is True
+    page = render_html(
+        summary,
+        title="t",
+        started_at="now",
+        invocations=[],
+        alerts=[],
+        run_facts={},
+        azure_lines=azure_lines(),
+        azure_alerts=AZ_ALERTS,
+    )
+    assert "Azure: ACI and ACA writes" in page and "&lt;exit 1&gt;" in page and "<exit 1>" not in page
+
+
+def test_a_message_still_retrying_does_not_close_and_fails_the_run() -> None:
+    lines = azure_lines()[:-1]  # the last attempt has not run: q4 is neither done nor poisoned
+    azure = summarize_azure(
+        AZ, lines, AZ_ALERTS[:1], poisoned=[], message_cases=MESSAGES, filtered=["storage"]
+    )
+    assert not azure.closes and not azure.ok
+    assert {o.case.key: o.status for o in azure.outcomes}["fails"] != "poisoned"
+    summary = summarize(CASES, INVOCATIONS, ALERTS, DEAD)
+    assert summary.ok
+    summary.azure = azure
+    assert not summary.ok  # the Azure part counts in the run's verdict
+
+
+def test_a_filtered_event_that_was_delivered_is_unexpected() -> None:
+    lines = [*azure_lines(), host_line("q5", skipped={"unsupported: Azure operation": 1})]
+    azure = summarize_azure(
+        AZ, lines, AZ_ALERTS, poisoned=["fails"], message_cases={**MESSAGES, "q5": "storage"}, filtered=[]
+    )
+    storage = {o.case.key: o for o in azure.outcomes}["storage"]
+    assert storage.status == "skipped" and not storage.ok and not azure.ok
