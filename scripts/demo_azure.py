@@ -620,7 +620,9 @@ class Host:
             self.queue.update_message(message, visibility_timeout=self.visibility)
             result = f"failed: visible again in {self.visibility} s"
         logged = self.capture.take()
-        accounting = next((e["accounting"] for e in reversed(logged) if "accounting" in e), {})
+        accounting: dict[str, Any] = next(
+            (e["accounting"] for e in reversed(logged) if "accounting" in e), {}
+        )
         line = {
             "invocation": number,
             "message_id": message.id,

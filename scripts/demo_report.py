@@ -241,8 +241,7 @@ def summarize_azure(
             outcomes[key].status = "poisoned"
     unmatched = 0
     for alert in alerts:
-        data = alert.get("data") if isinstance(alert.get("data"), dict) else {}
-        target = data.get("target") if isinstance(data.get("target"), dict) else {}
+        target = _json_object(_json_object(alert.get("data")).get("target"))
         outcome = by_digest.get(str(target.get("digest")))
         if outcome is None:
             unmatched += 1
