@@ -569,6 +569,8 @@ class Host:
         self.poison = service.get_queue_client(f"{name}-poison")
         self.user = functions["scan_queue"].get_user_function()
         options = queue_options()
+        if int(options.get("newBatchThreshold", 0)) != 0:
+            raise SystemExit("demo_azure: the host stand-in implements newBatchThreshold 0 only (host.json)")
         self.batch_size = int(options["batchSize"])
         self.max_dequeue = int(options["maxDequeueCount"])
         self.visibility = timespan_seconds(str(options["visibilityTimeout"]))

@@ -5,8 +5,9 @@ real queues, runs the real ECR handler over its queue with the simulated scanner
 Lambda function whose CloudTrail-shaped events the real Lambda handler scans (code updates rescan, a
 configuration-only change is a dedupe hit), registers, runs and deploys ECS task definitions whose events start
 the Fargate workflow on moto (its Tasks run the real Fargate handler; an ECR image by tag, one by digest, a
-public image on a loopback https registry, one image whose scan fails), and destroys everything: about 3-4
-minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
+public image on a loopback https registry, one image whose scan fails), runs the Azure part (ACI, ACA app and
+job writes through modules/aci-aca's Event Grid filters into an Azurite queue, the Functions app's queue
+trigger under the demo's host stand-in, a poisoned message), and destroys everything: about 3-4 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
 """
 
 from __future__ import annotations
@@ -205,12 +206,51 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     )
     assert "ECS RunTask demo-shop:1" in output and "ECS deployments" in page
     assert summary["alerts"] == 6 and summary["unmatched_alerts"] == 0
+    azure = summary["azure"]
+    az = {o["case"]["key"]: o for o in azure["outcomes"]}
+    aci = az["aci"]  # two container groups, one image: scanned once, the second a dedupe hit
+    assert (aci["status"], aci["scans"], aci["dedupe_hits"], aci["delivered_messages"]) == (
+        "vulnerable",
+        1,
+        1,
+        2,
+    )
+    assert (aci["counts"]["critical"], aci["alerts"], aci["alert_kinds"]) == (1, 1, ["findings"])
+    assert (az["aca-app"]["status"], az["aca-app"]["scans"], az["aca-app"]["alerts"]) == ("clean", 1, 0)
+    job = az["aca-job"]  # one MEDIUM finding: below the HIGH threshold, recorded, no notification
+    assert (job["status"], job["counts"]["medium"], job["alerts"]) == ("vulnerable", 1, 0)
+    own = az["aci-own"]  # qscan's own scan container group: skipped by its tag, never scanned
+    assert (own["status"], own["delivered_messages"], own["scans"], own["alerts"]) == ("skipped", 1, 0, 0)
+    storage = az["storage"]  # the event subscription's filters reject it: never on the queue
+    assert (storage["status"], storage["delivered_messages"], storage["deliveries"]) == (
+        "not delivered",
+        0,
+        0,
+    )
+    fails = az["aci-fails"]  # maxDequeueCount 5 (host.json): five attempts, then the poison queue
+    assert (fails["status"], fails["deliveries"], fails["failed_attempts"], fails["dead_lettered"]) == (
+        "poisoned",
+        5,
+        5,
+        1,
+    )
+    assert (fails["alerts"], fails["alert_kinds"]) == (
+        1,
+        ["failure"],
+    )  # one failure alert, at the last attempt
+    assert (azure["events_sent"], azure["filtered_out"], azure["messages_delivered"]) == (7, 1, 6)
+    assert (azure["scanned"], azure["deduplicated"], azure["skipped"], azure["poisoned"]) == (3, 1, 1, 1)
+    assert (azure["alerts"], azure["unmatched_alerts"]) == (2, 0)
+    assert azure["closes"] and azure["ok"]
+    assert "moved to scan-events-poison" in output and "Azure: ACI and ACA writes" in page
     assert summary["closes"] and summary["ok"]
 
     assert not alive(summary["moto"]["pid"])
     assert port_is_free(summary["moto"]["port"])
     assert not alive(summary["registry"]["pid"])
     assert port_is_free(summary["registry"]["port"])
+    assert set(summary["azure_processes"]) == {"azurite", "host"}
+    assert not any(alive(pid) for pid in summary["azure_processes"].values())
     assert processes_using(tmp_path) == []
     assert not list((tmp_path / "work").glob("run-*/tf"))  # the Terraform copy is removed
 
@@ -252,4 +292,54 @@ def test_ctrl_c_during_apply_stops_everything(packaged: None, tmp_path: Path) ->
     assert "stopped every process the demo started" in output
     assert not alive(pid)
     assert port_is_free(port)
+    assert processes_using(tmp_path) == []
+
+
+AZURE_LINE = re.compile(r"Azure: Azurite \(pid (\d+)")
+
+
+def azure_hosts() -> list[str]:
+    """The running Functions host stand-ins (`scripts/demo_azure.py host`)."""
+    return [p for p in processes_using(ms.REPO_ROOT / "scripts" / "demo_azure.py") if " host " in p]
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="process checks read /proc")
+def test_ctrl_c_during_the_azure_part_stops_everything(packaged: None, tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        demo_cmd(tmp_path, "--no-destroy"),
+        cwd=ms.REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    azurite = 0
+    try:
+        deadline = time.monotonic() + 360
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if match := AZURE_LINE.search(line):
+                azurite = int(match.group(1))
+            if "the Functions host stand-in runs" in line:  # the host child is draining the queue
+                break
+        assert azurite and alive(azurite), "".join(lines[-20:])
+        waited = time.monotonic() + 10  # the child may not have exec'd yet when the line is printed
+        while not azure_hosts() and time.monotonic() < waited:
+            time.sleep(0.05)
+        assert azure_hosts(), "the Functions host stand-in is not running"
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "".join(lines) + rest
+    assert proc.returncode == 130, output[-3000:]
+    assert "stopped every process the demo started" in output
+    assert not alive(azurite)
+    assert azure_hosts() == []
     assert processes_using(tmp_path) == []
