@@ -1,8 +1,9 @@
 """A loopback fake of the ARM reads qscan makes: ACI container groups, ACA container apps and jobs, over TLS.
 
 `FakeArm()` is a context manager: a threaded `http.server` on 127.0.0.1 (free port; `FakeArm(host=...)` another
-loopback address, whose certificate then has a subject of its own) serving https with a throwaway self-signed certificate (`tests.harness.oci_registry.tls_certificate`); `.url` is the ARM endpoint to
-pass as `base_url`, `.ca_file` the certificate a client trusts (tests set REQUESTS_CA_BUNDLE to it, as for the
+loopback address, whose certificate then has a subject of its own) serving https with a throwaway self-signed
+certificate (`tests.harness.oci_registry.tls_certificate`); `.url` is the ARM endpoint to pass as `base_url`,
+`.ca_file` the certificate a client trusts (tests set REQUESTS_CA_BUNDLE to it, as for the
 Event Grid double). Production code stays https-only: the double stands in for `https://management.azure.com`
 without any http exception in `qscan.azure.workloads`.
 
