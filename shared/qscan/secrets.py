@@ -331,3 +331,19 @@ def load_qualys_secret(
     with _lock:
         _cache[key] = (now(), secret)
     return secret
+
+
+def rotated_secret(current: QualysSecret, load: Callable[[], QualysSecret]) -> QualysSecret | None:
+    """The reloaded Qualys secret when its POD or token differ from `current`, else None.
+
+    A reload that fails transiently is logged and answers None: the loaded secret stays in use.
+    """
+    try:
+        secret = load()
+    except TransientError as exc:
+        log.warning("Qualys secret refresh failed, keeping the loaded one: %s", exc.reason)
+        return None
+    if (secret.pod, secret.access_token) == (current.pod, current.access_token):
+        return None
+    log.info("Qualys secret changed: scanner rebuilt")
+    return secret

@@ -92,11 +92,11 @@ def test_steps_one_by_one_with_json_between(api: FakeQualysApi) -> None:
     )
     client = client_for(api)
     state: dict[str, Any] = {"target": target_json(), "role_arn": ROLE, "poll": {"max_attempts": 10}}
-    state = roundtrip(sensor_flow.run_step(client, {"step": "ensure_registry", **state}))
+    state = roundtrip(sensor_flow.ensure_registry(client, state))
     assert state["registry"]["uri"] == f"https://{REGISTRY}"
     (created,) = api.state.registries.values()
     assert created["aws"]["accountType"] == "Global"
-    state = roundtrip(sensor_flow.run_step(client, {"step": "schedule", **state}))
+    state = roundtrip(sensor_flow.schedule(client, state))
     assert state["schedule"]["tag"] == "2.1"
     assert state["schedule"]["id"] == api.state.schedules[0]["scheduleUuid"]  # from a bare-string answer
     assert state["poll"] == {
@@ -109,12 +109,11 @@ def test_steps_one_by_one_with_json_between(api: FakeQualysApi) -> None:
     }
     statuses = []
     while not state["poll"]["done"]:
-        state = roundtrip(sensor_flow.run_step(client, {"step": "poll", **state}))
+        state = roundtrip(sensor_flow.poll(client, state))
         statuses.append(state["poll"]["status"])
     assert statuses == ["running", "running", "success"]
     assert state["poll"]["image_sha"] == sha
-    state = roundtrip(sensor_flow.run_step(client, {"step": "fetch", **state}))
-    result = state["result"]
+    result = roundtrip(sensor_flow.build_result(client, state).to_dict())
     assert result["status"] == "success"
     jsonschema.validate(result, SCHEMA)
     assert result["backend"] == "qualys-api"
@@ -164,7 +163,7 @@ def test_polling_is_bounded_and_ends_in_timeout(api: FakeQualysApi) -> None:
         state = sensor_flow.poll(client, state)
     assert state["poll"]["done"] is True
     assert state["poll"]["status"] == "timeout"
-    result = sensor_flow.fetch(client, state)["result"]
+    result = sensor_flow.build_result(client, state).to_dict()
     assert result["status"] == "timeout"
     jsonschema.validate(result, SCHEMA)
     assert result["findings"] == []
@@ -216,11 +215,9 @@ def test_unsupported_targets(api: FakeQualysApi, changes: dict[str, Any]) -> Non
         sensor_flow.ensure_registry(client_for(api), {"target": target_json(**changes)})
 
 
-def test_bad_step_events(api: FakeQualysApi) -> None:
-    with pytest.raises(InvalidEvent, match="step"):
-        sensor_flow.run_step(client_for(api), {"step": "explode", "target": target_json()})
+def test_schedule_before_the_registry_step_is_refused(api: FakeQualysApi) -> None:
     with pytest.raises(InvalidEvent, match="registry"):
-        sensor_flow.run_step(client_for(api), {"step": "schedule", "target": target_json()})
+        sensor_flow.schedule(client_for(api), {"target": target_json()})
 
 
 def test_control_api_faults_over_http(api: FakeQualysApi) -> None:
@@ -342,28 +339,18 @@ def finished_state(api: FakeQualysApi, client: QualysApiClient, n: int = 3) -> d
         (200, json.dumps({"details": [], "vulnSummary": {"severity5Count": 1}})),
     ],
 )
-def test_fetch_of_an_incomplete_report_raises_then_fail_step_reports_it(
+def test_fetch_of_an_incomplete_report_raises_with_the_state_untouched(
     api: FakeQualysApi, status: int, body: str
 ) -> None:
-    """What Step Functions sees: fetch fails with QualysIncompleteScan (retried); Catch -> fail -> failed."""
+    """What Step Functions sees: the fetch fails with QualysIncompleteScan, retried from the same input."""
     client = client_for(api)
     state = finished_state(api, client)
     api.state.inject(Fault(path="/vuln$", status=status, body=body, count=99))
     before = json.dumps(state, sort_keys=True)
     with pytest.raises(QualysIncompleteScan) as info:
-        sensor_flow.run_step(client, {"step": "fetch", **state})
+        sensor_flow.build_result(client, state)
     assert isinstance(info.value, TransientError)
     assert json.dumps(state, sort_keys=True) == before  # the retry re-runs fetch from the same input
-    caught = {
-        "Error": type(info.value).__name__,
-        "Cause": json.dumps({"errorMessage": info.value.reason, "errorType": type(info.value).__name__}),
-    }
-    failed = sensor_flow.run_step(client, {"step": "fail", **state, "error": caught})["result"]
-    jsonschema.validate(failed, SCHEMA)
-    assert failed["status"] == "failed"
-    assert failed["findings"] == []
-    assert failed["reason"].startswith("Qualys scan did not complete: QualysIncompleteScan: ")
-    assert info.value.reason[:40] in failed["reason"]
 
 
 def test_fetch_recovers_when_the_report_completes(api: FakeQualysApi) -> None:
@@ -371,9 +358,9 @@ def test_fetch_recovers_when_the_report_completes(api: FakeQualysApi) -> None:
     state = finished_state(api, client, n=4)
     api.state.inject(Fault(path="/vuln$", status=204, count=1))
     with pytest.raises(QualysIncompleteScan):
-        sensor_flow.fetch(client, state)
-    result = sensor_flow.fetch(client, state)["result"]  # the Step Functions retry
-    assert (result["status"], len(result["findings"])) == ("success", 4)
+        sensor_flow.build_result(client, state)
+    result = sensor_flow.build_result(client, state)  # the Step Functions retry
+    assert (result.status, len(result.findings)) == ("success", 4)
 
 
 def test_scanner_never_returns_a_false_clean(api: FakeQualysApi) -> None:
@@ -401,13 +388,6 @@ def test_scanner_malformed_report_is_failed(api: FakeQualysApi) -> None:
     result = scanner.scan(ScanTarget.from_dict(target_json()))
     assert (result.status, result.complete) == ("failed", False)
     assert "unusable Qualys report" in (result.reason or "")
-
-
-def test_fail_step_without_a_cause(api: FakeQualysApi) -> None:
-    result = sensor_flow.fail(
-        client_for(api), {"target": target_json(), "error": {"Error": "States.Timeout"}}
-    )
-    assert result["result"]["reason"] == "Qualys scan did not complete: States.Timeout: no cause given"
 
 
 # ---------------------------------------------------------------- POST retries on a real socket (item 5)

@@ -22,7 +22,7 @@ from typing import Any
 
 from qscan.cloud_errors import aws_error, aws_error_code
 from qscan.errors import InvalidEvent
-from qscan.events._util import image_target
+from qscan.events._util import workload_images
 from qscan.refs import classify_registry
 from qscan.registry.platform import DEFAULT_PLATFORM, PlatformSpec, from_ecs_runtime_platform
 from qscan.target import ScanTarget
@@ -101,20 +101,17 @@ def describe_task_definition(
 
 def container_targets(task: TaskDefinition, event_id: str | None) -> dict[str, tuple[ScanTarget, list[str]]]:
     """One image target per distinct image reference, with the names of the containers that run it."""
-    found: dict[str, tuple[ScanTarget, list[str]]] = {}
-    for index, container in enumerate(task.containers):
-        target = image_target(
-            container.image,
-            "ecs",
-            what=f"containerDefinitions[{index}].image",
-            account=task.account,
-            region=task.region,
-            resource_id=task.arn,
-            event_id=event_id,
-        )
-        assert target.image is not None
-        found.setdefault(target.image, (target, []))[1].append(container.name)
-    return found
+    return workload_images(
+        (
+            (container.name, container.image, f"containerDefinitions[{index}].image")
+            for index, container in enumerate(task.containers)
+        ),
+        "ecs",
+        account=task.account,
+        region=task.region,
+        resource_id=task.arn,
+        event_id=event_id,
+    )
 
 
 class ImageResolver:
@@ -129,8 +126,7 @@ class ImageResolver:
         self._http_client = http_client
 
     def resolve(self, target: ScanTarget, platform: PlatformSpec) -> ScanTarget:
-        from qscan.refs import parse_image_ref  # noqa: PLC0415 - on first use
-        from qscan.registry.resolver import HttpManifestSource, Resolver, resolved_target  # noqa: PLC0415
+        from qscan.registry.resolver import HttpManifestSource, resolve_target  # noqa: PLC0415 - on first use
 
         info = classify_registry(target.registry or "")
         source: Any
@@ -141,5 +137,4 @@ class ImageResolver:
             target = replace(target, account=info.account, region=info.region)
         else:
             source = HttpManifestSource(self._http_client())
-        resolution = Resolver(lambda _: source, platform).resolve(parse_image_ref(target.image or ""))
-        return resolved_target(target, resolution)
+        return resolve_target(target, source, platform)

@@ -35,7 +35,7 @@ from qscan.aws.sessions import Accounts, ClientFactory, partition_from_arn
 from qscan.aws.sqs_handler import CountingScanner
 from qscan.config import Settings
 from qscan.dedupe.dynamodb import DynamoDBDedupeStore
-from qscan.errors import ConfigError, QscanError, TransientError
+from qscan.errors import ConfigError, QscanError
 from qscan.log import configure_logging
 from qscan.metrics import DASHBOARD_METRICS, EmfMetrics
 from qscan.notify import publisher_from_settings
@@ -44,8 +44,8 @@ from qscan.refs import aws_partition, classify_registry
 from qscan.results.s3 import S3ResultStore
 from qscan.results.store import ResultStore
 from qscan.scanners import Scanner
-from qscan.scanners.qscanner import QscannerOptions, QscannerRunner
-from qscan.secrets import QualysSecret, load_qualys_secret, secrets_manager_text
+from qscan.scanners.qscanner import runner_for
+from qscan.secrets import QualysSecret, load_qualys_secret, rotated_secret, secrets_manager_text
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -155,27 +155,14 @@ class AwsScanHandler:
                 )
             )
             return QualysApiScanner(self.api)
-        return self._runner(secret)
-
-    def _runner(self, secret: QualysSecret) -> QscannerRunner:
-        if not secret.pod:
-            raise ConfigError(
-                "the Qualys secret needs a pod (e.g. US2): qscanner takes a POD, not a gateway URL"
-            )
-        base = os.path.join(tempfile.gettempdir(), "qscan")  # /tmp on Lambda: the only writable place
-        return QscannerRunner(
-            QscannerOptions(
-                executable=self.settings.qscanner_path,
-                pod=secret.pod,
-                access_token=secret.access_token or "",
-                scan_types=self.settings.scan_types,
-                timeout_seconds=float(self.settings.scan_timeout_seconds),
-                work_dir=os.path.join(base, "work"),
-                cache_dir=os.path.join(base, "cache"),
-                cache_max_bytes=self.settings.scanner_cache_max_mb * 1024 * 1024,
-                home_dir=os.path.join(base, "home"),
-                target_env=self.scanner_env,
-            )
+        # /tmp on Lambda: the only writable place
+        base = os.path.join(tempfile.gettempdir(), "qscan")
+        return runner_for(
+            self.settings,
+            secret,
+            executable=self.settings.qscanner_path,
+            base_dir=base,
+            target_env=self.scanner_env,
         )
 
     def scanner_env(self, target: ScanTarget) -> dict[str, str]:
@@ -209,13 +196,10 @@ class AwsScanHandler:
 
     def current_pipeline(self) -> Pipeline:
         """The pipeline, its scanner rebuilt when the Qualys secret has been rotated."""
-        try:
-            secret = load_qualys_secret(self.settings, sm_client=self._secrets_client())
-        except TransientError as exc:
-            LOG.warning("Qualys secret refresh failed, keeping the loaded one: %s", exc.reason)
-            return self.pipeline
-        if (secret.pod, secret.access_token) != (self.secret.pod, self.secret.access_token):
-            LOG.info("Qualys secret changed: scanner rebuilt")
+        secret = rotated_secret(
+            self.secret, lambda: load_qualys_secret(self.settings, sm_client=self._secrets_client())
+        )
+        if secret is not None:
             self.scanner.inner = self._scanner(secret)
             self.secret = secret
         return self.pipeline

@@ -62,8 +62,8 @@ from qscan.events.batch import BatchItem
 from qscan.log import correlation
 from qscan.pipeline import Accounting, Pipeline, ScanFailed
 from qscan.redact import redact
-from qscan.scanners.qscanner import QscannerOptions, QscannerRunner
-from qscan.secrets import QualysSecret, key_vault_text, load_qualys_secret
+from qscan.scanners.qscanner import QscannerRunner, runner_for
+from qscan.secrets import QualysSecret, key_vault_text, load_qualys_secret, rotated_secret
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -250,34 +250,14 @@ class AzureScanHandler:
         return load_qualys_secret(self.settings, kv_client_factory=self._key_vault_client)
 
     def _runner(self, secret: QualysSecret) -> QscannerRunner:
-        if not secret.pod:
-            raise ConfigError(
-                "the Qualys secret needs a pod (e.g. US2): qscanner takes a POD, not a gateway URL"
-            )
-        return QscannerRunner(
-            QscannerOptions(
-                executable=self.executable,
-                pod=secret.pod,
-                access_token=secret.access_token or "",
-                scan_types=self.settings.scan_types,
-                timeout_seconds=float(self.settings.scan_timeout_seconds),
-                work_dir=os.path.join(self.base, "work"),
-                cache_dir=os.path.join(self.base, "cache"),
-                cache_max_bytes=self.settings.scanner_cache_max_mb * 1024 * 1024,
-                home_dir=os.path.join(self.base, "home"),
-                target_env=self.scanner_env,
-            )
+        return runner_for(
+            self.settings, secret, executable=self.executable, base_dir=self.base, target_env=self.scanner_env
         )
 
     def current_pipeline(self) -> Pipeline:
         """The pipeline, its runner rebuilt when the Qualys secret has been rotated."""
-        try:
-            secret = self._load_secret()
-        except TransientError as exc:
-            LOG.warning("Qualys secret refresh failed, keeping the loaded one: %s", exc.reason)
-            return self.pipeline
-        if (secret.pod, secret.access_token) != (self.secret.pod, self.secret.access_token):
-            LOG.info("Qualys secret changed: scanner rebuilt")
+        secret = rotated_secret(self.secret, self._load_secret)
+        if secret is not None:
             self.pipeline = replace(self.pipeline, scanner=self._runner(secret))
             self.secret = secret
         return self.pipeline
@@ -310,16 +290,13 @@ class AzureScanHandler:
 
     def resolve(self, target: ScanTarget) -> ScanTarget:
         """An image target with the digest that runs (an index resolved to QSCAN_IMAGE_PLATFORM)."""
-        from qscan.refs import parse_image_ref  # noqa: PLC0415 - on first use
-        from qscan.registry.resolver import HttpManifestSource, Resolver, resolved_target  # noqa: PLC0415
+        from qscan.registry.resolver import HttpManifestSource, resolve_target  # noqa: PLC0415 - on first use
 
         if self._http is None:
             from qscan.registry.client import DistributionClient  # noqa: PLC0415
 
             self._http = DistributionClient(credentials=self.credentials(), insecure_hosts=self._insecure)
-        source = HttpManifestSource(self._http)
-        resolution = Resolver(lambda _: source, self.platform).resolve(parse_image_ref(target.image or ""))
-        return resolved_target(target, resolution)
+        return resolve_target(target, HttpManifestSource(self._http), self.platform)
 
     def workload(self, resource_id: str) -> Any:
         if self._read_workload is None:

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from qscan.cloud_errors import azure_error
 from qscan.errors import ConfigError, InvalidEvent, QscanError
-from qscan.events._util import image_target, one_line
+from qscan.events._util import one_line, workload_images
 from qscan.events.arm import AzureResource, parse_resource_id
 from qscan.target import ScanTarget
 
@@ -124,20 +124,21 @@ def is_own(workload: Workload, tag_name: str = OWN_TAG) -> bool:
 
 def container_targets(workload: Workload, event_id: str | None) -> list[ScanTarget]:
     """One image target per distinct image reference, in container order (init containers included)."""
-    found: dict[str, ScanTarget] = {}
-    for index, container in enumerate(workload.containers):
-        what = f"{'initContainers' if container.init else 'containers'} {container.name!r} image ({index})"
-        target = image_target(
-            container.image,
-            workload.platform,
-            what=what,
-            account=workload.subscription,
-            resource_id=workload.resource_id,
-            event_id=event_id,
-        )
-        assert target.image is not None
-        found.setdefault(target.image, target)
-    return list(found.values())
+    images = workload_images(
+        (
+            (
+                container.name,
+                container.image,
+                f"{'initContainers' if container.init else 'containers'} {container.name!r} image ({index})",
+            )
+            for index, container in enumerate(workload.containers)
+        ),
+        workload.platform,
+        account=workload.subscription,
+        resource_id=workload.resource_id,
+        event_id=event_id,
+    )
+    return [target for target, _ in images.values()]
 
 
 # ------------------------------------------------------------------------------------------------- transport

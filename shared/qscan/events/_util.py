@@ -8,6 +8,7 @@ prints a value only when it is short and made of harmless characters (identifier
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -193,6 +194,33 @@ def image_target(
         event_id=event_id,
         lookup=None if ref.digest else lookup_without_digest,
     )
+
+
+def workload_images(
+    containers: Iterable[tuple[str, str, str]],
+    platform: Platform,
+    *,
+    account: str | None,
+    region: str | None = None,
+    resource_id: str,
+    event_id: str | None,
+) -> dict[str, tuple[ScanTarget, list[str]]]:
+    """One image target per distinct image reference of a workload, in container order, with the names of the
+    containers that run it. `containers`: (name, image reference, where the reference was found)."""
+    found: dict[str, tuple[ScanTarget, list[str]]] = {}
+    for name, reference, what in containers:
+        target = image_target(
+            reference,
+            platform,
+            what=what,
+            account=account,
+            region=region,
+            resource_id=resource_id,
+            event_id=event_id,
+        )
+        assert target.image is not None
+        found.setdefault(target.image, (target, []))[1].append(name)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

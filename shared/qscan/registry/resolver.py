@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from qscan.oci import INDEX_TYPES, Manifest, classify_manifest
-from qscan.refs import ImageRef
+from qscan.refs import ImageRef, parse_image_ref
 from qscan.registry.client import DistributionClient
 from qscan.registry.platform import DEFAULT_PLATFORM, PlatformSpec, select_platform
 from qscan.target import ScanTarget
@@ -110,4 +110,11 @@ def resolved_target(target: ScanTarget, resolution: Resolution) -> ScanTarget:
         image = f"{target.registry}/{target.repository}{tag}@{resolution.digest}"
     return target.resolved(
         digest=resolution.digest, index_digest=resolution.index_digest, image=image or target.image
+    )
+
+
+def resolve_target(target: ScanTarget, source: ManifestSource, platform: PlatformSpec) -> ScanTarget:
+    """An image target resolved through `source`: the digest that runs (an index resolved to `platform`)."""
+    return resolved_target(
+        target, Resolver(lambda _: source, platform).resolve(parse_image_ref(target.image or ""))
     )

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from qscan.errors import ConfigError, InvalidEvent, InvalidReference
 from qscan.redact import redact, register_secret, truncate
@@ -45,6 +45,10 @@ from qscan.scanners.exit_codes import classify
 from qscan.scanners.sarif import SarifError, parse_sarif
 from qscan.scanners.scratch import cache_cap, prune_cache, remove_tree, sweep_stale
 from qscan.target import ScanTarget
+
+if TYPE_CHECKING:
+    from qscan.config import Settings
+    from qscan.secrets import QualysSecret
 
 LOG = logging.getLogger(__name__)
 
@@ -106,6 +110,34 @@ class QscannerOptions:
     kill_grace_seconds: float = 3.0
     log_limit: int = 4000
     max_output_bytes: int = 64 * 1024 * 1024
+
+
+def runner_for(
+    settings: Settings,
+    secret: QualysSecret,
+    *,
+    executable: str,
+    base_dir: str,
+    target_env: Callable[[ScanTarget], Mapping[str, str]],
+) -> QscannerRunner:
+    """A handler's runner: POD and token from the Qualys secret, scan types, timeout and cache cap from the
+    settings, and `HOME`, the work and the cache directories under `base_dir` (a writable temp directory)."""
+    if not secret.pod:
+        raise ConfigError("the Qualys secret needs a pod (e.g. US2): qscanner takes a POD, not a gateway URL")
+    return QscannerRunner(
+        QscannerOptions(
+            executable=executable,
+            pod=secret.pod,
+            access_token=secret.access_token or "",
+            scan_types=settings.scan_types,
+            timeout_seconds=float(settings.scan_timeout_seconds),
+            work_dir=os.path.join(base_dir, "work"),
+            cache_dir=os.path.join(base_dir, "cache"),
+            cache_max_bytes=settings.scanner_cache_max_mb * MIB,
+            home_dir=os.path.join(base_dir, "home"),
+            target_env=target_env,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

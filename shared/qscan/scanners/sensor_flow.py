@@ -1,30 +1,28 @@
 """The Qualys registry-sensor flow as resumable steps (the API the Fargate Step Functions workflow calls).
 
-    ensure_registry -> schedule -> poll (repeat while not `poll.done`; a Wait state between) -> fetch
-                                                                   (fetch failed for good) -> fail
+    ensure_registry -> schedule -> poll (repeat while not `poll.done`) -> build_result
 
-Each step takes the JSON state the previous one returned and returns it extended, so a Step Functions task can
-call one step per state (`run_step(client, event)`, with `event["step"]` naming it) and a local caller can run
-them all (`QualysApiScanner`). A step that fails transiently raises `TransientError` with its input untouched,
-so the platform's retry re-runs it from the same state: a poll attempt is therefore counted exactly once.
+Each step takes the JSON state the previous one returned and returns it extended, so the Fargate handler
+(`handlers/aws/fargate/handler.py`: `ensure_registry`, `schedule_scan`, `poll_scan` calling `check`,
+`fetch_results` calling `build_result`) runs one step per state, and a local caller runs them all
+(`QualysApiScanner`). A step that fails transiently raises `TransientError` with its input untouched, so the
+platform's retry re-runs it from the same state: a poll attempt is therefore counted exactly once. `poll` counts
+its own attempts; `check` counts nothing, for a caller that owns the counter (the workflow's `CountPoll`).
 
 State keys: `target` (ScanTarget JSON: an ECR image with repository and sha256 digest), optional `role_arn`
 (create the ECR registry in Qualys when missing), optional `tag` (a tag the caller resolved from the registry
 for a digest-only target), `registry` {uuid, uri}, `schedule` {id, at, tag}, `poll` {attempts, max_attempts,
-interval_seconds, done, status, image_sha}, `error` (a Step Functions Catch output, read by `fail`), and
-finally `result` (ScanResult JSON).
+interval_seconds, done, status, image_sha}.
 
 The registry sensor schedules by repository and tag (the API requires the tag). The tag is the target's, else
 the state's `tag`, else one Qualys already knows for this registry + repository + digest (`GET /images`);
 without one, `schedule` raises `InvalidEvent` (permanent: never retried, never sent with an empty tag).
 
-Never a false clean. `fetch` raises `QualysIncompleteScan` (a `TransientError`) when the report lacks its
-findings (a 204, no `details`, details disagreeing with the summary). What a Step Functions caller sees: the
-task fails with Error `QualysIncompleteScan` (its message in Cause); the state machine retries `fetch` on it
-(Retry with backoff), and catches it when the retries are spent (Catch, `ResultPath: "$.error"`) into the `fail`
-step, which turns the state into a `failed` result with the reason, for the persist and notify steps. The local
-`QualysApiScanner` does the same by itself: it retries the fetch, then returns a `failed` result with the
-reason (the pipeline persists and notifies it and raises `ScanFailed`, so the message is retried).
+Never a false clean. `build_result` raises `QualysIncompleteScan` (a `TransientError`) when the report lacks
+its findings (a 204, no `details`, details disagreeing with the summary): the workflow retries the fetch, and
+its failure path records a `failed` result once the retries are spent. The local `QualysApiScanner` does the
+same by itself: it retries the fetch, then returns a `failed` result with the reason (the pipeline persists and
+notifies it and raises `ScanFailed`, so the message is retried).
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from qscan.errors import ConfigError, InvalidEvent, catch_cause
+from qscan.errors import ConfigError, InvalidEvent
 from qscan.redact import redact
 from qscan.results.model import ScanResult, Status, utc_now
 from qscan.scanners.qualys_api import (
@@ -186,29 +184,6 @@ def _image_status(client: QualysApiClient, target: ScanTarget, sha: Any) -> tupl
     return sha, client.image_status(sha).status if sha else "pending"
 
 
-def fetch(client: QualysApiClient, state: State) -> State:
-    """Turn the final poll state into a normalized `ScanResult` (JSON under `result`).
-
-    Raises `QualysIncompleteScan` (transient) when Qualys reported success but the report lacks its findings.
-    """
-    out = copy.deepcopy(state)
-    out["result"] = build_result(client, state).to_dict()
-    return out
-
-
-def fail(client: QualysApiClient, state: State) -> State:
-    """The `failed` result for a state whose fetch (or an earlier step) failed for good (Step Functions Catch).
-
-    `state["error"]` is the Catch output `{"Error", "Cause"}`; the reason names the error and its message.
-    """
-    out = copy.deepcopy(state)
-    error = _optional(state, "error")
-    name = str(error.get("Error") or "unknown error")[:80]
-    reason = f"Qualys scan did not complete: {name}: {catch_cause(error.get('Cause'))}"
-    out["result"] = failed_result(state, reason).to_dict()
-    return out
-
-
 def failed_result(state: State, reason: str) -> ScanResult:
     """A `failed` result for the state's target, keeping what the poll learned, with a one-line reason."""
     return _result(state, "failed", reason)
@@ -250,23 +225,6 @@ def build_result(client: QualysApiClient, state: State) -> ScanResult:
     if status == "timeout" or not current.get("done"):
         return _result(state, "timeout", f"Qualys scan not finished after {current.get('attempts')} poll(s)")
     return _result(state, "failed", f"unexpected poll status {str(status)[:40]!r}")
-
-
-STEPS: dict[str, Callable[[QualysApiClient, State], State]] = {
-    "ensure_registry": ensure_registry,
-    "schedule": schedule,
-    "poll": poll,
-    "fetch": fetch,
-    "fail": fail,
-}
-
-
-def run_step(client: QualysApiClient, event: State) -> State:
-    """Step Functions entry: `event["step"]` names the step; the rest of the event is the state."""
-    if not isinstance(event, dict) or event.get("step") not in STEPS:
-        raise InvalidEvent(f"event 'step' must be one of {sorted(STEPS)}")
-    state = {k: v for k, v in event.items() if k != "step"}
-    return STEPS[str(event["step"])](client, state)
 
 
 def _optional(state: State, key: str) -> dict[str, Any]:
