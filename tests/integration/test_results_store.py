@@ -177,3 +177,80 @@ def test_blob_missing_container_is_a_config_error(azurite: Azurite) -> None:
     result.raw_outputs = ()
     with pytest.raises(ConfigError, match="ContainerNotFound"):
         store.put_result(result)
+
+
+# ---------------------------------------------------------------- documents (inventories, reports)
+
+BAD_KEYS = ["", "/inventory/x.json", "inventory/../results/x.json", "inventory//x.json", "a\\b", "a\nb", "./x"]
+
+
+def test_s3_documents_round_trip_and_missing_is_none(s3: Any) -> None:
+    store = S3ResultStore("results", client=s3)
+    location = store.put_document("inventory/aws/123456789012/latest.json", b'{"a":1}')
+    assert location == "s3://results/inventory/aws/123456789012/latest.json"
+    head = s3.head_object(Bucket="results", Key="inventory/aws/123456789012/latest.json")
+    assert head["ContentType"] == "application/json" and head["ServerSideEncryption"] == "AES256"
+    assert store.get_document("inventory/aws/123456789012/latest.json") == b'{"a":1}'
+    store.put_document("inventory/aws/123456789012/latest.json", b"{}")  # overwrites
+    assert store.get_document("inventory/aws/123456789012/latest.json") == b"{}"
+    assert store.get_document("inventory/aws/999999999999/latest.json") is None
+
+
+def test_s3_iter_keys_follows_continuation_tokens(s3: Any) -> None:
+    store = S3ResultStore("results", client=s3)
+    for index in range(1005):  # more than one ListObjectsV2 page (1,000 keys)
+        s3.put_object(Bucket="results", Key=f"results/ecr/{index:05d}.json", Body=b"{}")
+    s3.put_object(Bucket="results", Key="inventory/aws/x/latest.json", Body=b"{}")
+    keys = list(store.iter_keys("results/"))
+    assert len(keys) == 1005 and keys[0] == "results/ecr/00000.json" and keys[-1] == "results/ecr/01004.json"
+    assert list(store.iter_keys("inventory/")) == ["inventory/aws/x/latest.json"]
+    assert len(list(store.iter_keys(""))) == 1006
+
+
+@pytest.mark.parametrize("key", BAD_KEYS)
+def test_s3_document_keys_are_checked(s3: Any, key: str) -> None:
+    store = S3ResultStore("results", client=s3)
+    with pytest.raises(ValueError, match="key"):
+        store.put_document(key, b"{}")
+    with pytest.raises(ValueError, match="key"):
+        store.get_document(key)
+    if key:  # the empty prefix lists everything
+        with pytest.raises(ValueError, match="key"):
+            store.iter_keys(key)
+    assert "Contents" not in s3.list_objects_v2(Bucket="results")
+
+
+def test_s3_document_errors_are_mapped() -> None:
+    client = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    store = S3ResultStore("results", client=client)
+    with Stubber(client) as stub:
+        stub.add_client_error("get_object", "AccessDenied", http_status_code=403)
+        stub.add_client_error("list_objects_v2", "SlowDown", http_status_code=503)
+        with pytest.raises(ConfigError, match="AccessDenied"):
+            store.get_document("inventory/x.json")
+        with pytest.raises(TransientError, match="SlowDown"):
+            list(store.iter_keys("inventory/"))
+
+
+def test_blob_documents_round_trip_and_listing(container: Any) -> None:
+    store = BlobResultStore(container)
+    location = store.put_document("inventory/azure/x/latest.json", b'{"a":1}')
+    assert location == f"{container.url}/inventory/azure/x/latest.json"
+    properties = container.get_blob_client("inventory/azure/x/latest.json").get_blob_properties()
+    assert properties.content_settings.content_type == "application/json" and properties.metadata == {}
+    assert store.get_document("inventory/azure/x/latest.json") == b'{"a":1}'
+    assert store.get_document("inventory/azure/missing/latest.json") is None
+    for index in range(7):
+        container.upload_blob(f"results/aca/{index}.json", b"{}")
+    assert list(store.iter_keys("results/")) == [f"results/aca/{index}.json" for index in range(7)]
+    assert len(list(store.iter_keys(""))) == 8
+    with pytest.raises(ValueError, match="key"):
+        store.get_document("inventory/../x")
+
+
+def test_blob_document_in_missing_container_is_a_config_error(azurite: Azurite) -> None:
+    store = BlobResultStore(azurite.blob_service().get_container_client("missing" + uuid.uuid4().hex[:8]))
+    with pytest.raises(ConfigError, match="ContainerNotFound"):
+        store.get_document("inventory/x.json")
+    with pytest.raises(ConfigError, match="ContainerNotFound"):
+        list(store.iter_keys("inventory/"))

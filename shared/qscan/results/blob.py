@@ -7,9 +7,11 @@ write. Authenticate with a managed identity (`from_account_url`); no shared keys
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContainerClient, ContentSettings
 
 from qscan.cloud_errors import azure_error
@@ -47,25 +49,48 @@ class BlobResultStore(ObjectResultStore):
         data: dict[str, Any] = json.loads(body)
         return data
 
-    def _put(self, name: str, body: bytes, content_type: str, result: ScanResult) -> None:
+    def _put(self, name: str, body: bytes, content_type: str, result: ScanResult | None) -> None:
         kwargs: dict[str, Any] = {}
         if self.encryption_scope:
             kwargs["encryption_scope"] = self.encryption_scope
+        if result is not None:
+            kwargs["metadata"] = {
+                "scan_id": result.scan_id,
+                "status": result.status,
+                "schema_version": SCHEMA_VERSION,
+            }
         try:
             self._container.upload_blob(
                 name,
                 body,
                 overwrite=True,
                 content_settings=ContentSettings(content_type=content_type),
-                metadata={
-                    "scan_id": result.scan_id,
-                    "status": result.status,
-                    "schema_version": SCHEMA_VERSION,
-                },
                 **kwargs,
             )
         except Exception as exc:
             mapped = azure_error(exc, "blob upload")
+            if mapped is not None:
+                raise mapped from exc
+            raise
+
+    def _get(self, name: str) -> bytes | None:
+        try:
+            body: bytes = self._container.download_blob(name).readall()
+        except Exception as exc:
+            if isinstance(exc, ResourceNotFoundError) and getattr(exc, "error_code", None) == "BlobNotFound":
+                return None
+            mapped = azure_error(exc, "blob download")
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        return body
+
+    def _keys(self, prefix: str) -> Iterator[str]:
+        try:
+            for blob in self._container.list_blobs(name_starts_with=prefix or None):
+                yield str(blob.name)
+        except Exception as exc:
+            mapped = azure_error(exc, "blob list")
             if mapped is not None:
                 raise mapped from exc
             raise

@@ -8,9 +8,10 @@ requested explicitly. Locations are `s3://<bucket>/<key>`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from qscan.cloud_errors import aws_error
+from qscan.cloud_errors import aws_error, aws_error_code
 from qscan.results.model import SCHEMA_VERSION, ScanResult
 from qscan.results.store import ObjectResultStore
 
@@ -44,18 +45,19 @@ class S3ResultStore(ObjectResultStore):
         data: dict[str, Any] = json.loads(body)
         return data
 
-    def _put(self, key: str, body: bytes, content_type: str, result: ScanResult) -> None:
+    def _put(self, key: str, body: bytes, content_type: str, result: ScanResult | None) -> None:
         params: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": key,
             "Body": body,
             "ContentType": content_type,
-            "Metadata": {
+        }
+        if result is not None:
+            params["Metadata"] = {
                 "scan-id": result.scan_id,
                 "status": result.status,
                 "schema-version": SCHEMA_VERSION,
-            },
-        }
+            }
         if self.kms_key_id:
             params["ServerSideEncryption"] = "aws:kms"
             params["SSEKMSKeyId"] = self.kms_key_id
@@ -68,3 +70,32 @@ class S3ResultStore(ObjectResultStore):
             if mapped is not None:
                 raise mapped from exc
             raise
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            body: bytes = self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            if aws_error_code(exc) == "NoSuchKey":
+                return None
+            mapped = aws_error(exc, f"s3 get_object from {self.bucket}")
+            if mapped is not None:
+                raise mapped from exc
+            raise
+        return body
+
+    def _keys(self, prefix: str) -> Iterator[str]:
+        params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            try:
+                page = self._client.list_objects_v2(**params)
+            except Exception as exc:
+                mapped = aws_error(exc, f"s3 list_objects_v2 in {self.bucket}")
+                if mapped is not None:
+                    raise mapped from exc
+                raise
+            for item in page.get("Contents", ()):
+                yield str(item["Key"])
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+            params["ContinuationToken"] = token
