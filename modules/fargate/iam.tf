@@ -88,12 +88,16 @@ locals {
       },
     ],
     var.spoke_role_name == null ? [] : [
-      {
-        Sid      = "AssumeSpokeReadRole"
-        Effect   = "Allow"
-        Action   = "sts:AssumeRole"
-        Resource = "arn:${local.partition}:iam::*:role/${var.spoke_role_name}"
-      },
+      # The spoke role of any account, but only of the organization when one is configured.
+      merge(
+        {
+          Sid      = "AssumeSpokeReadRole"
+          Effect   = "Allow"
+          Action   = "sts:AssumeRole"
+          Resource = "arn:${local.partition}:iam::*:role/${var.spoke_role_name}"
+        },
+        { for key, value in { Condition = { StringEquals = { "aws:ResourceOrgID" = var.organization_id } } } : key => value if var.organization_id != null },
+      ),
     ],
   )
 }

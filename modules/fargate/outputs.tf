@@ -23,6 +23,11 @@ output "function_arn" {
   value       = aws_lambda_function.tasks.arn
 }
 
+output "role_arn" {
+  description = "ARN of the task function's IAM role (the role that assumes spoke read roles; spoke read roles trust it)."
+  value       = aws_iam_role.tasks.arn
+}
+
 output "layer_arns" {
   description = "Layers attached to the task function: the qscanner layer (qscanner_layer_arn), or none."
   value       = aws_lambda_function.tasks.layers

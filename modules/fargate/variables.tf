@@ -335,3 +335,14 @@ variable "spoke_external_id" {
     error_message = "spoke_external_id must be 2-1224 characters of letters, digits and +=,.@:/_-."
   }
 }
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...) of the accounts the task function reads: when set, sts:AssumeRole on the spoke role is limited to roles of this organization (aws:ResourceOrgID). null: no organization condition."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must be null or an AWS Organizations id such as o-a1b2c3d4e5."
+  }
+}

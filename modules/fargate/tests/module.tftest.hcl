@@ -239,3 +239,49 @@ run "polling_longer_than_the_claim_lease_fails" {
 
   expect_failures = [aws_sfn_state_machine.this]
 }
+
+run "spoke_role_without_and_with_organization_id" {
+  command = plan
+
+  variables {
+    spoke_role_name   = "qscan-spoke-read"
+    spoke_external_id = "qscan-hub"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.tasks.policy).Statement : s if s.Sid == "AssumeSpokeReadRole"]) == {
+      Sid      = "AssumeSpokeReadRole"
+      Effect   = "Allow"
+      Action   = "sts:AssumeRole"
+      Resource = "arn:aws:iam::*:role/qscan-spoke-read"
+    }
+    error_message = "Without organization_id the task role may assume the spoke role of any account, with no condition."
+  }
+}
+
+run "organization_id_limits_the_spoke_role_to_the_organization" {
+  command = plan
+
+  variables {
+    spoke_role_name   = "qscan-spoke-read"
+    spoke_external_id = "qscan-hub"
+    organization_id   = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.tasks.policy).Statement : s if s.Sid == "AssumeSpokeReadRole"]).Condition == {
+      StringEquals = { "aws:ResourceOrgID" = "o-a1b2c3d4e5" }
+    }
+    error_message = "sts:AssumeRole must be limited to spoke roles of the organization (aws:ResourceOrgID)."
+  }
+}
+
+run "rejects_a_bad_organization_id" {
+  command = plan
+
+  variables {
+    organization_id = "a1b2c3d4e5"
+  }
+
+  expect_failures = [var.organization_id]
+}
