@@ -19,7 +19,7 @@ export PATH               := $(CURDIR)/node_modules/.bin:$(PATH)
 
 say = @printf '\n\033[1m==> %s\033[0m\n' "$(1)"
 
-.PHONY: help bootstrap registry-tools test test-fast test-integration lint fmt fmt-check validate tf-test checkov conventions \
+.PHONY: help bootstrap registry-tools browser test test-fast test-integration lint fmt fmt-check validate tf-test checkov conventions \
         azurerm-check azurerm-schema docs bench fuzz lock package demo clean
 
 help: ## list targets
@@ -27,11 +27,14 @@ help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
 
 # ---------------------------------------------------------------- set-up
-bootstrap: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed .terraform-cli/terraformrc registry-tools ## virtualenvs, Python and npm tools, Terraform CLI config, registry test tools (idempotent)
+bootstrap: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed .terraform-cli/terraformrc registry-tools browser ## virtualenvs, Python and npm tools, Terraform CLI config, registry test tools, chromium (idempotent)
 	@echo "bootstrap: up to date"
 
 registry-tools: ## docker-registry, skopeo, htpasswd for the registry integration tests (apt-get as root)
 	@bash scripts/bootstrap_registry_tools.sh
+
+browser: ## Debian's chromium (/usr/bin/chromium) for the report's browser test (apt-get as root)
+	@bash scripts/bootstrap_browser.sh
 
 $(VENV)/.installed: requirements/dev.lock pyproject.toml
 	$(call say,bootstrap: Python virtualenv $(VENV) from requirements/dev.lock)
