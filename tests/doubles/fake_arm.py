@@ -15,7 +15,13 @@ properties.image}` and `properties.initContainers[]`; ACA `properties.template.c
 ARM's do.
 
 - Seeding: `add_container_group(...)`, `add_container_app(...)`, `add_job(...)` (each returns the resource id),
-  `put_raw(resource_id, body)` for an arbitrary (e.g. malformed) answer.
+  `put_raw(resource_id, body)` for an arbitrary (e.g. malformed) answer, `add_job_execution(...)` (an execution
+  of a job, with a template of its own, as `jobs/start` with images creates it).
+- Listings, paged like ARM's (`{"value": [...], "nextLink": ...}`, `page_size` entries a page, the next link
+  carrying `$skiptoken` and the api-version): `GET /subscriptions/{s}/providers/{type}` for the three types
+  (the same bodies as the GETs, in the order they were added) and
+  `GET .../Microsoft.App/jobs/{job}/executions` (`{id, name, type, properties.{status, startTime, endTime,
+  template}}`).
 - Errors as ARM sends them (`{"error": {"code", "message"}}`): an unknown resource is 404 `ResourceNotFound`,
   a missing `api-version` 400 `MissingApiVersionParameter`, no bearer token 401 `AuthenticationFailed`.
 - Faults: `fail_next(status, times=1, retry_after=None, code=None)` answers the next requests with that status
@@ -78,6 +84,8 @@ class FakeArm:
     # Another loopback address (e.g. 127.0.0.2) gives the certificate a subject of its own, so that one CA bundle
     # can trust it beside another double's 127.0.0.1 certificate (OpenSSL picks an issuer by subject name).
     host: str = HOST
+    page_size: int = 100  # entries per listing page (ARM pages by its own sizes; small values test nextLink)
+    executions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lower-case job id -> bodies
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -212,6 +220,33 @@ class FakeArm:
         }
         return self.put_raw(rid, _aca_body(rid, name, JOB_TYPE, location, tags, properties))
 
+    def add_job_execution(
+        self,
+        job_id: str,
+        name: str,
+        containers: list[tuple[str, str]],
+        *,
+        init_containers: list[tuple[str, str]] | None = None,
+        start_time: str = "2026-12-02T01:00:00Z",
+        status: str = "Succeeded",
+    ) -> str:
+        """An execution of the job `job_id` with its own template (what `jobs/start` with images creates)."""
+        rid = f"{job_id}/executions/{name}"
+        body = {
+            "id": rid,
+            "name": name,
+            "type": f"{JOB_TYPE}/executions",
+            "properties": {
+                "status": status,
+                "startTime": start_time,
+                "endTime": None if status == "Running" else start_time,
+                "template": _aca_template(containers, init_containers),
+            },
+        }
+        with self._lock:
+            self.executions.setdefault(job_id.lower(), []).append(body)
+        return rid
+
     def fail_next(
         self, status: int, times: int = 1, *, retry_after: str | None = None, code: str | None = None
     ) -> None:
@@ -233,7 +268,8 @@ class FakeArm:
         with self._lock:
             self.requests.append(ArmRequest(method, parts.path, api_version, bearer))
             fault = self.faults.popleft() if self.faults else None
-            body = self.resources.get(parts.path.lower())
+            listed = self._listed(parts.path.lower())
+            body = self.resources.get(parts.path.lower()) if listed is None else None
         if fault is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             return fault.status, extra, _error(fault.code, "injected fault")
@@ -251,9 +287,37 @@ class FakeArm:
                 {},
                 _error("MissingApiVersionParameter", "The api-version query parameter is required."),
             )
+        if listed is not None:
+            return 200, {}, self._page(parts.path, listed, api_version, query.get("$skiptoken"))
         if body is None:
             return 404, {}, _error("ResourceNotFound", "The Resource was not found.")
         return 200, {}, body
+
+    def _listed(self, path: str) -> list[Any] | None:
+        """The entries a listing path names (None: not a listing). Called with the lock held."""
+        parts = path.split("/")
+        if len(parts) == 6 and parts[1] == "subscriptions" and parts[3] == "providers":
+            wanted = f"{parts[4]}/{parts[5]}"
+            if wanted not in {t.lower() for t in (ACI_TYPE, APP_TYPE, JOB_TYPE)}:
+                return None
+            prefix = f"/subscriptions/{parts[2]}/"
+            return [
+                body
+                for rid, body in self.resources.items()
+                if rid.startswith(prefix) and "/".join(rid.split("/")[6:8]) == wanted
+            ]
+        if len(parts) == 10 and parts[9] == "executions" and "/".join(parts[6:8]) == JOB_TYPE.lower():
+            job = "/".join(parts[:9])
+            return list(self.executions.get(job, [])) if job in self.resources else None
+        return None
+
+    def _page(self, path: str, entries: list[Any], api_version: str, token: list[str] | None) -> Any:
+        start = int(token[0]) if token and token[0].isdigit() else 0
+        end = start + max(1, self.page_size)
+        page: dict[str, Any] = {"value": entries[start:end]}
+        if end < len(entries):
+            page["nextLink"] = f"{self.url}{path}?api-version={api_version}&$skiptoken={end}"
+        return page
 
 
 def _resource_id(subscription: str, resource_group: str, rtype: str, name: str) -> str:

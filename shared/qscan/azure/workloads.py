@@ -15,6 +15,9 @@ Resource events carry no container list (DESIGN §3, Azure plumbing), so the han
   are retried by the SDK's retry policy (`RETRY`: honours `Retry-After`), then `TransientError` (the queue
   redelivers; nothing here retries again). Messages name the resource, the HTTP status and the ARM error code,
   never response text or tokens.
+- `parse_listed(body, subscription)`: one entry of a subscription listing (the reconciler's, `qscan.azure.inventory`),
+  checked by the same parser; `execution_workload(job, body)`: a job as one of its executions ran it (its
+  template's containers).
 - `is_own(workload)`: qscan's own resources (its scan job container groups) carry the tag `OWN_TAG`: skipped.
 - `container_targets(workload, event_id)`: one image target per distinct image reference (platform `aci` or
   `aca`, `resource_id` the workload's id, `account` its subscription); tags still need `image_digest` lookup.
@@ -31,7 +34,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -114,6 +117,40 @@ def read_workload(resource_id: str, *, credential: Any, base_url: str | None = N
             raise
         raise mapped from None
     return _parse(body, resource, kind, platform, action)
+
+
+def parse_listed(body: Any, subscription: str) -> Workload:
+    """One entry of a subscription listing (ARM answers the same body as the resource's GET), checked like
+    `read_workload`'s answer; an entry of another subscription or type is `InvalidEvent` / `UnsupportedEvent`."""
+    if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+        raise InvalidEvent(f"ARM list of subscription {subscription}: an entry has no id")
+    resource = parse_resource_id(body["id"], "listed resource id")
+    if resource.subscription_id != subscription.lower():
+        raise InvalidEvent(f"ARM list of subscription {subscription}: an entry of another subscription")
+    kind, platform = _KINDS[resource.resource_type]
+    return _parse(body, resource, kind, platform, f"ARM list entry {resource.resource_id}")
+
+
+def execution_workload(job: Workload, body: Any) -> Workload:
+    """The job as one execution ran it: the execution's `properties.template` containers (`jobs/start` can
+    give every execution images of its own, and emits no write event)."""
+    action = f"ARM list of {job.resource_id} executions"
+
+    def bad(reason: str) -> InvalidEvent:
+        return InvalidEvent(one_line(f"{action}: an entry's {reason}"))
+
+    if not isinstance(body, dict):
+        raise bad("body is not a JSON object")
+    answered = body.get("id")
+    if not isinstance(answered, str) or not answered.lower().startswith(
+        job.resource_id.lower() + "/executions/"
+    ):
+        raise bad("id is not an execution of the job")
+    properties = body.get("properties")
+    template = properties.get("template") if isinstance(properties, dict) else None
+    if not isinstance(template, dict):
+        raise bad("properties.template is missing")
+    return replace(job, containers=_containers(template, "properties.template", False, bad))
 
 
 def is_own(workload: Workload, tag_name: str = OWN_TAG) -> bool:
