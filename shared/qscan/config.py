@@ -63,6 +63,27 @@ Azure
 - QSCAN_DEDUPE_TABLE_NAME      Azure Table name for dedupe claims
 - QSCAN_RESULTS_CONTAINER      Blob container for results
 - QSCAN_EVENTGRID_TOPIC_ENDPOINT  Event Grid custom topic endpoint https://<topic>.<region>-1.eventgrid.azure.net/api/events
+- QSCAN_AZURE_SCAN_MODE        function | aci-job: scan inside the Function, or in an ACI container group per image
+                               for scans longer than the function allows (qscan.azure.scan_job) [function]
+- QSCAN_SCAN_JOB_IMAGE         aci-job: the scan-job image (qscanner + Python + qscan; handlers/azure/scan_job)
+- QSCAN_SCAN_JOB_RESOURCE_GROUP_ID  aci-job: /subscriptions/<id>/resourceGroups/<name> the job groups run in
+- QSCAN_SCAN_JOB_IDENTITY_ID   aci-job: resource id of the user-assigned identity the job groups run as
+- QSCAN_SCAN_JOB_LOCATION      aci-job: region of the job groups, e.g. westeurope
+- QSCAN_SCAN_JOB_CPU           aci-job: CPU cores per job, 1..4 [2]
+- QSCAN_SCAN_JOB_MEMORY_GB     aci-job: memory per job in GB, 1..16 [4]
+- QSCAN_SCAN_JOB_CHECK_DELAY_SECONDS  aci-job: delay of each job-check message on the scan queue, 1..3600 [60]
+- QSCAN_STORAGE_QUEUE_URL      the account's queue endpoint (aci-job: where job checks are queued)
+                               [QSCAN_STORAGE_ACCOUNT_URL with .blob. -> .queue.]
+- QSCAN_SCAN_QUEUE_NAME        the scan queue (aci-job: job checks are queued on it)
+- QSCAN_RECONCILE_SUBSCRIPTION_IDS  the reconciler: comma list of the subscription ids it lists (1..50)
+
+Reconciler (qscan.reconcile; the Azure timer trigger: qscan.azure.reconciler)
+- QSCAN_RECONCILE_LOOKBACK_DAYS  days back a run lists what was pushed or started (ACA job executions), 1..90 [7]
+- QSCAN_RECONCILE_MAX_PAGES      list calls per run (per subscription on Azure), 1..100000 [1000]
+- QSCAN_RECONCILE_MAX_SECONDS    wall time of a run, 10..3600 [540]
+- QSCAN_RECONCILE_MAX_REQUESTS   scan requests a run enqueues (per subscription on Azure), 1..100000 [500]
+- QSCAN_RECONCILE_REQUEST_WINDOW_SECONDS  how long a requested artifact is not requested again while its scan is
+                               pending, 60..604800 [21600]
 
 The Qualys credentials themselves never live in these variables: see `qscan.secrets` (the QUALYS_* environment
 source exists for local runs only).
@@ -84,6 +105,8 @@ from qscan.notify.sns import validate_topic_arn
 
 Cloud = Literal["aws", "azure"]
 Backend = Literal["qscanner", "qualys-api"]
+ScanMode = Literal["function", "aci-job"]
+SCAN_MODES: tuple[str, ...] = get_args(ScanMode)
 CLOUDS: tuple[str, ...] = get_args(Cloud)
 BACKENDS: tuple[str, ...] = get_args(Backend)
 SCAN_TYPES: tuple[str, ...] = ("os", "sca", "secret", "pkg", "fileinsight", "malware")
@@ -118,7 +141,19 @@ _IAM_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]{1,64}/)*[\w+=,.@-
 _IMAGE_PLATFORM = r"^[a-z0-9._-]{1,32}/[a-z0-9._-]{1,32}(/[a-z0-9._-]{1,32})?$"
 _EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
 _FUNCTION_PREFIX = r"^[A-Za-z0-9_-]{1,64}$"
+_AZURE_QUEUE = r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+_AZURE_LOCATION = r"^[a-z][a-z0-9]{2,39}$"
+_RESOURCE_GROUP_ID = r"^/subscriptions/[0-9A-Fa-f-]{36}/resourceGroups/[-\w._()]{1,90}$"
+_IDENTITY_ID = (
+    r"^/subscriptions/[0-9A-Fa-f-]{36}/resourceGroups/[-\w._()]{1,90}"
+    r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[A-Za-z0-9][A-Za-z0-9_-]{2,127}$"
+)
+_JOB_IMAGE = (
+    r"^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?/[a-z0-9._/-]{1,255}(:[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})$"
+)
 _FUNCTION_NAME = r"[A-Za-z0-9_-]{1,64}"
+_SUBSCRIPTION_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+MAX_SUBSCRIPTIONS = 50
 MAX_SELF_FUNCTION_NAMES = 50
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
@@ -184,6 +219,26 @@ VARIABLES: tuple[Variable, ...] = (
     _var("dedupe_table_name", "Azure Table name for dedupe claims"),
     _var("results_container", "Azure Blob container for scan results"),
     _var("eventgrid_topic_endpoint", "Event Grid custom topic endpoint for notifications"),
+    _var("azure_scan_mode", "where the Azure app scans: function | aci-job", "function"),
+    _var("scan_job_image", "aci-job: the scan-job image (registry/repository:tag or @sha256:...)"),
+    _var("scan_job_resource_group_id", "aci-job: resource group id the job container groups run in"),
+    _var("scan_job_identity_id", "aci-job: user-assigned identity resource id of the job container groups"),
+    _var("scan_job_location", "aci-job: region of the job container groups"),
+    _var("scan_job_cpu", "aci-job: CPU cores per job (1..4)", "2"),
+    _var("scan_job_memory_gb", "aci-job: memory per job in GB (1..16)", "4"),
+    _var("scan_job_check_delay_seconds", "aci-job: delay of each job-check message (1..3600)", "60"),
+    _var("storage_queue_url", "Azure Storage account queue endpoint URL (default: from the blob endpoint)"),
+    _var("scan_queue_name", "Azure Storage scan queue name"),
+    _var("reconcile_subscription_ids", "Azure subscription ids the reconciler lists, comma-separated"),
+    _var("reconcile_lookback_days", "days back the reconciler lists pushes and job executions (1..90)", "7"),
+    _var("reconcile_max_pages", "list calls per reconciler run (1..100000)", "1000"),
+    _var("reconcile_max_seconds", "wall time of a reconciler run (10..3600)", "540"),
+    _var("reconcile_max_requests", "scan requests per reconciler run (1..100000)", "500"),
+    _var(
+        "reconcile_request_window_seconds",
+        "seconds a requested artifact is not requested again (60..604800)",
+        str(6 * 3600),
+    ),
     _var("spoke_role_name", "IAM role name assumed in spoke accounts"),
     _var("spoke_external_id", "ExternalId for the spoke role"),
     _var("aws_endpoint_url", "AWS endpoint override (local moto server)"),
@@ -249,6 +304,13 @@ def _function_names(name: str, value: str) -> tuple[str, ...]:
             f"{name} must list exact Lambda function names (1-64 of A-Z a-z 0-9 _ -; no wildcards, prefixes "
             "or ARNs)"
         )
+    return tuple(dict.fromkeys(items))
+
+
+def _subscription_ids(name: str, value: str) -> tuple[str, ...]:
+    items = [item.strip().lower() for item in value.split(",")]
+    if not all(re.fullmatch(_SUBSCRIPTION_ID, item) for item in items) or len(items) > MAX_SUBSCRIPTIONS:
+        raise ConfigError(f"{name} must be a comma list of 1-{MAX_SUBSCRIPTIONS} subscription ids (GUIDs)")
     return tuple(dict.fromkeys(items))
 
 
@@ -359,6 +421,24 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     ),
     "results_container": _pattern(_BLOB_CONTAINER, "a Blob container name (3-63 of a-z 0-9 -, no '--')"),
     "eventgrid_topic_endpoint": _topic_endpoint,
+    "azure_scan_mode": lambda n, v: _choice(n, v, SCAN_MODES),
+    "scan_job_image": _pattern(_JOB_IMAGE, "an image reference registry/repository:tag or @sha256:<digest>"),
+    "scan_job_resource_group_id": _pattern(
+        _RESOURCE_GROUP_ID, "a resource group id /subscriptions/<id>/resourceGroups/<name>"
+    ),
+    "scan_job_identity_id": _pattern(_IDENTITY_ID, "a user-assigned identity resource id"),
+    "scan_job_location": _pattern(_AZURE_LOCATION, "an Azure region name, e.g. westeurope"),
+    "scan_job_cpu": lambda n, v: _int(n, v, 1, 4),
+    "scan_job_memory_gb": lambda n, v: _int(n, v, 1, 16),
+    "scan_job_check_delay_seconds": lambda n, v: _int(n, v, 1, 3600),
+    "storage_queue_url": lambda n, v: _url(n, v, https_only=True),
+    "scan_queue_name": _pattern(_AZURE_QUEUE, "a queue name (3-63 of a-z 0-9 -, no '--')"),
+    "reconcile_subscription_ids": _subscription_ids,
+    "reconcile_lookback_days": lambda n, v: _int(n, v, 1, 90),
+    "reconcile_max_pages": lambda n, v: _int(n, v, 1, 100_000),
+    "reconcile_max_seconds": lambda n, v: _int(n, v, 10, 3600),
+    "reconcile_max_requests": lambda n, v: _int(n, v, 1, 100_000),
+    "reconcile_request_window_seconds": lambda n, v: _int(n, v, 60, 7 * 24 * 3600),
     "spoke_role_name": _pattern(_IAM_ROLE, "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
     "spoke_external_id": _pattern(_EXTERNAL_ID, "an ExternalId (2-1224 of letters, digits and +=,.@:/_-)"),
     "aws_endpoint_url": lambda n, v: _url(n, v, https_only=False),
@@ -412,6 +492,22 @@ class Settings:
     dedupe_table_name: str | None = None
     results_container: str | None = None
     eventgrid_topic_endpoint: str | None = None
+    azure_scan_mode: ScanMode = "function"
+    scan_job_image: str | None = None
+    scan_job_resource_group_id: str | None = None
+    scan_job_identity_id: str | None = None
+    scan_job_location: str | None = None
+    scan_job_cpu: int = 2
+    scan_job_memory_gb: int = 4
+    scan_job_check_delay_seconds: int = 60
+    storage_queue_url: str | None = None
+    scan_queue_name: str | None = None
+    reconcile_subscription_ids: tuple[str, ...] | None = None
+    reconcile_lookback_days: int = 7
+    reconcile_max_pages: int = 1000
+    reconcile_max_seconds: int = 540
+    reconcile_max_requests: int = 500
+    reconcile_request_window_seconds: int = 6 * 3600
     spoke_role_name: str | None = None
     spoke_external_id: str | None = None
     aws_endpoint_url: str | None = None

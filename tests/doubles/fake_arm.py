@@ -28,12 +28,28 @@ ARM's do.
   (429 `TooManyRequests` with `Retry-After`, 500, 403 `AuthorizationFailed`, ...), then normally again.
 - `requests`: one `ArmRequest` per request (method, path, api-version, the bearer token sent), to assert
   which token and api-version the client used (the tokens here are test values).
+
+Container group writes, like ACI's (qscan's aci-job mode creates and deletes its scan jobs):
+
+- `PUT .../containerGroups/{name}` answers 201 with the group (`provisioningState` Creating) and then RUNS it:
+  each container's image maps to a local command through `FakeArm(images={image: ImageRun(argv, env)})`, which
+  stands in for pulling the image (`argv` for the image and its command, `env` for the image's own ENV). The
+  process is spawned without a shell, with `env` plus the container's `environmentVariables`, `value` and
+  `secureValue` alike, as ACI delivers both. An image not in the table fails to provision (`provisioningState`
+  Failed), as an image that cannot be pulled does. A PUT of an existing group answers 200 and changes nothing.
+  `puts` keeps every PUT body as sent (secure values included: what a test asserts went only as secureValue).
+- `GET` of the group answers `provisioningState` Succeeded and each container's `instanceView.currentState`:
+  Running while its process runs, then Terminated with its `exitCode`; it never carries `secureValue`
+  (ACI omits secure values from every answer).
+- `DELETE` answers 200 (the process is killed if it still runs), then the group is gone: GET 404, DELETE 204.
+- `job_output(name)`: the combined stdout and stderr of a group's processes, for a failing test's message.
 """
 
 from __future__ import annotations
 
 import json
 import ssl
+import subprocess
 import tempfile
 import threading
 from collections import deque
@@ -68,6 +84,21 @@ class ArmRequest:
     bearer: str | None  # the token after "Bearer " (None: no bearer Authorization header)
 
 
+@dataclass(frozen=True)
+class ImageRun:
+    """What running an image means locally: its argv (image + command) and the image's own environment."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    container: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
 @dataclass
 class _Fault:
     status: int
@@ -86,6 +117,9 @@ class FakeArm:
     host: str = HOST
     page_size: int = 100  # entries per listing page (ARM pages by its own sizes; small values test nextLink)
     executions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lower-case job id -> bodies
+    images: dict[str, ImageRun] = field(default_factory=dict)  # what a PUT container group runs
+    puts: list[dict[str, Any]] = field(default_factory=list)  # container group PUT bodies as sent
+    _runs: dict[str, list[_Run]] = field(default_factory=dict)  # lower-case group id -> its processes
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -111,6 +145,10 @@ class FakeArm:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            runs = [run for group in self._runs.values() for run in group]
+        for run in runs:
+            _stop(run.process)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -256,9 +294,104 @@ class FakeArm:
                     _Fault(status, code or _DEFAULT_MESSAGES.get(status, "Error"), retry_after)
                 )
 
+    def job_output(self, name: str) -> str:
+        with self._lock:
+            runs = [
+                run
+                for path, group in self._runs.items()
+                if path.endswith("/" + name.lower())
+                for run in group
+            ]
+        return "\n".join(run.log.read_text(errors="replace") for run in runs if run.log.exists())
+
+    # ------------------------------------------------------------------------------------------- groups
+
+    def _put_group(self, path: str, body: Any) -> tuple[int, dict[str, str], Any]:
+        name = path.rsplit("/", maxsplit=1)[-1]
+        if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+            return 400, {}, _error("InvalidRequestContent", "The request content was invalid.")
+        containers = body["properties"].get("containers")
+        if not isinstance(containers, list) or not containers:
+            return 400, {}, _error("InvalidContainerGroup", "A container group needs containers.")
+        key = path.lower()
+        with self._lock:
+            self.puts.append(body)
+            existing = self.resources.get(key)
+            if existing is not None:
+                return 200, {}, self._view(key, existing)
+        stored: dict[str, Any] = {
+            "id": path,
+            "name": name,
+            "type": ACI_TYPE,
+            "location": body.get("location"),
+            "tags": body.get("tags") or {},
+            "identity": body.get("identity"),
+            "properties": {
+                **{k: v for k, v in body["properties"].items() if k != "containers"},
+                "provisioningState": "Succeeded",
+                "containers": [_without_secure(c) for c in containers],
+            },
+        }
+        runs: list[_Run] = []
+        assert self._tmp is not None
+        for container in containers:
+            run = self.images.get((container.get("properties") or {}).get("image", ""))
+            if run is None:  # stands in for an image that cannot be pulled
+                stored["properties"]["provisioningState"] = "Failed"
+                break
+            env = dict(run.env)
+            for variable in container["properties"].get("environmentVariables") or []:
+                value = variable.get("secureValue", variable.get("value"))
+                if value is not None:
+                    env[variable["name"]] = value
+            log = Path(self._tmp.name) / f"{name}-{container['name']}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    run.argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+                )
+            runs.append(_Run(container["name"], process, log))
+        with self._lock:
+            self.resources[key] = stored
+            self._runs[key] = runs
+            answer = self._view(key, stored)
+        answer["properties"]["provisioningState"] = "Creating"
+        return 201, {}, answer
+
+    def _view(self, key: str, stored: dict[str, Any]) -> dict[str, Any]:
+        """A group as GET answers it, each container's instance view from its process. Lock held."""
+        body: dict[str, Any] = json.loads(json.dumps(stored))
+        if body["properties"]["provisioningState"] == "Failed":
+            body["properties"]["instanceView"] = {"state": "Failed", "events": []}
+            return body
+        runs = {run.container: run for run in self._runs.get(key, [])}
+        states = []
+        for container in body["properties"]["containers"]:
+            run = runs.get(container["name"])
+            code = run.process.poll() if run is not None else None
+            current = {"state": "Running"} if code is None else {"state": "Terminated", "exitCode": code}
+            container["properties"]["instanceView"] = {"currentState": current, "restartCount": 0}
+            states.append(current["state"])
+        body["properties"]["instanceView"] = {
+            "state": "Running" if "Running" in states else "Succeeded",
+            "events": [],
+        }
+        return body
+
+    def _delete_group(self, key: str) -> tuple[int, dict[str, str], Any]:
+        with self._lock:
+            stored = self.resources.pop(key, None)
+            runs = self._runs.pop(key, [])
+        for run in runs:
+            _stop(run.process)
+        if stored is None:
+            return 204, {}, b""
+        return 200, {}, stored
+
     # ------------------------------------------------------------------------------------------- serving
 
-    def answer(self, method: str, target: str, headers: Any) -> tuple[int, dict[str, str], Any]:
+    def answer(
+        self, method: str, target: str, headers: Any, request: Any = None
+    ) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(target)
         query = parse_qs(parts.query)
         auth = headers.get("Authorization") or ""
@@ -287,10 +420,20 @@ class FakeArm:
                 {},
                 _error("MissingApiVersionParameter", "The api-version query parameter is required."),
             )
+        group = f"/providers/{ACI_TYPE}/".lower() in parts.path.lower()
+        if method == "PUT" and group:
+            return self._put_group(parts.path, request)
+        if method == "DELETE" and group:
+            return self._delete_group(parts.path.lower())
+        if method != "GET":
+            return 405, {}, _error("MethodNotAllowed", "The fake answers GETs and container group writes.")
         if listed is not None:
             return 200, {}, self._page(parts.path, listed, api_version, query.get("$skiptoken"))
         if body is None:
             return 404, {}, _error("ResourceNotFound", "The Resource was not found.")
+        with self._lock:
+            if group and parts.path.lower() in self._runs:  # created by a PUT: its live instance view
+                return 200, {}, self._view(parts.path.lower(), body)
         return 200, {}, body
 
     def _listed(self, path: str) -> list[Any] | None:
@@ -361,6 +504,23 @@ def _aca_body(
     return body
 
 
+def _without_secure(container: dict[str, Any]) -> dict[str, Any]:
+    """A container as ACI answers it: secure environment values omitted (the variable's name stays)."""
+    copy: dict[str, Any] = json.loads(json.dumps(container))
+    properties = copy.setdefault("properties", {})
+    properties["environmentVariables"] = [
+        {k: v for k, v in variable.items() if k != "secureValue"}
+        for variable in properties.get("environmentVariables") or []
+    ]
+    return copy
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+
+
 def _error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
@@ -371,7 +531,14 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall on keep-alive
 
     def do_GET(self) -> None:
-        status, headers, body = self.arm.answer(self.command, self.path, self.headers)
+        request: Any = None
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            try:
+                request = json.loads(self.rfile.read(length))
+            except ValueError:
+                request = None
+        status, headers, body = self.arm.answer(self.command, self.path, self.headers, request)
         data = json.dumps(body).encode() if not isinstance(body, bytes) else body
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -381,6 +548,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    do_PUT = do_GET
+    do_DELETE = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         return

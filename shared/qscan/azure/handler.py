@@ -16,14 +16,21 @@ is retried, poisoned and alerted on, instead of an app whose functions never ind
   under the temp directory; the image's registry credential in its environment for that scan only: ACR
   (`*.azurecr.io`) through `qscan.azure.acr.AcrCredentials`, every other registry from the Key Vault secret
   QSCAN_REGISTRY_CREDENTIALS_SECRET_URI when it is set (anonymously without an entry);
-- the pipeline (`qscan.pipeline.Pipeline`).
+- the pipeline (`qscan.pipeline.Pipeline`);
+- with QSCAN_AZURE_SCAN_MODE=aci-job, `qscan.azure.scan_job.ScanJobs` (ARM container groups, the job-check
+  queue).
 
-One path for both triggers (`handle`): each event (one queue message: an Event Grid event; one Activity Log
-record of an Event Hub body) is normalized (`qscan.events`), its workload read through ARM
+One path for both triggers (`handle`): each event (one queue message: an Event Grid event or a reconciler scan
+request; one Activity Log record of an Event Hub body) is normalized (`qscan.events`), its workload read through ARM
 (`qscan.azure.workloads.read_workload`), skipped when it is qscan's own (`is_own`: by tag), each container image
 resolved to the digest that runs (`qscan.registry`, image indexes to QSCAN_IMAGE_PLATFORM) and handed to
 `Pipeline.process` (claim in the Table, qscanner, Blob, notify, complete). The claim owner is the queue
-message id (stable across its redeliveries), else the event's own id.
+message id (stable across its redeliveries), else the event's own id. A reconciler scan request
+(`qscan.events.reconciler`, queued by `qscan.azure.reconciler`) names a complete aci/aca image target with its
+digest: no ARM read, straight to resolution and the claim. In aci-job mode the image is claimed
+for its job's name (`scan_job.job_name` of the message id and the dedupe key) and handed to a scan job
+(counted as skipped "scan job started"); a job-check message on the scan queue (`scan_job.is_check`) is
+checked instead (`handle_check`: counted scanned, failed, or skipped while the job runs or once it is gone).
 
 Errors, per event:
 - `UnsupportedEvent` / `InvalidEvent` of the event or its workload (not ours, malformed, a workload gone, qscan's
@@ -53,18 +60,21 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from qscan.attempts import Attempt
 from qscan.config import Settings
 from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError, UnsupportedEvent
 from qscan.events.batch import BatchItem
 from qscan.log import correlation
-from qscan.pipeline import Accounting, Pipeline, ScanFailed
+from qscan.pipeline import Accounting, Outcome, Pipeline, ScanFailed
 from qscan.redact import redact
 from qscan.scanners.qscanner import QscannerRunner, runner_for
 from qscan.secrets import QualysSecret, key_vault_text, load_qualys_secret, rotated_secret
 from qscan.target import ScanTarget
+
+if TYPE_CHECKING:
+    from qscan.azure.scan_job import ScanJobs
 
 LOG = logging.getLogger(__name__)
 
@@ -95,16 +105,24 @@ class _Event:
 
 def table_url(settings: Settings) -> str:
     """The table endpoint: QSCAN_STORAGE_TABLE_URL, else the blob endpoint's `.blob.` host part -> `.table.`."""
-    if settings.storage_table_url:
-        return settings.storage_table_url
-    blob = settings.require("storage_account_url", "scan results and the dedupe table")
+    return service_url(settings, "table")
+
+
+def service_url(settings: Settings, service: Literal["table", "queue"]) -> str:
+    """The account's `service` endpoint: QSCAN_STORAGE_<SERVICE>_URL, else the blob endpoint's `.blob.` host
+    part -> `.<service>.`."""
+    explicit: str | None = getattr(settings, f"storage_{service}_url")
+    if explicit:
+        return explicit
+    blob = settings.require("storage_account_url", f"the storage account's {service} endpoint")
     scheme, _, rest = blob.partition("://")
     host, slash, path = rest.partition("/")
     if ".blob." not in host:
         raise ConfigError(
-            "QSCAN_STORAGE_TABLE_URL is required when QSCAN_STORAGE_ACCOUNT_URL is not a *.blob.* endpoint"
+            f"QSCAN_STORAGE_{service.upper()}_URL is required when QSCAN_STORAGE_ACCOUNT_URL is not a *.blob.* "
+            "endpoint"
         )
-    return f"{scheme}://{host.replace('.blob.', '.table.', 1)}{slash}{path}"
+    return f"{scheme}://{host.replace('.blob.', f'.{service}.', 1)}{slash}{path}"
 
 
 def stage_executable(path: str, directory: str) -> str:
@@ -207,6 +225,7 @@ class AzureScanHandler:
         self.settings = settings
         self.credential = credential if credential is not None else identity_credential()
         storage = storage_credential if storage_credential is not None else self.credential
+        self.storage_credential = storage  # Blob, Table and Queue (the reconciler's scan requests)
         self.arm_base_url = arm_base_url
         self._read_workload = read_workload
         self._insecure = insecure_registries
@@ -237,6 +256,13 @@ class AzureScanHandler:
             lease_seconds=settings.lease_seconds,
             cache_ttl_seconds=settings.cache_ttl_seconds,
         )
+        self.jobs: ScanJobs | None = None
+        if settings.azure_scan_mode == "aci-job":
+            from qscan.azure.scan_job import ScanJobs  # noqa: PLC0415 - aci-job mode only
+
+            self.jobs = ScanJobs(
+                settings, credential=self.credential, storage_credential=storage, arm_base_url=arm_base_url
+            )
 
     # ------------------------------------------------------------------ cold start pieces
     def _key_vault_client(self, vault_url: str) -> Any:
@@ -310,19 +336,57 @@ class AzureScanHandler:
         self, body: bytes, *, message_id: str | None, dequeue_count: int | None, max_dequeue_count: int
     ) -> Accounting:
         """One scan-queue message (an Event Grid event, JSON or base64); the claim owner is the message id."""
+        from qscan.azure.scan_job import is_check  # noqa: PLC0415
         from qscan.events import detect, normalize_batch  # noqa: PLC0415 - the Azure normalizers, on first use
 
         attempt = _attempt((dequeue_count or 1) - 1, max_dequeue_count - 1)
         try:
             event = decode_queue_body(body)
+            if is_check(event):
+                return self.handle_check(event, attempt)
             source = detect(event)
-            if source != "eventgrid":
-                raise UnsupportedEvent(f"the scan queue holds Event Grid events, not {source}")
+            if source not in ("eventgrid", "reconciler"):
+                raise UnsupportedEvent(
+                    f"the scan queue holds Event Grid events and scan requests, not {source}"
+                )
         except (UnsupportedEvent, InvalidEvent) as exc:
             items = [BatchItem(index=0, record_id=None, error=exc)]
         else:
             items = normalize_batch(event)
         return self.handle(items, attempt, owner=message_id)
+
+    def handle_check(self, message: Any, attempt: Attempt) -> Accounting:
+        """A job-check message (`qscan.azure.scan_job.ScanJobs.check`); raises to have it redelivered."""
+        from qscan.azure.scan_job import parse_check  # noqa: PLC0415
+
+        accounting = Accounting(events=1)
+        failure: str | None = None
+        event = _Event()
+        try:
+            check = parse_check(message)
+        except InvalidEvent as exc:
+            event = _skipped(exc)
+        else:
+            with correlation(check.name):
+                try:
+                    if self.jobs is None:
+                        raise ConfigError("a job check arrived but QSCAN_AZURE_SCAN_MODE is not aci-job")
+                    state = self.jobs.check(check, self.current_pipeline())
+                except Exception as exc:  # noqa: BLE001 - logged, counted, then raised: redelivered
+                    self._failed(event, exc, None, attempt)
+                    failure = event.failure
+                else:
+                    if state == "succeeded":
+                        event.dispositions.append("scanned")
+                    elif state == "failed":
+                        event.dispositions.append("failed")
+                    else:
+                        event.skip_reason = f"scan job {state}"
+        self._count(accounting, event)
+        self._report(accounting, attempt)
+        if failure is not None:
+            raise InvocationFailed(f"job check failed: {failure}")
+        return accounting
 
     def handle_event_hub(
         self, bodies: Iterable[bytes], *, retry_count: int, max_retry_count: int
@@ -394,6 +458,10 @@ class AzureScanHandler:
     def _images(self, resource: ScanTarget) -> list[ScanTarget]:
         from qscan.azure.workloads import container_targets, is_own  # noqa: PLC0415 - on first use
 
+        if resource.digest is not None:  # a reconciler request (validated by normalize_reconciler): complete
+            if resource.platform not in ("aci", "aca"):
+                raise UnsupportedEvent(f"a scan request for {resource.platform} does not belong on Azure")
+            return [resource]
         if not resource.resource_id:
             raise InvalidEvent("the event names no Azure resource")
         workload = self.workload(resource.resource_id)
@@ -418,7 +486,14 @@ class AzureScanHandler:
         current = image
         try:
             current = self.resolve(image)
-            outcome = pipeline.process(current, owner=owner, attempt=attempt)
+            if self.jobs is None:
+                outcome = pipeline.process(current, owner=owner, attempt=attempt)
+            else:
+                held = self._start_job(current, owner, pipeline)
+                if held is None:
+                    event.skip_reason = event.skip_reason or "scan job started"
+                    return
+                outcome = held
         except UnsupportedEvent as exc:
             event.skip_reason = event.skip_reason or _skipped(exc, image.image).skip_reason
             return
@@ -433,6 +508,24 @@ class AzureScanHandler:
         accounting.notified += int(outcome.notified)
         if outcome.result is not None:
             accounting.findings.update(outcome.result.counts.to_dict())
+
+    def _start_job(self, target: ScanTarget, message_owner: str, pipeline: Pipeline) -> Outcome | None:
+        """aci-job mode: claim the image for its job and start the job (None), or the claim's `Outcome` when
+        another holds the image (cached, deduplicated)."""
+        from qscan.azure.scan_job import job_name  # noqa: PLC0415
+
+        assert self.jobs is not None and target.dedupe_key is not None
+        name = job_name(message_owner, target.dedupe_key)
+        held = pipeline.claim(target, name)
+        if isinstance(held, Outcome):
+            return held
+        try:
+            registry = self.credentials().credential_for(target.registry) if target.registry else None
+        except BaseException:
+            pipeline.release(target.dedupe_key, name)
+            raise
+        self.jobs.start(target, name, pipeline, self.secret, registry)
+        return None
 
     def _unscannable(
         self,
