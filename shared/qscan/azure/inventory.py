@@ -1,13 +1,13 @@
 """What runs in an Azure subscription, listed through ARM for the reconciler (`qscan.azure.reconciler`).
 
-`list_subscription(subscription, *, credential, base_url=None, lookback_seconds, now)` yields one `ListedPage`
-per ARM page, lazily (nothing is fetched before the caller asks for the next page, so a page or time limit
-stops a run between two requests):
-
-1. container groups (`container_groups.list()`), 2. container apps (`container_apps.list_by_subscription()`),
-3. jobs (`jobs.list_by_subscription()`), each job page followed by the pages of each of its executions
-   (`jobs_executions.list(group, job)`) that started within `lookback_seconds` before `now`: `jobs/start` can
-   give an execution images of its own and emits no write event, so only this listing sees them.
+`listings(subscription, *, credential, base_url=None, lookback_seconds, now)` names three `Listing`s, the
+reconciler's sources: `containerGroups` (`container_groups.list()`), `containerApps`
+(`container_apps.list_by_subscription()`) and `jobs` (`jobs.list_by_subscription()`, each job page followed by
+the pages of each job's executions, `jobs_executions.list(group, job)`, that started within `lookback_seconds`
+before `now`: `jobs/start` can give an execution images of its own and emits no write event, so only this
+listing sees them). A listing's `pages()` yields the core's `PAGE` marker before each ARM request and a
+`ListedPage` after it, lazily: nothing is fetched before the caller asks, so a page or time limit
+(`qscan.reconcile.core`) stops a run between two requests.
 
 ARM answers a listing with the same resource bodies as the GETs, so each entry goes through the parser the
 handler uses (`qscan.azure.workloads.parse_listed`, `execution_workload`); qscan's own resources are skipped
@@ -40,6 +40,7 @@ from qscan.azure.workloads import (
 )
 from qscan.cloud_errors import azure_error
 from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError, UnsupportedEvent
+from qscan.reconcile.core import PAGE
 
 MAX_PAGE_ENTRIES = 10_000  # far above ARM's page sizes: a bigger page is not an ARM listing
 READ_ROLE = "the module's workload reader role at the subscription"
@@ -54,44 +55,69 @@ class ListedPage:
     skipped: tuple[str, ...]
 
 
-def list_subscription(
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One source of a subscription: its stable name and its pages (`PAGE` before each request)."""
+
+    name: str
+    pages: Callable[[], Iterator[Any]]
+
+
+LISTINGS: tuple[tuple[str, str], ...] = (
+    ("containerGroups", "Microsoft.ContainerInstance/containerGroups"),
+    ("containerApps", "Microsoft.App/containerApps"),
+    ("jobs", "Microsoft.App/jobs"),
+)
+
+
+def listings(
     subscription: str,
     *,
     credential: Any,
     base_url: str | None = None,
     lookback_seconds: int,
     now: Callable[[], float],
-) -> Iterator[ListedPage]:
-    """The pages of `subscription`'s container groups, container apps, jobs and recent job executions."""
+) -> tuple[Listing, ...]:
+    """The listings of `subscription`: container groups, container apps, jobs with their recent executions."""
     sub = subscription.lower()
     endpoint = base_url.rstrip("/") if base_url else ARM_ENDPOINT
     _check_endpoint(endpoint)
-    aci = _client("aci", sub, endpoint, credential)
-    aca = _client("aca", sub, endpoint, credential)
-    listings: tuple[tuple[str, Callable[..., Any]], ...] = (
-        ("Microsoft.ContainerInstance/containerGroups", aci.container_groups.list),
-        ("Microsoft.App/containerApps", aca.container_apps.list_by_subscription),
-        ("Microsoft.App/jobs", aca.jobs.list_by_subscription),
-    )
-    for resource_type, operation in listings:
-        listing = f"{resource_type} of {sub}"
-        for entries in _pages(operation, listing, f"{resource_type}/read"):
-            page = _workloads(entries, sub, listing)
-            yield page
-            if resource_type == "Microsoft.App/jobs":
-                for job in page.workloads:
-                    yield from _executions(aca, job, lookback_seconds, now)
+
+    def pages(name: str, resource_type: str) -> Callable[[], Iterator[Any]]:
+        def listed() -> Iterator[Any]:
+            client = _client("aci" if name == "containerGroups" else "aca", sub, endpoint, credential)
+            if name == "containerGroups":
+                operation = client.container_groups.list
+            elif name == "containerApps":
+                operation = client.container_apps.list_by_subscription
+            else:
+                operation = client.jobs.list_by_subscription
+            listing = f"{resource_type} of {sub}"
+            for entries in _pages(operation, listing, f"{resource_type}/read"):
+                if entries is PAGE:
+                    yield PAGE
+                    continue
+                page = _workloads(entries, sub, listing)
+                yield page
+                if name == "jobs":
+                    for job in page.workloads:
+                        yield from _executions(client, job, lookback_seconds, now)
+
+        return listed
+
+    return tuple(Listing(name, pages(name, resource_type)) for name, resource_type in LISTINGS)
 
 
-def _executions(
-    aca: Any, job: Workload, lookback_seconds: int, now: Callable[[], float]
-) -> Iterator[ListedPage]:
+def _executions(aca: Any, job: Workload, lookback_seconds: int, now: Callable[[], float]) -> Iterator[Any]:
     listing = f"executions of {job.resource_id}"
     since = now() - lookback_seconds
     operation = aca.jobs_executions.list
     for entries in _pages(
         operation, listing, "Microsoft.App/jobs/executions/read", job.resource_group, job.name, gone_ok=True
     ):
+        if entries is PAGE:
+            yield PAGE
+            continue
         workloads: list[Workload] = []
         skipped: list[str] = []
         for entry in entries:
@@ -138,9 +164,9 @@ def _start_time(entry: Any) -> float | None:
 
 def _pages(
     operation: Callable[..., Any], listing: str, action: str, *args: str, gone_ok: bool = False
-) -> Iterator[list[Any]]:
-    """The `value` entries of each page ARM answered, as JSON: one request per `next()`. With `gone_ok`, a 404
-    (a job deleted since its listing) ends the listing."""
+) -> Iterator[Any]:
+    """`PAGE`, then the `value` entries ARM answered (JSON), per page: one request per page. With `gone_ok`, a
+    404 (a job deleted since its listing) ends the listing."""
     from azure.core.exceptions import (  # noqa: PLC0415 - on first use
         AzureError,
         DecodeError,
@@ -157,6 +183,7 @@ def _pages(
     pages = operation(*args, raw_response_hook=capture).by_page()
     while True:
         answered.clear()
+        yield PAGE
         try:
             next(pages)
         except StopIteration:
