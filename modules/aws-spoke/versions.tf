@@ -1,0 +1,12 @@
+# Terraform >= 1.9: a variable validation that refers to another variable (trail_bucket_force_destroy).
+# hashicorp/aws 5.x like the platform modules (tested with 5.100; 6.x renames data.aws_region.name).
+terraform {
+  required_version = ">= 1.9"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.40, < 6.0"
+    }
+  }
+}
