@@ -84,6 +84,13 @@ Reconciler (qscan.reconcile; the Azure timer trigger: qscan.azure.reconciler)
 - QSCAN_RECONCILE_MAX_REQUESTS   scan requests a run enqueues (per subscription on Azure), 1..100000 [500]
 - QSCAN_RECONCILE_REQUEST_WINDOW_SECONDS  how long a requested artifact is not requested again while its scan is
                                pending, 60..604800 [21600]
+- QSCAN_RECONCILE_SERVICES     AWS: comma list of ecr, ecs, lambda to list [ecr,ecs,lambda]
+- QSCAN_RECONCILE_REGIONS      AWS: comma list of the regions listed (1..50) [the function's region]
+- QSCAN_RECONCILE_ACCOUNTS     AWS: comma list of other 12-digit accounts, read through the spoke role
+                               (QSCAN_SPOKE_ROLE_NAME + QSCAN_SPOKE_EXTERNAL_ID); the own account is always listed
+- QSCAN_RECONCILE_ECR_QUEUE_URL  AWS: the ECR scan queue, where ECR image requests go [required for ecr]
+- QSCAN_RECONCILE_LAMBDA_QUEUE_URL  AWS: the Lambda scan queue, where function requests go [required for lambda]
+- QSCAN_RECONCILE_STATE_MACHINE_ARN  AWS: the Fargate workflow, where running ECS images go [required for ecs]
 
 The Qualys credentials themselves never live in these variables: see `qscan.secrets` (the QUALYS_* environment
 source exists for local runs only).
@@ -155,6 +162,12 @@ _FUNCTION_NAME = r"[A-Za-z0-9_-]{1,64}"
 _SUBSCRIPTION_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 MAX_SUBSCRIPTIONS = 50
 MAX_SELF_FUNCTION_NAMES = 50
+_STATE_MACHINE_ARN = (
+    r"^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-[0-9]{1,2}:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$"
+)
+_REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}"
+_ACCOUNT = r"[0-9]{12}"
+RECONCILE_SERVICES: tuple[str, ...] = ("ecr", "ecs", "lambda")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -239,6 +252,12 @@ VARIABLES: tuple[Variable, ...] = (
         "seconds a requested artifact is not requested again (60..604800)",
         str(6 * 3600),
     ),
+    _var("reconcile_services", "AWS reconciler: comma list of ecr, ecs, lambda", "ecr,ecs,lambda"),
+    _var("reconcile_regions", "AWS reconciler: comma list of regions (default: the function's)"),
+    _var("reconcile_accounts", "AWS reconciler: comma list of other accounts read through the spoke role"),
+    _var("reconcile_ecr_queue_url", "AWS reconciler: the ECR scan queue URL"),
+    _var("reconcile_lambda_queue_url", "AWS reconciler: the Lambda scan queue URL"),
+    _var("reconcile_state_machine_arn", "AWS reconciler: the Fargate workflow's state machine ARN"),
     _var("spoke_role_name", "IAM role name assumed in spoke accounts"),
     _var("spoke_external_id", "ExternalId for the spoke role"),
     _var("aws_endpoint_url", "AWS endpoint override (local moto server)"),
@@ -311,6 +330,14 @@ def _subscription_ids(name: str, value: str) -> tuple[str, ...]:
     items = [item.strip().lower() for item in value.split(",")]
     if not all(re.fullmatch(_SUBSCRIPTION_ID, item) for item in items) or len(items) > MAX_SUBSCRIPTIONS:
         raise ConfigError(f"{name} must be a comma list of 1-{MAX_SUBSCRIPTIONS} subscription ids (GUIDs)")
+    return tuple(dict.fromkeys(items))
+
+
+def _list(name: str, value: str, item: str, what: str, limit: int) -> tuple[str, ...]:
+    """A comma list of 1..`limit` items that each fully match `item` (duplicates dropped)."""
+    items = [part.strip() for part in value.split(",")]
+    if len(items) > limit or not all(re.fullmatch(item, part) for part in items):
+        raise ConfigError(f"{name} must be a comma list of 1-{limit} {what}")
     return tuple(dict.fromkeys(items))
 
 
@@ -439,6 +466,14 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "reconcile_max_seconds": lambda n, v: _int(n, v, 10, 3600),
     "reconcile_max_requests": lambda n, v: _int(n, v, 1, 100_000),
     "reconcile_request_window_seconds": lambda n, v: _int(n, v, 60, 7 * 24 * 3600),
+    "reconcile_services": lambda n, v: _list(n, v, "|".join(RECONCILE_SERVICES), "of ecr, ecs, lambda", 3),
+    "reconcile_regions": lambda n, v: _list(n, v, _REGION, "AWS region names", 50),
+    "reconcile_accounts": lambda n, v: _list(n, v, _ACCOUNT, "12-digit AWS account ids", 1000),
+    "reconcile_ecr_queue_url": lambda n, v: _url(n, v, https_only=True),
+    "reconcile_lambda_queue_url": lambda n, v: _url(n, v, https_only=True),
+    "reconcile_state_machine_arn": _pattern(
+        _STATE_MACHINE_ARN, "a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)"
+    ),
     "spoke_role_name": _pattern(_IAM_ROLE, "an IAM role name (1-64 of letters, digits and +=,.@_-)"),
     "spoke_external_id": _pattern(_EXTERNAL_ID, "an ExternalId (2-1224 of letters, digits and +=,.@:/_-)"),
     "aws_endpoint_url": lambda n, v: _url(n, v, https_only=False),
@@ -508,6 +543,12 @@ class Settings:
     reconcile_max_seconds: int = 540
     reconcile_max_requests: int = 500
     reconcile_request_window_seconds: int = 6 * 3600
+    reconcile_services: tuple[str, ...] = RECONCILE_SERVICES
+    reconcile_regions: tuple[str, ...] | None = None
+    reconcile_accounts: tuple[str, ...] = ()
+    reconcile_ecr_queue_url: str | None = None
+    reconcile_lambda_queue_url: str | None = None
+    reconcile_state_machine_arn: str | None = None
     spoke_role_name: str | None = None
     spoke_external_id: str | None = None
     aws_endpoint_url: str | None = None

@@ -2,7 +2,8 @@
 
 Listers hand the core `Source`s: named, lazily listed parts of one scope (one service in one region, say). A
 source's iterable yields `PAGE` before each list/describe call it is about to make, and a `Discovered` for every
-artifact (a resolved `ScanTarget` with a dedupe key, its platform, the workload it runs in, its region). For
+artifact (a resolved `ScanTarget` with a dedupe key, its platform, the workload it runs in, its region), or an
+`Unresolved` for an artifact it could not identify (an error of the run: the inventory is incomplete). For
 every artifact seen for the first time in the run the core reads the dedupe store (`lookup(key)`):
 
 * a live completion: `fresh`, nothing to do;
@@ -60,7 +61,7 @@ Limit = Literal["pages", "seconds", "requests", "artifacts"]
 MAX_ERRORS = 50  # errors kept in a summary (the count is exact)
 
 
-class _Page:
+class Page:
     """The marker a source yields before each list/describe call (see `PAGE`)."""
 
     __slots__ = ()
@@ -69,7 +70,7 @@ class _Page:
         return "PAGE"
 
 
-PAGE: Final = _Page()
+PAGE: Final = Page()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +89,22 @@ class Discovered:
 
 
 @dataclass(frozen=True, slots=True)
+class Unresolved:
+    """An artifact a source saw but could not identify (its image is gone, a function vanished): an error."""
+
+    what: str
+    reason: str
+
+
+Listed = Discovered | Unresolved | Page  # what a source yields
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """A named, lazily listed part of a scope (names are stable across runs: `resume_at` refers to them)."""
 
     name: str
-    items: Callable[[], Iterable[Discovered | _Page]]
+    items: Callable[[], Iterable[Listed]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +267,7 @@ class _Run:
         )
 
     def list(self, source: Source) -> None:
-        items: Iterator[Discovered | _Page] = iter(source.items())
+        items: Iterator[Listed] = iter(source.items())
         try:
             while True:
                 self._check_time()
@@ -263,10 +275,12 @@ class _Run:
                     item = next(items)
                 except StopIteration:
                     return
-                if isinstance(item, _Page):
+                if isinstance(item, Page):
                     if self.summary.pages >= self.limits.max_pages:
                         raise _Stop("pages")
                     self.summary.pages += 1
+                elif isinstance(item, Unresolved):
+                    self.summary.error(f"{source.name}: {item.what}: {item.reason}")
                 else:
                     self._decide(item)
         finally:

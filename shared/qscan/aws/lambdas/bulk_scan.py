@@ -6,6 +6,10 @@ lists the functions of each configured region and puts one reconciler scan reque
 handler resolves, dedupes and scans them. Functions the store already holds for the same code are answered
 from the cache there, so repeating a bulk scan is cheap.
 
+The listing (`function_pages`) and the per-entry decision of step 2 (`function_target`) are shared with the
+scheduled reconciler's Lambda part (`qscan.aws.inventory`), which requests only what the dedupe store does not
+hold; the bulk scan requests everything (a backfill).
+
 Per region (the lambda client comes from the caller, one per region):
 
 1. `lambda:ListFunctions` page by page (`MaxItems` = `page_size`, at most 50; `Marker` / `NextMarker`), only
@@ -439,14 +443,16 @@ def _progress_line(region: str, summary: BulkScanSummary) -> str:
     )
 
 
-def _list_functions(
-    client: Any, region: str, options: BulkScanOptions, summary: BulkScanSummary
-) -> Iterator[Mapping[str, Any]]:
-    """ListFunctions entries of one region, page by page, at most `max_functions` (then `truncated`)."""
+def function_pages(
+    client: Any, region: str, page_size: int = MAX_PAGE_SIZE
+) -> Iterator[list[Mapping[str, Any]]]:
+    """ListFunctions pages of one region, lazily: each `next()` makes one call (`Marker` / `NextMarker`).
+
+    The one Lambda listing: the bulk scan and the reconciler (`qscan.aws.inventory`) both page through it.
+    Errors map through `qscan.cloud_errors`; another service error is a `QscanError` naming its code."""
     marker: str | None = None
-    count = 0
     while True:
-        kwargs: dict[str, Any] = {"MaxItems": options.page_size}
+        kwargs: dict[str, Any] = {"MaxItems": page_size}
         if marker:
             kwargs["Marker"] = marker
         try:
@@ -459,31 +465,60 @@ def _list_functions(
             if code is None:
                 raise
             raise QscanError(f"lambda list_functions {region}: {code}") from exc
-        for entry in page.get("Functions") or []:
-            if count >= options.max_functions:
-                summary.truncated.append(region)
-                return
-            count += 1
-            yield entry if isinstance(entry, Mapping) else {}
+        yield [entry if isinstance(entry, Mapping) else {} for entry in page.get("Functions") or []]
         next_marker = page.get("NextMarker")
         if not next_marker or next_marker == marker:
             return
         marker = str(next_marker)
 
 
+def _list_functions(
+    client: Any, region: str, options: BulkScanOptions, summary: BulkScanSummary
+) -> Iterator[Mapping[str, Any]]:
+    """ListFunctions entries of one region, at most `max_functions` (then `truncated`)."""
+    count = 0
+    for page in function_pages(client, region, options.page_size):
+        for entry in page:
+            if count >= options.max_functions:
+                summary.truncated.append(region)
+                return
+            count += 1
+            yield entry
+
+
 def _decide(entry: Mapping[str, Any], options: BulkScanOptions) -> ScanTarget | str:
+    return function_target(
+        entry,
+        own_functions=options.own_functions,
+        own_account=options.own_account,
+        own_region=options.own_region,
+        include=options.include,
+        exclude=options.exclude,
+    )
+
+
+def function_target(
+    entry: Mapping[str, Any],
+    *,
+    own_functions: Sequence[str],
+    own_account: str | None,
+    own_region: str | None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> ScanTarget | str:
+    """The target of one ListFunctions entry, or the reason it is skipped (step 2 of the module docstring)."""
     try:
         target = listing_target(entry)
     except InvalidEvent:
         target = None
     if target is None:
         return "invalid-entry"
-    if options.own_functions and is_own_function(
-        target, options.own_functions, own_account=options.own_account, own_region=options.own_region
+    if own_functions and is_own_function(
+        target, own_functions, own_account=own_account, own_region=own_region
     ):
         return "own-function"
     name = (target.function_arn or "").rsplit(":", 1)[-1]
-    return name_matches(name, options.include, options.exclude) or target
+    return name_matches(name, include, exclude) or target
 
 
 @dataclass(slots=True)
