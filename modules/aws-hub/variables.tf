@@ -74,8 +74,8 @@ variable "event_patterns" {
   nullable    = false
 
   validation {
-    condition     = length(var.event_patterns) > 0 && alltrue([for key, pattern in var.event_patterns : can(regex("^[a-z0-9_]{1,20}$", key)) && can(jsondecode(pattern).source)])
-    error_message = "event_patterns must map keys of 1-20 lower-case letters, digits and underscores to EventBridge patterns (JSON objects with a source)."
+    condition     = length(var.event_patterns) > 0 && alltrue([for key, pattern in var.event_patterns : can(regex("^[a-z0-9_]{1,24}$", key)) && can(jsondecode(pattern).source)])
+    error_message = "event_patterns must map keys of 1-24 lower-case letters, digits and underscores to EventBridge patterns (JSON objects with a source)."
   }
 }
 

@@ -39,12 +39,12 @@ variable "hub" {
     error_message = "hub.spoke_external_id must be 2-1224 characters of letters, digits and +=,.@:/_-."
   }
   validation {
-    condition     = length(var.hub.event_patterns) > 0 && alltrue([for key, pattern in var.hub.event_patterns : can(regex("^[a-z0-9_]{1,20}$", key)) && can(jsondecode(pattern).source)])
-    error_message = "hub.event_patterns must map keys of 1-20 lower-case letters, digits and underscores to EventBridge patterns (JSON objects with a source)."
+    condition     = length(var.hub.event_patterns) > 0 && alltrue([for key, pattern in var.hub.event_patterns : can(regex("^[a-z0-9_]{1,24}$", key)) && can(jsondecode(pattern).source)])
+    error_message = "hub.event_patterns must map keys of 1-24 lower-case letters, digits and underscores to EventBridge patterns (JSON objects with a source)."
   }
   validation {
-    condition     = length(var.hub.read_policy_jsons) > 0 && alltrue([for key, policy in var.hub.read_policy_jsons : can(regex("^[a-z0-9_]{1,20}$", key)) && can(jsondecode(policy).Statement)])
-    error_message = "hub.read_policy_jsons must map keys of 1-20 lower-case letters, digits and underscores to IAM policy documents (JSON with a Statement)."
+    condition     = length(var.hub.read_policy_jsons) > 0 && alltrue([for key, policy in var.hub.read_policy_jsons : can(regex("^[a-z0-9_]{1,24}$", key)) && can(jsondecode(policy).Statement)])
+    error_message = "hub.read_policy_jsons must map keys of 1-24 lower-case letters, digits and underscores to IAM policy documents (JSON with a Statement)."
   }
 }
 
