@@ -62,8 +62,9 @@ PLATFORM_ONLY = {
     "azure": ("qscan/aws/", "qscan/dedupe/dynamodb.py", "qscan/results/s3.py"),
 }
 # Core paths no artifact ships: JSON Schema validation of results is for tests and local tools (jsonschema is a
-# dev dependency); the handlers never validate at run time.
-DEV_ONLY = ("qscan/results/schema.py",)
+# dev dependency); the handlers never validate at run time. `qscan report` is such a local tool (it validates
+# every result it reads).
+DEV_ONLY = ("qscan/results/schema.py", "qscan/report/", "qscan/cli/report.py")
 # Distributions the runtime provides (never bundled), and the other cloud's SDK namespaces: imported only inside
 # functions the artifact's handlers never run (like the other cloud's PLATFORM_ONLY core modules).
 PROVIDED = {"aws": frozenset({"boto3", "botocore"}), "azure": frozenset()}

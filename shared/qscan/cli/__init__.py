@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 # Subcommand modules, in help order. Each registers a parser whose `func(args) -> int` runs it.
-COMMANDS = ("version", "pods", "targets", "resolve", "scan", "qualys", "bulk_scan")
+COMMANDS = ("version", "pods", "targets", "resolve", "scan", "qualys", "bulk_scan", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
