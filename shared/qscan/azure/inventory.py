@@ -199,6 +199,8 @@ def _pages(
         except AzureError as exc:
             raise _mapped(exc, listing, action) from None
         yield _entries(answered, listing)
+        if pages.continuation_token is None:  # ARM sent no nextLink: no request follows (and no PAGE)
+            return
 
 
 def _entries(answered: list[Any], listing: str) -> list[Any]:
