@@ -1004,3 +1004,28 @@ def test_schedule_scan_needs_the_sensor_state(world: FargateWorld) -> None:
         world.step("schedule_scan", context=CONTEXT, image=IMAGE)
     with pytest.raises(world.module.PermanentStepError, match="'registry' from an earlier step"):
         world.step("schedule_scan", context=CONTEXT, image=IMAGE, sensor={})
+
+
+def test_a_reconciler_request_is_its_one_image(world: FargateWorld) -> None:
+    from qscan.events.reconciler import scan_request_event  # noqa: PLC0415
+    from qscan.target import ScanTarget  # noqa: PLC0415
+
+    world.load()
+    image = f"public.ecr.aws/nginx/nginx@{D_AMD64}"
+    task = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/web:3"
+    target = ScanTarget(kind="image", platform="ecs", image=image, digest=D_AMD64, account=ACCOUNT,
+                        region=REGION, resource_id=task)  # fmt: skip
+    parsed = world.parse(scan_request_event(target, reason="reconcile-missing"))
+    assert [i["target"]["dedupe_key"] for i in parsed["images"]] == [f"image#{D_AMD64}"]
+    assert parsed["images"][0]["target"]["resource_id"] == task and parsed["unresolved"] == []
+    assert parsed["context"]["account"] == ACCOUNT and parsed["context"]["event_name"] == "ScanRequest"
+
+
+def test_a_reconciler_request_for_another_platform_is_refused(world: FargateWorld) -> None:
+    from qscan.events.reconciler import scan_request_event  # noqa: PLC0415
+    from qscan.target import ScanTarget  # noqa: PLC0415
+
+    module = world.load()
+    target = ScanTarget(kind="image", platform="ecr", image=ecr_image(APP, D_AMD64), digest=D_AMD64)
+    with pytest.raises(module.PermanentStepError, match="ECS image"):
+        world.parse(scan_request_event(target))

@@ -6,8 +6,9 @@ threshold, complete or release) are the core's `qscan.pipeline.Pipeline` parts, 
 handlers run through `Pipeline.process`; the registry-sensor steps are `qscan.scanners.sensor_flow`.
 
 Steps
-- `parse`: the ECS CloudTrail call (`qscan.events.ecs`) names task definitions (RegisterTaskDefinition, RunTask,
-  CreateService, UpdateService); each is read NOW with `ecs:DescribeTaskDefinition` in its account (the spoke
+- `parse`: a reconciler scan request (`qscan.reconciler`, from the scheduled reconciler: one image of a running
+  task, already at its digest) is that one image. Otherwise the ECS CloudTrail call (`qscan.events.ecs`) names
+  task definitions (RegisterTaskDefinition, RunTask, CreateService, UpdateService); each is read NOW with `ecs:DescribeTaskDefinition` in its account (the spoke
   role for another account; a bare family is its latest ACTIVE revision), and every container image is resolved
   to the digest that runs on the task's platform (`qscan.aws.ecs`). One image per digest, with the containers
   that run it. An image that cannot be resolved for good (gone, access denied, no manifest for the platform) is
@@ -37,6 +38,7 @@ from typing import Any
 from qscan.aws.context import LambdaContext
 from qscan.aws.scan_handler import AwsScanHandler, cold_start
 from qscan.errors import QscanError, TransientError, catch_cause
+from qscan.events._util import RECONCILER_SOURCE
 from qscan.redact import redact
 from qscan.target import ScanTarget
 
@@ -145,6 +147,8 @@ class FargateHandler(AwsScanHandler):
             "cluster": None,
         }
         _owner(context)
+        if source.get("source") == RECONCILER_SOURCE:
+            return self._parse_request(source, context)
         try:
             targets = normalize_ecs_cloudtrail(source)
         except UnsupportedEvent as exc:
@@ -177,6 +181,32 @@ class FargateHandler(AwsScanHandler):
             raise PermanentStepError(f"the event names more than {MAX_IMAGES} distinct images")
         LOG.info("%d task definition(s), %d unique image(s)", len(names), len(images))
         return {"context": context, "images": list(images.values()), "unresolved": unresolved}
+
+    def _parse_request(self, source: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """A reconciler scan request (`qscan.aws.reconciler`): one running ECS image, resolved to its digest."""
+        from qscan.events.reconciler import normalize_reconciler  # noqa: PLC0415
+
+        target = normalize_reconciler(source)[0]
+        if (
+            target.platform != "ecs"
+            or target.kind != "image"
+            or not target.digest
+            or target.dedupe_key is None
+        ):
+            raise PermanentStepError(
+                "a scan request for the Fargate workflow must be an ECS image with its digest"
+            )
+        context.update(
+            account=target.account or self.accounts.own_account(),
+            region=target.region or self.region,
+            event_name="ScanRequest",
+        )
+        LOG.info("scan request for %s", target.image, extra={"dedupe_key": target.dedupe_key})
+        return {
+            "context": context,
+            "images": [{"target": target.to_dict(), "containers": []}],
+            "unresolved": [],
+        }
 
     def _resolved(
         self, target: ScanTarget, platform: Any, context: dict[str, Any], containers: list[str]

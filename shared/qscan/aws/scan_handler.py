@@ -52,7 +52,7 @@ LOG = logging.getLogger(__name__)
 
 CREDENTIAL_MARGIN_SECONDS = 120  # assumed credentials must outlive a scan by this much
 
-H = TypeVar("H", bound="AwsScanHandler")
+H = TypeVar("H")  # a handler built from the settings (the scan handlers, the reconciler)
 
 
 class AwsScanHandler:
