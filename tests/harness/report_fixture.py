@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from qscan.reconcile.inventory import Inventory, InventoryArtifact, inventory_key
+from qscan.reconcile.inventory import Inventory, InventoryArtifact, Status, inventory_key
 from qscan.results.model import Finding, RawOutput, ScanResult, Severity
 from qscan.results.store import DocumentStore
 from qscan.target import ScanTarget
@@ -135,7 +135,7 @@ def write_fixture(store: DocumentStore, results: int = 5000, never_scanned: int 
             index += 1
         assert last_result is not None
         fresh = NOW - latest < RESCAN_INTERVAL and last_result.complete
-        status = "fresh" if fresh else "stale"
+        status: Status = "fresh" if fresh else "stale"
         inventories[cloud, scope].append(
             InventoryArtifact(
                 platform=platform,

@@ -58,7 +58,7 @@ class Source(Protocol):
 class LocalDirSource:
     """A directory with a copy of a results store: the object `k` is the file `root/k`.
 
-    Only regular files inside `root` are read (symlinks are not followed), listed in the byte order of their keys.
+    Only regular files inside `root` are read (no symlink is followed), listed in the byte order of their keys.
     """
 
     def __init__(self, root: Path) -> None:
@@ -81,7 +81,7 @@ class LocalDirSource:
 
     def get_document(self, key: str) -> bytes | None:
         path = self.root / check_document_key(key)
-        if path.is_symlink() or not path.is_file():
+        if path.resolve() != path or not path.is_file():  # a symlink on the way: not a listed key
             return None
         return path.read_bytes()
 
@@ -192,15 +192,15 @@ def collect(
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="qscan-report") as pool:
         for key, body in _fetch(pool, source, _result_keys(source, prefix, collected)):
             row = _parse(key, body, collected, _result_row)
-            ticker.tick(collected)
             if row is not None:
                 collected.results.append(row)
+            ticker.tick(collected)
         inventory_keys = (k for k in source.iter_keys(INVENTORY_PREFIX) if re.fullmatch(_INVENTORY_KEY, k))
         for key, body in _fetch(pool, source, inventory_keys):
             inventory = _parse(key, body, collected, _inventory)
-            ticker.tick(collected)
             if inventory is not None:
                 collected.inventories.append(inventory)
+            ticker.tick(collected)
     if dedupe is not None:
         for inventory in collected.inventories:
             for item in inventory.artifacts:
