@@ -26,7 +26,8 @@ never completed is requested again. Marker keys are at most 10 bytes longer than
 Limits (`Limits`): `max_pages` list/describe calls, `max_seconds` of wall time, `max_requests` requests
 enqueued. A limit stops the run before the call, the artifact or the request that would exceed it:
 `truncated_by` names it, the inventory holds what the run saw (`complete=false`), and `resume_at` names the
-source the run stopped in: the next run starts there (sources rotate), so a bounded run always makes progress
+source the run stopped in: the next run starts there (sources rotate; `reconcile_scope` keeps it in the scope's
+`state.json` beside the snapshot, and reads the previous snapshot), so a bounded run always makes progress
 as long as one source fits in the limits. A source that raises a `QscanError` (a region or service failing,
 throttled beyond the clients' retries, denied) is reported in `errors` and the run goes on with the next one;
 the inventory is then incomplete too. Dedupe-store errors end the run (nothing can be decided without it).
@@ -35,6 +36,7 @@ the inventory is then incomplete too. Dedupe-store errors end the run (nothing c
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,10 +49,13 @@ from qscan.reconcile.inventory import (
     MAX_ARTIFACTS,
     MAX_WORKLOADS,
     Cloud,
+    InvalidInventory,
     Inventory,
     InventoryArtifact,
     Status,
+    inventory_key,
 )
+from qscan.results.store import DocumentStore
 from qscan.target import Platform, ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -59,6 +64,8 @@ REASON_MISSING = "reconcile-missing"
 REASON_RESCAN = "reconcile-rescan"
 Limit = Literal["pages", "seconds", "requests", "artifacts"]
 MAX_ERRORS = 50  # errors kept in a summary (the count is exact)
+MAX_SOURCE_NAME = 128
+STATE_NAME = "state.json"
 
 
 class Page:
@@ -105,6 +112,10 @@ class Source:
 
     name: str
     items: Callable[[], Iterable[Listed]]
+
+    def __post_init__(self) -> None:
+        if not self.name or len(self.name) > MAX_SOURCE_NAME:
+            raise ValueError(f"a source name has 1 to {MAX_SOURCE_NAME} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +354,50 @@ class _Run:
             return False
         self.summary.enqueued += 1
         return True
+
+
+def state_key(cloud: str, scope: str) -> str:
+    """Where a scope's run state (`{"run_id", "resume_at"}`) lives: beside its snapshot."""
+    return inventory_key(cloud, scope).rsplit("/", 1)[0] + "/" + STATE_NAME
+
+
+def reconcile_scope(results: DocumentStore, *, cloud: Cloud, scope: str, **options: Any) -> Reconciliation:
+    """`reconcile` one scope with its stored state: the previous snapshot (for `stale` and the rescan reason)
+    and the source the last run stopped in are read from `results`; the new snapshot and state are written
+    there. An unreadable previous snapshot or state is ignored with a warning (the run still decides right:
+    the dedupe store is the truth; only `stale` would read `never-scanned`)."""
+    outcome = reconcile(
+        cloud=cloud,
+        scope=scope,
+        previous=_previous(results, cloud, scope),
+        resume_at=_resume_at(results, cloud, scope),
+        **options,
+    )
+    results.put_document(outcome.inventory.key, outcome.inventory.to_json())
+    state = {"run_id": outcome.summary.run_id, "resume_at": outcome.summary.resume_at}
+    results.put_document(state_key(cloud, scope), json.dumps(state, sort_keys=True).encode())
+    return outcome
+
+
+def _previous(results: DocumentStore, cloud: str, scope: str) -> Inventory | None:
+    body = results.get_document(inventory_key(cloud, scope))
+    if body is None:
+        return None
+    try:
+        return Inventory.from_json(body)
+    except InvalidInventory as exc:
+        LOG.warning("reconcile: the previous inventory of %s is unreadable (%s): ignored", scope, exc)
+        return None
+
+
+def _resume_at(results: DocumentStore, cloud: str, scope: str) -> str | None:
+    body = results.get_document(state_key(cloud, scope))
+    try:
+        state = json.loads(body) if body is not None else None
+    except (ValueError, UnicodeDecodeError):
+        state = None
+    value = state.get("resume_at") if isinstance(state, dict) else None
+    return value if isinstance(value, str) and len(value) <= MAX_SOURCE_NAME else None
 
 
 def _iso(epoch: float) -> str:
