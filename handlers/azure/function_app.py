@@ -1,6 +1,6 @@
 """The qscan Azure Functions app (Python v2 programming model) behind modules/aci-aca.
 
-Functions (both thin: they read the trigger and call `qscan.azure.handler.AzureScanHandler`, the one path):
+Functions (thin: they read the trigger and call `qscan.azure.handler.AzureScanHandler`, the one path):
 
 - `scan_queue`: queue trigger on the scan queue (app setting QSCAN_SCAN_QUEUE_NAME), connection prefix
   `QSCAN_STORAGE` (identity-based: QSCAN_STORAGE__queueServiceUri, QSCAN_STORAGE__credential=managedidentity,
@@ -16,6 +16,14 @@ Functions (both thin: they read the trigger and call `qscan.azure.handler.AzureS
   as modules/aci-aca sets them with `enable_activity_log_trigger`. Event Hubs never redeliver a failed
   batch: the function's retry policy (`EVENT_HUB_RETRIES`, exponential) re-runs it, and its last attempt
   notifies the failures it could not scan.
+- `reconcile`: timer trigger on the NCRONTAB schedule of the app setting QSCAN_RECONCILE_SCHEDULE (six fields,
+  e.g. `0 0 */6 * * *`), registered only when that setting is set (modules/aci-aca sets it with
+  `reconcile.enabled`); `run_on_startup` off (a restart or scale-out never adds runs), `use_monitor` on (a
+  schedule missed while the app was down runs once when it is back). One run (`qscan.azure.reconciler.run_with`)
+  lists the subscriptions of QSCAN_RECONCILE_SUBSCRIPTION_IDS through ARM, queues scan requests for what the
+  dedupe store has not seen (or saw longer ago than the cache TTL) on the scan queue, writes each
+  subscription's inventory snapshot to the results container and logs its `reconcile summary`. A run that
+  fails raises (the host logs the failure; the next occurrence runs again).
 
 host.json holds the module's defaults (`batchSize` 4 with `newBatchThreshold` 0: at most 4 scans per instance;
 `maxDequeueCount` 5; `visibilityTimeout` 00:01:00; `functionTimeout` 00:12:00, the 600 s scan timeout plus two
@@ -46,6 +54,7 @@ QUEUE_CONNECTION = "QSCAN_STORAGE"
 EVENT_HUB_CONNECTION = "QSCAN_ACTIVITY_LOG"
 EVENT_HUB_SETTING = "QSCAN_ACTIVITY_LOG_HUB_NAME"
 EVENT_HUB_RETRIES = 5
+RECONCILE_SETTING = "QSCAN_RECONCILE_SCHEDULE"
 HOST_JSON = Path(__file__).with_name("host.json")
 MAX_DEQUEUE_OVERRIDE = "AzureFunctionsJobHost__extensions__queues__maxDequeueCount"
 
@@ -122,4 +131,21 @@ if os.environ.get(EVENT_HUB_SETTING):
                 consumer_group="%QSCAN_ACTIVITY_LOG_CONSUMER_GROUP%",
             )(activity_log)
         )
+    )
+
+
+def reconcile(timer: func.TimerRequest) -> None:
+    """One reconciler run (the handler's identity, stores and resolution); raises when it cannot run."""
+    from qscan.azure.reconciler import run_with  # noqa: PLC0415 - not needed to index
+
+    if getattr(timer, "past_due", False):
+        LOG.info("reconcile: the timer is past due (a missed schedule): running now")
+    run_with(handler())
+
+
+if os.environ.get(RECONCILE_SETTING):
+    app.function_name("reconcile")(
+        app.timer_trigger(
+            arg_name="timer", schedule=f"%{RECONCILE_SETTING}%", run_on_startup=False, use_monitor=True
+        )(reconcile)
     )

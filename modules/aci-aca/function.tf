@@ -11,6 +11,7 @@ locals {
     local.queue_connection_settings,
     local.activity_log_settings,
     local.host_settings,
+    local.reconcile_settings,
     {
       AzureWebJobsStorage__credential = "managedidentity"
       AzureWebJobsStorage__clientId   = azurerm_user_assigned_identity.this.client_id

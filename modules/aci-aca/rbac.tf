@@ -2,17 +2,19 @@
 # every assignment; one added or removed without its reason fails there.
 
 # Resource events carry no container list: the app reads the images of container groups, container apps and
-# jobs through ARM, and nothing else.
+# jobs through ARM, and nothing else; the reconciler lists the same (list calls need the same read actions) and
+# the executions of jobs.
 resource "azurerm_role_definition" "reader" {
   name        = "${local.base} container image reader"
   scope       = local.reader_scope
-  description = "qscan: read container groups, container apps and jobs to find the images they run"
+  description = "qscan: read container groups, container apps, jobs and job executions to find the images they run"
 
   permissions {
     actions = [
       "Microsoft.ContainerInstance/containerGroups/read",
       "Microsoft.App/containerApps/read",
       "Microsoft.App/jobs/read",
+      "Microsoft.App/jobs/executions/read", # the reconciler: a job's executions carry per-execution images
     ]
   }
 

@@ -327,3 +327,44 @@ variable "no_scan_alert_hours" {
     error_message = "no_scan_alert_hours must be 0 (off), 1-6, 24 or 48."
   }
 }
+
+variable "reconcile" {
+  description = "The scheduled reconciler (README: Reconciler): `schedule` is the timer's six-field NCRONTAB (UTC); `subscription_ids` the subscriptions it lists (default: the module's; each must be inside reader_scope, where the reader role is assigned); `lookback_days` how far back job executions count (1-90); `max_pages` list calls and `max_requests` scan requests per subscription and run (1-100000), `max_seconds` the run's wall time (10-600: below functionTimeout); `never_scanned_alert` alerts when running images stay never scanned for a day. The rescan interval is the cache TTL (7 days)."
+  type = object({
+    enabled             = optional(bool, true)
+    schedule            = optional(string, "0 0 */6 * * *")
+    subscription_ids    = optional(list(string), [])
+    lookback_days       = optional(number, 7)
+    max_pages           = optional(number, 1000)
+    max_seconds         = optional(number, 540)
+    max_requests        = optional(number, 500)
+    never_scanned_alert = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^\\S+( \\S+){5}$", var.reconcile.schedule))
+    error_message = "reconcile.schedule must be a six-field NCRONTAB expression ({second} {minute} {hour} {day} {month} {day-of-week}), e.g. \"0 0 */6 * * *\"."
+  }
+
+  validation {
+    condition     = length(var.reconcile.subscription_ids) <= 50 && alltrue([for id in var.reconcile.subscription_ids : can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", lower(id)))])
+    error_message = "reconcile.subscription_ids must be at most 50 subscription ids (GUIDs)."
+  }
+
+  validation {
+    condition     = var.reconcile.lookback_days >= 1 && var.reconcile.lookback_days <= 90 && floor(var.reconcile.lookback_days) == var.reconcile.lookback_days
+    error_message = "reconcile.lookback_days must be a whole number from 1 to 90."
+  }
+
+  validation {
+    condition     = alltrue([for n in [var.reconcile.max_pages, var.reconcile.max_requests] : n >= 1 && n <= 100000 && floor(n) == n])
+    error_message = "reconcile.max_pages and reconcile.max_requests must be whole numbers from 1 to 100000."
+  }
+
+  validation {
+    condition     = var.reconcile.max_seconds >= 10 && var.reconcile.max_seconds <= 600 && floor(var.reconcile.max_seconds) == var.reconcile.max_seconds
+    error_message = "reconcile.max_seconds must be a whole number from 10 to 600 (the run ends before the function's 12-minute timeout)."
+  }
+}

@@ -38,6 +38,7 @@ VALID: dict[str, Any] = {
     ],
     "reader_scope": "/providers/Microsoft.Management/managementGroups/platform",
     "no_scan_alert_hours": 48,
+    "reconcile": {"schedule": "0 30 */4 * * *", "subscription_ids": [SUB.upper()], "lookback_days": 30},
 }
 
 INVALID: dict[str, tuple[dict[str, Any], str]] = {
@@ -50,6 +51,11 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
         "resource id prefixes",
     ),
     "upper-case prefix": ({"name_prefix": "QScan"}, "name_prefix must be"),
+    "five-field reconcile schedule": ({"reconcile": {"schedule": "0 */6 * * *"}}, "six-field NCRONTAB"),
+    "reconcile subscription not a GUID": ({"reconcile": {"subscription_ids": ["prod"]}}, "subscription ids"),
+    "reconcile lookback of 0 days": ({"reconcile": {"lookback_days": 0}}, "lookback_days must be"),
+    "reconcile run past the function timeout": ({"reconcile": {"max_seconds": 900}}, "max_seconds must be"),
+    "reconcile without requests": ({"reconcile": {"max_requests": 0}}, "max_requests must be"),
     "short suffix": ({"name_suffix": "ab"}, "name_suffix must be"),
     "consumption plan": ({"plan_sku": "Y1"}, "plan_sku must be EP1, EP2 or EP3"),
     "alert window Azure Monitor lacks": ({"no_scan_alert_hours": 12}, "no_scan_alert_hours must be"),

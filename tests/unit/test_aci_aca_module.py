@@ -141,9 +141,11 @@ def test_the_custom_role_reads_only_the_three_workload_kinds() -> None:
     (permissions,) = role["permissions"]
     assert permissions == {
         "actions": [
-            "Microsoft.ContainerInstance/containerGroups/read",
-            "Microsoft.App/containerApps/read",
-            "Microsoft.App/jobs/read",
+            "Microsoft.ContainerInstance/containerGroups/read",  # GET and the reconciler's list
+            "Microsoft.App/containerApps/read",  # GET and the reconciler's list_by_subscription
+            "Microsoft.App/jobs/read",  # GET and the reconciler's list_by_subscription
+            # the reconciler's jobs_executions.list: an execution started with its own images emits no event
+            "Microsoft.App/jobs/executions/read",
         ]
     }
     assert role["scope"] == "${local.reader_scope}"
