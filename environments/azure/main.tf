@@ -41,4 +41,6 @@ module "aci_aca" {
 
   alert_emails             = var.alert_emails
   existing_action_group_id = var.existing_action_group_id
+
+  reconcile = var.reconcile
 }

@@ -93,6 +93,22 @@ variable "existing_action_group_id" {
   default     = null
 }
 
+variable "reconcile" {
+  description = "The scheduled reconciler (modules/aci-aca `reconcile`): schedule, subscription_ids, lookback_days, max_pages, max_seconds, max_requests, never_scanned_alert; the module validates them."
+  type = object({
+    enabled             = optional(bool, true)
+    schedule            = optional(string, "0 0 */6 * * *")
+    subscription_ids    = optional(list(string), [])
+    lookback_days       = optional(number, 7)
+    max_pages           = optional(number, 1000)
+    max_seconds         = optional(number, 540)
+    max_requests        = optional(number, 500)
+    never_scanned_alert = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)
