@@ -110,11 +110,6 @@ run "two_regions_of_one_account_do_not_collide" {
     source = "./tests/two_regions"
   }
 
-  providers = {
-    aws        = aws
-    aws.second = aws.second
-  }
-
   assert {
     condition     = output.first.forward_role_name == "qscan-spoke-forward-eu-west-1" && output.second.forward_role_name == "qscan-spoke-forward-us-east-1"
     error_message = "The forwarding role (an account-global IAM name) carries the region."

@@ -3,10 +3,19 @@
 terraform {
   required_providers {
     aws = {
-      source                = "hashicorp/aws"
-      configuration_aliases = [aws.second]
+      source = "hashicorp/aws"
     }
   }
+}
+
+# Replaced by the test file's mock providers of the same names.
+provider "aws" {
+  region = "eu-west-1"
+}
+
+provider "aws" {
+  alias  = "second"
+  region = "us-east-1"
 }
 
 variable "hub" {
