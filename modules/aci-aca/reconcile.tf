@@ -9,13 +9,13 @@ locals {
   reconcile_subscription_ids = length(var.reconcile.subscription_ids) > 0 ? var.reconcile.subscription_ids : [local.subscription_id]
 
   # QSCAN_RECONCILE_SCHEDULE registers the timer function (handlers/azure/function_app.py): without it there
-  # is no reconciler.
+  # is no reconciler. A run ends a minute before host.json's functionTimeout at the latest.
   reconcile_settings = var.reconcile.enabled ? {
     QSCAN_RECONCILE_SCHEDULE         = var.reconcile.schedule
     QSCAN_RECONCILE_SUBSCRIPTION_IDS = join(",", local.reconcile_subscription_ids)
     QSCAN_RECONCILE_LOOKBACK_DAYS    = tostring(var.reconcile.lookback_days)
     QSCAN_RECONCILE_MAX_PAGES        = tostring(var.reconcile.max_pages)
-    QSCAN_RECONCILE_MAX_SECONDS      = tostring(var.reconcile.max_seconds)
+    QSCAN_RECONCILE_MAX_SECONDS      = tostring(min(var.reconcile.max_seconds, local.function_timeout_seconds - 60))
     QSCAN_RECONCILE_MAX_REQUESTS     = tostring(var.reconcile.max_requests)
   } : {}
 }

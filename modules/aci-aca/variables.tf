@@ -329,7 +329,7 @@ variable "no_scan_alert_hours" {
 }
 
 variable "reconcile" {
-  description = "The scheduled reconciler (README: Reconciler): `schedule` is the timer's six-field NCRONTAB (UTC); `subscription_ids` the subscriptions it lists (default: the module's; each must be inside reader_scope, where the reader role is assigned); `lookback_days` how far back job executions count (1-90); `max_pages` list calls and `max_requests` scan requests per subscription and run (1-100000), `max_seconds` the run's wall time (10-600: below functionTimeout); `never_scanned_alert` alerts when running images stay never scanned for a day. The rescan interval is the cache TTL (7 days)."
+  description = "The scheduled reconciler (README: Reconciler): `schedule` is the timer's six-field NCRONTAB (UTC); `subscription_ids` the subscriptions it lists (default: the module's; each must be inside reader_scope, where the reader role is assigned); `lookback_days` how far back job executions count (1-90); `max_pages` list calls and `max_requests` scan requests per subscription and run (1-100000), `max_seconds` the run's wall time (10-600; the app gets at most functionTimeout less a minute); `never_scanned_alert` alerts when running images stay never scanned for a day. The rescan interval is the cache TTL (7 days)."
   type = object({
     enabled             = optional(bool, true)
     schedule            = optional(string, "0 0 */6 * * *")

@@ -35,6 +35,8 @@ def test_reconcile_settings_are_the_ones_the_app_reads_and_reach_it() -> None:
         "QSCAN_RECONCILE_MAX_REQUESTS",
     }
     assert settings.startswith("${var.reconcile.enabled ?")  # disabled: no schedule, so no timer function
+    # the run's time budget ends a minute before the function's timeout kills it
+    assert "min(var.reconcile.max_seconds, local.function_timeout_seconds - 60)" in settings
     assert "local.reconcile_settings" in locals_["app_settings"]
     assert "[local.subscription_id]" in locals_["reconcile_subscription_ids"]  # default: the module's own
 
