@@ -1,11 +1,11 @@
 output "function_app_name" {
   description = "Name of the Function App."
-  value       = azurerm_linux_function_app.this.name
+  value       = local.function_app_name
 }
 
 output "function_app_id" {
   description = "Resource id of the Function App."
-  value       = azurerm_linux_function_app.this.id
+  value       = local.function_app_id
 }
 
 output "identity_principal_id" {
@@ -106,4 +106,9 @@ output "action_group_id" {
 output "application_insights_id" {
   description = "Resource id of Application Insights."
   value       = azurerm_application_insights.this.id
+}
+
+output "flex_deploy_command" {
+  description = "With hosting = \"flex_consumption\": the Azure CLI command that deploys the package (Terraform cannot: azurerm's zip_deploy_file is broken for Flex Consumption, provider issue 29630); null on Elastic Premium, where Terraform deploys it."
+  value       = local.flex ? "az functionapp deployment source config-zip --resource-group ${var.resource_group_name} --name ${local.function_app_name} --src ${var.handler_artifact.local_path}" : null
 }

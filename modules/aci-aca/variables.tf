@@ -328,6 +328,71 @@ variable "no_scan_alert_hours" {
   }
 }
 
+variable "scan_job" {
+  description = "The optional ACI scan-job mode (QSCAN_AZURE_SCAN_MODE=aci-job), for scans longer than the function allows: each image is scanned in a container group of its own in the scanner resource group, started and deleted by the app (README: ACI scan-job mode). `image`: the scan-job image (handlers/azure/scan_job/Dockerfile; an ACR image needs its registry in acr_registry_ids, it is pulled with the app's identity); `cpu` cores 1-4 and `memory_gb` 1-16 per job; `check_delay_seconds` between the app's checks of a running job (1-3600)."
+  type = object({
+    enabled             = optional(bool, false)
+    image               = optional(string)
+    cpu                 = optional(number, 2)
+    memory_gb           = optional(number, 4)
+    check_delay_seconds = optional(number, 60)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.scan_job.enabled || can(regex("^[a-z0-9][a-z0-9.-]*(:[0-9]{1,5})?/[a-z0-9._/-]{1,255}(:[A-Za-z0-9_.-]{1,128}|@sha256:[0-9a-f]{64})$", coalesce(var.scan_job.image, "-")))
+    error_message = "scan_job.image must be set when scan_job.enabled, as registry/repository:tag or registry/repository@sha256:<digest>."
+  }
+
+  validation {
+    condition     = var.scan_job.cpu >= 1 && var.scan_job.cpu <= 4 && floor(var.scan_job.cpu) == var.scan_job.cpu
+    error_message = "scan_job.cpu must be a whole number of cores from 1 to 4."
+  }
+
+  validation {
+    condition     = var.scan_job.memory_gb >= 1 && var.scan_job.memory_gb <= 16 && floor(var.scan_job.memory_gb) == var.scan_job.memory_gb
+    error_message = "scan_job.memory_gb must be a whole number from 1 to 16."
+  }
+
+  validation {
+    condition     = var.scan_job.check_delay_seconds >= 1 && var.scan_job.check_delay_seconds <= 3600 && floor(var.scan_job.check_delay_seconds) == var.scan_job.check_delay_seconds
+    error_message = "scan_job.check_delay_seconds must be a whole number from 1 to 3600."
+  }
+}
+
+variable "hosting" {
+  description = "Function App hosting: `elastic_premium` (default: zip deploy from Terraform, no execution time limit, 21+ GB of /tmp) or `flex_consumption` (FC1: scales to zero; its package is deployed outside Terraform, `flex_deploy_command`; 0.8 GB of /tmp, so only small images fit: README: Flex Consumption)."
+  type        = string
+  default     = "elastic_premium"
+  nullable    = false
+
+  validation {
+    condition     = contains(["elastic_premium", "flex_consumption"], var.hosting)
+    error_message = "hosting must be elastic_premium or flex_consumption."
+  }
+}
+
+variable "flex_consumption" {
+  description = "Flex Consumption scale (hosting = \"flex_consumption\" only): `maximum_instance_count` 40-1000 and `instance_memory_in_mb` 2048 or 4096 per instance."
+  type = object({
+    maximum_instance_count = optional(number, 100)
+    instance_memory_in_mb  = optional(number, 2048)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.flex_consumption.maximum_instance_count >= 40 && var.flex_consumption.maximum_instance_count <= 1000 && floor(var.flex_consumption.maximum_instance_count) == var.flex_consumption.maximum_instance_count
+    error_message = "flex_consumption.maximum_instance_count must be a whole number from 40 to 1000."
+  }
+
+  validation {
+    condition     = contains([2048, 4096], var.flex_consumption.instance_memory_in_mb)
+    error_message = "flex_consumption.instance_memory_in_mb must be 2048 or 4096."
+  }
+}
+
 variable "reconcile" {
   description = "The scheduled reconciler (README: Reconciler): `schedule` is the timer's six-field NCRONTAB (UTC); `subscription_ids` the subscriptions it lists (default: the module's; each must be inside reader_scope, where the reader role is assigned); `lookback_days` how far back job executions count (1-90); `max_pages` list calls and `max_requests` scan requests per subscription and run (1-100000), `max_seconds` the run's wall time (10-600; the app gets at most functionTimeout less a minute); `never_scanned_alert` alerts when running images stay never scanned for a day. The rescan interval is the cache TTL (7 days)."
   type = object({

@@ -98,6 +98,18 @@ ROLES: dict[str, tuple[str, str, str, str]] = {
         APP,
         "the optional Event Hub trigger reads Activity Log batches",
     ),
+    "app_scan_jobs": (
+        "${azurerm_role_definition.scan_job[0].role_definition_resource_id}",
+        "${local.scanner_resource_group_id}",
+        APP,
+        "aci-job mode: the app creates, watches and deletes its scan-job container groups in its resource group",
+    ),
+    "app_scan_job_identity": (
+        "${azurerm_role_definition.scan_job_identity[0].role_definition_resource_id}",
+        "${azurerm_user_assigned_identity.this.id}",
+        APP,
+        "aci-job mode: a group that runs as the app's identity needs assign/action on that identity, only it",
+    ),
 }
 
 
@@ -150,6 +162,40 @@ def test_the_custom_role_reads_only_the_three_workload_kinds() -> None:
     }
     assert role["scope"] == "${local.reader_scope}"
     assert role["assignable_scopes"] == ["${local.reader_scope}"]
+
+
+def test_the_scan_job_roles_allow_only_container_groups_and_assigning_the_app_identity() -> None:
+    definitions = resources()["azurerm_role_definition"]
+    (runner,) = definitions["scan_job"]["permissions"]
+    assert runner == {
+        "actions": [
+            "Microsoft.ContainerInstance/containerGroups/write",
+            "Microsoft.ContainerInstance/containerGroups/read",
+            "Microsoft.ContainerInstance/containerGroups/delete",
+        ]
+    }
+    (assigner,) = definitions["scan_job_identity"]["permissions"]
+    assert assigner == {"actions": ["Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"]}
+    for name in ("scan_job", "scan_job_identity"):
+        assert definitions[name]["scope"] == "${local.scanner_resource_group_id}"
+        assert definitions[name]["assignable_scopes"] == ["${local.scanner_resource_group_id}"]
+        assert definitions[name]["count"] == "${var.scan_job.enabled ? 1 : 0}"
+
+
+def test_scan_job_settings_are_core_settings_and_reach_the_app() -> None:
+    locals_ = module_locals()
+    settings = locals_["scan_job_settings"]
+    keys = set(re.findall(r"\b(QSCAN_[A-Z0-9_]+)\s*=", settings))
+    assert keys <= set(ENV_NAMES.values())
+    assert {
+        "QSCAN_AZURE_SCAN_MODE",
+        "QSCAN_SCAN_JOB_IMAGE",
+        "QSCAN_SCAN_JOB_RESOURCE_GROUP_ID",
+        "QSCAN_SCAN_JOB_IDENTITY_ID",
+        "QSCAN_SCAN_JOB_LOCATION",
+        "QSCAN_STORAGE_QUEUE_URL",
+    } <= keys
+    assert "local.scan_job_settings" in locals_["app_settings"]
 
 
 def test_the_event_subscription_waits_for_the_topic_roles() -> None:
