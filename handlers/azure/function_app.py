@@ -22,8 +22,9 @@ Functions (thin: they read the trigger and call `qscan.azure.handler.AzureScanHa
   schedule missed while the app was down runs once when it is back). One run (`qscan.azure.reconciler.run_with`)
   lists the subscriptions of QSCAN_RECONCILE_SUBSCRIPTION_IDS through ARM, queues scan requests for what the
   dedupe store has not seen (or saw longer ago than the cache TTL) on the scan queue, writes each
-  subscription's inventory snapshot to the results container and logs its `reconcile summary`. A run that
-  fails raises (the host logs the failure; the next occurrence runs again).
+  subscription's inventory snapshot to the results container and logs its `reconcile summary`. A run with
+  errors (a listing denied or failing, an image it cannot resolve) raises after writing them
+  (`ReconcileFailed`): a failed invocation, which the module alerts on; the next occurrence runs again.
 
 host.json holds the module's defaults (`batchSize` 4 with `newBatchThreshold` 0: at most 4 scans per instance;
 `maxDequeueCount` 5; `visibilityTimeout` 00:01:00; `functionTimeout` 00:12:00, the 600 s scan timeout plus two

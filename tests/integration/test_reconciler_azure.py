@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.functions.queue import QueueMessage
-from qscan.azure.reconciler import run_with
+from qscan.azure.reconciler import ReconcileFailed, run_with
 from qscan.dedupe.azure_table import AzureTableDedupeStore
 from qscan.reconcile.core import state_key
 from qscan.reconcile.inventory import Inventory, inventory_key
@@ -223,7 +223,9 @@ def test_an_image_that_cannot_be_resolved_is_a_run_error(world: World, queue: Qu
     configure(world, queue)
     missing = f"{world.registry.host}/team/missing:1.0"
     world.arm.add_container_group(SUB, "apps", "ghost", [("gone", missing), ("ok", world.image("shop"))])
-    (outcome,) = reconcile(world, queue)
-    assert outcome.summary.error_count == 1 and "team/missing" in outcome.summary.errors[0]
-    assert outcome.inventory.complete is False  # the next run tries the image again
+    with pytest.raises(ReconcileFailed, match=r"^1 error.*team/missing.*manifest unknown"):  # the failures alert sees the run
+        reconcile(world, queue)
+    snapshot = inventory(world)  # written all the same
+    assert snapshot.complete is False  # the next run tries the image again
+    assert [a.dedupe_key for a in snapshot.artifacts] == [f"image#{world.digests['shop']}"]
     assert requested_digests(queue.drain()) == [world.digests["shop"]]  # the group's other image all the same

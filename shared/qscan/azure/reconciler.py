@@ -20,6 +20,9 @@ Per subscription of QSCAN_RECONCILE_SUBSCRIPTION_IDS, in order, `run(...)`:
    `complete`: the app's metrics are its structured log lines, which Application Insights keeps as custom
    dimensions (modules/aci-aca alerts on them).
 
+A run with errors (a listing denied or failing, an image that cannot be resolved) still writes every snapshot,
+then `run_with` raises `ReconcileFailed`: the invocation fails, and the app's failed-invocations alert sees it.
+
 Limits (QSCAN_RECONCILE_MAX_PAGES / _MAX_REQUESTS) hold per subscription; QSCAN_RECONCILE_MAX_SECONDS is one
 budget for the whole run (a subscription the budget does not reach is logged and waits for the next run). An
 image that cannot be resolved (gone from its registry, denied, throttled) is an `Unresolved` item: an error of
@@ -40,7 +43,7 @@ from qscan.azure.workloads import Workload, container_targets
 from qscan.cloud_errors import azure_error
 from qscan.config import Settings
 from qscan.dedupe.base import Clock, DedupeStore, system_clock
-from qscan.errors import ConfigError, QscanError
+from qscan.errors import ConfigError, QscanError, TransientError
 from qscan.reconcile.core import (
     PAGE,
     Discovered,
@@ -59,6 +62,10 @@ if TYPE_CHECKING:
     from qscan.azure.handler import AzureScanHandler
 
 LOG = logging.getLogger(__name__)
+
+
+class ReconcileFailed(TransientError):
+    """Raised by `run_with` after a run in which a listing failed or an image could not be resolved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,7 @@ def run_with(
         except AzureError as exc:
             raise azure_error(exc, "queueing a scan request") or exc from None
 
-    return run(
+    outcomes = run(
         config_from(handler.settings),
         credential=handler.credential,
         store=handler.pipeline.store,
@@ -120,6 +127,14 @@ def run_with(
         arm_base_url=handler.arm_base_url,
         clock=clock,
     )
+    failed = [outcome.summary for outcome in outcomes if outcome.summary.error_count]
+    if failed:  # after every snapshot was written: the invocation fails, so the failures alert sees it
+        first = failed[0]
+        raise ReconcileFailed(
+            f"{sum(s.error_count for s in failed)} error(s) in {len(failed)} subscription(s), first: "
+            f"{first.errors[0] if first.errors else 'unknown'}"
+        )
+    return outcomes
 
 
 def run(
