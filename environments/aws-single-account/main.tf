@@ -1,6 +1,7 @@
 # qscan for one AWS account and region: the shared scan store (aws-core), the account's management-events trail
 # (aws-trail, at most one, shared by every CloudTrail-driven scanner), ECR push scanning (ecr), Lambda
-# deployment scanning (lambda) and ECS/Fargate deployment scanning (fargate).
+# deployment scanning (lambda), ECS/Fargate deployment scanning (fargate) and the scheduled reconciler
+# (reconciler-aws, behind enable_reconciler).
 
 locals {
   # try(): `terraform validate` works before `make package`; var.manifest_path's validation stops a plan
@@ -13,7 +14,7 @@ locals {
   # The handler packages by manifest name: a local zip (relative paths from the folder above the manifest's)
   # and its base64 SHA-256.
   handler_artifacts = {
-    for name in ["aws-ecr", "aws-lambda", "aws-fargate"] : name => {
+    for name in ["aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler"] : name => {
       local_path       = try(startswith(local.artifacts[name].path, "/") ? local.artifacts[name].path : "${local.artifact_base}/${local.artifacts[name].path}", "run-make-package-first.zip")
       source_code_hash = try(local.artifacts[name].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
     }
@@ -129,4 +130,23 @@ module "fargate" {
   family_exclude     = var.fargate_family_exclude
   scanner_backend    = var.fargate_scanner_backend
   severity_threshold = var.severity_threshold
+}
+
+# The scheduled reconciler: what was pushed and what runs, requested into the scanners' own queues and workflow
+# when the scan store has not seen it or saw it longer ago than the cache TTL (docs/reconciler.md).
+module "reconciler" {
+  source = "../../modules/reconciler-aws"
+  count  = var.enable_reconciler ? 1 : 0
+
+  name_prefix      = var.name_prefix
+  core             = local.core
+  handler_artifact = local.handler_artifacts["aws-reconciler"]
+  destinations = {
+    ecr_queue         = { url = module.ecr.queue_url, arn = module.ecr.queue_arn }
+    lambda_queue      = { url = module.lambda.queue_url, arn = module.lambda.queue_arn }
+    state_machine_arn = module.fargate.state_machine_arn
+  }
+  schedule_expression = var.reconciler_schedule_expression
+  # qscan's own functions are never listed (the reconciler adds itself).
+  self_function_names = [module.ecr.function_name, module.lambda.function_name, module.fargate.function_name]
 }

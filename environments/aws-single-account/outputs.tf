@@ -127,3 +127,13 @@ output "qscanner_layer_artifact" {
   description = "The qscanner layer zip published from the manifest; null when qscanner_layer_arn is used."
   value       = local.qscanner_layer_artifact
 }
+
+output "reconciler_function_name" {
+  description = "The reconciler function (null when enable_reconciler is false)."
+  value       = one(module.reconciler[*].function_name)
+}
+
+output "reconciler_alarm_arns" {
+  description = "The reconciler's alarms (never_scanned, errors); null when enable_reconciler is false."
+  value       = one(module.reconciler[*].alarm_arns)
+}

@@ -45,6 +45,10 @@ variable "manifest_path" {
     condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-fargate"].sha256_base64)
     error_message = "No Fargate task function artifact: the manifest has no \"aws-fargate\" entry (written by an older `make package`). Run `make package` in the repository root again."
   }
+  validation {
+    condition     = !can(file(var.manifest_path)) || can(jsondecode(file(var.manifest_path)).artifacts["aws-reconciler"].sha256_base64)
+    error_message = "No reconciler artifact: the manifest has no \"aws-reconciler\" entry (written by an older `make package`). Run `make package` in the repository root again."
+  }
 }
 
 variable "qscanner_layer_arn" {
@@ -218,5 +222,20 @@ variable "fargate_scanner_backend" {
   description = "How the Fargate workflow scans: `qscanner` (the task function runs qscanner from the qscanner layer; any registry) or `qualys-api` (the Qualys registry sensor; ECR images only)."
   type        = string
   default     = "qscanner"
+  nullable    = false
+}
+
+# ------------------------------------------------------------------ reconciler
+variable "enable_reconciler" {
+  description = "Deploy the scheduled reconciler (modules/reconciler-aws): lists ECR pushes, running ECS tasks and Lambda functions and requests scans of what the store has not seen or saw longer ago than the cache TTL. On by default: event delivery is best-effort, and running workloads need rescans."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "reconciler_schedule_expression" {
+  description = "When the reconciler runs (EventBridge Scheduler rate(...) or cron(...))."
+  type        = string
+  default     = "rate(1 hour)"
   nullable    = false
 }

@@ -89,21 +89,14 @@ locals {
   )
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
 resource "aws_iam_role" "this" {
-  name               = local.role_name
-  description        = "qscan reconciler (${local.region})"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = local.tags
+  name        = local.role_name
+  description = "qscan reconciler (${local.region})"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+  tags = local.tags
 }
 
 resource "aws_iam_role_policy" "this" {

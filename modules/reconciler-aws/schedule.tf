@@ -1,23 +1,16 @@
-data "aws_iam_policy_document" "scheduler_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["scheduler.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "scheduler" {
-  name               = local.scheduler_role_name
-  description        = "EventBridge Scheduler invokes the qscan reconciler (${local.region})"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
-  tags               = local.tags
+  name        = local.scheduler_role_name
+  description = "EventBridge Scheduler invokes the qscan reconciler (${local.region})"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+  tags = local.tags
 }
 
 resource "aws_iam_role_policy" "scheduler" {

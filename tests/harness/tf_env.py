@@ -36,12 +36,12 @@ def copy_root(environment: str, target: Path) -> Path:
 
 
 def fake_manifest(target: Path) -> Path:
-    """target/dist/manifest.json with `aws-ecr`, `aws-lambda` and `aws-fargate` artifacts (one-file zips), as
+    """target/dist/manifest.json with `aws-ecr`, `aws-lambda`, `aws-fargate` and `aws-reconciler` artifacts (one-file zips), as
     `make package` writes it."""
     dist = target / "dist"
     dist.mkdir(parents=True, exist_ok=True)
     artifacts: dict[str, dict[str, Any]] = {}
-    for name in ("aws-ecr", "aws-lambda", "aws-fargate"):
+    for name in ("aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler"):
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr(

@@ -258,3 +258,30 @@ run "manifest_without_fargate_handler_fails" {
 
   expect_failures = [var.manifest_path]
 }
+
+run "the_reconciler_requests_into_the_scanners_queues_and_workflow" {
+  command = plan
+
+  assert {
+    condition = (
+      length(module.reconciler) == 1 &&
+      module.reconciler[0].function_name == "qscan-reconciler" &&
+      module.reconciler[0].metrics.service == "qscan-reconciler" &&
+      strcontains(module.reconciler[0].role_policy_json, "states:StartExecution")
+    )
+    error_message = "The reconciler is on by default and may start the Fargate workflow."
+  }
+}
+
+run "the_reconciler_can_be_turned_off" {
+  command = plan
+
+  variables {
+    enable_reconciler = false
+  }
+
+  assert {
+    condition     = length(module.reconciler) == 0 && output.reconciler_function_name == null
+    error_message = "enable_reconciler = false deploys no reconciler."
+  }
+}
