@@ -209,6 +209,9 @@ def test_failed_scans_newest_first() -> None:
 
     report = _report(store)
 
+    counts = {row.artifact.split("@")[0]: row.counts for row in report.artifacts}
+    assert counts["team/app1"] is None and counts["team/app2"] is None  # findings unknown, never "clean"
+    assert counts["team/app4"] == {"critical": 0, "high": 0, "medium": 0, "low": 0, "info": 0}
     assert [(r.target.repository, r.status) for r in report.failed_scans] == [
         ("team/app2", "timeout"),
         ("team/app3", "partial"),

@@ -43,7 +43,7 @@ class ArtifactRow:
     workloads: tuple[str, ...]
     last_scanned_at: float | None
     scan_status: str | None  # the latest stored result's status
-    counts: dict[str, int] | None
+    counts: dict[str, int] | None  # None: no result, or its findings are unknown (never shown as clean)
     result_location: str | None
     result_key: str | None  # the store key of the latest result read, when one was
     raw_outputs: tuple[tuple[str, str], ...]  # (name, store key): SARIF, scanner JSON, SBOM when stored
@@ -245,7 +245,7 @@ def _inventory_artifacts(
                     workloads=item.workloads,
                     last_scanned_at=scanned_at,
                     scan_status=result.status if result else None,
-                    counts=result.counts if result else None,
+                    counts=_known_counts(result),
                     result_location=location or (result.location if result else None),
                     result_key=result.key if result else None,
                     raw_outputs=result.raw_outputs if result else (),
@@ -267,11 +267,16 @@ def _result_only(row: ResultRow) -> ArtifactRow:
         workloads=(target.resource_id,) if target.resource_id else (),
         last_scanned_at=row.scanned_at,
         scan_status=row.status,
-        counts=row.counts,
+        counts=_known_counts(row),
         result_location=row.location,
         result_key=row.key,
         raw_outputs=row.raw_outputs,
     )
+
+
+def _known_counts(row: ResultRow | None) -> dict[str, int] | None:
+    """A result's severity counts, or None when its findings are unknown (partial, failed, timeout: not clean)."""
+    return row.counts if row is not None and row.status in COMPLETE_STATUSES else None
 
 
 def _severity_by_day(results: list[ResultRow]) -> list[tuple[str, dict[str, int]]]:
