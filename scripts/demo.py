@@ -34,7 +34,9 @@ Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
    handlers/aws/fargate/handler.py in scripts/demo_tasks.py (tests/harness/lambda_runner.running_function) with
    the task function's environment, the endpoint, the simulated scanner and the registry's CA bundle. Each
    execution ends before the next call;
-8. print a summary table, write reports/demo-<timestamp>.html (and .json), `terraform destroy` and stop
+8. print a summary table, write reports/demo-<timestamp>.html (and .json), run `qscan report` on the demo's
+   stores (reports/qscan-report-aws-<timestamp>/ and, with the Azure part, qscan-report-azure-<timestamp>/:
+   the results bucket and dedupe table on moto, Azurite's container and table), `terraform destroy` and stop
    everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the workers and Terraform, the registry
    and then the moto server (all of its resources vanish with it); no process or port is left behind.
 
@@ -1299,6 +1301,52 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
     return summary
 
 
+def coverage_reports(run: Run, azure: demo_azure.AzureObserved | None) -> list[Path]:
+    """`qscan report` (docs/report.md) on the demo's stores: the results bucket and dedupe table on moto, and
+    Azurite's results container and dedupe table; one directory per cloud under the report dir."""
+    qscan = Path(sys.executable).with_name("qscan")
+    aws_env = {
+        "QSCAN_AWS_ENDPOINT_URL": run.moto.endpoint,
+        "AWS_DEFAULT_REGION": ms.REGION,
+        "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
+    }
+    jobs = [
+        (
+            "aws",
+            ["--aws-bucket", run.out["results_bucket_name"], "--dedupe-table", run.out["dedupe_table_name"]],
+            aws_env,
+        )
+    ]
+    if azure is not None:
+        azure_args = [
+            *("--azure-account-url", azure.storage["blob_endpoint"]),
+            *("--container", demo_azure.RESULTS_CONTAINER),
+            *("--dedupe-table-name", demo_azure.DEDUPE_TABLE),
+            *("--table-url", azure.storage["table_endpoint"]),
+        ]
+        jobs.append(
+            ("azure", azure_args, {"AZURE_STORAGE_CONNECTION_STRING": azure.storage["connection_string"]})
+        )
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "HOME")}
+    written = []
+    for cloud, args, extra in jobs:
+        out = run.options.report_dir / f"qscan-report-{cloud}-{run.stamp}"
+        log = run.logs / f"qscan-report-{cloud}.log"
+        proc = popen(
+            run.children, [str(qscan), "report", *args, "--out", str(out)], log, REPO, {**base, **extra}
+        )
+        try:
+            code = proc.wait(timeout=120)
+        except subprocess.TimeoutExpired as exc:
+            raise DemoError(f"qscan report ({cloud}) did not finish in 120 s (log: {log})") from exc
+        if code != 0:
+            raise DemoError(f"qscan report ({cloud}) exited {code} (log: {log})")
+        written.append(out / "report.html")
+        run.progress.say(f"qscan report ({cloud}): {out / 'report.html'} (and report.json)")
+    return written
+
+
 def run_demo(options: Options, progress: Progress, children: Children) -> int:
     run = start_run(options, progress, children)
     deploy(run)
@@ -1318,6 +1366,7 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
         summary = write_report(
             run, Observed(invocations, ecs.cases, executions, task_calls, azure), alerts_url
         )
+        coverage_reports(run, azure)
     if options.destroy and run.terraform is not None:
         progress.say("terraform destroy (the queue policies wait ~25 s each, in parallel)")
         run.terraform.run(

@@ -270,6 +270,8 @@ class AzureObserved:
     poisoned: list[str]  # case keys of the messages in the poison queue
     facts: dict[str, str] = field(default_factory=dict)
     processes: dict[str, int] = field(default_factory=dict)  # what it started: name -> pid
+    # where `qscan report` reads: blob_endpoint, table_endpoint, connection_string (Azurite's public dev key)
+    storage: dict[str, str] = field(default_factory=dict)
 
 
 def app_settings(azurite: Any, events_endpoint: str, qscanner: Path) -> dict[str, str]:
@@ -474,8 +476,13 @@ def run_azure(
     }
     the_cases = cases(registry_host, digests)
     started = {"azurite": azurite.pid, "host": host_pid}
+    storage = {
+        "blob_endpoint": azurite.blob_endpoint,
+        "table_endpoint": azurite.table_endpoint,
+        "connection_string": azurite.connection_string,
+    }
     return AzureObserved(
-        the_cases, lines, message_cases, filtered, list(events.events), poisoned, facts, started
+        the_cases, lines, message_cases, filtered, list(events.events), poisoned, facts, started, storage
     )
 
 
