@@ -18,6 +18,7 @@ SEVERITY_COLORS = {
 COVERAGE_COLORS = {"fresh": "#2e7d32", "stale": "#f9a825", "never-scanned": "#c62828"}
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 40
+MAX_BAR = 48.0  # a few days do not make wall-wide bars
 
 
 def _e(value: object) -> str:
@@ -31,7 +32,7 @@ def severity_chart(days: list[tuple[str, dict[str, int]]]) -> str:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     peak = max(1, *(sum(counts.values()) for _, counts in days))
     step = plot_w / len(days)
-    bar = max(1.0, step * 0.8)
+    bar = min(MAX_BAR, max(1.0, step * 0.8))
     parts = [
         f'<svg class="chart" role="img" aria-label="Findings by severity per day" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}">',
