@@ -36,6 +36,9 @@ module "aci_aca" {
 
   handler_artifact   = local.handler_artifact
   plan_sku           = var.plan_sku
+  hosting            = var.hosting
+  flex_consumption   = var.flex_consumption
+  scan_job           = var.scan_job
   severity_threshold = var.severity_threshold
   acr_registry_ids   = var.acr_registry_ids
 

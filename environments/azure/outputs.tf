@@ -3,6 +3,11 @@ output "function_app_name" {
   value       = module.aci_aca.function_app_name
 }
 
+output "flex_deploy_command" {
+  description = "With hosting = flex_consumption: run it after apply (and for each new package) to deploy the app; null on Elastic Premium."
+  value       = module.aci_aca.flex_deploy_command
+}
+
 output "qualys_secret_uri" {
   description = "Versionless URI of the Qualys secret: set its value after the first apply."
   value       = module.aci_aca.qualys_secret_uri

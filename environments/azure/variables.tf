@@ -64,9 +64,38 @@ variable "enable_activity_log_trigger" {
 }
 
 variable "plan_sku" {
-  description = "Elastic Premium plan size: EP1, EP2 or EP3."
+  description = "Elastic Premium plan size: EP1, EP2 or EP3 (hosting = elastic_premium)."
   type        = string
   default     = "EP1"
+}
+
+variable "hosting" {
+  description = "Function App hosting: elastic_premium (default) or flex_consumption (its package is deployed with the flex_deploy_command output after apply; modules/aci-aca README: Flex Consumption)."
+  type        = string
+  default     = "elastic_premium"
+}
+
+variable "flex_consumption" {
+  description = "Flex Consumption scale (hosting = flex_consumption): maximum_instance_count 40-1000, instance_memory_in_mb 2048 or 4096."
+  type = object({
+    maximum_instance_count = optional(number, 100)
+    instance_memory_in_mb  = optional(number, 2048)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "scan_job" {
+  description = "The ACI scan-job mode for scans longer than the function allows (modules/aci-aca `scan_job`: enabled, image, cpu, memory_gb, check_delay_seconds; the module validates them)."
+  type = object({
+    enabled             = optional(bool, false)
+    image               = optional(string)
+    cpu                 = optional(number, 2)
+    memory_gb           = optional(number, 4)
+    check_delay_seconds = optional(number, 60)
+  })
+  default  = {}
+  nullable = false
 }
 
 variable "severity_threshold" {
