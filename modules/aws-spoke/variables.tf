@@ -64,6 +64,11 @@ variable "trail_multi_region" {
   description = "Only with create_trail: one trail for every region of the account (then create_trail in one region only)."
   type        = bool
   default     = false
+
+  validation {
+    condition     = var.create_trail || !var.trail_multi_region
+    error_message = "trail_multi_region only applies with create_trail = true."
+  }
 }
 
 variable "trail_bucket_force_destroy" {
@@ -72,8 +77,8 @@ variable "trail_bucket_force_destroy" {
   default     = false
 
   validation {
-    condition     = var.create_trail || (!var.trail_bucket_force_destroy && !var.trail_multi_region)
-    error_message = "trail_multi_region and trail_bucket_force_destroy only apply with create_trail = true."
+    condition     = var.create_trail || !var.trail_bucket_force_destroy
+    error_message = "trail_bucket_force_destroy only applies with create_trail = true."
   }
 }
 

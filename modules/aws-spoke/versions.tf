@@ -1,4 +1,4 @@
-# Terraform >= 1.9: a variable validation that refers to another variable (trail_bucket_force_destroy).
+# Terraform >= 1.9: variable validations that refer to another variable (the trail settings to create_trail).
 # hashicorp/aws 5.x like the platform modules (tested with 5.100; 6.x renames data.aws_region.name).
 terraform {
   required_version = ">= 1.9"

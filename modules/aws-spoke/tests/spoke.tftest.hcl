@@ -147,9 +147,10 @@ run "trail_settings_without_a_trail_are_refused" {
 
   variables {
     trail_bucket_force_destroy = true
+    trail_multi_region         = true
   }
 
-  expect_failures = [var.trail_bucket_force_destroy]
+  expect_failures = [var.trail_bucket_force_destroy, var.trail_multi_region]
 }
 
 run "bad_hub_contract_is_refused" {
