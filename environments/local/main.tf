@@ -12,7 +12,7 @@ locals {
   # The handler packages by manifest name: a local zip (relative paths from the folder above the manifest's)
   # and its base64 SHA-256.
   handler_artifacts = {
-    for name in ["aws-ecr", "aws-lambda", "aws-fargate"] : name => {
+    for name in ["aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler"] : name => {
       local_path       = try(startswith(local.artifacts[name].path, "/") ? local.artifacts[name].path : "${local.artifact_base}/${local.artifacts[name].path}", "run-make-package-first.zip")
       source_code_hash = try(local.artifacts[name].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
     }
@@ -117,4 +117,25 @@ module "fargate" {
   execution_timeout_seconds = 300
 
   memory_size = 128
+}
+
+# The scheduled reconciler, off by default here: the demo runs the reconciler's handler itself (as it calls the
+# scanners' handlers), so nothing needs a schedule on moto. enable_reconciler = true applies the module as
+# aws-single-account does.
+module "reconciler" {
+  source = "../../modules/reconciler-aws"
+  count  = var.enable_reconciler ? 1 : 0
+
+  name_prefix      = var.name_prefix
+  core             = local.core
+  handler_artifact = local.handler_artifacts["aws-reconciler"]
+  destinations = {
+    ecr_queue         = { url = module.ecr.queue_url, arn = module.ecr.queue_arn }
+    lambda_queue      = { url = module.lambda.queue_url, arn = module.lambda.queue_arn }
+    state_machine_arn = module.fargate.state_machine_arn
+  }
+  self_function_names = [module.ecr.function_name, module.lambda.function_name, module.fargate.function_name]
+  memory_size         = 128
+  timeout             = 120
+  limits              = { max_seconds = 60 }
 }

@@ -65,3 +65,10 @@ variable "severity_threshold" {
   type        = string
   default     = "HIGH"
 }
+
+variable "enable_reconciler" {
+  description = "Apply the scheduled reconciler (modules/reconciler-aws) too. Off: the demo runs the reconciler's handler itself."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -60,11 +60,11 @@ variable "destinations" {
   validation {
     condition = alltrue([
       for q in [var.destinations.ecr_queue, var.destinations.lambda_queue] : q == null || (
-        can(regex("^https://sqs\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[0-9]{12}/[A-Za-z0-9_-]{1,80}$", q.url)) &&
+        can(regex("^(https://[A-Za-z0-9.-]+(:[0-9]+)?|http://(localhost|127\\.0\\.0\\.1)(:[0-9]+)?)/[0-9]{12}/[A-Za-z0-9_-]{1,80}$", q.url)) &&
         can(regex("^arn:aws[a-z-]*:sqs:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,80}$", q.arn))
       )
     ])
-    error_message = "destinations: a queue is { url = https://sqs.<region>.amazonaws.com/<account>/<name>, arn = arn:aws:sqs:... } (standard queues)."
+    error_message = "destinations: a queue is { url = https://sqs.<region>.amazonaws.com/<account>/<name> (http only on localhost), arn = arn:aws:sqs:... } (standard queues)."
   }
   validation {
     condition     = var.destinations.state_machine_arn == null || can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", var.destinations.state_machine_arn))
