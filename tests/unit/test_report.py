@@ -127,7 +127,25 @@ def test_coverage_per_scope_and_platform_from_the_inventories() -> None:
     assert by_artifact[f"{c.repository}@{c.digest}"].result_location is None
     extra = by_artifact[f"{orphan.target.repository}@{orphan.target.digest}"]
     assert (extra.status, extra.result_location) == (NOT_IN_INVENTORY, orphan.result_location)
-    assert len(report.artifacts) == 5
+    assert [row.status for row in report.artifacts] == [  # what needs action first
+        "never-scanned",
+        "never-scanned",
+        "stale",
+        "fresh",
+        NOT_IN_INVENTORY,
+    ]
+
+
+def test_the_page_lists_at_most_max_artifact_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = MemoryResultStore()
+    for n in range(3):
+        _put(store, _image(n), "2026-12-01T00:00:00Z")
+    monkeypatch.setattr("qscan.report.html.MAX_ARTIFACT_ROWS", 2)
+
+    page = render_html(_report(store), lambda _key: None)
+
+    assert page.count('<tr class="artifact"') == 2
+    assert "The first 2 of 3 are listed" in page and 'id="artifact-count">3<' in page
 
 
 def test_raw_outputs_and_other_keys_are_not_results_and_malformed_documents_are_listed() -> None:
@@ -337,7 +355,8 @@ def test_report_json_holds_the_numbers_the_page_shows(tmp_path: Path) -> None:
     for status, count in data["coverage"]["total"].items():
         assert re.search(rf'id="coverage-{status}">{count}<', page)
     assert data["results"] == 1 and len(data["artifacts"]) == 2
-    assert data["artifacts"][0]["result_location"] == result.result_location
+    first = next(row for row in data["artifacts"] if row["dedupe_key"] == _image(1).dedupe_key)
+    assert first["result_location"] == result.result_location and first["status"] == "fresh"
 
 
 def test_progress_lines_every_n_documents_and_at_the_end() -> None:

@@ -20,6 +20,7 @@ from qscan.results.model import SEVERITY_LABELS
 Link = Callable[[str], str | None]
 MAX_FAILED_ROWS = 500
 MAX_MALFORMED_ROWS = 500
+MAX_ARTIFACT_ROWS = 20_000  # a page a browser still opens; report.json has every artifact
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px;color:#222;background:#fafafa}
@@ -161,10 +162,15 @@ def _failed(failed: list[ResultRow], link: Link) -> str:
 def _artifacts(artifacts: list[ArtifactRow], link: Link) -> str:
     if not artifacts:
         return '<h2>Artifacts</h2><p class="empty">No artifacts: no inventory and no results.</p>'
-    rows = "".join(_artifact_row(row, link) for row in artifacts)
+    rows = "".join(_artifact_row(row, link) for row in artifacts[:MAX_ARTIFACT_ROWS])
     severity_heads = "".join(f"<th>{_e(label)}</th>" for label in SEVERITY_LABELS)
+    more = (
+        f'<p class="meta">The first {MAX_ARTIFACT_ROWS} of {len(artifacts)} are listed (all are in report.json).</p>'
+        if len(artifacts) > MAX_ARTIFACT_ROWS
+        else ""
+    )
     return (
-        f'<h2>Artifacts (<span id="artifact-count">{len(artifacts)}</span>)</h2>'
+        f'<h2>Artifacts (<span id="artifact-count">{len(artifacts)}</span>)</h2>{more}'
         '<table id="artifacts"><thead><tr><th>status</th><th>cloud</th><th>scope</th><th>platform</th>'
         "<th>region</th><th>artifact</th><th>workloads</th><th>last scanned</th><th>scan status</th>"
         f"{severity_heads}<th>result</th><th>raw outputs</th></tr></thead><tbody>{rows}</tbody></table>"

@@ -1,8 +1,8 @@
 """The numbers of `qscan report`, computed from what `qscan.report.collect` read (the JSON file is `to_dict`).
 
 - Artifacts: every artifact of the inventories (what runs or was pushed), with its coverage status, joined by
-  dedupe key to its latest stored result; then artifacts that only have results (no inventory lists them:
-  status `not-in-inventory`, outside the coverage numbers).
+  dedupe key to its latest stored result, and artifacts that only have results (no inventory lists them:
+  status `not-in-inventory`, outside the coverage numbers); never-scanned first, then stale, fresh, the rest.
 - Coverage status: the inventory's (`fresh` / `stale` / `never-scanned` at the reconciler's run). With the dedupe
   store, the store's current record wins: a live completion is `fresh` (scanned since the run); without one an
   artifact the inventory called fresh is `stale` when a scan time is known, else `never-scanned`.
@@ -29,6 +29,7 @@ NOT_IN_INVENTORY = "not-in-inventory"
 TOP_VULNERABILITIES = 25
 MAX_CVES_SHOWN = 10
 _AZURE_PLATFORMS = frozenset({"aci", "aca"})
+_STATUS_ORDER = ("never-scanned", "stale", "fresh", NOT_IN_INVENTORY)  # what needs action first
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +166,10 @@ def build_report(collected: Collected, *, source: str, now: float) -> Report:
     """The report of `collected` at time `now` (epoch seconds; see the module docstring)."""
     latest = _latest_by_artifact(collected.results)
     artifacts, seen = _inventory_artifacts(collected, latest, now)
-    for key, row in sorted(latest.items(), key=lambda item: item[1].artifact):
+    for key, row in latest.items():
         if key not in seen:
             artifacts.append(_result_only(row))
+    artifacts.sort(key=lambda a: (_STATUS_ORDER.index(a.status), a.cloud, a.scope, a.platform, a.artifact))
     coverage: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
     for item in artifacts:
         if item.status != NOT_IN_INVENTORY:
