@@ -17,8 +17,8 @@ Per subscription of QSCAN_RECONCILE_SUBSCRIPTION_IDS, in order, `run(...)`:
    base64, and takes a request's complete target straight to its claim);
 3. logs one `reconcile summary` line per subscription with the structured fields `reconcile` (the core's
    summary plus `subscription` and `skipped`: listed entries left out, qscan's own resources among them) and
-   `complete`: the app's metrics are its structured log lines, which Application Insights keeps as custom
-   dimensions (modules/aci-aca alerts on them).
+   `complete`: the app's metrics are its structured log lines (`qscan.log`'s JSON, the `message` of an
+   Application Insights trace; modules/aci-aca's never-scanned alert parses it).
 
 A run with errors (a listing denied or failing, an image that cannot be resolved) still writes every snapshot,
 then `run_with` raises `ReconcileFailed`: the invocation fails, and the app's failed-invocations alert sees it.
