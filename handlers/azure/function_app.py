@@ -9,7 +9,8 @@ Functions (thin: they read the trigger and call `qscan.azure.handler.AzureScanHa
   JSON, then base64. The attempt is the message's dequeue count of the host's maxDequeueCount (host.json,
   or its app-setting override AzureFunctionsJobHost__extensions__queues__maxDequeueCount); a raised error
   makes the message visible again after visibilityTimeout, and after maxDequeueCount the host moves it to
-  `<queue>-poison`.
+  `<queue>-poison`. With QSCAN_AZURE_SCAN_MODE=aci-job the same queue also carries the handler's own job-check
+  messages (`qscan.azure.scan_job`), which it tells apart from Event Grid events.
 - `activity_log`: Event Hub trigger (cardinality many) for the alternative Activity Log trigger, registered
   only when the app setting QSCAN_ACTIVITY_LOG_HUB_NAME is set (with QSCAN_ACTIVITY_LOG_CONSUMER_GROUP;
   connection prefix `QSCAN_ACTIVITY_LOG`: QSCAN_ACTIVITY_LOG__fullyQualifiedNamespace, __credential, __clientId),
