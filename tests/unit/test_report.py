@@ -297,11 +297,10 @@ def test_the_dedupe_store_updates_the_inventory_status() -> None:
     assert sorted(dedupe.looked_up) == sorted(
         str(t.dedupe_key) for t in (scanned_since, expired, gone, claimed)
     )
-    assert _report(store).coverage_total == {
-        "fresh": 2,
-        "stale": 1,
-        "never-scanned": 1,
-    }  # without: as inventoried
+    assert report.dedupe_used
+    without = _report(store)
+    assert without.coverage_total == {"fresh": 2, "stale": 1, "never-scanned": 1}  # as inventoried
+    assert not without.dedupe_used
 
 
 def test_every_stored_value_is_escaped_and_nothing_is_linked_without_a_local_copy() -> None:

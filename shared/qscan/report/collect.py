@@ -129,6 +129,7 @@ class Collected:
     inventories: list[Inventory] = field(default_factory=list)
     malformed: list[Malformed] = field(default_factory=list)
     dedupe: dict[str, DedupeRecord | None] = field(default_factory=dict)
+    dedupe_store: bool = False  # a dedupe store was given (its records of the inventory artifacts are above)
     documents_read: int = 0
     raw_outputs_skipped: int = 0
 
@@ -202,6 +203,7 @@ def collect(
                 collected.inventories.append(inventory)
             ticker.tick(collected)
     if dedupe is not None:
+        collected.dedupe_store = True
         for inventory in collected.inventories:
             for item in inventory.artifacts:
                 if item.dedupe_key not in collected.dedupe:

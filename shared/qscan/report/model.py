@@ -198,7 +198,7 @@ def build_report(collected: Collected, *, source: str, now: float) -> Report:
         failed_scans=failed,
         artifacts=artifacts,
         malformed=list(collected.malformed),
-        dedupe_used=bool(collected.dedupe),
+        dedupe_used=collected.dedupe_store,
     )
 
 
