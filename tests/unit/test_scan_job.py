@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 from qscan.azure.scan_job import (
     JOB_COMMAND,
     OWNER_ENV,
@@ -23,7 +24,7 @@ from qscan.azure.scan_job import (
     parse_target,
 )
 from qscan.config import Settings
-from qscan.errors import ConfigError, InvalidEvent
+from qscan.errors import ConfigError, InvalidEvent, TransientError
 from qscan.registry.credentials import RegistryCredential
 from qscan.secrets import QualysSecret
 from qscan.target import ScanTarget
@@ -222,3 +223,58 @@ def test_the_job_exits_2_on_invalid_input_without_building_anything() -> None:
     env = {"QSCAN_CLOUD": "azure", TARGET_ENV: json.dumps(target().to_dict()), OWNER_ENV: "not-a-job"}
     assert main(env) == 2
     assert main({"QSCAN_CLOUD": "azure", OWNER_ENV: job_name("m", KEY)}) == 2
+
+
+class _Groups:
+    """container_groups stand-in whose PUT answers `status`."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    def begin_create_or_update(self, *_args: Any, **_kwargs: Any) -> Any:
+        error = HttpResponseError(message="injected")
+        error.status_code = self.status
+        raise error
+
+
+class _Pipeline:
+    lease_seconds = 720
+
+    def __init__(self) -> None:
+        self.released: list[tuple[str, str]] = []
+
+    def release(self, key: str, owner: str) -> None:
+        self.released.append((key, owner))
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [(500, TransientError, "HTTP 500"), (403, ConfigError, "scan-job role")],
+)
+def test_a_refused_put_releases_the_claim_and_queues_no_check(
+    monkeypatch: pytest.MonkeyPatch, status: int, error: type[Exception], message: str
+) -> None:
+    queue: list[Any] = []
+    jobs = ScanJobs(
+        Settings.from_env(JOB_SETTINGS), credential=object(), storage_credential=object(), queue=queue
+    )
+    monkeypatch.setattr(jobs, "_groups", lambda: _Groups(status))
+    pipeline = _Pipeline()
+    name = job_name("m", KEY)
+    with pytest.raises(error, match=message):
+        jobs.start(
+            target(), name, pipeline, QualysSecret(pod="US2", gateway_url=None, access_token=TOKEN), None
+        )  # type: ignore[arg-type]
+    assert pipeline.released == [(KEY, name)]
+    assert queue == []
+
+
+def test_a_secret_without_a_token_releases_the_claim() -> None:
+    jobs = ScanJobs(
+        Settings.from_env(JOB_SETTINGS), credential=object(), storage_credential=object(), queue=[]
+    )
+    pipeline = _Pipeline()
+    secret = QualysSecret(pod="US2", gateway_url=None, username="u", password="p")
+    with pytest.raises(ConfigError):
+        jobs.start(target(), "qscan-job-x", pipeline, secret, None)  # type: ignore[arg-type]
+    assert pipeline.released == [(KEY, "qscan-job-x")]

@@ -15,7 +15,8 @@ Start (the queue handler, after it resolved the image and won its claim for the 
   (ARM never returns those; never `value`, never the command line);
 - then a job check goes on the scan queue with a visibility delay (QSCAN_SCAN_JOB_CHECK_DELAY_SECONDS): the
   strict body `{"qscan_job": {"name", "key", "owner", "deadline"}}` (`JobCheck`; unknown keys rejected). The
-  deadline is the claim's lease (scan timeout + lease margin) from the start.
+  deadline is `START_ALLOWANCE_SECONDS` (provisioning, image pull) plus the claim's lease (scan timeout + lease
+  margin) from the start; the job renews its claim when it starts scanning.
 - Errors: a failed PUT releases the claim and raises (the scan message is retried, then poisoned and alerted on);
   a failed enqueue raises with the claim kept: the redelivered message wins its own claim again (the owner, the
   job name, derives from the message id and the dedupe key), PUTs the same group again (ARM's PUT is idempotent)
@@ -73,6 +74,7 @@ CONTAINER = "scan"
 JOB_COMMAND = ("python", "-m", "qscan.azure.scan_job")
 OWN_TAG_VALUE = "scan-job"
 MAX_TARGET_CHARS = 8192
+START_ALLOWANCE_SECONDS = 600  # provisioning and the image pull, before the job renews its claim and scans
 MAX_DEADLINE = 4102444800  # 2100-01-01: a deadline beyond is not one qscan wrote
 # Settings the job needs, forwarded as plain values (never a secret: the secret ones go as secureValue).
 FORWARDED: tuple[str, ...] = (
@@ -292,11 +294,11 @@ class ScanJobs:
         key = target.dedupe_key
         if key is None:
             raise ValueError("a scan job needs a resolved target")
-        env = job_environment(
-            self.settings, target, name, secret=secret, registry=registry, client_id=self.client_id
-        )
         action = f"ARM PUT container group {name}"
         try:
+            env = job_environment(
+                self.settings, target, name, secret=secret, registry=registry, client_id=self.client_id
+            )
             self._arm(
                 action,
                 lambda: self._groups().begin_create_or_update(
@@ -307,7 +309,10 @@ class ScanJobs:
             pipeline.release(key, name)
             raise
         check = JobCheck(
-            name=name, key=key, owner=name, deadline=int(self.clock()) + int(pipeline.lease_seconds)
+            name=name,
+            key=key,
+            owner=name,
+            deadline=int(self.clock()) + START_ALLOWANCE_SECONDS + int(pipeline.lease_seconds),
         )
         self.enqueue(check)
         LOG.info("scan job %s started for %s", name, target.image, extra={"dedupe_key": key, "job": name})
@@ -480,10 +485,7 @@ def main(environ: Mapping[str, str] | None = None, **handler_options: Any) -> in
             handler_options.setdefault("registry_credentials", _job_registry(env, target))
             handler = AzureScanHandler(settings, **handler_options)
             outcome = handler.pipeline.process(target, owner=owner)
-        except ScanFailed as exc:
-            LOG.error("scan job failed: %s", exc.reason, extra={"dedupe_key": target.dedupe_key})
-            return 1
-        except QscanError as exc:
+        except QscanError as exc:  # incl. ScanFailed: the pipeline recorded, notified and released
             LOG.error("scan job failed: %s", exc.reason, extra={"dedupe_key": target.dedupe_key})
             return 1
         except Exception:
