@@ -1,7 +1,8 @@
 # The read role the hub's scanners assume in this account (account-wide: one per account, see
-# create_read_role): trusted by exactly the hub's scanner roles with the hub's ExternalId; one inline policy per
-# hub platform, its read policy verbatim (ECR pull/describe, lambda:GetFunction, ecs:DescribeTaskDefinition,
-# lambda:TagResource when the hub's Lambda scanner tags).
+# create_read_role): trusted by exactly the hub's scanner roles with the hub's ExternalId (and, with an
+# organization, only while they belong to it); one inline policy per hub platform, its read policy verbatim
+# (ECR pull/describe, lambda:GetFunction, ecs:DescribeTaskDefinition, lambda:TagResource when the hub's Lambda
+# scanner tags).
 locals {
   read_trust_policy = jsonencode({
     Version = "2012-10-17"
@@ -10,7 +11,13 @@ locals {
       Effect    = "Allow"
       Principal = { AWS = sort(distinct(var.hub.scanner_role_arns)) }
       Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "sts:ExternalId" = var.hub.spoke_external_id } }
+      # With an organization, the scanners must also still belong to it (aws:PrincipalOrgID).
+      Condition = {
+        StringEquals = merge(
+          { "sts:ExternalId" = var.hub.spoke_external_id },
+          var.hub.organization_id == null ? {} : { "aws:PrincipalOrgID" = var.hub.organization_id },
+        )
+      }
     }]
   })
 }

@@ -10,7 +10,7 @@ variable "name_prefix" {
 }
 
 variable "hub" {
-  description = "The hub's contract: modules/aws-hub's (and environments/aws-hub's) spoke_config output, verbatim. Its event_patterns are forwarded, its read_policy_jsons attached to the read role, its scanner_role_arns trusted with its spoke_external_id."
+  description = "The hub's contract: modules/aws-hub's (and environments/aws-hub's) spoke_config output, verbatim. Its event_patterns are forwarded, its read_policy_jsons attached to the read role, its scanner_role_arns trusted with its spoke_external_id (and its organization_id, when set, as aws:PrincipalOrgID)."
   type = object({
     event_bus_arn     = string
     scanner_role_arns = list(string)

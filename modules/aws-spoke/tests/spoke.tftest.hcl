@@ -88,10 +88,10 @@ run "read_role_trusts_the_hub_scanners_with_the_external_id" {
         Effect    = "Allow"
         Principal = { AWS = ["arn:aws:iam::111111111111:role/qscan-ecr-scanner-eu-west-1", "arn:aws:iam::111111111111:role/qscan-lambda-scanner-eu-west-1"] }
         Action    = "sts:AssumeRole"
-        Condition = { StringEquals = { "sts:ExternalId" = "o-a1b2c3d4e5-qscan" } }
+        Condition = { StringEquals = { "sts:ExternalId" = "o-a1b2c3d4e5-qscan", "aws:PrincipalOrgID" = "o-a1b2c3d4e5" } }
       }]
     }
-    error_message = "Exactly the hub's scanner roles, with the ExternalId, may assume the read role: ${aws_iam_role.read[0].assume_role_policy}"
+    error_message = "Exactly the hub's scanner roles, with the ExternalId and while in the organization, may assume the read role: ${aws_iam_role.read[0].assume_role_policy}"
   }
   assert {
     condition     = jsonencode({ for key, policy in aws_iam_role_policy.read : key => policy.policy }) == jsonencode(var.hub.read_policy_jsons)
@@ -100,6 +100,19 @@ run "read_role_trusts_the_hub_scanners_with_the_external_id" {
   assert {
     condition     = aws_iam_role_policy.read["lambda"].name == "qscan-spoke-read-lambda" && output.trail_arn == null && length(module.trail) == 0
     error_message = "Policies are named after the platform; no trail unless create_trail."
+  }
+}
+
+run "without_an_organization_the_external_id_alone" {
+  command = plan
+
+  variables {
+    hub = merge(var.hub, { organization_id = null })
+  }
+
+  assert {
+    condition     = jsondecode(output.read_trust_policy_json).Statement[0].Condition == { StringEquals = { "sts:ExternalId" = "o-a1b2c3d4e5-qscan" } }
+    error_message = "A hub without an organization (listed accounts) is trusted by role ARN and ExternalId only."
   }
 }
 
