@@ -223,7 +223,9 @@ def test_an_image_that_cannot_be_resolved_is_a_run_error(world: World, queue: Qu
     configure(world, queue)
     missing = f"{world.registry.host}/team/missing:1.0"
     world.arm.add_container_group(SUB, "apps", "ghost", [("gone", missing), ("ok", world.image("shop"))])
-    with pytest.raises(ReconcileFailed, match=r"^1 error.*team/missing.*manifest unknown"):  # the failures alert sees the run
+    with pytest.raises(
+        ReconcileFailed, match=r"^1 error.*team/missing.*manifest unknown"
+    ):  # the failures alert sees the run
         reconcile(world, queue)
     snapshot = inventory(world)  # written all the same
     assert snapshot.complete is False  # the next run tries the image again
