@@ -1,6 +1,6 @@
 """The AWS reconciler over moto (in-process): missed events are found and requested once, where they belong.
 
-The world: an ECR repository with two images pushed (one digest under two tags), an ECS task running one of
+The world: an ECR repository with two images pushed (one digest under two tags) and an image index, an ECS task running one of
 them by tag (resolved through ECR) and a task running a public image by digest, a zip Lambda function and
 qscan's own scanner function; no event was ever delivered. The real DynamoDB dedupe store, S3 results
 bucket, SQS queues and a Step Functions state machine are moto's.
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
-D_V1, D_V2, D_NGINX = ("sha256:" + c * 64 for c in "abc")
+D_V1, D_V2, D_NGINX, D_INDEX = ("sha256:" + c * 64 for c in "abcd")
 NGINX = f"public.ecr.aws/nginx/nginx@{D_NGINX}"
 DAY = 24 * 3600
 TTL = 7 * DAY
@@ -144,6 +144,14 @@ def _populate(world: World, role: str) -> None:
             imageDigest=digest,
             imageTag=tag,
         )
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
+    ecr.put_image(  # an image index: its platform manifests are the images (as on the push path)
+        repositoryName="team/app",
+        imageManifest=json.dumps(index),
+        imageManifestMediaType="application/vnd.oci.image.index.v1+json",
+        imageDigest=D_INDEX,
+        imageTag="multi",
+    )
     ecs = boto3.client("ecs", region_name=REGION)
     ecs.create_cluster(clusterName="main")
     for family, image in (("web", f"{REGISTRY}/team/app:v1"), ("edge", NGINX)):
