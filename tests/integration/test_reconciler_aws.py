@@ -291,3 +291,39 @@ def test_a_listed_service_needs_its_destination(world: World) -> None:
         reconcile_services=("ecr",), reconcile_state_machine_arn=None, reconcile_lambda_queue_url=None
     )
     assert only_ecr["unique"] == 2
+
+
+def test_another_account_is_listed_through_the_spoke_role(world: World) -> None:
+    spoke = "210987654321"
+    sts = boto3.client("sts", region_name=REGION)
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{spoke}:role/qscan-spoke-read", RoleSessionName="setup", ExternalId="x-1"
+    )["Credentials"]
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+    spoke_ecr = session.client("ecr")
+    spoke_ecr.create_repository(repositoryName="spoke/app")
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": [],
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+                           "digest": "sha256:" + "e" * 64}}  # fmt: skip
+    digest = "sha256:" + "f" * 64
+    spoke_ecr.put_image(repositoryName="spoke/app", imageManifest=json.dumps(manifest), imageDigest=digest)
+
+    summary = world.reconciler(
+        reconcile_accounts=(spoke,), spoke_role_name="qscan-spoke-read", spoke_external_id="x-1"
+    ).run()
+    own, other = summary["accounts"]
+    assert (own["account"], own["enqueued"]) == (ACCOUNT, 4)
+    assert (other["account"], other["unique"], other["enqueued"], other["errors"]) == (spoke, 1, 1, [])
+    requests = [normalize(body)[0] for body in world.drain(world.ecr_queue)]
+    (spoke_request,) = [t for t in requests if t.account == spoke]
+    assert spoke_request.dedupe_key == f"image#{digest}"
+    assert spoke_request.image == f"{spoke}.dkr.ecr.{REGION}.amazonaws.com/spoke/app@{digest}"
+    body = boto3.client("s3", region_name=REGION).get_object(
+        Bucket="results", Key=inventory_key("aws", spoke)
+    )
+    assert Inventory.from_json(body["Body"].read()).scope == spoke
