@@ -76,7 +76,7 @@ variable "hosting" {
 }
 
 variable "flex_consumption" {
-  description = "Flex Consumption scale (hosting = flex_consumption): maximum_instance_count 40-1000, instance_memory_in_mb 2048 or 4096."
+  description = "Flex Consumption scale (hosting = flex_consumption): maximum_instance_count 1-1000, instance_memory_in_mb 2048 or 4096."
   type = object({
     maximum_instance_count = optional(number, 100)
     instance_memory_in_mb  = optional(number, 2048)

@@ -374,7 +374,7 @@ variable "hosting" {
 }
 
 variable "flex_consumption" {
-  description = "Flex Consumption scale (hosting = \"flex_consumption\" only): `maximum_instance_count` 40-1000 and `instance_memory_in_mb` 2048 or 4096 per instance."
+  description = "Flex Consumption scale (hosting = \"flex_consumption\" only): `maximum_instance_count` 1-1000 and `instance_memory_in_mb` 2048 or 4096 per instance."
   type = object({
     maximum_instance_count = optional(number, 100)
     instance_memory_in_mb  = optional(number, 2048)
@@ -383,8 +383,8 @@ variable "flex_consumption" {
   nullable = false
 
   validation {
-    condition     = var.flex_consumption.maximum_instance_count >= 40 && var.flex_consumption.maximum_instance_count <= 1000 && floor(var.flex_consumption.maximum_instance_count) == var.flex_consumption.maximum_instance_count
-    error_message = "flex_consumption.maximum_instance_count must be a whole number from 40 to 1000."
+    condition     = var.flex_consumption.maximum_instance_count >= 1 && var.flex_consumption.maximum_instance_count <= 1000 && floor(var.flex_consumption.maximum_instance_count) == var.flex_consumption.maximum_instance_count
+    error_message = "flex_consumption.maximum_instance_count must be a whole number from 1 to 1000."
   }
 
   validation {

@@ -47,8 +47,8 @@ VALID: dict[str, dict[str, Any]] = {
 }
 INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "hosting Linux Consumption": ({"hosting": "consumption"}, "hosting must be elastic_premium or"),
-    "flex with too few instances": (
-        {"flex_consumption": {"maximum_instance_count": 39}},
+    "flex with no instances": (
+        {"flex_consumption": {"maximum_instance_count": 0}},
         "flex_consumption.maximum_instance_count must be",
     ),
     "flex instance memory it has no size for": (
