@@ -74,7 +74,7 @@ locals {
       Action   = ["sqs:SendMessage"]
       Resource = local.queue_arns
     }],
-    contains(var.services, "ecs") && var.destinations.state_machine_arn != null ? [{
+    contains(local.services, "ecs") && var.destinations.state_machine_arn != null ? [{
       Sid      = "StartFargateScans"
       Effect   = "Allow"
       Action   = ["states:StartExecution"]

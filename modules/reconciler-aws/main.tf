@@ -21,7 +21,13 @@ locals {
     ecr    = var.destinations.ecr_queue
     lambda = var.destinations.lambda_queue
   }
-  queue_arns = [for service, queue in local.queues : queue.arn if contains(var.services, service) && queue != null]
+  has_destination = {
+    ecr    = var.destinations.ecr_queue != null
+    ecs    = var.destinations.state_machine_arn != null
+    lambda = var.destinations.lambda_queue != null
+  }
+  services   = var.services != null ? var.services : [for s in ["ecr", "ecs", "lambda"] : s if local.has_destination[s]]
+  queue_arns = [for service, queue in local.queues : queue.arn if contains(local.services, service) && queue != null]
 
   # The handler's settings (shared/qscan/config.py; docs/reconciler.md). The rescan interval is the store's cache
   # TTL (QSCAN_CACHE_TTL_SECONDS from core.handler_environment, 7 days unless set there).
@@ -32,7 +38,7 @@ locals {
       QSCAN_SERVICE_NAME                     = local.service_name
       QSCAN_METRICS_NAMESPACE                = var.metrics_namespace
       QSCAN_LOG_LEVEL                        = var.log_level
-      QSCAN_RECONCILE_SERVICES               = join(",", var.services)
+      QSCAN_RECONCILE_SERVICES               = join(",", local.services)
       QSCAN_RECONCILE_REGIONS                = join(",", length(var.regions) > 0 ? var.regions : [local.region])
       QSCAN_RECONCILE_MAX_PAGES              = tostring(var.limits.max_pages)
       QSCAN_RECONCILE_MAX_SECONDS            = tostring(var.limits.max_seconds)
@@ -42,9 +48,9 @@ locals {
       QSCAN_SELF_FUNCTION_NAMES              = join(",", distinct(concat([local.function_name], var.self_function_names)))
     },
     length(var.accounts) > 0 ? { QSCAN_RECONCILE_ACCOUNTS = join(",", var.accounts) } : {},
-    contains(var.services, "ecr") ? { QSCAN_RECONCILE_ECR_QUEUE_URL = try(var.destinations.ecr_queue.url, "") } : {},
-    contains(var.services, "lambda") ? { QSCAN_RECONCILE_LAMBDA_QUEUE_URL = try(var.destinations.lambda_queue.url, "") } : {},
-    contains(var.services, "ecs") ? { QSCAN_RECONCILE_STATE_MACHINE_ARN = var.destinations.state_machine_arn == null ? "" : var.destinations.state_machine_arn } : {},
+    contains(local.services, "ecr") ? { QSCAN_RECONCILE_ECR_QUEUE_URL = try(var.destinations.ecr_queue.url, "") } : {},
+    contains(local.services, "lambda") ? { QSCAN_RECONCILE_LAMBDA_QUEUE_URL = try(var.destinations.lambda_queue.url, "") } : {},
+    contains(local.services, "ecs") ? { QSCAN_RECONCILE_STATE_MACHINE_ARN = var.destinations.state_machine_arn == null ? "" : var.destinations.state_machine_arn } : {},
     var.spoke_role_name == null ? {} : { QSCAN_SPOKE_ROLE_NAME = var.spoke_role_name },
     var.spoke_external_id == null ? {} : { QSCAN_SPOKE_EXTERNAL_ID = var.spoke_external_id },
   )
@@ -91,11 +97,7 @@ resource "aws_lambda_function" "this" {
       error_message = "limits.max_seconds must be at most timeout - 30: the run writes its snapshots and metrics after the listing."
     }
     precondition {
-      condition = alltrue([
-        !contains(var.services, "ecr") || var.destinations.ecr_queue != null,
-        !contains(var.services, "lambda") || var.destinations.lambda_queue != null,
-        !contains(var.services, "ecs") || var.destinations.state_machine_arn != null,
-      ])
+      condition     = alltrue([for s in local.services : local.has_destination[s]])
       error_message = "Every listed service needs its destination: ecr -> destinations.ecr_queue, lambda -> destinations.lambda_queue, ecs -> destinations.state_machine_arn."
     }
     precondition {
@@ -104,3 +106,4 @@ resource "aws_lambda_function" "this" {
     }
   }
 }
+

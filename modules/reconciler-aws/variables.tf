@@ -37,24 +37,24 @@ variable "schedule_expression" {
 }
 
 variable "services" {
-  description = "What each run lists: `ecr` (images pushed within limits.lookback_days), `ecs` (images of RUNNING tasks), `lambda` (functions). Each needs its destination."
+  description = "What each run lists: `ecr` (images pushed within limits.lookback_days), `ecs` (images of RUNNING tasks), `lambda` (functions). null: every service that has a destination. A listed service needs its destination."
   type        = list(string)
-  default     = ["ecr", "ecs", "lambda"]
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = length(var.services) > 0 && alltrue([for s in var.services : contains(["ecr", "ecs", "lambda"], s)]) && length(distinct(var.services)) == length(var.services)
-    error_message = "services must be a non-empty list of distinct values among ecr, ecs, lambda."
+    condition     = var.services == null || try(length(var.services) > 0 && alltrue([for s in var.services : contains(["ecr", "ecs", "lambda"], s)]) && length(distinct(var.services)) == length(var.services), false)
+    error_message = "services must be null or a non-empty list of distinct values among ecr, ecs, lambda."
   }
 }
 
 variable "destinations" {
-  description = "Where requests go: the ECR scan queue (modules/ecr `queue_url`/`queue_arn`) for ECR images, the Fargate workflow (modules/fargate `state_machine_arn`) for running ECS images, the Lambda scan queue (modules/lambda) for functions."
+  description = "Where requests go: the ECR scan queue (modules/ecr `queue_url`/`queue_arn`) for ECR images, the Fargate workflow (modules/fargate `state_machine_arn`) for running ECS images, the Lambda scan queue (modules/lambda) for functions. Set at least one: without any the function's first run fails (its errors alarm fires); the default only lets a plan of the platform inputs alone work."
   type = object({
     ecr_queue         = optional(object({ url = string, arn = string }))
     lambda_queue      = optional(object({ url = string, arn = string }))
     state_machine_arn = optional(string)
   })
+  default  = {}
   nullable = false
 
   validation {

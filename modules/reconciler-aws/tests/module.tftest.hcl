@@ -119,6 +119,7 @@ run "a_listed_service_needs_its_destination" {
   command = plan
 
   variables {
+    services     = ["ecr", "lambda"]
     destinations = { ecr_queue = { url = "https://sqs.eu-west-1.amazonaws.com/123456789012/qscan-ecr-scan", arn = "arn:aws:sqs:eu-west-1:123456789012:qscan-ecr-scan" } }
   }
 
