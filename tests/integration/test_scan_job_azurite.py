@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential
-from qscan.azure.handler import AzureScanHandler
+from qscan.azure.handler import AzureScanHandler, InvocationFailed
 from qscan.azure.scan_job import OWNER_ENV, TARGET_ENV, job_name
 from qscan.config import Settings
 from qscan.dedupe.azure_table import entity_keys
@@ -335,3 +335,33 @@ def test_a_job_past_its_deadline_is_deleted_released_and_notified(world: World) 
     [alert] = world.events.events
     assert alert["data"]["status"] == "timeout"
     assert world.group_get(name).status_code == 404  # deleted (its process killed)
+
+
+def _check_message(name: str, key: str, **extra: Any) -> bytes:
+    body = {"name": name, "key": key, "owner": name, "deadline": int(time.time()) + 600, **extra}
+    return json.dumps({"qscan_job": body}).encode()
+
+
+def test_a_malformed_check_is_skipped_not_retried(world: World) -> None:
+    name = job_name("m", f"image#{world.digests['shop']}")
+    accounting = world.handler.handle_queue(
+        _check_message(name, f"image#{world.digests['shop']}", image="x"),
+        message_id="bad-check",
+        dequeue_count=1,
+        max_dequeue_count=5,
+    )
+    assert accounting.events == 1 and sum(accounting.skipped.values()) == 1
+    assert next(iter(accounting.skipped)).startswith("invalid: a job check has exactly the fields")
+    assert world.arm.requests == []  # nothing asked of ARM
+
+
+def test_a_check_without_aci_job_mode_is_retried(world: World) -> None:
+    name = job_name("m", f"image#{world.digests['shop']}")
+    world.handler.jobs = None  # the app switched back to function mode while a job ran
+    with pytest.raises(InvocationFailed, match="QSCAN_AZURE_SCAN_MODE is not aci-job"):
+        world.handler.handle_queue(
+            _check_message(name, f"image#{world.digests['shop']}"),
+            message_id="check",
+            dequeue_count=1,
+            max_dequeue_count=5,
+        )
