@@ -181,7 +181,15 @@ def test_blob_missing_container_is_a_config_error(azurite: Azurite) -> None:
 
 # ---------------------------------------------------------------- documents (inventories, reports)
 
-BAD_KEYS = ["", "/inventory/x.json", "inventory/../results/x.json", "inventory//x.json", "a\\b", "a\nb", "./x"]
+BAD_KEYS = [
+    "",
+    "/inventory/x.json",
+    "inventory/../results/x.json",
+    "inventory//x.json",
+    "a\\b",
+    "a\nb",
+    "./x",
+]
 
 
 def test_s3_documents_round_trip_and_missing_is_none(s3: Any) -> None:
