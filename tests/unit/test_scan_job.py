@@ -249,7 +249,11 @@ class _Pipeline:
 
 @pytest.mark.parametrize(
     ("status", "error", "message"),
-    [(500, TransientError, "HTTP 500"), (403, ConfigError, "scan-job role")],
+    [
+        (500, TransientError, "HTTP 500"),
+        (403, ConfigError, "scan-job role"),
+        (404, ConfigError, "names no resource group"),
+    ],
 )
 def test_a_refused_put_releases_the_claim_and_queues_no_check(
     monkeypatch: pytest.MonkeyPatch, status: int, error: type[Exception], message: str

@@ -299,12 +299,14 @@ class ScanJobs:
             env = job_environment(
                 self.settings, target, name, secret=secret, registry=registry, client_id=self.client_id
             )
-            self._arm(
+            answer = self._arm(
                 action,
                 lambda: self._groups().begin_create_or_update(
                     self.resource_group, name, self.group(name, env), polling=False
                 ),
             )
+            if answer is GONE:  # a PUT answers 404 only when the resource group does not exist
+                raise ConfigError(f"{action}: QSCAN_SCAN_JOB_RESOURCE_GROUP_ID names no resource group (404)")
         except BaseException:
             pipeline.release(key, name)
             raise
