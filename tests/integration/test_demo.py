@@ -245,6 +245,36 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     assert "moved to scan-events-poison" in output and "Azure: ACI and ACA writes" in page
     assert summary["closes"] and summary["ok"]
 
+    # `qscan report` on the demo's stores (docs/report.md): every scanned artifact with its latest result
+    reports = {}
+    for cloud in ("aws", "azure"):
+        (report_dir,) = (tmp_path / "reports").glob(f"qscan-report-{cloud}-*")
+        assert str(report_dir / "report.html") in output
+        reports[cloud] = json.loads((report_dir / "report.json").read_text())
+        assert reports[cloud]["malformed"] == [] and reports[cloud]["dedupe_store_used"] is True
+    aws_rows = {row["artifact"].split("@")[0]: row for row in reports["aws"]["artifacts"]}
+    assert {"demo/web", "payments/orders-api", "legacy/batch-job", "shop/cart", "shop/checkout"} <= set(
+        aws_rows
+    )
+    assert {"public/web", "legacy/report-gen"} <= set(aws_rows)
+    assert any(key.endswith(":function:demo-orders-fn") for key in aws_rows)
+    assert aws_rows["payments/orders-api"]["counts"] == {
+        "critical": 1,
+        "high": 2,
+        "medium": 1,
+        "low": 0,
+        "info": 0,
+    }
+    assert aws_rows["legacy/batch-job"]["counts"] is None  # findings unknown: never shown as clean
+    azure_rows = {
+        row["artifact"].split("@")[0].rsplit("/", 1)[-1]: row for row in reports["azure"]["artifacts"]
+    }
+    assert set(azure_rows) == {"shop-web", "orders-app", "nightly-report", "legacy-importer"}
+    assert (
+        azure_rows["legacy-importer"]["scan_status"] == "failed"
+        and azure_rows["legacy-importer"]["counts"] is None
+    )
+
     assert not alive(summary["moto"]["pid"])
     assert port_is_free(summary["moto"]["port"])
     assert not alive(summary["registry"]["pid"])
