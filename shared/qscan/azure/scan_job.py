@@ -25,9 +25,10 @@ Start (the queue handler, after it resolved the image and won its claim for the 
 Check (`ScanJobs.check`, for a job-check message): GET the group (instance view; the answer is untrusted):
 
 - the scan container terminated (or the group failed to provision) -> DELETE the group; exit code 0 is
-  `succeeded`; otherwise `failed`: the job released its claim and notified the failure itself, unless it died
-  first (its claim is still live and the job's): then the check records a failed result through the same
-  `Pipeline.record` (persisted, one failure notification, claim released);
+  `succeeded`; 1 is `failed`, recorded by the job (`EXIT_RECORDED_FAILURE`: its pipeline persisted the failure,
+  notified and released the claim); any other end (2, 3, killed, never started) is `failed` and the check
+  records it through the same `Pipeline.record` (persisted, one failure notification, claim released if still
+  the job's);
 - still running before the deadline -> the next check is queued (`running`);
 - past the deadline -> DELETE, and the same failure path with status `timeout`;
 - a group that is gone (404) was cleaned up by an earlier delivery of this check (`gone`): nothing to do.
@@ -39,8 +40,9 @@ The job (`main`): reads `TARGET_ENV` and `OWNER_ENV` (validated: the environment
 settings, builds the same `qscan.azure.handler.AzureScanHandler` as the function (identity, stores, publisher,
 runner; the Qualys secret from its environment, the registry credential from its secure variables) and runs
 `Pipeline.process` with the owner: it wins its own claim again (renewing the lease), scans, persists, notifies
-and completes. Exit 0 when the scan is recorded (or another scan already holds the image), 1 on failure
-(the pipeline released the claim), 2 on invalid input.
+and completes. Exit 0 when the scan is recorded (or another scan already holds the image), 1 when the scan
+failed and was recorded (the pipeline notified and released the claim), 2 on invalid input, 3 on any other
+failure (nothing recorded: the check records it).
 """
 
 from __future__ import annotations
@@ -74,6 +76,11 @@ CONTAINER = "scan"
 JOB_COMMAND = ("python", "-m", "qscan.azure.scan_job")
 OWN_TAG_VALUE = "scan-job"
 MAX_TARGET_CHARS = 8192
+# The job's exit codes: the check records a failure for any but these two (the job did it itself).
+EXIT_OK = 0  # the scan is recorded (or another scan holds the image)
+EXIT_RECORDED_FAILURE = 1  # the scan failed and the pipeline recorded it, notified and released the claim
+EXIT_INVALID = 2  # the job's own input was rejected
+EXIT_FAILED = 3  # anything else: nothing recorded
 START_ALLOWANCE_SECONDS = 600  # provisioning and the image pull, before the job renews its claim and scans
 MAX_DEADLINE = 4102444800  # 2100-01-01: a deadline beyond is not one qscan wrote
 # Settings the job needs, forwarded as plain values (never a secret: the secret ones go as secureValue).
@@ -350,17 +357,18 @@ class ScanJobs:
             return "running"
         target = _group_target(body, check, action)
         self.delete(check.name)
-        if done and exit_code == 0:
+        if done and exit_code == EXIT_OK:
             LOG.info("scan job %s: succeeded, deleted", check.name, extra={"job": check.name})
             return "succeeded"
+        if done and exit_code == EXIT_RECORDED_FAILURE:
+            LOG.error("scan job %s: its scan failed (recorded and notified by the job), deleted", check.name)
+            return "failed"
         reason = (
             f"scan job {check.name} did not finish by its deadline"
             if overdue
             else f"scan job {check.name} exited with {exit_code if exit_code is not None else 'no exit code'}"
         )
-        self._record_failure(
-            check, target, pipeline, reason, status="timeout" if overdue else "failed", exit_code=exit_code
-        )
+        self._record_failure(check, target, pipeline, reason, status="timeout" if overdue else "failed")
         return "failed"
 
     def delete(self, name: str) -> None:
@@ -378,19 +386,13 @@ class ScanJobs:
         reason: str,
         *,
         status: Literal["failed", "timeout"],
-        exit_code: int | None,
     ) -> None:
-        """A job that did not record its result: its claim released and one failure notification, through the
-        pipeline's own failure path; a job that recorded its failure itself already did both."""
+        """A job that ended without recording a result (it died, could not start, or outlived its deadline):
+        the failure persisted, notified once and the claim released (if still the job's) through the pipeline's
+        own failure path. The job's exit code is not qscanner's: it stays in the reason only."""
         from qscan.results.model import ScanResult, utc_now  # noqa: PLC0415
 
-        record = pipeline.store.lookup(check.key)
-        if record is None or record.state != "claimed" or record.owner != check.owner:
-            LOG.error("%s; it recorded its failure itself", reason, extra={"dedupe_key": check.key})
-            return
-        result = ScanResult(
-            target=target, backend="qscanner", status=status, reason=reason, exit_code=exit_code
-        )
+        result = ScanResult(target=target, backend="qscanner", status=status, reason=reason)
         result.finished_at = utc_now()
         try:
             pipeline.record(target, check.owner, result)
@@ -481,20 +483,23 @@ def main(environ: Mapping[str, str] | None = None, **handler_options: Any) -> in
             raise InvalidEvent(f"{OWNER_ENV} is not a qscan job name")
     except (InvalidEvent, ConfigError) as exc:
         LOG.critical("scan job input rejected: %s", exc.reason)
-        return 2
+        return EXIT_INVALID
     with correlation(owner):
         try:
             handler_options.setdefault("registry_credentials", _job_registry(env, target))
             handler = AzureScanHandler(settings, **handler_options)
             outcome = handler.pipeline.process(target, owner=owner)
-        except QscanError as exc:  # incl. ScanFailed: the pipeline recorded, notified and released
+        except ScanFailed as exc:  # the pipeline recorded it, notified and released the claim
             LOG.error("scan job failed: %s", exc.reason, extra={"dedupe_key": target.dedupe_key})
-            return 1
+            return EXIT_RECORDED_FAILURE
+        except QscanError as exc:
+            LOG.error("scan job failed: %s", exc.reason, extra={"dedupe_key": target.dedupe_key})
+            return EXIT_FAILED
         except Exception:
             LOG.exception("scan job failed: unexpected error", extra={"dedupe_key": target.dedupe_key})
-            return 1
+            return EXIT_FAILED
     LOG.info("scan job %s: %s", owner, outcome.disposition, extra={"dedupe_key": target.dedupe_key})
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":
