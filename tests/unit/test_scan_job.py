@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError
 from qscan.azure.scan_job import (
+    EXIT_FAILED,
     JOB_COMMAND,
     OWNER_ENV,
     TARGET_ENV,
@@ -282,3 +283,8 @@ def test_a_secret_without_a_token_releases_the_claim() -> None:
     with pytest.raises(ConfigError):
         jobs.start(target(), "qscan-job-x", pipeline, secret, None)  # type: ignore[arg-type]
     assert pipeline.released == [(KEY, "qscan-job-x")]
+
+
+def test_a_job_that_cannot_build_its_pipeline_exits_3_for_the_check_to_record() -> None:
+    env = {"QSCAN_CLOUD": "azure", TARGET_ENV: json.dumps(target().to_dict()), OWNER_ENV: job_name("m", KEY)}
+    assert main(env, credential=object()) == EXIT_FAILED  # no storage settings: nothing recorded
