@@ -61,6 +61,7 @@ DEFAULT_TF_SERVICES: tuple[str, ...] = (
     "lambda",
     "logs",
     "s3",
+    "scheduler",
     "secretsmanager",
     "sfn",
     "sns",
