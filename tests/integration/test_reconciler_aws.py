@@ -327,3 +327,41 @@ def test_another_account_is_listed_through_the_spoke_role(world: World) -> None:
         Bucket="results", Key=inventory_key("aws", spoke)
     )
     assert Inventory.from_json(body["Body"].read()).scope == spoke
+
+
+def test_the_handler_runs_one_reconciliation_and_never_lists_itself(world: World) -> None:
+    from tests.harness.handler_world import load_handler  # noqa: PLC0415
+
+    lam = boto3.client("lambda", region_name=REGION)
+    role = boto3.client("iam", region_name=REGION).get_role(RoleName="r")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(e, c):\n    return 1\n")
+    own = lam.create_function(
+        FunctionName="team-reconciler", Runtime="python3.12", Role=role, Handler="handler.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+    )["FunctionArn"]  # fmt: skip
+
+    class Context:
+        invoked_function_arn = own
+        aws_request_id = "req-1"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 900_000
+
+    env = {
+        "AWS_REGION": REGION,
+        "QSCAN_DEDUPE_TABLE": "dedupe",
+        "QSCAN_RESULTS_BUCKET": "results",
+        "QSCAN_RECONCILE_REGIONS": REGION,
+        "QSCAN_RECONCILE_ECR_QUEUE_URL": str(world.settings.reconcile_ecr_queue_url),
+        "QSCAN_RECONCILE_LAMBDA_QUEUE_URL": str(world.settings.reconcile_lambda_queue_url),
+        "QSCAN_RECONCILE_STATE_MACHINE_ARN": world.machine,
+    }
+    with mock.patch.dict(os.environ, env):
+        module = load_handler("reconciler")
+        summary = module.lambda_handler({"source": "aws.scheduler"}, Context())
+    (account,) = summary["accounts"]
+    assert account["enqueued"] == 4 and account["complete"]
+    arns = [normalize(body)[0].function_arn for body in world.drain(world.lambda_queue)]
+    assert arns == [world.function_arn]  # not the reconciler itself, not qscan's scanner
