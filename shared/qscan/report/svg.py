@@ -19,6 +19,7 @@ COVERAGE_COLORS = {"fresh": "#2e7d32", "stale": "#f9a825", "never-scanned": "#c6
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 40
 MAX_BAR = 48.0  # a few days do not make wall-wide bars
+HALF_LABEL = 32  # about half the width of a YYYY-MM-DD label at 11 px: nearer the right edge, it ends there
 
 
 def _e(value: object) -> str:
@@ -58,7 +59,8 @@ def severity_chart(days: list[tuple[str, dict[str, int]]]) -> str:
         last = index == len(days) - 1
         if last or (index % label_every == 0 and len(days) - 1 - index >= label_every / 2):
             parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{_e(day)}</text>'
+                f'<text x="{x + bar / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
+                f'text-anchor="{"end" if x + bar / 2 + HALF_LABEL > WIDTH else "middle"}">{_e(day)}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
