@@ -365,3 +365,13 @@ def test_the_handler_runs_one_reconciliation_and_never_lists_itself(world: World
     assert account["enqueued"] == 4 and account["complete"]
     arns = [normalize(body)[0].function_arn for body in world.drain(world.lambda_queue)]
     assert arns == [world.function_arn]  # not the reconciler itself, not qscan's scanner
+
+
+def test_ecr_lists_only_pushes_within_the_lookback(world: World) -> None:
+    world.clock.now += 8 * DAY  # the pushes are 8 days old; the default lookback is 7 days
+    summary = world.run()
+    assert world.drain(world.ecr_queue) == []
+    kinds = {a.platform for a in world.inventory().artifacts}
+    assert (
+        kinds == {"ecs", "lambda"} and summary["unique"] == 3
+    )  # the task's ECR image is still listed (runs)
