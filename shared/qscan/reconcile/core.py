@@ -24,7 +24,8 @@ never completed is requested again. Marker keys are at most 10 bytes longer than
 (the next run tries again) and is reported in `errors`.
 
 Limits (`Limits`): `max_pages` list/describe calls, `max_seconds` of wall time, `max_requests` requests
-enqueued. A limit stops the run before the call, the artifact or the request that would exceed it:
+enqueued (and, always, `MAX_ARTIFACTS` unique artifacts: the snapshot's bound, `truncated_by` `artifacts`). A
+limit stops the run before the call, the artifact or the request that would exceed it:
 `truncated_by` names it, the inventory holds what the run saw (`complete=false`), and `resume_at` names the
 source the run stopped in: the next run starts there (sources rotate; `reconcile_scope` keeps it in the scope's
 `state.json` beside the snapshot, and reads the previous snapshot), so a bounded run always makes progress
