@@ -375,3 +375,12 @@ def test_ecr_lists_only_pushes_within_the_lookback(world: World) -> None:
     assert (
         kinds == {"ecs", "lambda"} and summary["unique"] == 3
     )  # the task's ECR image is still listed (runs)
+
+
+def test_a_run_in_which_every_account_failed_fails(world: World) -> None:
+    from qscan.errors import ConfigError  # noqa: PLC0415
+
+    reconciler = world.reconciler(results_bucket="no-such-bucket")
+    with pytest.raises(ConfigError, match="NoSuchBucket"):
+        reconciler.run()
+    assert world.drain(world.ecr_queue) == []  # nothing was decided without the previous snapshot

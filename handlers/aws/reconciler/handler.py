@@ -4,8 +4,9 @@ EventBridge Scheduler invokes it (the input is ignored: every run lists the same
 run of `qscan.aws.reconciler.AwsReconciler` (what it lists, where requests go, limits, metrics: see there and
 docs/reconciler.md). The cold start builds the settings, JSON logging and the clients once; a cold start that
 fails (bad settings) raises, so every invocation fails and the function's error alarm fires. A run whose
-sources failed still returns its summary (the errors are in it, logged and counted as `ReconcileErrors`);
-only a failure that leaves nothing decided (the dedupe store, the results bucket) fails the invocation.
+sources or some accounts failed still returns its summary (the errors are in it, logged and counted as
+`ReconcileErrors`); a run in which every account failed (the dedupe store, the results bucket) fails the
+invocation.
 """
 
 from __future__ import annotations

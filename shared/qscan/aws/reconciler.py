@@ -22,6 +22,10 @@ Per account (this function's own, then QSCAN_RECONCILE_ACCOUNTS through the spok
    `ReconcileErrors` (failed sources, unresolved artifacts, failed sends) and `ReconcileTruncated` (accounts a
    limit cut short). The alarm "never-scanned above zero for a day" reads `NeverScanned`.
 
+An account whose run fails as a whole (its spoke role cannot be assumed, the dedupe store or the results bucket
+fails) is logged and counted under `ReconcileErrors`, and the next account runs; when every account failed the
+invocation fails (the function's errors alarm).
+
 Limits: QSCAN_RECONCILE_MAX_PAGES and _MAX_REQUESTS hold per account; QSCAN_RECONCILE_MAX_SECONDS is one budget
 for the whole run (an account it does not reach is logged, counted as truncated, and waits for the next run).
 The rescan interval is the cache TTL (QSCAN_CACHE_TTL_SECONDS). Images of ECS tasks known only by tag are
@@ -138,6 +142,7 @@ class AwsReconciler:
         names = tuple(self.settings.self_function_names or DEFAULT_OWN_FUNCTIONS) + own_functions
         accounts = (own, *[a for a in self.settings.reconcile_accounts if a != own])
         summaries: list[dict[str, Any]] = []
+        failures: list[QscanError] = []
         for account in accounts:
             remaining = self.settings.reconcile_max_seconds - (self.clock() - started)
             if remaining <= 0:
@@ -153,6 +158,7 @@ class AwsReconciler:
                 LOG.error("reconcile: account %s failed: %s", account, exc.reason, extra={"account": account})
                 self.metrics.add("ReconcileErrors")
                 summaries.append({"account": account, "error": exc.reason, "complete": False})
+                failures.append(exc)
                 continue
             summary = {
                 **outcome.summary.to_dict(),
@@ -165,6 +171,8 @@ class AwsReconciler:
             self._count(outcome)
         self.metrics.add("ReconcileRuns")
         self.metrics.flush()
+        if failures and len(failures) == len(accounts):
+            raise failures[-1]  # nothing was decided (the dedupe store or the bucket): the invocation fails
         return {"run_id": run_id, "accounts": summaries}
 
     def _account(
