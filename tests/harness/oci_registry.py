@@ -551,3 +551,18 @@ def need_tools() -> None:
         if env_ci():
             pytest.fail(message)
         pytest.skip(message)
+
+
+@contextlib.contextmanager
+def tagged_registry(root: Path, tags: dict[str, str]) -> Iterator[tuple[Registry, dict[str, str]]]:
+    """A loopback registry without auth holding `team/<name>:<name>-<tag>` for every entry of `tags` (one
+    single-platform image each, built under `root`), and their digests by name; skips or fails like
+    `need_tools` when the registry tools are missing."""
+    need_tools()
+    layout = OciLayout.create(root)
+    digests: dict[str, str] = {}
+    with running_registry("none") as running:
+        for repository, tag in tags.items():
+            digests[repository] = layout.tag(f"{repository}-{tag}", layout.image(f"{repository} {tag}"))
+            running.push(layout, f"team/{repository}", f"{repository}-{tag}")
+        yield running, digests

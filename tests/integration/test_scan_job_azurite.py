@@ -34,7 +34,7 @@ from tests.doubles.eventgrid import EventGridDouble
 from tests.doubles.fake_arm import FakeArm, ImageRun
 from tests.doubles.fake_qscanner import write_scenarios
 from tests.harness.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
-from tests.harness.oci_registry import OciLayout, Registry, env_ci, require_tools, running_registry
+from tests.harness.oci_registry import Registry, tagged_registry
 
 pytestmark = pytest.mark.integration
 
@@ -61,19 +61,9 @@ class Credential:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Registry, dict[str, str]]]:
-    missing = require_tools()
-    if missing:
-        message = f"registry tools missing: {', '.join(missing)} (make bootstrap installs them)"
-        if env_ci():
-            pytest.fail(message)
-        pytest.skip(message)
-    layout = OciLayout.create(tmp_path_factory.mktemp("layouts"))
-    digests: dict[str, str] = {}
-    with running_registry("none") as running:
-        for repository, tag in TAGS.items():
-            digests[repository] = layout.tag(f"{repository}-{tag}", layout.image(f"{repository} {tag}"))
-            running.push(layout, f"team/{repository}", f"{repository}-{tag}")
-        yield running, digests
+    """A loopback registry with team/<name>:<name>-<tag> for every entry of TAGS, and their digests."""
+    with tagged_registry(tmp_path_factory.mktemp("layouts"), TAGS) as found:
+        yield found
 
 
 @dataclass

@@ -35,6 +35,7 @@ from typing import Any
 
 from qscan.cloud_errors import aws_error, aws_error_code
 from qscan.errors import ConfigError, InvalidEvent, QscanError, UnsupportedEvent
+from qscan.events._util import image_target
 from qscan.oci import INDEX_TYPES
 from qscan.reconcile.core import PAGE, Discovered, Listed, Source, Unresolved
 from qscan.refs import parse_image_ref
@@ -239,19 +240,13 @@ def _image(
     resolve_image: ResolveImage | None = None,
 ) -> Discovered | Unresolved | None:
     try:
-        ref = parse_image_ref(image)
-        target = ScanTarget(
-            kind="image",
-            platform=platform,  # type: ignore[arg-type]
-            image=ref.canonical,
-            registry=ref.registry,
-            repository=ref.repository,
-            tag=ref.tag,
-            digest=ref.digest,
+        target = image_target(
+            image,
+            platform,  # type: ignore[arg-type]
+            what="image",
             account=account,
             region=region,
             resource_id=resource_id,
-            lookup=None if ref.digest else "image_digest",
         )
         if target.lookup is not None:
             if resolve_image is None:
