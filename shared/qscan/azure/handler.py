@@ -125,6 +125,15 @@ def service_url(settings: Settings, service: Literal["table", "queue"]) -> str:
     return f"{scheme}://{host.replace('.blob.', f'.{service}.', 1)}{slash}{path}"
 
 
+def scan_queue_client(settings: Settings, credential: Any) -> Any:
+    """The scan queue's client (QSCAN_SCAN_QUEUE_NAME on the account's queue endpoint): job checks and the
+    reconciler's requests go there."""
+    from azure.storage.queue import QueueClient  # noqa: PLC0415 - aci-job mode and the reconciler only
+
+    name = settings.require("scan_queue_name", "the scan queue")
+    return QueueClient(service_url(settings, "queue"), name, credential=credential)
+
+
 def stage_executable(path: str, directory: str) -> str:
     """Copy the executable `path` names (a name on PATH or a path) into `directory`, mode 0700; its new path.
 

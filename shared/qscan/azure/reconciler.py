@@ -105,9 +105,9 @@ def run_with(
     if not isinstance(results, DocumentStore):
         raise ConfigError("the reconciler needs a results store that keeps documents (Blob)")
     if queue is None:
-        from qscan.azure.scan_job import _queue_client  # noqa: PLC0415 - the one scan-queue client
+        from qscan.azure.handler import scan_queue_client  # noqa: PLC0415 - on first use
 
-        queue = _queue_client(handler.settings, handler.storage_credential)
+        queue = scan_queue_client(handler.settings, handler.storage_credential)
 
     def send(text: str) -> None:
         from azure.core.exceptions import AzureError  # noqa: PLC0415 - on first use

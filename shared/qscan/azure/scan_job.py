@@ -218,7 +218,11 @@ class ScanJobs:
         _check_endpoint(self.endpoint)
         self.client_id = (os.environ.get(CLIENT_ID_ENV) or "").strip() or None
         self.clock = clock
-        self.queue = queue if queue is not None else _queue_client(settings, storage_credential)
+        if queue is None:
+            from qscan.azure.handler import scan_queue_client  # noqa: PLC0415 - the handler imports this module
+
+            queue = scan_queue_client(settings, storage_credential)
+        self.queue = queue
 
     # ------------------------------------------------------------------ ARM
     def _groups(self) -> Any:
@@ -400,15 +404,6 @@ class ScanJobs:
             LOG.error(
                 "%s; claim released, notified: %s", reason, failed.notified, extra={"dedupe_key": check.key}
             )
-
-
-def _queue_client(settings: Settings, credential: Any) -> Any:
-    from azure.storage.queue import QueueClient  # noqa: PLC0415 - aci-job mode only
-
-    from qscan.azure.handler import service_url  # noqa: PLC0415
-
-    name = settings.require("scan_queue_name", "the job-check queue")
-    return QueueClient(service_url(settings, "queue"), name, credential=credential)
 
 
 def _state(body: Any, action: str) -> tuple[int | None, bool]:
