@@ -65,6 +65,8 @@ PLATFORM_ONLY = {
 # dev dependency); the handlers never validate at run time. `qscan report` is such a local tool (it validates
 # every result it reads).
 DEV_ONLY = ("qscan/results/schema.py", "qscan/report/", "qscan/cli/report.py")
+# handlers/azure/ files the Functions app never reads: the scan-job image's Dockerfile builds from the package.
+AZURE_NOT_SHIPPED = ("scan_job/",)
 # Distributions the runtime provides (never bundled), and the other cloud's SDK namespaces: imported only inside
 # functions the artifact's handlers never run (like the other cloud's PLATFORM_ONLY core modules).
 PROVIDED = {"aws": frozenset({"boto3", "botocore"}), "azure": frozenset()}
@@ -132,7 +134,7 @@ def specs(repo: Path, qscanner_binary: Path | None) -> list[Spec]:
                 name="azure-functions",
                 runtime=AZURE_RUNTIME,
                 sources=tuple(
-                    tree_files(azure_dir, "")
+                    [(a, p) for a, p in tree_files(azure_dir, "") if not a.startswith(AZURE_NOT_SHIPPED)]
                     + [(site + a, p) for a, p in core_files(repo, "azure")]
                     + ([("bin/qscanner", qscanner_binary)] if qscanner_binary is not None else [])
                 ),

@@ -197,6 +197,7 @@ def test_the_functions_zip_holds_the_app_the_core_and_its_linux_packages(tmp_pat
     assert {site + "azure/functions/__init__.py", site + "azure/mgmt/containerinstance/__init__.py"} <= names
     assert not [n for n in names if n.startswith((site + "qscan/aws/", site + "boto3/", site + "botocore/"))]
     assert not [n for n in names if n.startswith("bin/")]  # no QSCANNER_BINARY: no binary
+    assert not [n for n in names if n.startswith("scan_job/")]  # the scan-job image's Dockerfile stays out
     assert [n for n in names if n.endswith(".so")], "compiled wheels are vendored (manylinux x86_64)"
 
 
