@@ -1,6 +1,7 @@
 # qscan for one Azure subscription: Container Instances, Container Apps and Container Apps jobs deployed in the
 # subscription are scanned by the Functions app of modules/aci-aca (Event Grid → Storage Queue → Function).
-# Hub-spoke (several subscriptions into one scanner) comes with the hub-spoke environments.
+# It is also the hub of other subscriptions: each spoke applies environments/azure-spoke with the spoke_config
+# output, and spoke_subscription_ids lists them (reconciler, reader role).
 
 locals {
   # try(): the configuration parses before `make package`; var.manifest_path's validation stops a plan with a
@@ -41,9 +42,11 @@ module "aci_aca" {
   scan_job           = var.scan_job
   severity_threshold = var.severity_threshold
   acr_registry_ids   = var.acr_registry_ids
+  reader_scope       = var.reader_scope
 
   alert_emails             = var.alert_emails
   existing_action_group_id = var.existing_action_group_id
 
-  reconcile = var.reconcile
+  reconcile              = var.reconcile
+  spoke_subscription_ids = var.spoke_subscription_ids
 }

@@ -37,3 +37,8 @@ output "host_json" {
   description = "host.json the app package must carry for these settings."
   value       = module.aci_aca.host_json
 }
+
+output "spoke_config" {
+  description = "What each spoke subscription's environments/azure-spoke needs: `terraform output -json spoke_config | jq '{hub: .}' > ../azure-spoke/hub.auto.tfvars.json`."
+  value       = module.aci_aca.spoke_config
+}

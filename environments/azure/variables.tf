@@ -138,6 +138,18 @@ variable "reconcile" {
   nullable = false
 }
 
+variable "spoke_subscription_ids" {
+  description = "Spoke subscriptions that deliver to this hub (each applies environments/azure-spoke): the reconciler lists them too (unless reconcile.subscription_ids is set) and the reader role becomes assignable in each (at most 49)."
+  type        = list(string)
+  default     = []
+}
+
+variable "reader_scope" {
+  description = "Scope of the reader role and its one hub-side assignment: null (this subscription; each spoke assigns it in its own) or a management group `/providers/Microsoft.Management/managementGroups/<id>` that holds this subscription and the spokes (assigned once there)."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -5,17 +5,15 @@ locals {
   base            = "${var.name_prefix}-${var.name_suffix}"
   tags            = merge(var.tags, { "qscan:component" = "aci-aca" })
 
-  scanner_resource_group_id = "/subscriptions/${local.subscription_id}/resourceGroups/${var.resource_group_name}"
-  reader_scope              = coalesce(var.reader_scope, "/subscriptions/${local.subscription_id}")
-
-  # The writes that deploy containers: Event Grid's string_in on data.operationName (case-insensitive).
-  write_operations = [
-    "Microsoft.ContainerInstance/containerGroups/write",
-    "Microsoft.App/containerApps/write",
-    "Microsoft.App/jobs/write",
-  ]
-  # The trailing slash keeps `rg-qscan` from excluding `rg-qscan2`.
-  excluded_subject_prefixes = concat(["${local.scanner_resource_group_id}/"], var.excluded_subject_prefixes)
+  scanner_resource_group_id  = "/subscriptions/${local.subscription_id}/resourceGroups/${var.resource_group_name}"
+  reader_scope               = coalesce(var.reader_scope, "/subscriptions/${local.subscription_id}")
+  reader_at_management_group = startswith(local.reader_scope, "/providers/Microsoft.Management/managementGroups/")
+  # A subscription-scoped reader role is assigned in each spoke subscription too (modules/aci-aca-spoke), so
+  # it must be assignable there; one at a management group is assigned there once and covers its spokes.
+  reader_assignable_scopes = local.reader_at_management_group ? [local.reader_scope] : distinct(concat(
+    [local.reader_scope],
+    [for id in var.spoke_subscription_ids : "/subscriptions/${lower(id)}"],
+  ))
 }
 
 # The one identity of the app: ARM reads, storage data, Key Vault, AcrPull, notifications (rbac.tf).

@@ -80,12 +80,17 @@ output "qualys_secret_uri" {
 
 output "system_topic_name" {
   description = "The subscription's Microsoft.Resources.Subscriptions system topic (created or existing)."
-  value       = local.system_topic_name
+  value       = module.subscription_events.system_topic_name
 }
 
 output "event_subscription_id" {
   description = "Resource id of the Event Grid subscription that delivers container writes to the scan queue."
-  value       = azurerm_eventgrid_system_topic_event_subscription.this.id
+  value       = module.subscription_events.event_subscription_id
+}
+
+output "spoke_config" {
+  description = "What modules/aci-aca-spoke (environments/azure-spoke) needs from this hub: `name`, the scan queue and dead-letter container (ids, names, storage account), the app's principal id, the reader role (`definition_id`; `assign_per_subscription` is false when reader_scope is a management group, where the hub assigns it once) and the Event Grid delivery settings."
+  value       = local.spoke_config
 }
 
 output "notification_topic_endpoint" {

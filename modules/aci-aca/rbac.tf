@@ -18,7 +18,7 @@ resource "azurerm_role_definition" "reader" {
     ]
   }
 
-  assignable_scopes = [local.reader_scope]
+  assignable_scopes = local.reader_assignable_scopes
 }
 
 resource "azurerm_role_assignment" "app_reader" {

@@ -6,7 +6,7 @@
 # the app's Storage Queue Data Contributor on the scan queue; it writes inventory/azure/<subscription>/ to the
 # results container with the app's Storage Blob Data Contributor there.
 locals {
-  reconcile_subscription_ids = length(var.reconcile.subscription_ids) > 0 ? var.reconcile.subscription_ids : [local.subscription_id]
+  reconcile_subscription_ids = length(var.reconcile.subscription_ids) > 0 ? var.reconcile.subscription_ids : concat([local.subscription_id], var.spoke_subscription_ids)
 
   # QSCAN_RECONCILE_SCHEDULE registers the timer function (handlers/azure/function_app.py): without it there
   # is no reconciler. A run ends a minute before host.json's functionTimeout at the latest.

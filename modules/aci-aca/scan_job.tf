@@ -1,7 +1,7 @@
 # The optional ACI scan-job mode (var.scan_job; README: ACI scan-job mode). The app creates one container group
 # per image in the scanner resource group, running as the app's own identity, and deletes it after the scan.
 # The job groups' write events are dropped twice: the event subscription filters the scanner resource group out
-# by subject (local.excluded_subject_prefixes), and the app skips them by their qscan:component tag.
+# by subject (modules/aci-aca-spoke, which events.tf calls), and the app skips them by their qscan:component tag.
 
 locals {
   scan_job_settings = var.scan_job.enabled ? {

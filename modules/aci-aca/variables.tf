@@ -394,7 +394,7 @@ variable "flex_consumption" {
 }
 
 variable "reconcile" {
-  description = "The scheduled reconciler (README: Reconciler): `schedule` is the timer's six-field NCRONTAB (UTC); `subscription_ids` the subscriptions it lists (default: the module's; each must be inside reader_scope, where the reader role is assigned); `lookback_days` how far back job executions count (1-90); `max_pages` list calls and `max_requests` scan requests per subscription and run (1-100000), `max_seconds` the run's wall time (10-600; the app gets at most functionTimeout less a minute); `never_scanned_alert` alerts when running images stay never scanned for a day. The rescan interval is the cache TTL (7 days)."
+  description = "The scheduled reconciler (README: Reconciler): `schedule` is the timer's six-field NCRONTAB (UTC); `subscription_ids` the subscriptions it lists (default: the module's and spoke_subscription_ids; each must be readable by the reader role: inside reader_scope or a spoke that assigns it); `lookback_days` how far back job executions count (1-90); `max_pages` list calls and `max_requests` scan requests per subscription and run (1-100000), `max_seconds` the run's wall time (10-600; the app gets at most functionTimeout less a minute); `never_scanned_alert` alerts when running images stay never scanned for a day. The rescan interval is the cache TTL (7 days)."
   type = object({
     enabled             = optional(bool, true)
     schedule            = optional(string, "0 0 */6 * * *")
@@ -431,5 +431,18 @@ variable "reconcile" {
   validation {
     condition     = var.reconcile.max_seconds >= 10 && var.reconcile.max_seconds <= 600 && floor(var.reconcile.max_seconds) == var.reconcile.max_seconds
     error_message = "reconcile.max_seconds must be a whole number from 10 to 600 (the run ends before the function's 12-minute timeout)."
+  }
+}
+
+# ------------------------------------------------------------------ hub-spoke
+variable "spoke_subscription_ids" {
+  description = "Spoke subscriptions whose container writes reach this hub (each applies environments/azure-spoke with the `spoke_config` output). The reconciler lists them besides this subscription (unless `reconcile.subscription_ids` is set), and a subscription-scoped reader role becomes assignable in each (the spoke assigns it there); with reader_scope at a management group, that group must hold them."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.spoke_subscription_ids) <= 49 && alltrue([for id in var.spoke_subscription_ids : can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", lower(id)))])
+    error_message = "spoke_subscription_ids must be at most 49 subscription ids (GUIDs): the reconciler lists at most 50 subscriptions with the hub's own."
   }
 }

@@ -21,23 +21,11 @@ from tests.harness.hcl_eval import Evaluator
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "modules" / "aci-aca"
 ENVIRONMENT = ROOT / "environments" / "azure"
-TOPIC = "${local.system_topic_principal_id}"
 APP = "${azurerm_user_assigned_identity.this.principal_id}"
 
 # name -> (role, scope, principal, why it is needed)
+# The system topic's roles are modules/aci-aca-spoke's (tests/unit/test_aci_aca_spoke.py).
 ROLES: dict[str, tuple[str, str, str, str]] = {
-    "topic_queue_sender": (
-        "Storage Queue Data Message Sender",
-        "${azurerm_storage_queue.scan.id}",
-        TOPIC,
-        "Event Grid delivers resource write events to the scan queue with the topic's identity",
-    ),
-    "topic_dead_letter_writer": (
-        "Storage Blob Data Contributor",
-        "${azurerm_storage_container.dead_letter.id}",
-        TOPIC,
-        "Event Grid dead-letters undeliverable events to blob with the topic's identity",
-    ),
     "app_reader": (
         "${azurerm_role_definition.reader.role_definition_resource_id}",
         "${local.reader_scope}",
@@ -161,7 +149,7 @@ def test_the_custom_role_reads_only_the_three_workload_kinds() -> None:
         ]
     }
     assert role["scope"] == "${local.reader_scope}"
-    assert role["assignable_scopes"] == ["${local.reader_scope}"]
+    assert role["assignable_scopes"] == "${local.reader_assignable_scopes}"
 
 
 def test_the_scan_job_roles_allow_only_container_groups_and_assigning_the_app_identity() -> None:
@@ -196,21 +184,6 @@ def test_scan_job_settings_are_core_settings_and_reach_the_app() -> None:
         "QSCAN_STORAGE_QUEUE_URL",
     } <= keys
     assert "local.scan_job_settings" in locals_["app_settings"]
-
-
-def test_the_event_subscription_waits_for_the_topic_roles() -> None:
-    body = resources()["azurerm_eventgrid_system_topic_event_subscription"]["this"]
-    assert set(body["depends_on"]) == {
-        "${azurerm_role_assignment.topic_queue_sender}",
-        "${azurerm_role_assignment.topic_dead_letter_writer}",
-    }
-    assert body["delivery_identity"] == [{"type": "SystemAssigned"}]
-    assert body["dead_letter_identity"] == [{"type": "SystemAssigned"}]
-    (retry,) = body["retry_policy"]
-    assert retry == {
-        "max_delivery_attempts": "${var.event_max_delivery_attempts}",
-        "event_time_to_live": "${var.event_time_to_live_minutes}",
-    }
 
 
 def test_the_function_app_starts_after_its_storage_roles() -> None:

@@ -1,6 +1,7 @@
-"""modules/aci-aca's Event Grid subscription, read from the HCL, against sample events.
+"""The Event Grid subscription of modules/aci-aca-spoke (which modules/aci-aca calls for the hub's own
+subscription, so hub and spokes share it), read from the HCL, against sample events.
 
-The filter values are evaluated from events.tf and main.tf (tests/harness/hcl_eval.py), then applied with the
+The filter values are evaluated from the spoke module's main.tf (tests/harness/hcl_eval.py), then applied with the
 advanced-filter semantics (tests/harness/eventgrid_filter.py): container group, container app and job writes
 are delivered; a storage account write, a write in the scanner's own resource group, a failed write and a
 delete are not.
@@ -29,6 +30,7 @@ from tests.harness.hcl_eval import Evaluator, UnsupportedExpression
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "modules" / "aci-aca"
+SPOKE = ROOT / "modules" / "aci-aca-spoke"
 EVENTS = ROOT / "tests" / "fixtures" / "events"
 SUBSCRIPTION_ID = "8f2c6a1e-3b5d-4e7f-9a0c-2d4e6f8a0b1c"  # the fixtures' subscription
 SCANNER_GROUP = "rg-qscan"
@@ -36,19 +38,19 @@ SCANNER_GROUP = "rg-qscan"
 
 def module_locals() -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for path in sorted(MODULE.glob("*.tf")):
+    for path in sorted(SPOKE.glob("*.tf")):
         for block in load_hcl(path).get("locals", []):
             merged.update(block)
     return merged
 
 
 def event_subscription_body() -> dict[str, Any]:
-    for resource in load_hcl(MODULE / "events.tf")["resource"]:
+    for resource in load_hcl(SPOKE / "main.tf")["resource"]:
         bodies = resource.get("azurerm_eventgrid_system_topic_event_subscription")
         if bodies:
             body: dict[str, Any] = bodies["this"]
             return body
-    raise AssertionError("events.tf has no azurerm_eventgrid_system_topic_event_subscription.this")
+    raise AssertionError("main.tf has no azurerm_eventgrid_system_topic_event_subscription.this")
 
 
 def module_subscription(excluded: list[str] | None = None) -> Subscription:
@@ -165,8 +167,8 @@ def test_excluded_prefixes_from_the_variable_filter_too() -> None:
     assert delivers(module_subscription([sandbox]), POSITIVE["aca job write"])
 
 
-def _variable_limit() -> int:
-    for variable in load_hcl(MODULE / "variables.tf")["variable"]:
+def _variable_limit(module: Path) -> int:
+    for variable in load_hcl(module / "variables.tf")["variable"]:
         if "excluded_subject_prefixes" in variable:
             for validation in variable["excluded_subject_prefixes"]["validation"]:
                 match = re.search(
@@ -177,8 +179,9 @@ def _variable_limit() -> int:
     raise AssertionError("excluded_subject_prefixes has no length validation")
 
 
-def test_the_variable_limit_keeps_the_subscription_within_25_values() -> None:
-    limit = _variable_limit()
+@pytest.mark.parametrize("module", [MODULE, SPOKE], ids=["aci-aca", "aci-aca-spoke"])
+def test_the_variable_limit_keeps_the_subscription_within_25_values(module: Path) -> None:
+    limit = _variable_limit(module)
     assert module_subscription().value_count + limit == MAX_FILTER_VALUES
     fullest = [f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-{n}/" for n in range(limit)]
     assert module_subscription(fullest).value_count == MAX_FILTER_VALUES
