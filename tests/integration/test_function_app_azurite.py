@@ -383,3 +383,26 @@ def test_event_hub_failures_notify_at_the_last_retry_and_bad_bodies_are_skipped(
         run(5)  # the retry policy's last run: the host drops the batch after it, so the failure is notified
     (alert,) = world.events.events
     assert alert["type"] == "com.qscan.scan.failure"
+
+
+SPOKE_SUB = "00000000-0000-0000-0000-0000000000b2"
+
+
+def test_a_spoke_subscription_write_is_scanned_and_its_result_names_the_spoke(world: World, caplog) -> None:
+    """environments/azure-spoke delivers another subscription's events to the hub's queue: the hub app reads
+    the workload in that subscription by the event's resource id, and the result names the subscription."""
+    caplog.set_level(logging.INFO, logger="qscan")
+    group = world.arm.add_container_group(SPOKE_SUB, "shop", "spoke-shop", [("c0", world.image("job"))])
+    event = write_event(group, ACI_WRITE)
+    event["topic"] = f"/subscriptions/{SPOKE_SUB}"
+    event["data"]["subscriptionId"] = SPOKE_SUB
+    world.queue(event)
+    assert accounting(caplog)["scanned"] == 1
+    assert world.arm.requests[-1].path.startswith(f"/subscriptions/{SPOKE_SUB}/resourceGroups/shop/")
+    client = world.azurite.blob_service().get_container_client(world.container)
+    (name,) = [n for n in world.blobs() if n.endswith(".json")]
+    result = json.loads(client.download_blob(name).readall())
+    assert name.startswith(f"results/aci/{SPOKE_SUB}/")
+    assert result["target"]["account"] == SPOKE_SUB
+    assert result["target"]["resource_id"] == group
+    assert result["status"] == "success"
