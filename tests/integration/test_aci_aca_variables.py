@@ -38,6 +38,7 @@ VALID: dict[str, Any] = {
     ],
     "reader_scope": "/providers/Microsoft.Management/managementGroups/platform",
     "no_scan_alert_hours": 48,
+    "spoke_subscription_ids": [f"3c9d1f2e-7a4b-4c6d-8e0f-{n:012x}" for n in range(49)],
     "reconcile": {"schedule": "0 30 */4 * * *", "subscription_ids": [SUB.upper()], "lookback_days": 30},
 }
 
@@ -56,6 +57,14 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "reconcile lookback of 0 days": ({"reconcile": {"lookback_days": 0}}, "lookback_days must be"),
     "reconcile run past the function timeout": ({"reconcile": {"max_seconds": 900}}, "max_seconds must be"),
     "reconcile without requests": ({"reconcile": {"max_requests": 0}}, "max_requests must be"),
+    "spoke subscription not a GUID": (
+        {"spoke_subscription_ids": ["shop-prod"]},
+        "spoke_subscription_ids must be",
+    ),
+    "50 spokes and the hub past the reconciler's 50": (
+        {"spoke_subscription_ids": [f"3c9d1f2e-7a4b-4c6d-8e0f-{n:012x}" for n in range(50)]},
+        "spoke_subscription_ids must be",
+    ),
     "short suffix": ({"name_suffix": "ab"}, "name_suffix must be"),
     "consumption plan": ({"plan_sku": "Y1"}, "plan_sku must be EP1, EP2 or EP3"),
     "alert window Azure Monitor lacks": ({"no_scan_alert_hours": 12}, "no_scan_alert_hours must be"),
