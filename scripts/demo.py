@@ -6,8 +6,8 @@ with a SIMULATED scanner.
 Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
 
 1. start a local moto server (tests/harness/moto_server.py: shimmed moto on 127.0.0.1, free port);
-2. `terraform init` + `apply` environments/local (modules aws-core + ecr + lambda + fargate) on it, from a copy
-   under the work dir, with the provider override that points every endpoint at moto;
+2. `terraform init` + `apply` environments/local (modules aws-core + ecr + lambda + fargate + reconciler-aws) on
+   it, from a copy under the work dir, with the provider override that points every endpoint at moto;
 3. start a loopback OCI registry over https (tests/harness/oci_registry.py: docker-registry with a self-signed
    certificate; skipped, with a message, when `make bootstrap` has not installed the tools) and push one public
    image with skopeo; put the Qualys secret (a dummy token: the scanner is simulated), subscribe a queue to the
@@ -34,13 +34,18 @@ Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
    handlers/aws/fargate/handler.py in scripts/demo_tasks.py (tests/harness/lambda_runner.running_function) with
    the task function's environment, the endpoint, the simulated scanner and the registry's CA bundle. Each
    execution ends before the next call;
-8. print a summary table, write reports/demo-<timestamp>.html (and .json), run `qscan report` on the demo's
+8. the reconcilers, once each: the AWS reconciler function invoked on moto as its schedule would (its Invoke
+   runs the real handlers/aws/reconciler/handler.py in scripts/demo_tasks.py with the function's environment),
+   then, after the Azure part, the Functions app's `reconcile` timer function (scripts/demo_azure.py). The
+   requests they enqueue for the artifacts whose scans failed stay queued: the report shows them
+   never-scanned and requested (docs/demo.md);
+9. print a summary table, write reports/demo-<timestamp>.html (and .json), run `qscan report` on the demo's
    stores (reports/qscan-report-aws-<timestamp>/ and, with the Azure part, qscan-report-azure-<timestamp>/:
    the results bucket and dedupe table on moto, Azurite's container and table), `terraform destroy` and stop
    everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the workers and Terraform, the registry
    and then the moto server (all of its resources vanish with it); no process or port is left behind.
 
-Between 7 and 8, the Azure part (scripts/demo_azure.py): Azurite, a fake ARM server and an Event Grid double on
+Between 8's two reconcilers, the Azure part (scripts/demo_azure.py): Azurite, a fake ARM server and an Event Grid double on
 loopback, ACI / ACA app / ACA job write events filtered as modules/aci-aca's event subscription filters them,
 and the Functions app's queue trigger run over the Storage queue by a stand-in for the Functions host (retries,
 poison queue). It needs the registry tools and Azurite (`make bootstrap`); without them it is skipped.
@@ -85,7 +90,11 @@ DEMO_FUNCTION = "demo-orders-fn"  # not "<name_prefix>-...": qscan's own functio
 FAKE_QSCANNER = REPO / "tests" / "doubles" / "bin" / "qscanner"
 WORKER = REPO / "scripts" / "demo_worker.py"
 FARGATE_HANDLER = REPO / "handlers" / "aws" / "fargate" / "handler.py"
+RECONCILER_HANDLER = REPO / "handlers" / "aws" / "reconciler" / "handler.py"
 TASK_RUNNER = REPO / "scripts" / "demo_tasks.py"
+HANDLER_ARTIFACTS = ("aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler")
+# environments/local applies the reconciler only when asked (its schedule invokes nothing on moto)
+TF_VARS = ("-var=enable_reconciler=true",)
 ECS_CLUSTER, ECS_SERVICE = "demo-shop", "demo-shop-web"
 SHOP_FAMILY, REPORTS_FAMILY = "demo-shop", "demo-reports"
 # The ECS calls the demo makes for the shop task definition, in order; each one's CloudTrail event starts a run
@@ -124,18 +133,35 @@ class Progress:
 
 
 # ----------------------------------------------------------------------------------------------- cases
-def _digest(name: str) -> str:
-    return "sha256:" + hashlib.sha256(f"qscan-demo/{name}".encode()).hexdigest()
+def oci_manifest(name: str) -> bytes:
+    """A deterministic single-platform OCI image manifest (its blobs are never pulled: the scanner is simulated)."""
+
+    def blob(part: str, media_type: str, size: int) -> dict[str, Any]:
+        digest = hashlib.sha256(f"qscan-demo/{name}/{part}".encode()).hexdigest()
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": size}
+
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": blob("config", "application/vnd.oci.image.config.v1+json", 1469),
+        "layers": [blob("layer", "application/vnd.oci.image.layer.v1.tar+gzip", 3_145_728)],
+    }
+    return json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _digest(repository: str, tag: str) -> str:
+    """The digest of the image `repository:tag` (its `oci_manifest`), pushed into ECR or not."""
+    return "sha256:" + hashlib.sha256(oci_manifest(f"{repository}:{tag}")).hexdigest()
 
 
 CASES = (
-    Case("clean", "clean image", "demo/web", "1.4.0", _digest("web"), 1, "clean"),
+    Case("clean", "clean image", "demo/web", "1.4.0", _digest("demo/web", "1.4.0"), 1, "clean"),
     Case(
         "vulnerable",
         "vulnerable image, pushed twice",
         "payments/orders-api",
         "2.14.0",
-        _digest("orders"),
+        _digest("payments/orders-api", "2.14.0"),
         2,
         "vulnerable",
         expect_dedupe_hits=1,
@@ -145,19 +171,25 @@ CASES = (
         "failed push (result FAILURE)",
         "demo/web",
         "1.5.0-rc1",
-        _digest("web-rc"),
+        _digest("demo/web", "1.5.0-rc1"),
         1,
         "not delivered",
     ),
     Case(
-        "delete", "non-matching event (DELETE)", "demo/web", "0.9.0", _digest("web-old"), 1, "not delivered"
+        "delete",
+        "non-matching event (DELETE)",
+        "demo/web",
+        "0.9.0",
+        _digest("demo/web", "0.9.0"),
+        1,
+        "not delivered",
     ),
     Case(
         "scan-fails",
         "image whose scan fails",
         "legacy/batch-job",
         "0.3.2",
-        _digest("batch"),
+        _digest("legacy/batch-job", "0.3.2"),
         1,
         "dead-lettered",
     ),
@@ -414,22 +446,6 @@ def scenarios(account: str, region: str, ecs: EcsImages) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------- ECS
-def oci_manifest(name: str) -> bytes:
-    """A deterministic single-platform OCI image manifest (its blobs are never pulled: the scanner is simulated)."""
-
-    def blob(part: str, media_type: str, size: int) -> dict[str, Any]:
-        digest = hashlib.sha256(f"qscan-demo/{name}/{part}".encode()).hexdigest()
-        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": size}
-
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": blob("config", "application/vnd.oci.image.config.v1+json", 1469),
-        "layers": [blob("layer", "application/vnd.oci.image.layer.v1.tar+gzip", 3_145_728)],
-    }
-    return json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
-
-
 @dataclass(frozen=True)
 class EcrImage:
     """An image the demo pushes into moto's ECR for the ECS part (the digest is the manifest's sha256)."""
@@ -448,12 +464,8 @@ class EcrImage:
         return len(ECS_SHOP_CALLS) if self.family == SHOP_FAMILY else 1
 
     @property
-    def manifest(self) -> bytes:
-        return oci_manifest(f"{self.repository}:{self.tag}")
-
-    @property
     def digest(self) -> str:
-        return "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+        return _digest(self.repository, self.tag)
 
 
 ECR_IMAGES = (
@@ -754,15 +766,23 @@ def preflight() -> Path:
     manifest = REPO / "dist" / "manifest.json"
     try:
         artifacts = json.loads(manifest.read_text())["artifacts"]
-        handler_zips = [REPO / artifacts[name]["path"] for name in ("aws-ecr", "aws-lambda", "aws-fargate")]
+        handler_zips = [REPO / artifacts[name]["path"] for name in HANDLER_ARTIFACTS]
     except (OSError, ValueError, KeyError, TypeError):
         raise DemoError(
-            "dist/manifest.json has no aws-ecr, aws-lambda and aws-fargate artifacts: run `make package` first"
+            f"dist/manifest.json lacks one of the artifacts {', '.join(HANDLER_ARTIFACTS)}: run `make package` first"
         ) from None
     for handler_zip in handler_zips:
         if not handler_zip.is_file():
             raise DemoError(f"{handler_zip} is missing: run `make package` again")
-    for path in (HANDLER, LAMBDA_HANDLER, FARGATE_HANDLER, FAKE_QSCANNER, WORKER, TASK_RUNNER):
+    for path in (
+        HANDLER,
+        LAMBDA_HANDLER,
+        FARGATE_HANDLER,
+        RECONCILER_HANDLER,
+        FAKE_QSCANNER,
+        WORKER,
+        TASK_RUNNER,
+    ):
         if not path.is_file():
             raise DemoError(f"{path.relative_to(REPO)} is missing")
     return manifest
@@ -792,10 +812,6 @@ class Run:
         return self.run_dir / "qscanner-scenarios.json"
 
     @property
-    def task_report(self) -> Path:
-        return self.run_dir / "invocations-fargate.jsonl"
-
-    @property
     def moto(self) -> ms.MotoServer:
         if self.server is None:
             raise DemoError("the moto server is not running")
@@ -820,7 +836,8 @@ def deploy(run: Run) -> None:
     run.terraform = Terraform(root, run.logs, run.children, run.progress)
     run.terraform.run("init", "init", "-input=false", timeout=300)
     run.progress.say(
-        "terraform apply environments/local (modules aws-core + ecr + lambda + fargate); the AWS provider waits ~25 s "
+        "terraform apply environments/local (modules aws-core + ecr + lambda + fargate + reconciler-aws); the AWS "
+        "provider waits ~25 s "
         "after each SQS queue write, so this takes about a minute and a half"
     )
     applied = run.terraform.run(
@@ -829,6 +846,7 @@ def deploy(run: Run) -> None:
         "-auto-approve",
         "-input=false",
         f"-var=manifest_path={run.manifest}",
+        *TF_VARS,
         timeout=600,
         count="Creation complete",
     )
@@ -900,7 +918,27 @@ def prepare(run: Run, account: str, region: str, ecs: EcsImages) -> tuple[Scanne
     return scanners[0], scanners[1], alerts_url
 
 
+def push_image(ecr: Any, repository: str, tag: str) -> None:
+    """Put `repository:tag` (its `oci_manifest`) into moto's ECR under its own digest (moto's is not its sha256)."""
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository)
+    ecr.put_image(
+        repositoryName=repository,
+        imageManifest=oci_manifest(f"{repository}:{tag}").decode(),
+        imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
+        imageTag=tag,
+        imageDigest=_digest(repository, tag),
+    )
+
+
 def send_events(run: Run, account: str, region: str) -> None:
+    """Push the images the successful push events announce into moto's ECR (a failed push and a deleted image
+    are not there), then put the events on the bus."""
+    ecr = run.moto.client("ecr")
+    pushed = [case for case in CASES if case.expect != "not delivered"]
+    for case in pushed:
+        push_image(ecr, case.repository, case.tag)
+    run.progress.say(f"pushed {', '.join(f'{c.repository}:{c.tag}' for c in pushed)} into moto's ECR")
     entries = bus_entries(account, region)
     put_events(run.moto.client("events"), entries)
     queued = run.moto.client("sqs").get_queue_attributes(
@@ -1073,14 +1111,7 @@ def ecs_setup(run: Run, ecs: EcsImages) -> EcsWorld:
     server = run.moto
     ecr = server.client("ecr")
     for image in ECR_IMAGES:
-        ecr.create_repository(repositoryName=image.repository)
-        ecr.put_image(
-            repositoryName=image.repository,
-            imageManifest=image.manifest.decode(),
-            imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
-            imageTag=image.tag,
-            imageDigest=image.digest,
-        )
+        push_image(ecr, image.repository, image.tag)
     ec2 = server.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
@@ -1113,9 +1144,10 @@ def task_definition_request(family: str, containers: dict[str, str]) -> dict[str
 
 def ecs_calls(ecs: EcsImages, world: EcsWorld) -> list[tuple[str, str, dict[str, Any]]]:
     """The ECS calls, in order: (eventName, what it deploys, request parameters as CloudTrail shows them)."""
-    shop = {"cart": ecs.container_image("ecs-cart"), "checkout": ecs.container_image("ecs-checkout")}
-    if ecs.public is not None:
-        shop["web"] = ecs.container_image("ecs-public")
+    # moto's DescribeTasks reports a task's first container only: the public image, which no ECR listing shows,
+    # comes first, so that the reconciler's listing of the running task sees it (ECR lists the other two)
+    shop = {"web": ecs.container_image("ecs-public")} if ecs.public is not None else {}
+    shop |= {"cart": ecs.container_image("ecs-cart"), "checkout": ecs.container_image("ecs-checkout")}
     revision = f"{SHOP_FAMILY}:1"
     service = {
         "cluster": ECS_CLUSTER,
@@ -1141,25 +1173,28 @@ def ecs_calls(ecs: EcsImages, world: EcsWorld) -> list[tuple[str, str, dict[str,
     ]
 
 
-def start_task_runner(run: Run, function_name: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """scripts/demo_tasks.py: the real Fargate handler serving moto's Invoke calls of the task function."""
-    ready = run.run_dir / "task-runner.ready"
+def start_function_runner(
+    run: Run, label: str, handler: Path, function_name: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """scripts/demo_tasks.py: the real `handler` serving moto's Invoke calls of a deployed function; the runner
+    and its report (one JSON line per invocation)."""
+    ready, report = run.run_dir / f"{label}-runner.ready", run.run_dir / f"invocations-{label}.jsonl"
     cmd = [
         sys.executable,
         str(TASK_RUNNER),
-        *("--handler", str(FARGATE_HANDLER), "--function-name", function_name),
+        *("--handler", str(handler), "--function-name", function_name),
         *("--moto-state-dir", str(run.moto.state_dir), "--ready-file", str(ready)),
-        *("--report", str(run.task_report)),
+        *("--report", str(report)),
     ]
-    log = run.logs / "handler-fargate.log"
+    log = run.logs / f"handler-{label}.log"
     runner = popen(run.children, cmd, log, REPO, env)
     deadline = time.monotonic() + 60
     while not ready.exists():
         if runner.poll() is not None or time.monotonic() > deadline:
             tail = "\n".join(log.read_text(errors="replace").strip().splitlines()[-15:])
-            raise DemoError(f"the Fargate task runner did not start (log {log}):\n{tail}")
+            raise DemoError(f"the {label} function runner did not start (log {log}):\n{tail}")
         time.sleep(0.1)
-    return runner
+    return runner, report
 
 
 def finished_execution(run: Run, event_id: str) -> dict[str, Any]:
@@ -1193,7 +1228,9 @@ def ecs_deployments(
     Returns the executions (`demo_report.execution_record`) and the task function's invocation lines."""
     world = ecs_setup(run, ecs)
     client, events = run.moto.client("ecs"), run.moto.client("events")
-    runner = start_task_runner(run, run.out["fargate_function_name"], env)
+    runner, report = start_function_runner(
+        run, "fargate", FARGATE_HANDLER, run.out["fargate_function_name"], env
+    )
     run.progress.say(
         f"handler {FARGATE_HANDLER.relative_to(REPO)} serves the workflow's Tasks (moto runs the state machine "
         f"{run.out['fargate_state_machine_arn'].rsplit(':', 1)[-1]} itself, Retry/Catch/Map included)"
@@ -1224,18 +1261,42 @@ def ecs_deployments(
         )
     run.children.stop_process(runner, signal.SIGTERM, 5.0)
     run.children.processes.remove(runner)
-    lines = run.task_report.read_text(encoding="utf-8").splitlines() if run.task_report.exists() else []
+    lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
     return executions, [json.loads(line) for line in lines]
+
+
+def reconcile_aws(run: Run, region: str, extra: dict[str, str]) -> list[dict[str, Any]]:
+    """One run of the deployed reconciler function, invoked on moto as its schedule would invoke it (the input is
+    ignored); the Invoke runs the real handler (scripts/demo_tasks.py) with the function's environment. Returns
+    the run's summaries, one per account."""
+    name = run.out["reconciler_function_name"]
+    _, env = function_environment(run, "reconciler", name, region, extra)
+    runner, _ = start_function_runner(run, "reconciler", RECONCILER_HANDLER, name, env)
+    answer = run.moto.client("lambda").invoke(FunctionName=name, Payload=b"{}")
+    run.children.stop_process(runner, signal.SIGTERM, 5.0)
+    run.children.processes.remove(runner)
+    payload = json.loads(answer["Payload"].read())
+    if answer.get("FunctionError") or not isinstance(payload, dict):
+        raise DemoError(f"the reconciler failed: {payload} (log {run.logs / 'handler-reconciler.log'})")
+    summaries: list[dict[str, Any]] = payload["accounts"]
+    for summary in summaries:
+        run.progress.say(
+            f"reconciler {name} (invoked as its schedule would), account {summary['account']}: "
+            + demo_report.describe_reconcile(summary)
+        )
+    return summaries
 
 
 @dataclass
 class Observed:
-    """What the run saw: the queue handlers' invocations, the workflow's executions and Task invocations."""
+    """What the run saw: the queue handlers' invocations, the workflow's executions and Task invocations, and
+    the reconcilers' summaries."""
 
     invocations: list[dict[str, Any]]
     ecs_cases: tuple[Case, ...]
     executions: list[dict[str, Any]]
     task_calls: list[dict[str, Any]]
+    reconciled: list[dict[str, Any]]
     azure: demo_azure.AzureObserved | None = None
 
 
@@ -1295,6 +1356,7 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
     data["moto"] = {"pid": run.moto.pid, "port": run.moto.port}
     data["registry"] = None if run.registry is None else {"pid": run.registry[0], "port": run.registry[1]}
     data["azure_processes"] = azure.processes if azure is not None else {}
+    data["reconcile"] = {"aws": observed.reconciled, "azure": azure.reconciled if azure is not None else []}
     data["report"] = str(html_path)
     html_path.with_suffix(".json").write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     run.progress.say(f"report: {html_path} (summary data: {html_path.with_suffix('.json').name})")
@@ -1362,9 +1424,10 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
         extra = {"REQUESTS_CA_BUNDLE": str(ecs.public.ca_bundle)} if ecs.public is not None else {}
         _, fargate_env = function_environment(run, "fargate", run.out["fargate_function_name"], region, extra)
         executions, task_calls = ecs_deployments(run, ecs, fargate_env, account, region)
+        reconciled = reconcile_aws(run, region, extra)
         azure = run_azure(run, stack, ecs.public)
         summary = write_report(
-            run, Observed(invocations, ecs.cases, executions, task_calls, azure), alerts_url
+            run, Observed(invocations, ecs.cases, executions, task_calls, reconciled, azure), alerts_url
         )
         coverage_reports(run, azure)
     if options.destroy and run.terraform is not None:
@@ -1376,6 +1439,7 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
             "-input=false",
             "-refresh=false",
             f"-var=manifest_path={run.manifest}",
+            *TF_VARS,
             timeout=300,
         )
         progress.say("destroyed")

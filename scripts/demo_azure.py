@@ -17,8 +17,12 @@ pushed into it by `push_images()`) and Azurite (`node_modules/.bin/azurite`, `ma
 4. runs `host` (this file, `python scripts/demo_azure.py host ...`) in a child process with the app settings
    modules/aci-aca sets (pointing at Azurite, the doubles and the simulated qscanner): the stand-in for the
    Functions host (see `Host`), which calls the queue trigger's user code of handlers/azure/function_app.py;
-5. reads back the notifications and the poison queue, and returns what `scripts/demo_report.summarize_azure`
-   needs.
+5. runs `host --reconcile` once the queue is drained: the same app and settings (QSCAN_RECONCILE_* as
+   modules/aci-aca/reconcile.tf sets them) and its `reconcile` timer function invoked once, as its schedule
+   would; it lists the seeded workloads through the fake ARM and queues a request for each image the dedupe
+   table holds no completion of (the failing one), which stays on the queue (docs/demo.md);
+6. reads back the notifications and the poison queue, and returns what `scripts/demo_report.summarize_azure`
+   needs, with the reconcile run's summaries.
 
 Azurite runs in its own process group and is tracked with the demo's other children; the host child too: any
 exit path of the demo stops them. The servers in this process stop with the `ExitStack` the caller passes.
@@ -49,7 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from scripts.demo_report import Case  # noqa: E402
+from scripts.demo_report import Case, describe_reconcile  # noqa: E402
 
 APP = REPO / "handlers" / "azure" / "function_app.py"
 HOST_JSON = REPO / "handlers" / "azure" / "host.json"
@@ -272,6 +276,8 @@ class AzureObserved:
     processes: dict[str, int] = field(default_factory=dict)  # what it started: name -> pid
     # where `qscan report` reads: blob_endpoint, table_endpoint, connection_string (Azurite's public dev key)
     storage: dict[str, str] = field(default_factory=dict)
+    # the reconcile timer function's run: one summary per subscription
+    reconciled: list[dict[str, Any]] = field(default_factory=list)
 
 
 def app_settings(azurite: Any, events_endpoint: str, qscanner: Path) -> dict[str, str]:
@@ -290,8 +296,16 @@ def app_settings(azurite: Any, events_endpoint: str, qscanner: Path) -> dict[str
         "QSCAN_STORAGE__queueServiceUri": azurite.queue_endpoint,
         "QSCAN_STORAGE__credential": "managedidentity",
         "AzureFunctionsJobHost__extensions__queues__visibilityTimeout": DEMO_VISIBILITY_TIMEOUT,
-        # Local only: Azurite's table endpoint is not the blob endpoint with .blob. -> .table.
+        # Local only: Azurite's table and queue endpoints are not the blob endpoint with .blob. -> .table./.queue.
         "QSCAN_STORAGE_TABLE_URL": azurite.table_endpoint,
+        "QSCAN_STORAGE_QUEUE_URL": azurite.queue_endpoint,
+        # modules/aci-aca/reconcile.tf with var.reconcile's defaults (max_seconds: 540, below functionTimeout - 1 min)
+        "QSCAN_RECONCILE_SCHEDULE": "0 0 */6 * * *",
+        "QSCAN_RECONCILE_SUBSCRIPTION_IDS": SUBSCRIPTION,
+        "QSCAN_RECONCILE_LOOKBACK_DAYS": "7",
+        "QSCAN_RECONCILE_MAX_PAGES": "1000",
+        "QSCAN_RECONCILE_MAX_SECONDS": "540",
+        "QSCAN_RECONCILE_MAX_REQUESTS": "500",
         # Local only: the Qualys secret comes from Key Vault in Azure (QSCAN_QUALYS_SECRET_URI)
         **DEMO_QUALYS,
     }
@@ -377,10 +391,10 @@ def run_host(
     env: dict[str, str],
     *,
     arm_url: str,
-    say: Callable[[str], None],
+    reconcile: bool = False,
 ) -> tuple[list[dict[str, Any]], int]:
-    """`host` in a child process (its own session, tracked) until it drained the queue; its invocation lines and
-    its pid."""
+    """`host` in a child process (its own session, tracked) until it drained the queue (with `reconcile`: until
+    the timer function's one run ended); its report lines and its pid."""
     log = logs / "handler-azure.log"
     cmd = [
         sys.executable,
@@ -390,6 +404,7 @@ def run_host(
         arm_url,
         "--report",
         str(report),
+        *(("--reconcile",) if reconcile else ()),
     ]
     with log.open("ab") as out:
         host = children.track(
@@ -403,16 +418,10 @@ def run_host(
                 start_new_session=True,
             )
         )
-    say(
-        f"  the Functions host stand-in runs {APP.relative_to(REPO)}'s scan_queue over {SCAN_QUEUE} "
-        f"(host.json batchSize and maxDequeueCount; visibilityTimeout {DEMO_VISIBILITY_TIMEOUT} by app setting)"
-    )
     try:
         host.wait(HOST_WAIT)
     except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"the Azure host did not drain {SCAN_QUEUE} in {HOST_WAIT:.0f} s (log {log})"
-        ) from None
+        raise RuntimeError(f"the Azure host did not end its work in {HOST_WAIT:.0f} s (log {log})") from None
     finally:
         children.stop_process(host, signal.SIGTERM, 5.0)
         children.processes.remove(host)
@@ -434,7 +443,7 @@ def run_azure(
     registry_ca: Path,
     digests: dict[str, str],
 ) -> AzureObserved:
-    """Steps 1-5 of the module docstring."""
+    """Steps 1-6 of the module docstring."""
     from tests.doubles.eventgrid import EventGridDouble  # noqa: PLC0415 - parent side only
     from tests.doubles.fake_arm import FakeArm  # noqa: PLC0415
     from tests.harness.azurite import start_azurite  # noqa: PLC0415
@@ -460,11 +469,21 @@ def run_azure(
         [registry_ca, Path(arm.ca_file), Path(events.ca_file)],
         scenarios(registry_host, digests),
     )
-    lines, host_pid = run_host(
-        logs, run_dir / "invocations-azure.jsonl", children, env, arm_url=arm.url, say=say
+    say(
+        f"  the Functions host stand-in runs {APP.relative_to(REPO)}'s scan_queue over {SCAN_QUEUE} "
+        f"(host.json batchSize and maxDequeueCount; visibilityTimeout {DEMO_VISIBILITY_TIMEOUT} by app setting)"
     )
+    lines, host_pid = run_host(logs, run_dir / "invocations-azure.jsonl", children, env, arm_url=arm.url)
     for line in lines:
         say(f"  Azure invocation {line['invocation']}: {describe(line, message_cases)}")
+    reconciled, reconcile_pid = run_host(
+        logs, run_dir / "reconcile-azure.jsonl", children, env, arm_url=arm.url, reconcile=True
+    )
+    for summary in reconciled:
+        say(
+            f"  Azure reconcile timer function (one run), subscription {summary['subscription']}: "
+            + describe_reconcile(summary)
+        )
     poisoned = []
     for message in azurite.queue_service().get_queue_client(POISON_QUEUE).receive_messages():
         event = json.loads(base64.b64decode(message.content))
@@ -475,14 +494,23 @@ def run_azure(
         "Azure app": f"{APP.relative_to(REPO)} (scan_queue) under scripts/demo_azure.py host",
     }
     the_cases = cases(registry_host, digests)
-    started = {"azurite": azurite.pid, "host": host_pid}
+    started = {"azurite": azurite.pid, "host": host_pid, "reconcile": reconcile_pid}
     storage = {
         "blob_endpoint": azurite.blob_endpoint,
         "table_endpoint": azurite.table_endpoint,
         "connection_string": azurite.connection_string,
     }
     return AzureObserved(
-        the_cases, lines, message_cases, filtered, list(events.events), poisoned, facts, started, storage
+        the_cases,
+        lines,
+        message_cases,
+        filtered,
+        list(events.events),
+        poisoned,
+        facts,
+        started,
+        storage,
+        reconciled,
     )
 
 
@@ -508,7 +536,7 @@ class Credential:
 class Capture(logging.Handler):
     """The structured fields of the handler's log records, per invocation thread."""
 
-    FIELDS = ("accounting", "dedupe_key", "outcome", "status", "counts")
+    FIELDS = ("accounting", "dedupe_key", "outcome", "status", "counts", "reconcile", "complete")
 
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
@@ -658,6 +686,20 @@ def load_app() -> Any:
     return module
 
 
+def reconcile_once(app: Any, report: Any, capture: Capture) -> int:
+    """The `reconcile` timer function, invoked once as its schedule would (not past due); one report line per
+    subscription's `reconcile summary`. A failed run (`ReconcileFailed`) fails, as the invocation would."""
+    from azure.functions.timer import TimerRequest  # noqa: PLC0415 - what the worker builds
+
+    functions = {f.get_function_name(): f for f in app.app.get_functions()}
+    functions["reconcile"].get_user_function()(TimerRequest(past_due=False))
+    for entry in capture.take():
+        if "reconcile" in entry:
+            line = {**entry["reconcile"], "complete": entry.get("complete")}
+            report.write(json.dumps(line, sort_keys=True) + "\n")
+    return 0
+
+
 def host_main(args: argparse.Namespace) -> int:
     """The child: the app with its handler built on the loopback stand-ins, under `Host`."""
     from azure.core.credentials import AzureNamedKeyCredential  # noqa: PLC0415
@@ -687,6 +729,8 @@ def host_main(args: argparse.Namespace) -> int:
         registry_credentials=StaticCredentials({}),
     )
     with args.report.open("a", encoding="utf-8") as report:
+        if args.reconcile:
+            return reconcile_once(app, report, capture)
         host = Host(app, report, capture)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: host.stop.set())
@@ -699,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     host = sub.add_parser("host", help="the Functions host stand-in (started by scripts/demo.py)")
     host.add_argument("--arm-url", required=True, help="the fake ARM server")
     host.add_argument("--report", type=Path, required=True, help="JSON lines, one per invocation")
+    host.add_argument(
+        "--reconcile", action="store_true", help="run the reconcile timer function once instead of the queue"
+    )
     return host_main(parser.parse_args(argv))
 
 

@@ -590,6 +590,19 @@ def _short_ref(reference: Any) -> str:
     return f"{name}{at}{digest[:12]}" if at else text
 
 
+def describe_reconcile(summary: Mapping[str, Any]) -> str:
+    """One line per reconciler summary (an AWS account's, an Azure subscription's)."""
+    if summary.get("error"):  # an AWS account that could not be reconciled at all
+        return f"failed: {summary['error']}"
+    line = (
+        f"{summary.get('listed')} listed ({summary.get('unique')} unique), {summary.get('fresh')} fresh, "
+        f"{summary.get('never_scanned')} never scanned, {summary.get('stale')} stale; "
+        f"{summary.get('enqueued')} scan request(s) enqueued"
+    )
+    errors = summary.get("errors") or []
+    return line + (f"; errors: {'; '.join(str(e) for e in errors)}" if errors else "")
+
+
 def describe_execution(execution: Mapping[str, Any]) -> str:
     """One line per workflow execution: how each image ended."""
     parts = []

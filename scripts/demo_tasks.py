@@ -7,7 +7,9 @@ moto runs the deployed state machine itself (execute mode, `tests/harness/moto_s
 "states:execute-state-machines"); every Task's Lambda Invoke of the task function reaches this process
 (`tests/harness/lambda_runner.running_function`, shim "lambda:invoke-runners"), which calls the handler's
 `lambda_handler` the way the Lambda runtime does: the step's input as the event, the return value as the
-result, an exception as the function error whose `errorType` drives the workflow's Retry and Catch.
+result, an exception as the function error whose `errorType` drives the workflow's Retry and Catch. The demo
+serves the reconciler function the same way (`--handler handlers/aws/reconciler/handler.py`) and invokes it
+once, as its schedule would.
 
 Like `scripts/demo_worker.py` for the queue handlers, the parent (`scripts/demo.py`) starts this process with the
 environment the function configuration defines (plus QSCAN_AWS_ENDPOINT_URL and the simulated scanner) and sends

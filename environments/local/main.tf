@@ -119,9 +119,9 @@ module "fargate" {
   memory_size = 128
 }
 
-# The scheduled reconciler, off by default here: the demo runs the reconciler's handler itself (as it calls the
-# scanners' handlers), so nothing needs a schedule on moto. enable_reconciler = true applies the module as
-# aws-single-account does.
+# The scheduled reconciler, off by default here (the schedule would invoke nothing on moto). The demo applies it
+# (enable_reconciler = true, as aws-single-account does) and invokes the function once itself, as the schedule
+# would: moto's Invoke reaches the real handler (scripts/demo_tasks.py).
 module "reconciler" {
   source = "../../modules/reconciler-aws"
   count  = var.enable_reconciler ? 1 : 0

@@ -107,3 +107,8 @@ output "fargate_dlq_arn" {
   description = "Dead-letter queue of ECS deployment events the rules could not start an execution for."
   value       = module.fargate.dlq_arn
 }
+
+output "reconciler_function_name" {
+  description = "The reconciler function (null unless enable_reconciler; the demo invokes it once, as its schedule would)."
+  value       = one(module.reconciler[*].function_name)
+}

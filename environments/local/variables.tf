@@ -67,7 +67,7 @@ variable "severity_threshold" {
 }
 
 variable "enable_reconciler" {
-  description = "Apply the scheduled reconciler (modules/reconciler-aws) too. Off: the demo runs the reconciler's handler itself."
+  description = "Apply the scheduled reconciler (modules/reconciler-aws) too (the demo does, and invokes it once itself)."
   type        = bool
   default     = false
   nullable    = false

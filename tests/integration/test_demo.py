@@ -7,7 +7,9 @@ configuration-only change is a dedupe hit), registers, runs and deploys ECS task
 the Fargate workflow on moto (its Tasks run the real Fargate handler; an ECR image by tag, one by digest, a
 public image on a loopback https registry, one image whose scan fails), runs the Azure part (ACI, ACA app and
 job writes through modules/aci-aca's Event Grid filters into an Azurite queue, the Functions app's queue
-trigger under the demo's host stand-in, a poisoned message), and destroys everything: about 3-4 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
+trigger under the demo's host stand-in, a poisoned message), runs each reconciler once and checks, in the
+`qscan report` of each cloud's stores, that every demo artifact has its true status and the coverage numbers
+are those counts, and destroys everything: about 3-4 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
 """
 
 from __future__ import annotations
@@ -81,6 +83,28 @@ def processes_using(path: Path) -> list[str]:
             continue
         if marker in cmdline or cwd.startswith(marker):
             found.append(f"{proc.name}: {cmdline[:200]}")
+    return found
+
+
+NOT_LISTED = "not-in-inventory"
+
+
+def artifact_rows(report: dict[str, Any], outcomes: list[dict[str, Any]]) -> dict[str, dict[str, Any] | None]:
+    """Case key -> the report's row of its artifact (None: not in the report). An image is its digest, a
+    function deployment the code SHA-256 its scan resolved (the third part of its dedupe key)."""
+    found: dict[str, dict[str, Any] | None] = {}
+    for outcome in outcomes:
+        case = outcome["case"]
+        if case["kind"] == "function":
+            rows = [
+                r
+                for r in report["artifacts"]
+                if (r["dedupe_key"] or "").split("#")[2:3] == [outcome["code_sha256"]]
+            ]
+        else:
+            rows = [r for r in report["artifacts"] if r["artifact"].endswith(f"@{case['digest']}")]
+        assert len(rows) <= 1, rows
+        found[case["key"]] = rows[0] if rows else None
     return found
 
 
@@ -245,41 +269,73 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     assert "moved to scan-events-poison" in output and "Azure: ACI and ACA writes" in page
     assert summary["closes"] and summary["ok"]
 
-    # `qscan report` on the demo's stores (docs/report.md): every scanned artifact with its latest result
+    # One run of each reconciler, then `qscan report` on the demo's stores (docs/demo.md): every demo artifact
+    # has the status it really has; the requests for the failed ones stay queued (never-scanned, requested)
+    assert "reconciler qscan-local-reconciler (invoked as its schedule would)" in output
+    assert "Azure reconcile timer function (one run)" in output
     reports = {}
     for cloud in ("aws", "azure"):
         (report_dir,) = (tmp_path / "reports").glob(f"qscan-report-{cloud}-*")
         assert str(report_dir / "report.html") in output
         reports[cloud] = json.loads((report_dir / "report.json").read_text())
         assert reports[cloud]["malformed"] == [] and reports[cloud]["dedupe_store_used"] is True
-    aws_rows = {row["artifact"].split("@")[0]: row for row in reports["aws"]["artifacts"]}
-    assert {"demo/web", "payments/orders-api", "legacy/batch-job", "shop/cart", "shop/checkout"} <= set(
-        aws_rows
-    )
-    assert {"public/web", "legacy/report-gen"} <= set(aws_rows)
-    assert any(key.endswith(":function:demo-orders-fn") for key in aws_rows)
-    assert aws_rows["payments/orders-api"]["counts"] == {
+        (run_summary,) = summary["reconcile"][cloud]  # one account, one subscription
+        assert run_summary["complete"] is True and run_summary["error_count"] == 0
+    aws_expected = {
+        "clean": "fresh",
+        "vulnerable": "fresh",
+        "scan-fails": "never-scanned",  # in ECR, its scan dead-lettered
+        "fn-create": NOT_LISTED,  # the code it scanned was replaced: it runs no more
+        "fn-code": "fresh",
+        "fn-config": "fresh",  # the same code as fn-code: the same artifact (one row)
+        "ecs-cart": "fresh",
+        "ecs-checkout": "fresh",
+        "ecs-public": "fresh",
+        "ecs-fails": "never-scanned",  # in ECR, its scan failed (its task definition is never run)
+        "failed-push": None,  # not in ECR, never scanned: nowhere in the report
+        "delete": None,
+    }
+    aws_rows = artifact_rows(reports["aws"], summary["outcomes"])
+    assert {key: row and row["status"] for key, row in aws_rows.items()} == aws_expected
+    azure_expected = {
+        "aci": "fresh",
+        "aca-app": "fresh",
+        "aca-job": "fresh",
+        "aci-fails": "never-scanned",  # poisoned
+        "aci-own": None,  # qscan's own: skipped by the reconciler as by the queue function
+        "storage": None,
+    }
+    azure_rows = artifact_rows(reports["azure"], azure["outcomes"])
+    assert {key: row and row["status"] for key, row in azure_rows.items()} == azure_expected
+    for cloud, expected in (("aws", aws_expected), ("azure", azure_expected)):
+        report = reports[cloud]
+        rows = {k for k, v in expected.items() if v is not None} - {"fn-config"}
+        listed = [expected[k] for k in rows if expected[k] != NOT_LISTED]
+        counts = {status: listed.count(status) for status in ("fresh", "stale", "never-scanned")}
+        assert report["coverage"]["total"] == counts
+        assert len(report["artifacts"]) == len(rows)  # nothing in the report but the demo's artifacts
+        (run_summary,) = summary["reconcile"][cloud]
+        assert (run_summary["unique"], run_summary["fresh"], run_summary["never_scanned"]) == (
+            len(listed),
+            counts["fresh"],
+            counts["never-scanned"],
+        )
+        assert run_summary["enqueued"] == counts["never-scanned"]  # one request each, left on the queue
+    assert aws_rows["vulnerable"] and aws_rows["vulnerable"]["counts"] == {
         "critical": 1,
         "high": 2,
         "medium": 1,
         "low": 0,
         "info": 0,
     }
-    assert aws_rows["legacy/batch-job"]["counts"] is None  # findings unknown: never shown as clean
-    azure_rows = {
-        row["artifact"].split("@")[0].rsplit("/", 1)[-1]: row for row in reports["azure"]["artifacts"]
-    }
-    assert set(azure_rows) == {"shop-web", "orders-app", "nightly-report", "legacy-importer"}
-    assert (
-        azure_rows["legacy-importer"]["scan_status"] == "failed"
-        and azure_rows["legacy-importer"]["counts"] is None
-    )
+    for failed in (aws_rows["scan-fails"], aws_rows["ecs-fails"], azure_rows["aci-fails"]):
+        assert failed and failed["counts"] is None  # findings unknown: never shown as clean
 
     assert not alive(summary["moto"]["pid"])
     assert port_is_free(summary["moto"]["port"])
     assert not alive(summary["registry"]["pid"])
     assert port_is_free(summary["registry"]["port"])
-    assert set(summary["azure_processes"]) == {"azurite", "host"}
+    assert set(summary["azure_processes"]) == {"azurite", "host", "reconcile"}
     assert not any(alive(pid) for pid in summary["azure_processes"].values())
     assert processes_using(tmp_path) == []
     assert not list((tmp_path / "work").glob("run-*/tf"))  # the Terraform copy is removed

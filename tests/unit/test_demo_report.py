@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scripts.demo_report import Case, execution_record, render_html, render_table, summarize, summarize_azure
+from scripts.demo_report import (
+    Case,
+    describe_reconcile,
+    execution_record,
+    render_html,
+    render_table,
+    summarize,
+    summarize_azure,
+)
 
 D1, D2, D3, D4 = (f"sha256:{c * 64}" for c in "abcd")
 CASES = [
@@ -338,3 +346,16 @@ def test_a_filtered_event_that_was_delivered_is_unexpected() -> None:
     )
     storage = {o.case.key: o for o in azure.outcomes}["storage"]
     assert storage.status == "skipped" and not storage.ok and not azure.ok
+
+
+def test_a_reconciler_summary_line_names_its_counts_and_errors() -> None:
+    summary = {"listed": 8, "unique": 7, "fresh": 5, "stale": 0, "never_scanned": 2, "enqueued": 2}
+    assert describe_reconcile(summary) == (
+        "8 listed (7 unique), 5 fresh, 2 never scanned, 0 stale; 2 scan request(s) enqueued"
+    )
+    failed = describe_reconcile({**summary, "errors": ["ecs us-east-1: AccessDenied"]})
+    assert failed.endswith("; errors: ecs us-east-1: AccessDenied")
+    # an AWS account whose run failed as a whole carries one `error`
+    assert describe_reconcile({"account": "1", "error": "the dedupe table is gone"}) == (
+        "failed: the dedupe table is gone"
+    )
