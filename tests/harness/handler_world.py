@@ -204,6 +204,18 @@ def emf_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{") and '"_aws"' in line]
 
 
+def emf_series(lines: list[dict[str, Any]], account: str | None = None) -> dict[str, float]:
+    """What CloudWatch makes of EMF lines: the sums of the `service` series (every line carries it), or of one
+    account's `service` + `account` series (its line only)."""
+    totals: dict[str, float] = {}
+    for line in lines:
+        if account is not None and line.get("account") != account:
+            continue
+        for metric in line["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+            totals[metric["Name"]] = totals.get(metric["Name"], 0) + line[metric["Name"]]
+    return totals
+
+
 @dataclass
 class World:
     """A moto account with one handler in it; subclasses set `platform` and `context`."""
@@ -353,8 +365,14 @@ def moto_world(
 
 def env_recording_scanner(world: World) -> Path:
     """A qscanner wrapper that records the AWS credentials it was started with, then runs the fake."""
-    record_file = world.tmp / "child-env.json"
-    script = world.tmp / "qscanner-recording"
+    return recording_scanner(world.tmp, world.monkeypatch)
+
+
+def recording_scanner(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`env_recording_scanner` outside a `World`: the wrapper in `tmp`, QSCANNER_PATH set to it; returns the file
+    the credentials of the last run are written to."""
+    record_file = tmp / "child-env.json"
+    script = tmp / "qscanner-recording"
     script.write_text(
         "#!/bin/sh\n"
         f'"{sys.executable}" -c \'import json, os, sys; json.dump({{k: os.environ.get(k) for k in '
@@ -363,7 +381,7 @@ def env_recording_scanner(world: World) -> Path:
         f'exec "{WRAPPER}" "$@"\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    world.monkeypatch.setenv("QSCANNER_PATH", str(script))
+    monkeypatch.setenv("QSCANNER_PATH", str(script))
     return record_file
 
 

@@ -413,13 +413,30 @@ def boto3_client(service: str, endpoint: str, region: str = REGION) -> Any:
 
 
 def render_provider_override(
-    endpoint: str, services: Iterable[str] = DEFAULT_TF_SERVICES, region: str = REGION
+    endpoint: str,
+    services: Iterable[str] = DEFAULT_TF_SERVICES,
+    region: str = REGION,
+    assume_role_account: str | None = None,
 ) -> str:
     """HCL for a `provider "aws"` override that points every listed service at moto.
 
     It is an override file: the root must declare its own `provider "aws" {}` block (possibly empty);
     Terraform merges these arguments into it and this `endpoints` block replaces any in the root.
+    `assume_role_account` (12 digits) makes the provider assume a role in that account first: moto's STS
+    binds the keys it returns to that account, so the root's resources are created there (several accounts on
+    one server; never MOTO_ACCOUNT_ID).
     """
+    if assume_role_account is not None and not (
+        len(assume_role_account) == 12 and assume_role_account.isdigit()
+    ):
+        raise ValueError(f"assume_role_account must be a 12-digit account id, got {assume_role_account!r}")
+    assume_role = (
+        ""
+        if assume_role_account is None
+        else "\n  assume_role {\n"
+        f'    role_arn = "arn:aws:iam::{assume_role_account}:role/OrganizationAccountAccessRole"\n'
+        "  }\n"
+    )
     if not endpoint.startswith(f"http://{HOST}:") or not endpoint.rsplit(":", 1)[1].isdigit():
         raise ValueError(f"moto endpoint must be http://{HOST}:<port>, got {endpoint!r}")
     names = sorted(set(services))
@@ -445,6 +462,7 @@ def render_provider_override(
         "  endpoints {\n"
         f"{lines}\n"
         "  }\n"
+        f"{assume_role}"
         "}\n"
     )
 
@@ -455,6 +473,7 @@ def write_provider_override(
     services: Sequence[str] = DEFAULT_TF_SERVICES,
     region: str = REGION,
     filename: str = PROVIDER_OVERRIDE_FILE,
+    assume_role_account: str | None = None,
 ) -> Path:
     """Write the moto provider override into a Terraform root dir; returns the file path."""
     if not filename.endswith("_override.tf") or "/" in filename:
@@ -462,7 +481,9 @@ def write_provider_override(
     if not root.is_dir():
         raise ValueError(f"not a directory: {root}")
     path = root / filename
-    path.write_text(render_provider_override(endpoint, services, region), encoding="utf-8")
+    path.write_text(
+        render_provider_override(endpoint, services, region, assume_role_account), encoding="utf-8"
+    )
     return path
 
 

@@ -43,6 +43,17 @@ imported by the project itself. Each gap was reproduced against moto 5.2.5 befor
   Unhandled``. Functions without a runner keep moto's behaviour.
 * ``sqs``: ``RedriveAllowPolicy`` is accepted but never returned (``GetQueueAttributes`` even rejects the
   name), so ``aws_sqs_queue_redrive_allow_policy`` waits for it until it times out.
+* ``events``: a rule target that is another bus (cross-account or cross-region) gets a new event with only
+  source, detail-type and detail (moto re-puts them): ``account``, ``region``, ``resources``, ``id`` and
+  ``time`` are rewritten, and the target bus's policy is never checked. Real EventBridge keeps the envelope and
+  refuses a sender the receiving bus's policy does not admit. The shim delivers the original event to the
+  target bus's rules, and, when the sender's account is not the bus's, only if `bus_policy_allows` admits it;
+  a refused (or undeliverable) event goes to the target's dead-letter queue with EventBridge's message
+  attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``, ``TARGET_ARN``), or is dropped without one.
+* ``events``: PutEvents with the ARN of another account's bus is looked up in the caller's own account
+  (ResourceNotFoundException) and never checks the bus policy. The shim puts such entries on that bus (the
+  events' ``account`` is the caller's) when its policy admits the caller, and otherwise fails the call with
+  AccessDeniedException, as EventBridge does.
 """
 
 from __future__ import annotations
@@ -529,6 +540,231 @@ def _patch_events_account() -> None:
     )
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Bus-to-bus delivery and event bus policies (pure evaluation, unit-testable)
+# ---------------------------------------------------------------------------------------------------------
+
+PUT_EVENTS = "events:PutEvents"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _principal_matches(principal: Any, account: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    for entry in _as_list(principal.get("AWS", [])):
+        if entry == "*" or entry == account:
+            return True
+        if isinstance(entry, str) and entry.endswith(f":iam::{account}:root"):
+            return True
+    return False
+
+
+def _action_matches(action: Any, wanted: str) -> bool:
+    return any(a in ("*", "events:*", wanted) for a in _as_list(action))
+
+
+def _conditions_hold(conditions: Any, context: dict[str, str | None]) -> bool:
+    """Only `StringEquals` on keys of `context` is understood; anything else never holds (so an Allow with an
+    unknown condition admits nobody, and a Deny with one refuses nobody)."""
+    if not conditions:
+        return True
+    if not isinstance(conditions, dict) or set(conditions) != {"StringEquals"}:
+        return False
+    equals = conditions["StringEquals"]
+    if not isinstance(equals, dict):
+        return False
+    for key, expected in equals.items():
+        actual = context.get(key)
+        if actual is None or actual not in _as_list(expected):
+            return False
+    return True
+
+
+def bus_policy_allows(policy: str | None, account: str, org_id: str | None, resource: str) -> bool:
+    """Whether an event bus resource policy lets `account` (member of organization `org_id`, or None) put
+    events on the bus `resource`: an explicit Deny wins, else some Allow must match (principal, action,
+    resource, conditions on ``aws:PrincipalOrgID`` / ``aws:PrincipalAccount``). No policy admits nobody from
+    another account."""
+    if not policy:
+        return False
+    statements = json.loads(policy).get("Statement", [])
+    context: dict[str, str | None] = {"aws:PrincipalOrgID": org_id, "aws:PrincipalAccount": account}
+    allowed = False
+    for statement in _as_list(statements):
+        if not isinstance(statement, dict):
+            continue
+        applies = (
+            _principal_matches(statement.get("Principal"), account)
+            and _action_matches(statement.get("Action"), PUT_EVENTS)
+            and any(r in ("*", resource) for r in _as_list(statement.get("Resource", "*")))
+            and _conditions_hold(statement.get("Condition"), context)
+        )
+        if applies and statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or (applies and statement.get("Effect") == "Allow")
+    return allowed
+
+
+def _organization_of(account: str) -> str | None:
+    """The id of the moto organization `account` belongs to (as its management or a member account)."""
+    from moto.organizations.models import organizations_backends  # noqa: PLC0415
+
+    master = organizations_backends.master_accounts.get(account, (account, "aws"))
+    backend = organizations_backends[master[0]][master[1]]
+    org = backend.org
+    if org is None or (master[0] == account and org.master_account_id != account):
+        return None
+    return str(org.id)
+
+
+def _target_bus(arn: str) -> Any:
+    """The moto EventBus an event-bus ARN names (None when it does not exist)."""
+    from moto.events.models import events_backends  # noqa: PLC0415
+
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or not parts[5].startswith("event-bus/"):
+        return None
+    return events_backends[parts[4]][parts[3]].event_buses.get(parts[5].split("/", 1)[1])
+
+
+def _admitted(bus: Any, account: str) -> bool:
+    return bool(
+        account == bus.account_id
+        or bus_policy_allows(bus.policy, account, _organization_of(account), bus.arn)
+    )
+
+
+def _deliver_on_bus(bus: Any, event: dict[str, Any]) -> None:
+    for rule in list(bus.rules.values()):
+        rule.send_to_targets(copy.deepcopy(event))
+
+
+def _dead_letter(rule: Rule, target: dict[str, Any], event: dict[str, Any], code: str, message: str) -> None:
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415
+
+    LOG.warning("EventBridge could not deliver to %s: %s", target.get("Arn"), message)
+    queue_arn = str((target.get("DeadLetterConfig") or {}).get("Arn", ""))
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return  # no dead-letter queue: the event is dropped
+    attributes = {
+        "ERROR_CODE": code,
+        "ERROR_MESSAGE": message,
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": str(target.get("Arn")),
+    }
+    sqs_backends[parts[4]][parts[3]].send_message(
+        queue_name=parts[5],
+        message_body=json.dumps(_as_delivered(event)),
+        message_attributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+
+
+def _is_bus_target(target: dict[str, Any]) -> bool:
+    parts = str(target.get("Arn", "")).split(":", 5)
+    return len(parts) == 6 and parts[2] == "events" and parts[5].startswith("event-bus/")
+
+
+def _patch_events_bus_to_bus() -> None:
+    original_send = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        forwarded = [t for t in self.targets if _is_bus_target(t)]
+        if not forwarded:
+            original_send(self, original_event, transform_input)
+            return
+        if not self.event_pattern.matches_event(original_event):
+            return
+        for target in forwarded:
+            event = dict(original_event)
+            bus = _target_bus(str(target["Arn"]))
+            if bus is None:
+                _dead_letter(
+                    self, target, event, "RESOURCE_NOT_FOUND", f"Event bus {target['Arn']} not found."
+                )
+            elif not _admitted(bus, self.account_id):
+                _dead_letter(
+                    self,
+                    target,
+                    event,
+                    "NO_PERMISSIONS",
+                    f"{self.account_id} is not authorized to perform: {PUT_EVENTS} on resource: {bus.arn}",
+                )
+            else:
+                _deliver_on_bus(bus, event)
+        native = [t for t in self.targets if t not in forwarded]
+        if native:
+            clone = copy.copy(self)  # only the other targets: the shared rule is never mutated
+            clone.targets = native
+            original_send(clone, original_event, transform_input)
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def _patch_events_cross_account_put_events() -> None:
+    from moto.core.exceptions import JsonRESTError  # noqa: PLC0415
+    from moto.core.utils import unix_time  # noqa: PLC0415
+    from moto.events.models import _BASE_EVENT_MESSAGE, EventsBackend  # noqa: PLC0415
+
+    original = EventsBackend.put_events
+
+    def foreign_bus(self: EventsBackend, entry: dict[str, Any]) -> Any:
+        name = str(entry.get("EventBusName") or "")
+        if not name.startswith("arn:") or f":{self.account_id}:event-bus/" in name:
+            return None
+        return _target_bus(name) or False  # False: another account's bus that does not exist
+
+    def put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if len(events) > 10 or all(foreign_bus(self, e) is None for e in events):
+            return original(self, events)
+        entries: list[dict[str, Any]] = []
+        for entry in events:
+            bus = foreign_bus(self, entry)
+            if bus is None or not all(entry.get(k) for k in ("Source", "DetailType", "Detail")):
+                entries.extend(original(self, [entry]))  # this account's bus, or moto's own validation
+                continue
+            if bus is False:
+                raise JsonRESTError(
+                    "ResourceNotFoundException", f"Event bus {entry['EventBusName']} does not exist."
+                )
+            if not _admitted(bus, self.account_id):
+                raise JsonRESTError(
+                    "AccessDeniedException",
+                    f"User: arn:aws:iam::{self.account_id}:root is not authorized to perform: {PUT_EVENTS} "
+                    f"on resource: {bus.arn} because no resource-based policy allows the {PUT_EVENTS} action",
+                )
+            try:
+                detail = json.loads(entry["Detail"])
+            except ValueError:
+                entries.extend(original(self, [entry]))  # MalformedDetail
+                continue
+            event = copy.deepcopy(_BASE_EVENT_MESSAGE)
+            event_id = str(uuid.uuid4())
+            event.update(
+                {
+                    "id": event_id,
+                    "detail-type": entry["DetailType"],
+                    "source": entry["Source"],
+                    "account": self.account_id,
+                    "time": entry.get("Time", unix_time()),
+                    "region": bus.region,
+                    "resources": entry.get("Resources", []),
+                    "detail": detail,
+                    "ingestion-time": unix_time(),
+                }
+            )
+            _deliver_on_bus(bus, event)
+            entries.append({"EventId": event_id})
+        return entries
+
+    EventsBackend.put_events = put_events  # type: ignore[method-assign]
+
+
 RUNNERS: dict[str, str] = {}  # function name -> runner URL (loopback only), see `register_runner`
 _RUNNERS_LOCK = threading.Lock()
 
@@ -602,6 +838,9 @@ def _shims() -> dict[str, Callable[[], None]]:
         "s3:delete-marker-dispose": _patch_s3_delete_marker_dispose,
         "events:lambda-and-states-targets": _patch_events_unsupported_targets,
         "events:account-in-delivered-events": _patch_events_account,
+        # After the Lambda / Step Functions target shim: this one wraps it (bus targets handled first).
+        "events:bus-to-bus-envelope-and-policy": _patch_events_bus_to_bus,
+        "events:cross-account-put-events-policy": _patch_events_cross_account_put_events,
     }
 
 
