@@ -87,7 +87,9 @@ class Accounting:
 
     `failed`: left for the platform's retry (redelivered, after the last attempt dead-lettered by the queue);
     `dead_lettered`: moved to the dead-letter queue by the handler itself (final attempt, or a deterministic
-    failure that is not retried).
+    failure that is not retried). `accounts` (hub-spoke) splits the events by the account they came from:
+    account -> {"events": n, <bucket>: n, ...}, each account's buckets adding up to its events (`tally`);
+    events of no known account (an unreadable body) are in the totals only.
     """
 
     events: int = 0
@@ -100,6 +102,7 @@ class Accounting:
     notified: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     findings: Counter[str] = field(default_factory=Counter)
+    accounts: dict[str, Counter[str]] = field(default_factory=dict)
 
     def record(self, outcome: Outcome) -> None:
         if outcome.disposition == "scanned":
@@ -115,6 +118,13 @@ class Accounting:
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
 
+    def tally(self, account: str | None, bucket: str) -> None:
+        """One event of `account` ended in `bucket` (`scanned`, `skipped`, ...); no-op without an account."""
+        if account is not None:
+            counts = self.accounts.setdefault(account, Counter())
+            counts["events"] += 1
+            counts[bucket] += 1
+
     def to_dict(self) -> dict[str, object]:
         return {
             "events": self.events,
@@ -127,6 +137,7 @@ class Accounting:
             "notified": self.notified,
             "skipped": dict(self.skipped),
             "findings": dict(self.findings),
+            "accounts": {account: dict(counts) for account, counts in sorted(self.accounts.items())},
         }
 
 

@@ -35,6 +35,7 @@ from tests.harness.handler_world import (
     accounting_lines,
     batch,
     emf_lines,
+    emf_series,
     env_recording_scanner,
     image_manifest,
     moto_world,
@@ -426,14 +427,19 @@ def test_accounting_closes_and_emf_has_the_dashboard_metrics(
     line = next(r for r in caplog.records if r.getMessage().startswith("batch accounting"))
     assert line.__dict__["closes"] is True
 
-    (emf,) = emf_lines(capsys.readouterr().out)
-    directive = emf["_aws"]["CloudWatchMetrics"][0]
-    assert directive["Namespace"] == "secops/qscan"
-    assert directive["Dimensions"] == [["service"]]
-    assert [m["Name"] for m in directive["Metrics"]] == list(DASHBOARD_METRICS)
-    assert all(m["Unit"] == "Count" for m in directive["Metrics"])
-    assert isinstance(emf["_aws"]["Timestamp"], int)
-    assert emf["service"] == "qscan-ecr"
+    # the own account's line (both dimension sets) and the account-less one (the two unreadable records)
+    unknown, own = sorted(emf_lines(capsys.readouterr().out), key=lambda line: "account" in line)
+    assert own["account"] == ACCOUNT and "account" not in unknown
+    for line, dimensions in ((own, [["service"], ["service", "account"]]), (unknown, [["service"]])):
+        directive = line["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "secops/qscan"
+        assert directive["Dimensions"] == dimensions
+        assert [m["Name"] for m in directive["Metrics"]] == list(DASHBOARD_METRICS)
+        assert all(m["Unit"] == "Count" for m in directive["Metrics"])
+        assert isinstance(line["_aws"]["Timestamp"], int)
+        assert line["service"] == "qscan-ecr"
+    assert unknown["EventsSkipped"] == 2 and emf_series([own])["EventsSkipped"] == 1  # DELETE: its account's
+    emf = emf_series([own, unknown])
     assert {name: emf[name] for name in DASHBOARD_METRICS} == {
         "ScansStarted": 2,
         "ScansSucceeded": 1,

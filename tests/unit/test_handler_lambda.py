@@ -36,6 +36,7 @@ from tests.harness.handler_world import (
     batch,
     drain,
     emf_lines,
+    emf_series,
     env_recording_scanner,
     image_manifest,
     moto_world,
@@ -555,7 +556,7 @@ def test_a_tag_failure_never_fails_the_record(
     stored = world.store().lookup(f"lambda#{created['FunctionArn']}#{created['CodeSha256']}#")
     assert stored is not None and stored.state == "complete"
     assert world.tags("locked-down") == {}
-    (emf,) = emf_lines(capsys.readouterr().out)
+    emf = emf_series(emf_lines(capsys.readouterr().out))
     assert emf["FunctionTagFailures"] == 1 and emf["ScansSucceeded"] == 1
     assert any("could not tag" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     (accounting,) = accounting_lines(caplog)
@@ -778,11 +779,14 @@ def test_accounting_closes_and_emf_has_the_dashboard_metrics(
     line = next(r for r in caplog.records if r.getMessage().startswith("batch accounting"))
     assert line.__dict__["closes"] is True
 
-    (emf,) = emf_lines(capsys.readouterr().out)
-    directive = emf["_aws"]["CloudWatchMetrics"][0]
-    assert directive["Namespace"] == "secops/qscan" and directive["Dimensions"] == [["service"]]
-    assert [m["Name"] for m in directive["Metrics"]] == list(DASHBOARD_METRICS)
-    assert emf["service"] == "qscan-lambda"
+    lines = emf_lines(capsys.readouterr().out)
+    for line in lines:
+        directive = line["_aws"]["CloudWatchMetrics"][0]
+        assert directive["Namespace"] == "secops/qscan" and ["service"] in directive["Dimensions"]
+        assert [m["Name"] for m in directive["Metrics"]] == list(DASHBOARD_METRICS)
+        assert line["service"] == "qscan-lambda"
+    assert sorted(line.get("account", "-") for line in lines) == ["-", ACCOUNT]
+    emf = emf_series(lines)
     assert {name: emf[name] for name in DASHBOARD_METRICS} == {
         "ScansStarted": 2,
         "ScansSucceeded": 1,

@@ -44,6 +44,8 @@ BEHAVIOURS = (
 )
 FAILING = {"scan_failed", "transient", "config", "unexpected"}
 SKIPPED = {"body_invalid", "body_unsupported", "resolve_invalid", "resolve_unsupported", "no_message_id"}
+ACCOUNTS = ("123456789012", "222233334444")  # the hub's own account and a spoke's (records alternate)
+NO_ACCOUNT = {"body_invalid", "no_message_id"}  # no readable event, so no account
 
 
 def digest(index: int) -> str:
@@ -65,7 +67,7 @@ def make_record(index: int, behaviour: str) -> dict[str, Any]:
                 "id": f"e-{index}",
                 "source": "aws.ecr",
                 "detail-type": "ECR Image Action",
-                "account": "123456789012",
+                "account": ACCOUNTS[index % 2],
                 "region": "us-east-1",
                 "detail": detail,
             }
@@ -131,14 +133,39 @@ def run(behaviours: list[str]) -> tuple[dict[str, Any], Accounting, dict[str, An
 
     handler._report = report  # type: ignore[method-assign]
     response = handler.handle({"Records": [make_record(i, b) for i, b in enumerate(behaviours)]})
-    emf = json.loads(out.getvalue())
-    return response, captured[0], emf, stage
+    return response, captured[0], emf_lines(out.getvalue()), stage
+
+
+def emf_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def service_series(lines: list[dict[str, Any]]) -> dict[str, int]:
+    """What CloudWatch sums into the `service` series: every line's values (each line carries ["service"])."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        assert ["service"] in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+        for name in DASHBOARD_METRICS:
+            totals[name] = totals.get(name, 0) + line[name]
+    return totals
+
+
+def account_series(lines: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """The `service` + `account` series: one line per account, with both dimension sets."""
+    series: dict[str, dict[str, int]] = {}
+    for line in lines:
+        if "account" in line:
+            assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"], ["service", "account"]]
+            assert line["account"] not in series  # one line per account
+            series[line["account"]] = {name: line[name] for name in DASHBOARD_METRICS}
+    return series
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(BEHAVIOURS), min_size=1, max_size=12))
 def test_accounting_always_closes_and_only_failures_are_reported(behaviours: list[str]) -> None:
-    response, accounting, emf, stage = run(behaviours)
+    response, accounting, lines, stage = run(behaviours)
+    emf = service_series(lines)
     assert balance(accounting) == 0
     assert accounting.events == len(behaviours)
     expected_failures = [{"itemIdentifier": f"msg-{i}"} for i, b in enumerate(behaviours) if b in FAILING]
@@ -154,6 +181,24 @@ def test_accounting_always_closes_and_only_failures_are_reported(behaviours: lis
     assert emf["ScansFailed"] == len(expected_failures)
     assert emf["ScansDeduplicated"] == behaviours.count("cached") + behaviours.count("deduplicated")
     assert emf["EventsSkipped"] == sum(b in SKIPPED for b in behaviours)
+    # per account: the accounting closes for each, and its metric series counts its own records only
+    per_account = account_series(lines)
+    for number, account in enumerate(ACCOUNTS):
+        mine = [b for i, b in enumerate(behaviours) if i % 2 == number and b not in NO_ACCOUNT]
+        tally = accounting.to_dict()["accounts"].get(account, {})  # type: ignore[union-attr]
+        assert tally.get("events", 0) == len(mine)
+        assert sum(n for bucket, n in tally.items() if bucket != "events") == len(mine)
+        assert tally.get("scanned", 0) == mine.count("scanned")
+        assert tally.get("failed", 0) == sum(b in FAILING for b in mine)
+        if not mine:
+            assert account not in per_account
+            continue
+        assert per_account[account]["ScansSucceeded"] == mine.count("scanned")
+        assert per_account[account]["ScansFailed"] == sum(b in FAILING for b in mine)
+        assert per_account[account]["EventsSkipped"] == sum(b in SKIPPED for b in mine)
+    assert sum(t["events"] for t in accounting.accounts.values()) == sum(
+        b not in NO_ACCOUNT for b in behaviours
+    )
 
 
 def test_failures_are_logged_at_error_and_skips_by_kind(caplog: pytest.LogCaptureFixture) -> None:
@@ -242,8 +287,12 @@ def test_with_retry_failures_are_settled_and_the_accounting_still_closes(sqs: An
         2,
         1,
     )
-    emf = json.loads(out.getvalue())
+    emf = service_series(emf_lines(out.getvalue()))
     assert (emf["ScanAttemptsFailed"], emf["ScansFailed"], emf["EventsDeadLettered"]) == (3, 2, 2)
+    # records 0, 2, 4 are of the own account, 1 and 3 of the spoke: deterministic (2) and transient at its last (3)
+    spoke = account_series(emf_lines(out.getvalue()))[ACCOUNTS[1]]
+    assert (spoke["ScanAttemptsFailed"], spoke["ScansFailed"], spoke["EventsDeadLettered"]) == (2, 1, 1)
+    assert accounting.accounts[ACCOUNTS[1]] == {"events": 2, "failed": 1, "dead_lettered": 1}
     dead = receive_all(sqs, queues.dlq_url)
     failures = sorted(m["MessageAttributes"]["qscan-failure"]["StringValue"] for m in dead)
     assert failures == ["deterministic", "exhausted"]

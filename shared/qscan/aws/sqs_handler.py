@@ -42,7 +42,9 @@ where `failed` are the records left for redelivery (`batchItemFailures`), `dead_
 moved to the dead-letter queue, `deferred` the ones sent again for a later invocation (each copy is an event of
 its own when it comes back) and `fanned_out` counts the requests handled (`enqueued` adds up the scan requests
 they sent). A record with several targets takes the most telling disposition: failed > scanned > cached >
-deduplicated > skipped.
+deduplicated > skipped. The line's `accounting.accounts` splits the records by the AWS account they came from
+(hub-spoke: a spoke's events keep their `account`): the account of the record's (resolved) targets, else the
+event's own `account` field; each account's buckets add up to its events (`qscan.pipeline.Accounting.tally`).
 
 Metrics (one EMF line per invocation, names in `qscan.metrics.DASHBOARD_METRICS`): `ScansStarted` (scanner
 invocations), `ScansSucceeded` (complete scans), `ScanAttemptsFailed` (every failed attempt of a target:
@@ -50,12 +52,16 @@ incomplete scans and errors), `ScansFailed` (targets that failed for good: their
 deterministic failure that is not retried; one per failure alert), `ScansDeduplicated` (targets not scanned
 because a claim or a cached result covers them), `EventsSkipped` (records skipped), `EventsDeadLettered`
 (records the handler dead-lettered), `Findings<Severity>` (findings of the scans completed in this invocation).
+Each is counted for the record's account too (`EmfMetrics.add(..., account=...)`): one EMF line per account
+seen, on the `service` series the dashboards and alarms read and on the `service` + `account` series.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -123,9 +129,11 @@ class CountingScanner:
         self.inner = inner
         self.name = inner.name
         self.started = 0
+        self.by_account: Counter[str | None] = Counter()  # scans started per target account
 
     def scan(self, target: ScanTarget) -> ScanResult:
         self.started += 1
+        self.by_account[target.account] += 1
         return self.inner.scan(target)
 
 
@@ -145,6 +153,7 @@ class _Record:
     dispositions: list[RecordDisposition]
     skip_reason: str | None = None
     failure: Failure | None = None
+    account: str | None = None  # the AWS account the record came from, when known
 
     def final(self) -> RecordDisposition:
         for disposition in _PRIORITY:
@@ -199,7 +208,7 @@ class SqsScanHandler:
     def _handle(self, event: Any, context: LambdaContext | None) -> dict[str, list[dict[str, str]]]:
         accounting = BatchAccounting()
         failures: list[dict[str, str]] = []
-        started_before = self._scanner.started if self._scanner else 0
+        started_before = Counter(self._scanner.by_account) if self._scanner else Counter()
         records = event.get("Records") if isinstance(event, dict) else None
         if not isinstance(records, list):
             accounting.events = 1
@@ -219,7 +228,9 @@ class SqsScanHandler:
                     continue
                 attempt = self.retry.attempt(record) if self.retry is not None else None
                 if attempted and _time_left_ms(context) < self.reserve_ms:
-                    self._count(accounting, self._defer(record, message_id, attempt, failures))
+                    deferred = self._defer(record, message_id, attempt, failures)
+                    deferred.account = event_account(record)
+                    self._count(accounting, deferred)
                     continue
                 assert pipeline is not None
                 attempted += 1
@@ -228,7 +239,13 @@ class SqsScanHandler:
                     outcome = self._settle(record, message_id, attempt, outcome, failures)
                 self._count(accounting, outcome)
         if self._scanner is not None:
-            self.metrics.add("ScansStarted", self._scanner.started - started_before)
+            started = Counter(self._scanner.by_account)
+            started.subtract(started_before)
+            for account, count in started.items():
+                if count:
+                    self.metrics.add("ScansStarted", count, account=account)
+            if not any(started.values()):
+                self.metrics.add("ScansStarted", 0)
         self._report(accounting, len(failures))
         return {"batchItemFailures": failures}
 
@@ -263,8 +280,8 @@ class SqsScanHandler:
                     failure.reason,
                     extra={"attempts": attempt.number, "failure": kind},
                 )
-                self.metrics.add("EventsDeadLettered")
-                return _Record(["dead_lettered"])
+                self.metrics.add("EventsDeadLettered", account=outcome.account)
+                return _Record(["dead_lettered"], account=outcome.account)
             LOG.warning(
                 "the dead letter could not be sent: the queue's redrive policy dead-letters the message"
             )
@@ -284,20 +301,25 @@ class SqsScanHandler:
     ) -> _Record:
         request = self._request_body(record)
         if request is not None:
-            return self._run_request(request, record, accounting, attempt)
+            handled = self._run_request(request, record, accounting, attempt)
+            handled.account = event_account(record)
+            return handled
         try:
             targets = normalize_sqs_record(record)
         except (UnsupportedEvent, InvalidEvent) as exc:
-            return self._skipped(exc)
+            skipped = self._skipped(exc)
+            skipped.account = event_account(record)
+            return skipped
         if not targets:
             LOG.info("skipped: the event names nothing to scan")
-            return _Record([], "unsupported: the event names nothing to scan")
-        state = _Record([])
+            return _Record([], "unsupported: the event names nothing to scan", account=event_account(record))
+        state = _Record([], account=first_account(targets) or event_account(record))
         for target in targets:
             accounting.targets += 1
             current = target
             try:
                 current = self._resolve(target)
+                state.account = current.account or state.account
                 outcome = pipeline.process(current, owner=owner, attempt=attempt)
             except (UnsupportedEvent, InvalidEvent) as exc:
                 skipped = self._skipped(exc)
@@ -309,15 +331,16 @@ class SqsScanHandler:
                 return state  # the record is redelivered: later targets are scanned then
             state.dispositions.append(outcome.disposition)
             accounting.notified += int(outcome.notified)
+            account = current.account
             if outcome.disposition != "scanned":
-                self.metrics.add("ScansDeduplicated")
+                self.metrics.add("ScansDeduplicated", account=account)
                 continue
-            self.metrics.add("ScansSucceeded")
+            self.metrics.add("ScansSucceeded", account=account)
             if outcome.result is not None:
                 counts = outcome.result.counts.to_dict()
                 accounting.findings.update(counts)
                 for label, name in FINDING_METRICS.items():
-                    self.metrics.add(name, counts.get(label, 0))
+                    self.metrics.add(name, counts.get(label, 0), account=account)
         return state
 
     def _request_body(self, record: Any) -> Mapping[str, Any] | None:
@@ -365,9 +388,9 @@ class SqsScanHandler:
         else:
             failure = Failure(failure_reason(exc), final=attempt is None or attempt.last)
         if target is not None:
-            self.metrics.add("ScanAttemptsFailed")
+            self.metrics.add("ScanAttemptsFailed", account=target.account)
             if failure.final:
-                self.metrics.add("ScansFailed")
+                self.metrics.add("ScansFailed", account=target.account)
         then = "no retry follows" if attempt is not None and failure.final else "the message is retried"
         where = f" ({attempt.describe()})" if attempt is not None else ""
         key = target.dedupe_key if target is not None else None
@@ -401,11 +424,12 @@ class SqsScanHandler:
     # ------------------------------------------------------------------ accounting
     def _count(self, accounting: BatchAccounting, record: _Record) -> None:
         final = record.final()
+        accounting.tally(record.account, final)
         if final == "fanned_out":
             accounting.fanned_out += 1
         elif final == "skipped":
             accounting.skip(record.skip_reason or "unsupported: nothing to scan")
-            self.metrics.add("EventsSkipped")
+            self.metrics.add("EventsSkipped", account=record.account)
         elif final == "failed":
             accounting.failed += 1
         elif final == "dead_lettered":
@@ -453,6 +477,21 @@ def balance(accounting: Accounting) -> int:
         + accounting.dead_lettered
         + extra
     )
+
+
+def first_account(targets: Iterable[ScanTarget]) -> str | None:
+    """The account of the first target that names one."""
+    return next((t.account for t in targets if t.account), None)
+
+
+def event_account(record: Any) -> str | None:
+    """The `account` of the EventBridge event in an SQS record's body, when it is a 12-digit account id."""
+    try:
+        _, body = sqs_body(record)
+    except (UnsupportedEvent, InvalidEvent):
+        return None
+    account = body.get("account") if isinstance(body, dict) else None
+    return account if isinstance(account, str) and re.fullmatch(r"[0-9]{12}", account) else None
 
 
 def _time_left_ms(context: LambdaContext | None) -> float:
