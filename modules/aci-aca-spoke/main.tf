@@ -20,6 +20,11 @@ locals {
     var.excluded_subject_prefixes,
   )
 
+  # A custom role is one tenant object; Azure reads its assignments back with the id under the assignment's
+  # subscription, so the hub's id (under the hub's subscription) would be replaced on every plan
+  # (terraform-provider-azurerm issue 4847): the assignment names it under this subscription.
+  reader_role_definition_id = "/subscriptions/${local.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/${basename(var.hub.reader_role.definition_id)}"
+
   system_topic_name           = var.existing_system_topic == null ? azurerm_eventgrid_system_topic.this[0].name : var.existing_system_topic.name
   system_topic_resource_group = var.existing_system_topic == null ? var.resource_group_name : var.existing_system_topic.resource_group_name
   system_topic_principal_id = (
@@ -88,7 +93,7 @@ resource "azurerm_role_assignment" "app_reader" {
   count = var.hub.reader_role.assign_per_subscription ? 1 : 0
 
   scope              = "/subscriptions/${local.subscription_id}"
-  role_definition_id = var.hub.reader_role.definition_id
+  role_definition_id = local.reader_role_definition_id
   principal_id       = var.hub.app_principal_id
   principal_type     = "ServicePrincipal"
   description        = "qscan: the hub app reads the images of container groups, container apps and jobs"

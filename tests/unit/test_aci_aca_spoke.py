@@ -44,7 +44,7 @@ ROLES: dict[str, tuple[str, str, str, str]] = {
         "Event Grid dead-letters undeliverable events to the hub's container with the topic's identity",
     ),
     "app_reader": (
-        "${var.hub.reader_role.definition_id}",
+        "${local.reader_role_definition_id}",
         "/subscriptions/${local.subscription_id}",
         "${var.hub.app_principal_id}",
         "events carry no container list: the hub app reads this subscription's workloads through ARM",
@@ -221,6 +221,14 @@ def test_role_assignment(name: str) -> None:
 def test_the_reader_is_assigned_only_where_no_management_group_covers_it() -> None:
     body = resources(SPOKE)["azurerm_role_assignment"]["app_reader"]
     assert body["count"] == "${var.hub.reader_role.assign_per_subscription ? 1 : 0}"
+
+
+def test_the_reader_role_is_named_under_the_spoke_subscription() -> None:
+    # Azure reads an assignment's role back under the assignment's subscription (azurerm issue 4847).
+    assert module_locals(SPOKE)["reader_role_definition_id"] == (
+        "/subscriptions/${local.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/"
+        "${basename(var.hub.reader_role.definition_id)}"
+    )
 
 
 def test_the_event_subscription_waits_for_the_topic_roles() -> None:
