@@ -231,3 +231,23 @@ def test_an_image_that_cannot_be_resolved_is_a_run_error(world: World, queue: Qu
     assert snapshot.complete is False  # the next run tries the image again
     assert [a.dedupe_key for a in snapshot.artifacts] == [f"image#{world.digests['shop']}"]
     assert requested_digests(queue.drain()) == [world.digests["shop"]]  # the group's other image all the same
+
+
+def test_a_spoke_subscription_is_listed_besides_the_hub(world: World, queue: Queue) -> None:
+    """QSCAN_RECONCILE_SUBSCRIPTION_IDS with the hub's and a spoke's subscription (aci-aca
+    spoke_subscription_ids): each is listed, gets its own inventory, and the spoke's request names it."""
+    spoke = app_tests.SPOKE_SUB
+    configure(world, queue)
+    world.handler.settings = replace(world.handler.settings, reconcile_subscription_ids=(SUB, spoke))
+    world.arm.add_container_group(SUB, "apps", "shop", [("c", world.image("shop"))])
+    spoke_group = world.arm.add_container_group(spoke, "apps", "web", [("c", world.image("web"))])
+    hub_run, spoke_run = reconcile(world, queue)
+    assert (hub_run.summary.enqueued, spoke_run.summary.enqueued) == (1, 1)
+    by_digest = {
+        json.loads(m.content)["detail"]["target"]["digest"]: json.loads(m.content) for m in queue.drain()
+    }
+    spoke_target = by_digest[world.digests["web"]]["detail"]["target"]
+    assert spoke_target["account"] == spoke and spoke_target["resource_id"] == spoke_group
+    assert by_digest[world.digests["shop"]]["detail"]["target"]["account"] == SUB
+    body = world.handler.pipeline.results.get_document(inventory_key("azure", spoke))  # type: ignore[attr-defined]
+    assert body is not None and Inventory.from_json(body).scope == spoke
