@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from qscan.attempts import Attempt
 from qscan.notify import notify
+from qscan.notify.eventgrid import EventGridPublisher
 from qscan.notify.message import (
     MAX_SUBJECT,
     build_notification,
@@ -64,7 +65,9 @@ def notification(res: ScanResult, threshold: str = "HIGH"):
 
 def test_findings_subject_has_status_top_two_severity_counts_and_short_name():
     res = make(IMAGE, "success", Severity.CRITICAL, Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM)
-    assert notification(res).subject == "qscan [success] 2 critical, 1 high: team/api:1.4.2 (ecr)"
+    assert (
+        notification(res).subject == "qscan [success] 2 critical, 1 high: team/api:1.4.2 (ecr, 123456789012)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,13 +83,13 @@ def test_failure_subjects(status, words):
 
 def test_partial_subject_mentions_findings_so_far():
     n = notification(make(IMAGE, "partial", Severity.HIGH))
-    assert n.subject == "qscan [partial] scan incomplete (1 high so far): team/api:1.4.2 (ecr)"
+    assert n.subject == "qscan [partial] scan incomplete (1 high so far): team/api:1.4.2 (ecr, 123456789012)"
 
 
 def test_policy_deny_without_threshold_findings():
     assert (
         notification(make(IMAGE, "policy_deny")).subject
-        == "qscan [policy_deny] policy denied: team/api:1.4.2 (ecr)"
+        == "qscan [policy_deny] policy denied: team/api:1.4.2 (ecr, 123456789012)"
     )
 
 
@@ -141,8 +144,9 @@ def test_body_carries_the_contract_fields_and_is_json():
     res = make(IMAGE, "success", Severity.LOW, Severity.CRITICAL, Severity.HIGH)
     n = notification(res)
     body = json.loads(n.body_json())
-    assert body["schema_version"] == "1.1"
+    assert body["schema_version"] == "1.2"
     assert body["target"] == IMAGE.to_dict()
+    assert (body["account"], body["region"]) == ("123456789012", "eu-west-1")
     assert body["status"] == "success"
     assert body["counts"] == {"critical": 1, "high": 1, "medium": 0, "low": 1, "info": 0}
     assert body["highest_severity"] == "critical"
@@ -249,5 +253,46 @@ def test_failure_notification_carries_attempts_and_the_last_reason():
     )
     assert (n.body["attempts"], n.body["max_attempts"], n.body["retryable"]) == (3, 3, True)
     assert n.body["reason"] == "VULN_REPORT_FAILED: report unavailable"
-    assert n.subject == "qscan [partial] scan incomplete after 3 attempts: team/api:1.4.2 (ecr)"
+    assert n.subject == "qscan [partial] scan incomplete after 3 attempts: team/api:1.4.2 (ecr, 123456789012)"
     assert n.notification_id == notification_id(res, "failure", "msg-1")
+
+
+SPOKE = "222233334444"
+
+
+def test_a_spoke_account_is_named_in_subject_body_and_attribute_fields():
+    spoke_image = ScanTarget(
+        kind="image", platform="ecr", repository="team/api", tag="1.4.2", digest=DIGEST, account=SPOKE
+    )
+    n = notification(make(spoke_image, "failed"))
+    assert n.subject == f"qscan [failed] scan failed: team/api:1.4.2 (ecr, {SPOKE})"
+    assert n.account == SPOKE and n.body["account"] == SPOKE and n.body["region"] is None
+
+
+def test_an_azure_subscription_is_in_the_body_not_the_subject():
+    subscription = "8c6ffd4e-7f3b-4f7e-9a1b-2f0b6a2f1c3d"
+    target = ScanTarget(
+        kind="image", platform="aca", repository="web", tag="2.0", digest=DIGEST, account=subscription
+    )
+    n = notification(make(target, "failed"))
+    assert n.subject == "qscan [failed] scan failed: web:2.0 (aca)"
+    assert n.body["account"] == subscription and n.account == subscription
+
+
+def test_a_target_without_an_account_names_none():
+    target = ScanTarget(kind="image", platform="ecr", repository="team/api", tag="1.4.2", digest=DIGEST)
+    n = notification(make(target, "failed"))
+    assert n.subject.endswith(" (ecr)") and n.account is None and n.body["account"] is None
+
+
+def test_event_grid_events_carry_the_account_as_an_extension_and_in_data():
+    subscription = "8c6ffd4e-7f3b-4f7e-9a1b-2f0b6a2f1c3d"
+    target = ScanTarget(
+        kind="image", platform="aci", repository="web", tag="2.0", digest=DIGEST, account=subscription
+    )
+    publisher = EventGridPublisher("https://t.westeurope-1.eventgrid.azure.net/api/events", client=object())
+    event = publisher.event(notification(make(target, "failed")))
+    assert event.extensions["qscanaccount"] == subscription
+    assert event.data["account"] == subscription
+    no_account = ScanTarget(kind="image", platform="aci", repository="web", tag="2.0", digest=DIGEST)
+    assert "qscanaccount" not in publisher.event(notification(make(no_account, "failed"))).extensions

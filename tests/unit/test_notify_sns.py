@@ -16,7 +16,12 @@ from qscan.target import ScanTarget
 
 REGION = "eu-west-1"
 TARGET = ScanTarget(
-    kind="image", platform="ecr", repository="team/api", tag="1.4.2", digest="sha256:" + "c" * 64
+    kind="image",
+    platform="ecr",
+    repository="team/api",
+    tag="1.4.2",
+    digest="sha256:" + "c" * 64,
+    account="123456789012",
 )
 
 
@@ -65,13 +70,19 @@ def test_message_subject_and_filterable_attributes_reach_a_subscribed_queue(aws)
 
     [envelope] = receive(sqs, everything)
     assert envelope["MessageId"] == published.message_id
-    assert envelope["Subject"] == "qscan [success] 1 critical, 2 high: team/api:1.4.2 (ecr)"
+    assert envelope["Subject"] == "qscan [success] 1 critical, 2 high: team/api:1.4.2 (ecr, 123456789012)"
     body = json.loads(envelope["Message"])
     assert body["scan_id"] == res.scan_id
     assert body["counts"]["high"] == 2
     assert body["target"]["digest"] == TARGET.digest
     attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
-    assert attributes == {"severity": "critical", "status": "success", "kind": "findings", "platform": "ecr"}
+    assert attributes == {
+        "severity": "critical",
+        "status": "success",
+        "kind": "findings",
+        "platform": "ecr",
+        "account": TARGET.account,  # hub-spoke: subscribers filter on a spoke account's alerts
+    }
 
 
 def test_subscription_filter_policies_select_on_our_attributes(aws):

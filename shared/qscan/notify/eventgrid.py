@@ -7,7 +7,8 @@ Why Event Grid (and not Service Bus, Storage Queues, Logic Apps or a Teams webho
   Hub or a Storage Queue, with per-subscription retry (24 h by default) and a dead-letter blob container.
 - Subscriptions filter without code, like SNS filter policies: on ``type`` (``com.qscan.scan.findings``,
   ``com.qscan.scan.policy_deny``, ``com.qscan.scan.failure``), on ``subject`` prefixes, on the CloudEvents
-  extension attributes ``qscanseverity`` / ``qscanstatus`` / ``qscankind``, or on ``data.*`` fields.
+  extension attributes ``qscanseverity`` / ``qscanstatus`` / ``qscankind`` (and ``qscanaccount``, the target's
+  subscription or AWS account, when known), or on ``data.*`` fields (``data.account`` too).
 - It authenticates with Microsoft Entra ID: the Function's managed identity holds the "EventGrid Data Sender"
   role on the topic, so no access key is stored anywhere (`DefaultAzureCredential`; local auth can be disabled).
 - Service Bus or a Storage Queue would be a point-to-point queue that someone still has to drain and fan out.
@@ -107,6 +108,13 @@ class EventGridPublisher:
 
         body = notification.body
         target = body.get("target") or {}
+        extensions = {
+            "qscanseverity": notification.severity,
+            "qscanstatus": notification.status,
+            "qscankind": notification.kind,
+        }
+        if notification.account:
+            extensions["qscanaccount"] = notification.account
         return CloudEvent(
             source=f"/qscan/{notification.platform}",
             type=EVENT_TYPE_PREFIX + notification.kind,
@@ -115,11 +123,7 @@ class EventGridPublisher:
             time=_parse_time(body.get("notified_at")),
             datacontenttype="application/json",
             data=body,
-            extensions={
-                "qscanseverity": notification.severity,
-                "qscanstatus": notification.status,
-                "qscankind": notification.kind,
-            },
+            extensions=extensions,
         )
 
     def publish(self, notification: Notification) -> str:

@@ -1,11 +1,14 @@
 """The notification every publisher sends: a short subject and a JSON body (the same on every cloud).
 
 Subject: one line of printable ASCII, at most 100 characters, saying the status, the highest non-zero severity
-counts and a short target name, e.g. ``qscan [success] 2 critical, 5 high: team/api:1.4.2 (ecr)``. A long target
-name is shortened in the middle, so the fixed part (status and counts) always survives.
+counts, a short target name, the platform and, for a target of an AWS account (12 digits: hub-spoke names the
+spoke), the account, e.g. ``qscan [success] 2 critical, 5 high: team/api:1.4.2 (ecr, 222233334444)``. An Azure
+subscription id (36 characters) would crowd the name out of the subject: it is in the body. A long target name is
+shortened in the middle, so the fixed part (status and counts) always survives.
 
-Body (``schema_version`` "1.1"): notification id and kind, scan id, backend, status, reason, exit code, the
-`ScanTarget` as a dict, short target name, severity counts, highest severity, threshold, result location,
+Body (``schema_version`` "1.2"): notification id and kind, scan id, backend, status, reason, exit code, the
+`ScanTarget` as a dict, the target's ``account`` (AWS account or Azure subscription) and ``region``, short
+target name, severity counts, highest severity, threshold, result location,
 timestamps, up to five top findings and, when the scan ran from a queue, the attempts made and allowed
 (``attempts``, ``max_attempts``) and whether the failure is deterministic (``retryable`` false: not retried).
 Free text (reason, finding titles) is redacted and truncated; nothing else in a result can hold a secret, and
@@ -31,7 +34,7 @@ from qscan.redact import redact, truncate
 from qscan.results.model import SEVERITY_LABELS, Finding, ScanResult, Severity, utc_now
 from qscan.target import ScanTarget
 
-NOTIFICATION_SCHEMA_VERSION = "1.1"
+NOTIFICATION_SCHEMA_VERSION = "1.2"
 MAX_SUBJECT = 100
 MAX_TOP_FINDINGS = 5
 _MAX_REASON = 500
@@ -39,6 +42,7 @@ _MAX_TITLE = 200
 _ELLIPSIS = "..."
 _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 _SPACES = re.compile(r"\s+")
+_AWS_ACCOUNT = r"\A[0-9]{12}\Z"  # pattern string, compiled on first use (re's cache)
 
 _STATUS_WORDS = {
     "failed": "scan failed",
@@ -56,6 +60,7 @@ class Notification:
     status: str
     severity: str  # highest severity label with findings, or "none"
     platform: str
+    account: str | None = None  # the target's AWS account or Azure subscription, when known
 
     def body_json(self) -> str:
         return json.dumps(self.body, sort_keys=True, separators=(",", ":"))
@@ -143,7 +148,9 @@ def build_subject(result: ScanResult, kind: Kind, attempt: Attempt | None = None
     else:
         what = counts or "findings"
     fixed = ascii_line(f"qscan [{result.status}] {what}: ", strip=False)
-    suffix = ascii_line(f" ({result.target.platform})", strip=False)
+    account = result.target.account
+    where = f"{result.target.platform}, {account}" if account and re.match(_AWS_ACCOUNT, account) else None
+    suffix = ascii_line(f" ({where or result.target.platform})", strip=False)
     name = ascii_line(short_target_name(result.target)) or "unknown"
     budget = MAX_SUBJECT - len(fixed) - len(suffix)
     if budget < 8:  # only possible with an absurd status; keep the subject valid anyway
@@ -203,6 +210,8 @@ def build_notification(
         "exit_code": result.exit_code,
         "exit_code_name": result.exit_code_name,
         "target": result.target.to_dict(),
+        "account": result.target.account,
+        "region": result.target.region,
         "target_name": short_target_name(result.target),
         "counts": result.counts.to_dict(),
         "highest_severity": highest.label if highest else None,
@@ -224,4 +233,5 @@ def build_notification(
         status=result.status,
         severity=highest.label if highest else "none",
         platform=result.target.platform,
+        account=result.target.account,
     )

@@ -2,7 +2,8 @@
 
 Subscribers (email, SQS, Lambda, HTTPS, chat integrations) filter with subscription filter policies on the
 String message attributes ``severity`` (highest severity with findings, or ``none``), ``status``, ``kind``
-(``findings`` | ``policy_deny`` | ``failure``) and ``platform``. The Subject follows the SNS rules (printable
+(``findings`` | ``policy_deny`` | ``failure``), ``platform`` and, when the target names one, ``account`` (the
+AWS account the artifact lives in: hub-spoke subscribers filter on a spoke's alerts). The Subject follows the SNS rules (printable
 ASCII, no line breaks, at most 100 characters); the Message is the notification's JSON body. FIFO topics get
 the notification id as deduplication id. Every publishing failure raises `TransientError`: the triggering event
 is retried and finally dead-lettered, never lost silently.
@@ -86,6 +87,8 @@ class SnsPublisher:
             "kind": notification.kind,
             "platform": notification.platform,
         }
+        if notification.account:  # SNS refuses empty attribute values
+            attributes["account"] = notification.account
         kwargs: dict[str, Any] = {
             "TopicArn": self.topic_arn,
             "Subject": sanitize_subject(notification.subject),
