@@ -73,7 +73,12 @@ def test_s3_round_trip_with_kms_and_raw_outputs(s3: Any) -> None:
     assert head["ContentType"] == "application/json"
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"].endswith("key/abc")
-    assert head["Metadata"] == {"scan-id": result.scan_id, "status": "success", "schema-version": "1.0"}
+    assert head["Metadata"] == {
+        "scan-id": result.scan_id,
+        "status": "success",
+        "schema-version": "1.0",
+        "account": "123456789012",
+    }
 
     document = store.get_result(location)
     validate_result(document)

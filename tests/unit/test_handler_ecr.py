@@ -34,6 +34,7 @@ from tests.harness.handler_world import (
     World,
     accounting_lines,
     batch,
+    drain,
     emf_lines,
     emf_series,
     env_recording_scanner,
@@ -340,7 +341,7 @@ def test_tag_that_no_longer_exists_is_skipped(world: EcrWorld, caplog: pytest.Lo
 
 
 def test_cross_account_image_is_read_with_the_spoke_role(
-    world: EcrWorld, caplog: pytest.LogCaptureFixture
+    world: EcrWorld, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spoke = boto3.client("sts").assume_role(
         RoleArn=f"arn:aws:iam::{SPOKE}:role/setup", RoleSessionName="setup"
@@ -353,9 +354,10 @@ def test_cross_account_image_is_read_with_the_spoke_role(
     )
     spoke_ecr.create_repository(repositoryName=REPO)
     digest = push_image("7.1", spoke_ecr)
-    world.scenario(image_ref(digest, account=SPOKE), findings=[finding("4001", 3)])
+    world.scenario(image_ref(digest, account=SPOKE), findings=[finding("4001", 5)])
     record_file = env_recording_scanner(world)
     module = world.load(QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read", QSCAN_SPOKE_EXTERNAL_ID="ext-id-8812")
+    capsys.readouterr()
     assume_calls: list[dict[str, Any]] = []
     module.HANDLER.clients.client("sts").meta.events.register(
         "provide-client-params.sts.AssumeRole", lambda params, **_: assume_calls.append(dict(params))
@@ -375,6 +377,24 @@ def test_cross_account_image_is_read_with_the_spoke_role(
     assert stored is not None and stored.status == "success"
     (document,) = world.result_documents()
     assert document["target"]["account"] == SPOKE
+    assert document["target"]["registry"] == f"{SPOKE}.dkr.ecr.{REGION}.amazonaws.com"  # the spoke's registry
+    # the result names the spoke: its key and its metadata
+    assert stored.result_location is not None
+    key = stored.result_location.removeprefix(f"s3://{BUCKET}/")
+    assert key.startswith(f"results/ecr/{SPOKE}/{REGION}/")
+    assert boto3.client("s3").head_object(Bucket=BUCKET, Key=key)["Metadata"]["account"] == SPOKE
+    # the alert names it: subject, attribute and body
+    (envelope,) = [json.loads(body) for body in drain(world.alerts_queue_url)]
+    assert envelope["Subject"].endswith(f"(ecr, {SPOKE})")
+    assert envelope["MessageAttributes"]["account"]["Value"] == SPOKE
+    assert json.loads(envelope["Message"])["account"] == SPOKE
+    # the accounting and the metrics count it for the spoke
+    (accounting,) = accounting_lines(caplog)
+    assert accounting["accounts"] == {SPOKE: {"events": 1, "scanned": 1}}
+    (line,) = emf_lines(capsys.readouterr().out)
+    assert line["account"] == SPOKE
+    assert line["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"], ["service", "account"]]
+    assert (line["ScansStarted"], line["ScansSucceeded"], line["FindingsCritical"]) == (1, 1, 1)
     # the assumed secrets never reach a log line
     text = caplog.text
     assert credentials.secret_access_key not in text and credentials.session_token not in text

@@ -694,20 +694,21 @@ def spoke_client(service: str) -> Any:
 
 
 def test_cross_account_function_is_read_scanned_and_tagged_with_the_spoke_role(
-    world: LambdaWorld, caplog: pytest.LogCaptureFixture
+    world: LambdaWorld, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spoke_lambda = spoke_client("lambda")
     spoke_role = spoke_client("iam").create_role(RoleName="app", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     created = world.create_function("ledger", client=spoke_lambda, role=spoke_role)
     arn = created["FunctionArn"]
     assert arn == function_arn("ledger", SPOKE)
-    world.scenario(arn, findings=[finding("4001", 3)])
+    world.scenario(arn, findings=[finding("4001", 4)])
     record_file = env_recording_scanner(world)
     module = world.load(
         QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read",
         QSCAN_SPOKE_EXTERNAL_ID="ext-id-8812",
         QSCAN_TAG_FUNCTIONS="true",
     )
+    capsys.readouterr()
     assume_calls: list[dict[str, Any]] = []
     module.HANDLER.clients.client("sts").meta.events.register(
         "provide-client-params.sts.AssumeRole", lambda params, **_: assume_calls.append(dict(params))
@@ -724,6 +725,16 @@ def test_cross_account_function_is_read_scanned_and_tagged_with_the_spoke_role(
     stored = world.store().lookup(f"lambda#{arn}#{created['CodeSha256']}#")
     assert stored is not None and stored.status == "success"
     assert world.tags("ledger", client=spoke_lambda)["QualysScanStatus"] == "success"
+    # the result, the alert, the accounting and the metrics name the spoke
+    assert stored.result_location is not None
+    key = stored.result_location.removeprefix(f"s3://{BUCKET}/")
+    assert key.startswith(f"results/lambda/{SPOKE}/{REGION}/ledger/")
+    (alert,) = world.alerts()
+    assert alert["account"] == SPOKE and alert["target"]["function_arn"] == arn
+    (accounting,) = accounting_lines(caplog)
+    assert accounting["accounts"] == {SPOKE: {"events": 1, "scanned": 1}}
+    (line,) = emf_lines(capsys.readouterr().out)
+    assert (line["account"], line["ScansSucceeded"], line["FindingsHigh"]) == (SPOKE, 1, 1)
     text = caplog.text
     assert credentials.secret_access_key not in text and credentials.session_token not in text
     assert "ext-id-8812" not in text

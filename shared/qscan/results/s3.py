@@ -2,7 +2,8 @@
 
 With a KMS key id configured every object is written with `ServerSideEncryption=aws:kms` and that key
 (bucket keys keep the KMS request cost down when the bucket enables them); without one, `AES256` (SSE-S3) is
-requested explicitly. Locations are `s3://<bucket>/<key>`.
+requested explicitly. Locations are `s3://<bucket>/<key>`. The normalized JSON carries the user metadata
+`scan-id`, `status`, `schema-version` and, when the target names it, `account` (the key names the account too).
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class S3ResultStore(ObjectResultStore):
                 "status": result.status,
                 "schema-version": SCHEMA_VERSION,
             }
+            if result.target.account:  # hub-spoke: whose artifact (the key names it too)
+                params["Metadata"]["account"] = result.target.account
         if self.kms_key_id:
             params["ServerSideEncryption"] = "aws:kms"
             params["SSEKMSKeyId"] = self.kms_key_id
