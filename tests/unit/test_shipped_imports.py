@@ -22,6 +22,7 @@ DEV_TOOLS = {
     "types-requests",
     "types-jsonschema",
     "pre-commit",
+    "cfn-lint",
     "pip-tools",
     "setuptools",
     "wheel",
