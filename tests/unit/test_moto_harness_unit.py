@@ -62,3 +62,15 @@ def test_provider_override_rendering(tmp_path: Path) -> None:
         ms.render_provider_override("http://127.0.0.1:1", services=['sqs"; evil'])
     with pytest.raises(ValueError, match=r"_override\.tf"):
         ms.write_provider_override(tmp_path, "http://127.0.0.1:1", filename="main.tf")
+
+
+def test_provider_override_assumes_a_role_into_an_account() -> None:
+    plain = ms.render_provider_override("http://127.0.0.1:5123", services=["sts"])
+    assert "assume_role" not in plain
+    text = ms.render_provider_override(
+        "http://127.0.0.1:5123", services=["sts"], assume_role_account="111122223333"
+    )
+    assert 'role_arn = "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole"' in text
+    for bad in ("1111", "11112222333x", "arn:aws:iam::111122223333:root"):
+        with pytest.raises(ValueError, match="12-digit"):
+            ms.render_provider_override("http://127.0.0.1:1", assume_role_account=bad)
