@@ -1,5 +1,6 @@
 locals {
-  # EMF metrics the handler emits (qscan.metrics: namespace QSCAN_METRICS_NAMESPACE, dimension `service`).
+  # EMF metrics the handler emits (qscan.metrics: namespace QSCAN_METRICS_NAMESPACE, dimension `service`, and
+  # per account `service` + `account`).
   scan_metric_names = ["ScansStarted", "ScansSucceeded", "ScansFailed", "ScanAttemptsFailed", "ScansDeduplicated", "EventsSkipped", "EventsDeadLettered"]
   finding_metric_names = {
     Critical      = "FindingsCritical"
@@ -7,6 +8,23 @@ locals {
     Medium        = "FindingsMedium"
     Low           = "FindingsLow"
     Informational = "FindingsInformational"
+  }
+
+  # Per-account series (hub-spoke): the handlers also emit every metric with the dimensions service + account
+  # (qscan.metrics). The accounts are not known at plan time, so the widgets SEARCH that exact dimension set:
+  # one line per account that sent events in the period, labelled by its account id.
+  per_account_metrics = {
+    scans    = { title = "Scans per account", metrics = { ScansSucceeded = "succeeded", ScansDeduplicated = "deduplicated" } }
+    failures = { title = "Failures per account", metrics = { ScansFailed = "failed", ScanAttemptsFailed = "failed attempts", EventsDeadLettered = "dead-lettered" } }
+  }
+  per_account_searches = {
+    for key, widget in local.per_account_metrics : key => [
+      for name, label in widget.metrics : {
+        id         = lower("${key}_${name}")
+        label      = "${label} $${PROP('Dim.account')}"
+        expression = "SEARCH('{\"${var.metrics_namespace}\",account,service} MetricName=\"${name}\" service=\"${local.service_name}\"', 'Sum', 300)"
+      }
+    ]
   }
 
   dashboard_widgets = [
@@ -74,6 +92,28 @@ locals {
         stat    = "Maximum"
         period  = 300
         metrics = [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.dlq_name]]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 12, width = 12, height = 6
+      properties = {
+        title   = local.per_account_metrics.scans.title
+        region  = local.region
+        view    = "timeSeries"
+        stat    = "Sum"
+        period  = 300
+        metrics = [for search in local.per_account_searches.scans : [search]]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 12, width = 12, height = 6
+      properties = {
+        title   = local.per_account_metrics.failures.title
+        region  = local.region
+        view    = "timeSeries"
+        stat    = "Sum"
+        period  = 300
+        metrics = [for search in local.per_account_searches.failures : [search]]
       }
     },
   ]

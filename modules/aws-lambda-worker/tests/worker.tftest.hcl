@@ -119,6 +119,40 @@ run "names_follow_prefix_and_platform" {
   }
 }
 
+run "dashboard_shows_scans_and_failures_per_account" {
+  command = plan
+
+  variables {
+    metrics_namespace = "secops/qscan"
+  }
+
+  assert {
+    condition = [for widget in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : widget.properties.title] == [
+      "Scans", "Findings by severity", "Scanner function", "Scan queue: age of oldest event (s)", "Dead-letter queue depth",
+      "Scans per account", "Failures per account",
+    ]
+    error_message = "The dashboard keeps its service-wide widgets and adds the per-account ones."
+  }
+  assert {
+    condition = [for line in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[5].properties.metrics : line[0].expression] == [
+      "SEARCH('{\"secops/qscan\",account,service} MetricName=\"ScansDeduplicated\" service=\"qscan-test\"', 'Sum', 300)",
+      "SEARCH('{\"secops/qscan\",account,service} MetricName=\"ScansSucceeded\" service=\"qscan-test\"', 'Sum', 300)",
+    ]
+    error_message = "Scans per account SEARCH the exact dimension set service + account (accounts are unknown at plan time)."
+  }
+  assert {
+    condition = (
+      [for line in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[6].properties.metrics : regex("MetricName=\"([A-Za-z]+)\"", line[0].expression)[0]] == ["EventsDeadLettered", "ScanAttemptsFailed", "ScansFailed"] &&
+      alltrue([for line in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[6].properties.metrics : endswith(line[0].label, "$${PROP('Dim.account')}") && length(line) == 1])
+    )
+    error_message = "Failures per account: failed scans, failed attempts and dead letters, one line per account, labelled with it."
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-test"]
+    error_message = "The service-only series the alarms and the Scans widget read stay as they are."
+  }
+}
+
 run "environment_merge_order" {
   command = plan
 
