@@ -442,6 +442,14 @@ def test_a_task_definition_of_another_account_is_read_with_the_spoke_role(world:
     assert {call["RoleArn"] for call in assumed} == {f"arn:aws:iam::{SPOKE}:role/qscan-spoke-read"}
     assert len(assumed) == 1  # the ECS and the ECR read share the cached credentials
     assert "ext-id-4471" not in json.dumps(parsed)
+    # scanned, its result and its alert name the spoke
+    world.scenario(f"{SPOKE_REGISTRY}/{APP}@{D_ENVOY}", findings=[finding("2001", 5)])
+    item = map_item(parsed, found, "qscanner")
+    assert world.task("Claim", item)["claimed"] is True
+    scan = world.task("ScanWithQscanner", item)
+    assert scan["result_location"].startswith(f"s3://{BUCKET}/results/ecs/{SPOKE}/{REGION}/{APP}/{D_ENVOY}/")
+    (alert,) = world.alerts()
+    assert (alert["account"], alert["target"]["account"], alert["region"]) == (SPOKE, SPOKE, REGION)
 
 
 def test_a_task_definition_arn_is_read_in_its_own_region(world: FargateWorld) -> None:
@@ -1029,3 +1037,19 @@ def test_a_reconciler_request_for_another_platform_is_refused(world: FargateWorl
     target = ScanTarget(kind="image", platform="ecr", image=ecr_image(APP, D_AMD64), digest=D_AMD64)
     with pytest.raises(module.PermanentStepError, match="ECS image"):
         world.parse(scan_request_event(target))
+
+
+def test_the_failure_of_a_spoke_event_names_the_spoke(world: FargateWorld) -> None:
+    world.load(QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read", QSCAN_SPOKE_EXTERNAL_ID="ext-id-4471")
+    event = run_task("payments", account=SPOKE)
+    context = {"owner": EXECUTION, "event_id": event["id"], "account": SPOKE, "region": REGION}
+    error = {"Error": "PermanentStepError", "Cause": json.dumps({"errorMessage": "task definition gone"})}
+    subscriber = boto3.client("sqs")
+    assert world.step("notify_failure", context=context, image=None, error=error) == {"notified": True}
+    (message,) = subscriber.receive_message(QueueUrl=world.alerts_queue_url, MaxNumberOfMessages=10)[
+        "Messages"
+    ]
+    envelope = json.loads(message["Body"])
+    assert envelope["Subject"] == f"qscan [failed] scan failed: unknown image (ecs, {SPOKE})"
+    assert envelope["MessageAttributes"]["account"]["Value"] == SPOKE
+    assert json.loads(envelope["Message"])["account"] == SPOKE
