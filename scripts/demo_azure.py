@@ -11,7 +11,8 @@ pushed into it by `push_images()`) and Azurite (`node_modules/.bin/azurite`, `ma
    job, qscan's own scan container group (tagged `qscan:component`) and a group whose image's scan keeps
    failing, and builds the `Microsoft.Resources.ResourceWriteSuccess` event of each write plus a storage
    account write;
-3. applies the Event Grid subscription's filters read from modules/aci-aca/events.tf
+3. applies the Event Grid subscription's filters read from modules/aci-aca-spoke/main.tf (which modules/aci-aca
+   calls for its own subscription)
    (tests/harness/eventgrid_filter.py): what they reject never reaches the queue, as Event Grid would not
    deliver it; the rest goes onto the queue base64-encoded, as Event Grid delivers it;
 4. runs `host` (this file, `python scripts/demo_azure.py host ...`) in a child process with the app settings
@@ -58,7 +59,8 @@ from scripts.demo_report import Case, describe_reconcile  # noqa: E402
 APP = REPO / "handlers" / "azure" / "function_app.py"
 HOST_JSON = REPO / "handlers" / "azure" / "host.json"
 FAKE_QSCANNER = REPO / "tests" / "doubles" / "fake_qscanner.py"
-MODULE = REPO / "modules" / "aci-aca"
+# The event subscription and its filters: modules/aci-aca calls modules/aci-aca-spoke for its own subscription.
+EVENTS_MODULE = REPO / "modules" / "aci-aca-spoke"
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000de70"
 SCANNER_GROUP = "rg-qscan"  # modules/aci-aca's var.resource_group_name in this demo
 APPS_GROUP = "rg-shop"
@@ -235,21 +237,23 @@ def scenarios(host: str, digests: dict[str, str]) -> dict[str, Any]:
 
 
 def module_filters() -> Any:
-    """The event subscription of modules/aci-aca/events.tf, its filter values evaluated from the HCL."""
+    """The event subscription of modules/aci-aca-spoke/main.tf, its filter values evaluated from the HCL."""
     from scripts.hcl import load_hcl  # noqa: PLC0415 - parent side only
     from tests.harness.eventgrid_filter import subscription_from_hcl  # noqa: PLC0415
     from tests.harness.hcl_eval import Evaluator  # noqa: PLC0415
 
     locals_: dict[str, Any] = {}
     body: dict[str, Any] | None = None
-    for path in sorted(MODULE.glob("*.tf")):
+    for path in sorted(EVENTS_MODULE.glob("*.tf")):
         parsed = load_hcl(path)
         for block in parsed.get("locals", []):
             locals_.update(block)
         for resource in parsed.get("resource", []):
             body = resource.get("azurerm_eventgrid_system_topic_event_subscription", {}).get("this", body)
     if body is None:
-        raise RuntimeError("modules/aci-aca has no azurerm_eventgrid_system_topic_event_subscription.this")
+        raise RuntimeError(
+            f"{EVENTS_MODULE.relative_to(REPO)} has no azurerm_eventgrid_system_topic_event_subscription.this"
+        )
     evaluator = Evaluator(
         locals_,
         {
@@ -343,7 +347,7 @@ def enqueue(
         sent = queue.send_message(base64.b64encode(json.dumps(event).encode()).decode())
         message_cases[sent.id] = key
     say(
-        f"  {len(event_cases)} ResourceWriteSuccess events; the subscription's filters (modules/aci-aca/events.tf) "
+        f"  {len(event_cases)} ResourceWriteSuccess events; the subscription's filters (modules/aci-aca-spoke) "
         f"delivered {len(message_cases)} to {SCAN_QUEUE} (base64, as Event Grid does)"
     )
     return message_cases, event_cases, filtered
