@@ -24,6 +24,8 @@ from qscan.pipeline import Outcome
 from qscan.results.model import ScanResult
 from qscan.target import ScanTarget
 
+from tests.harness.handler_world import emf_series
+
 KINDS = ("request_ok", "request_config", "request_transient", "request_bug", "scan", "not_json", "other")
 
 
@@ -101,7 +103,8 @@ def run(kinds: list[str]) -> tuple[dict[str, Any], dict[str, Any], Requests, dic
     response = handler.handle({"Records": records})
     accounting = captured[0]
     assert balance(accounting) == 0
-    return response, accounting.to_dict(), requests, json.loads(out.getvalue())
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    return response, accounting.to_dict(), requests, emf_series(lines)  # the service series: every line
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
