@@ -556,8 +556,10 @@ def test_a_tag_failure_never_fails_the_record(
     stored = world.store().lookup(f"lambda#{created['FunctionArn']}#{created['CodeSha256']}#")
     assert stored is not None and stored.state == "complete"
     assert world.tags("locked-down") == {}
-    emf = emf_series(emf_lines(capsys.readouterr().out))
+    lines = emf_lines(capsys.readouterr().out)
+    emf = emf_series(lines)
     assert emf["FunctionTagFailures"] == 1 and emf["ScansSucceeded"] == 1
+    assert emf_series(lines, ACCOUNT)["FunctionTagFailures"] == 1  # counted for the function's account too
     assert any("could not tag" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     (accounting,) = accounting_lines(caplog)
     assert accounting["scanned"] == 1 and accounting["failed"] == 0

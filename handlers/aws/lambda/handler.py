@@ -49,7 +49,7 @@ a region, fails the record: it is redelivered and the whole listing repeats (fun
 cache hits), then dead-lettered with its alarm; an unusable queue or bad request input fails it too.
 
 Metrics: `qscan.metrics.DASHBOARD_METRICS` (what modules/lambda's dashboard reads) on every flush, plus
-`FunctionTagFailures` (always emitted when tagging is on).
+`FunctionTagFailures` (always emitted when tagging is on), each also per account (the function's account).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ from qscan.aws.sqs_handler import RequestHandler
 from qscan.config import Settings
 from qscan.errors import ConfigError, TransientError, UnsupportedEvent
 from qscan.events.aws_lambda import FUNCTION_ARN_RE
-from qscan.metrics import DASHBOARD_METRICS
+from qscan.metrics import DASHBOARD_METRICS, EmfMetrics, Unit
 from qscan.results.model import ScanResult
 from qscan.results.store import ResultStore
 from qscan.target import ScanTarget
@@ -90,6 +90,17 @@ _QUEUE_ARN_RE = (
 
 class OwnFunction(UnsupportedEvent):
     """One of the scanner's own functions: never scanned, never retried."""
+
+
+class AccountMetrics:
+    """The handler's metrics, each value counted for one account too (`EmfMetrics.add(..., account=...)`)."""
+
+    def __init__(self, metrics: EmfMetrics, account: str | None) -> None:
+        self.metrics = metrics
+        self.account = account
+
+    def add(self, name: str, value: float = 1, unit: Unit = "Count") -> None:
+        self.metrics.add(name, value, unit, account=self.account)
 
 
 class TaggingResults:
@@ -178,14 +189,15 @@ class LambdaHandler(QueueScanHandler):
         target = result.target
         if not target.function_arn:
             return False
+        metrics = AccountMetrics(self.metrics, target.account)
         try:
             client = self.accounts.client("lambda", target.account, target.region)
         except Exception as exc:  # noqa: BLE001 - tagging never fails the scan
             reason = getattr(exc, "reason", type(exc).__name__)
             LOG.warning("could not tag %s (the scan result stands): %s", target.function_arn, reason)
-            self.metrics.add(TAG_FAILURE_METRIC)
+            metrics.add(TAG_FAILURE_METRIC)
             return False
-        return tag_function(client, target.function_arn, result, metrics=self.metrics)
+        return tag_function(client, target.function_arn, result, metrics=metrics)
 
     # ------------------------------------------------------------------ bulk scan
     def bulk_scan(self, body: Mapping[str, Any], record: Mapping[str, Any]) -> int:
