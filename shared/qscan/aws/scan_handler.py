@@ -6,8 +6,8 @@ phase. The constructor checks the settings (`QSCAN_CLOUD=aws`, `QSCAN_SCANNER_BA
 `backends`) and creates, in this order: the boto3 client factory (every client honours QSCAN_AWS_ENDPOINT_URL),
 `Accounts` (own account, assumed spoke-role credentials that outlive a scan: scan timeout +
 `CREDENTIAL_MARGIN_SECONDS`), the DynamoDB dedupe store, the S3 result store (`wrap_results` may decorate it),
-the publisher, the EMF metrics (`service` dimension QSCAN_SERVICE_NAME, else the class's `service_name`;
-always-emitted names from `declared_metrics`), the Qualys secret, the scanner (the qscanner runner wrapped in
+the publisher, the EMF metrics (`service` dimension QSCAN_SERVICE_NAME, else the class's `service_name`, and
+per account `service` + `account`; always-emitted names from `declared_metrics`), the Qualys secret, the scanner (the qscanner runner wrapped in
 `CountingScanner`; for `qualys-api` the registry-sensor client `api` and its `QualysApiScanner`) and the
 pipeline. A cold start that fails (bad settings, unreadable secret) raises: every invocation then fails and the
 platform's retries and alarms make it visible.
