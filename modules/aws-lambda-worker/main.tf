@@ -52,6 +52,7 @@ locals {
   common_environment = {
     QSCAN_SEVERITY_THRESHOLD   = upper(var.severity_threshold)
     QSCAN_SCAN_TYPES           = join(",", var.scan_types)
+    QSCAN_SBOM_FORMAT          = var.sbom_format
     QSCAN_SCAN_TIMEOUT_SECONDS = tostring(local.scan_timeout_seconds)
     QSCAN_SCANNER_CACHE_MAX_MB = tostring(var.scanner_cache_max_mb)
     QSCANNER_PATH              = local.qscanner_path

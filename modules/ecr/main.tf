@@ -55,6 +55,7 @@ module "worker" {
 
   severity_threshold   = var.severity_threshold
   scan_types           = var.scan_types
+  sbom_format          = var.sbom_format
   scan_timeout_seconds = var.scan_timeout_seconds
   scanner_cache_max_mb = var.scanner_cache_max_mb
   spoke_role_name      = var.spoke_role_name

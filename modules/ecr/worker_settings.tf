@@ -280,6 +280,18 @@ variable "scan_types" {
   }
 }
 
+variable "sbom_format" {
+  description = "SBOM qscanner writes beside each result (QSCAN_SBOM_FORMAT): off, spdx or cyclonedx."
+  type        = string
+  default     = "off"
+  nullable    = false
+
+  validation {
+    condition     = contains(["off", "spdx", "cyclonedx"], var.sbom_format)
+    error_message = "sbom_format must be off, spdx or cyclonedx."
+  }
+}
+
 variable "scan_timeout_seconds" {
   description = "qscanner's own timeout (QSCAN_SCAN_TIMEOUT_SECONDS). null: 80% of the function timeout, leaving at least 30 s to persist and notify. Must be at most timeout - 30."
   type        = number

@@ -12,6 +12,8 @@ Common
 - QSCANNER_PATH                qscanner executable, a name on PATH or an absolute path [qscanner]
 - QSCAN_SCAN_TYPES             comma list of os, sca, secret, pkg, fileinsight, malware [os,sca,secret]
 - QSCAN_SCAN_TIMEOUT_SECONDS   scan timeout, 30..21600 [600]
+- QSCAN_SBOM_FORMAT            off | spdx | cyclonedx: qscanner also writes that SBOM (`--format json,<f>`),
+                               stored beside the result as a raw output [off]
 - QSCAN_SCANNER_CACHE_MAX_MB   cap of qscanner's cache dir in MB, pruned oldest-first before each scan; at
                                most a quarter of its file system; 0 keeps nothing, 0..102400 [2048]
 - QSCAN_LEASE_MARGIN_SECONDS   claim lease = timeout + margin, 0..3600 [120]
@@ -116,6 +118,8 @@ ScanMode = Literal["function", "aci-job"]
 SCAN_MODES: tuple[str, ...] = get_args(ScanMode)
 CLOUDS: tuple[str, ...] = get_args(Cloud)
 BACKENDS: tuple[str, ...] = get_args(Backend)
+SbomFormat = Literal["off", "spdx", "cyclonedx"]
+SBOM_FORMATS: tuple[str, ...] = get_args(SbomFormat)
 SCAN_TYPES: tuple[str, ...] = ("os", "sca", "secret", "pkg", "fileinsight", "malware")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # `aws.accountType` values POST /registry accepts (DESIGN §4): commercial AWS, or AWS GovCloud.
@@ -195,6 +199,7 @@ VARIABLES: tuple[Variable, ...] = (
         env="QSCANNER_PATH",
     ),
     _var("scan_types", "comma list of qscanner scan types", "os,sca,secret"),
+    _var("sbom_format", "SBOM qscanner writes beside each result: off | spdx | cyclonedx", "off"),
     _var("image_platform", "os/architecture[/variant] picked from image indexes", "linux/amd64"),
     _var("scan_timeout_seconds", "scan timeout in seconds (30..21600)", "600"),
     _var("scanner_cache_max_mb", "cap of the qscanner cache dir in MB (0..102400)", "2048"),
@@ -420,6 +425,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
     "scanner_backend": lambda n, v: _choice(n, v, BACKENDS),
     "qscanner_path": _executable,
     "scan_types": _scan_types,
+    "sbom_format": lambda n, v: _choice(n, v, SBOM_FORMATS),
     "image_platform": _pattern(
         _IMAGE_PLATFORM, "os/architecture[/variant], e.g. linux/amd64 or linux/arm64/v8"
     ),
@@ -506,6 +512,7 @@ class Settings:
     scanner_backend: Backend = "qscanner"
     qscanner_path: str = "qscanner"
     scan_types: tuple[str, ...] = ("os", "sca", "secret")
+    sbom_format: SbomFormat = "off"
     image_platform: str = "linux/amd64"
     scan_timeout_seconds: int = 600
     scanner_cache_max_mb: int = 2048

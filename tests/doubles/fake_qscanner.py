@@ -8,7 +8,8 @@ Invocation: `qscanner [global flags] image <ref>` or `qscanner [global flags] la
 global flags of the real tool (`--pod`, `--access-token`, `--scan-types`, `--output-dir`, `--cache-dir`,
 `--format`, `--report-format`, `--mode`, `--policy-tags`, `--scan-timeout`, `--tag`, `--skip-verify-tls`).
 Like the real tool it needs a token (`QUALYS_ACCESS_TOKEN` or `--access-token`) and a POD, prints a human log
-(not JSON) on stdout, and writes `<name>-ScanResult.json` and `<name>-Report.sarif.json` into `--output-dir`.
+(not JSON) on stdout, and writes `<name>-ScanResult.json` and `<name>-Report.sarif.json` into `--output-dir`,
+and with `--format json,spdx` / `json,cyclonedx` an SBOM beside them (`_sbom`).
 
 Disk use, as the real (Go) tool's: it pulls and unpacks the image's layers into a scratch directory under the
 temp dir (`os.TempDir()`, i.e. `$TMPDIR`, else /tmp), where unpacked layers keep their read-only directory
@@ -96,6 +97,18 @@ def fake_runner(
     return QscannerRunner(QscannerOptions(**options))
 
 
+# `--format` values (Qualys' "Data Collection Formats"): json, the changelist db, SPDX JSON / tag-value, CycloneDX.
+FORMATS = ("json", "table", "db", "spdx", "spdx-tlv", "cyclonedx")
+
+
+def _sbom(target: str, kind: str) -> dict[str, Any]:
+    """A minimal SPDX 2.3 or CycloneDX 1.5 JSON document for the target (the real file name is not documented:
+    this double names it `<name>-sbom.<kind>.json`, and the runner finds an SBOM by its content)."""
+    if kind == "spdx":
+        return {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": target, "packages": []}
+    return {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": []}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qscanner", add_help=True)
     parser.add_argument("--pod")
@@ -103,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scan-types", default="os,sca,secret")
     parser.add_argument("--output-dir", default=".")
     parser.add_argument("--cache-dir")
-    parser.add_argument("--format", choices=["json", "table"], default="json")
+    parser.add_argument("--format", default="json")  # a comma list of FORMATS
     parser.add_argument("--report-format", default="json")
     parser.add_argument("--mode", choices=["get-report", "evaluate-policy", "inventory-only", "scan-only"])
     parser.add_argument("--policy-tags")
@@ -241,6 +254,10 @@ def main(argv: list[str]) -> int:
     if not args.pod:
         print("ERROR: --pod is required", file=sys.stderr)
         return 2
+    formats = args.format.split(",")
+    if not all(f in FORMATS for f in formats):
+        print(f"ERROR: invalid --format {args.format!r}", file=sys.stderr)
+        return 2
     scenario = _load_scenario(args.target)
     if scenario is None:
         print(f"ERROR: failed to fetch {args.target}: not found", file=sys.stderr)
@@ -301,6 +318,10 @@ def main(argv: list[str]) -> int:
             _sarif(args.target, scenario.get("findings", [])),
             "sarif" in malformed,
         )
+    if "scan_result" in outputs:  # the inventory was collected: the SBOMs asked for are written too
+        for kind in ("spdx", "cyclonedx"):
+            if kind in formats:
+                _write(out_dir / f"{name}-sbom.{kind}.json", _sbom(args.target, kind), False)
     if not scenario.get("leave_tmp"):
         _remove_scratch(scratch)
     print(f"scan finished with exit code {code}")

@@ -78,6 +78,42 @@ def dumped(result: ScanResult) -> str:
 
 
 # ---------------------------------------------------------------- success path
+@pytest.mark.parametrize(
+    ("sbom_format", "key", "content_type"),
+    [
+        ("spdx", "spdxVersion", "application/spdx+json"),
+        ("cyclonedx", "bomFormat", "application/vnd.cyclonedx+json"),
+    ],
+)
+def test_an_sbom_asked_for_is_kept_beside_the_reports(
+    make_runner: Any, tmp_path: Path, sbom_format: str, key: str, content_type: str
+) -> None:
+    record = tmp_path / "record.json"
+    runner = make_runner({IMAGE: {"findings": FINDINGS, "record_file": str(record)}}, sbom_format=sbom_format)
+    result = runner.scan(image_target())
+    assert result.status == "success", result.reason
+    argv = wait_for(record)["argv"]
+    assert argv[argv.index("--format") + 1] == f"json,{sbom_format}"
+    (sbom,) = [r for r in result.raw_outputs if r.content_type == content_type]
+    assert key in json.loads(sbom.body)
+    assert len(result.raw_outputs) == 3  # SARIF, ScanResult.json and the SBOM
+    jsonschema.validate(result.to_dict(), SCHEMA)
+
+
+def test_no_sbom_unless_asked(make_runner: Any, tmp_path: Path) -> None:
+    record = tmp_path / "record.json"
+    result = make_runner({IMAGE: {"record_file": str(record)}}).scan(image_target())
+    argv = wait_for(record)["argv"]
+    assert argv[argv.index("--format") + 1] == "json"
+    assert len(result.raw_outputs) == 2
+
+
+def test_a_failed_scan_writes_no_sbom(make_runner: Any) -> None:
+    result = make_runner({IMAGE: {"exit_code": 5}}, sbom_format="spdx").scan(image_target())
+    assert result.status == "failed"
+    assert result.raw_outputs == ()
+
+
 def test_success_parses_sarif_and_metadata(make_runner: Any) -> None:
     runner = make_runner({IMAGE: {"findings": FINDINGS, "image_id": "sha256:" + "ab" * 32}})
     result = runner.scan(image_target())

@@ -172,6 +172,7 @@ run "environment_merge_order" {
       QSCAN_OWN                  = "platform"
       QSCAN_SEVERITY_THRESHOLD   = "HIGH"
       QSCAN_SCAN_TYPES           = "os,sca"
+      QSCAN_SBOM_FORMAT          = "off"
       QSCAN_SCAN_TIMEOUT_SECONDS = "720"
       QSCAN_SCANNER_CACHE_MAX_MB = "2048"
       QSCANNER_PATH              = "/opt/bin/qscanner"

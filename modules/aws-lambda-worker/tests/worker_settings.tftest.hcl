@@ -174,6 +174,14 @@ run "rejects_unknown_scan_type" {
   expect_failures = [var.scan_types]
 }
 
+run "rejects_unknown_sbom_format" {
+  command = plan
+  variables {
+    sbom_format = "swid"
+  }
+  expect_failures = [var.sbom_format]
+}
+
 run "rejects_relative_qscanner_path" {
   command = plan
   variables {

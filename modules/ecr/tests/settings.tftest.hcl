@@ -184,6 +184,7 @@ run "function_environment" {
       QSCAN_QUALYS_SECRET_ARN          = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:qscan/qualys-access-token-AbCdEf"
       QSCAN_SEVERITY_THRESHOLD         = "HIGH"
       QSCAN_SCAN_TYPES                 = "os,sca,secret"
+      QSCAN_SBOM_FORMAT                = "off"
       QSCAN_SCAN_TIMEOUT_SECONDS       = "720"
       QSCAN_SCANNER_CACHE_MAX_MB       = "2048"
       QSCANNER_PATH                    = "/opt/bin/qscanner"

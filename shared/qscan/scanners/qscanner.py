@@ -93,6 +93,9 @@ class QscannerOptions:
     pod: str
     access_token: str = field(repr=False)
     scan_types: tuple[str, ...] = ("os", "sca", "secret")
+    sbom_format: str | None = (
+        None  # "spdx" or "cyclonedx": qscanner also writes that SBOM (--format json,<f>)
+    )
     timeout_seconds: float = 600.0
     mode: Mode = "get-report"
     policy_tags: tuple[str, ...] = ()
@@ -130,6 +133,7 @@ def runner_for(
             pod=secret.pod,
             access_token=secret.access_token or "",
             scan_types=settings.scan_types,
+            sbom_format=None if settings.sbom_format == "off" else settings.sbom_format,
             timeout_seconds=float(settings.scan_timeout_seconds),
             work_dir=os.path.join(base_dir, "work"),
             cache_dir=os.path.join(base_dir, "cache"),
@@ -214,7 +218,7 @@ class QscannerRunner:
             "--output-dir",
             output_dir,
             "--format",
-            "json",
+            f"json,{o.sbom_format}" if o.sbom_format else "json",
             "--report-format",
             "sarif",
             "--mode",
@@ -384,6 +388,10 @@ class QscannerRunner:
                 result.with_findings(parse_sarif(sarif_body))
             except SarifError as exc:
                 problems.append(str(exc))
+        if o.sbom_format:
+            sbom = _sbom(output_dir, o.max_output_bytes)
+            if sbom is not None:
+                raws.append(sbom)
         result.raw_outputs = tuple(raws)
         if code.findings_expected and problems:
             result.status = "failed"
@@ -458,6 +466,28 @@ def _bounded(value: Any, depth: int = 0) -> Any:
         return {str(k)[:100]: _bounded(v, depth + 1) for k, v in list(value.items())[:50]}
     if isinstance(value, list):
         return [_bounded(v, depth + 1) for v in value[:50]]
+    return None
+
+
+def _sbom(output_dir: Path, max_bytes: int) -> RawOutput | None:
+    """The SBOM qscanner wrote into the output dir, found by its content (its file name is not documented): an
+    SPDX JSON document (`spdxVersion`) or a CycloneDX one (`bomFormat` "CycloneDX"); None when there is none."""
+    for path in sorted(output_dir.iterdir()):
+        if path.name.endswith((SCAN_RESULT_SUFFIX, SARIF_SUFFIX)) or not path.is_file() or path.is_symlink():
+            continue
+        if path.stat().st_size > max_bytes:
+            continue
+        body = path.read_bytes()
+        try:
+            document = json.loads(body)
+        except ValueError:
+            continue
+        if not isinstance(document, dict):
+            continue
+        if isinstance(document.get("spdxVersion"), str):
+            return RawOutput(path.name, "application/spdx+json", body)
+        if document.get("bomFormat") == "CycloneDX":
+            return RawOutput(path.name, "application/vnd.cyclonedx+json", body)
     return None
 
 
