@@ -1,7 +1,8 @@
 """Upgrading a deployed environment to the current modules recreates nothing: environments/local from before
 issue 11 (modules/scan-worker, one variables.tf per platform module), and environments/aws-single-account from
 before issue 12 (the trail inside modules/lambda, now modules/aws-trail behind `moved` blocks). Both
-environments gained modules/fargate since: its resources are the only creates allowed.
+environments gained modules/fargate since, and aws-single-account the reconciler (modules/reconciler-aws, on by
+default): their resources are the only creates allowed.
 
 The rename to modules/aws-lambda-worker keeps the call `module.worker`, and the worker settings only moved
 between files, so every resource keeps its address: no `moved` block is needed, and this test proves it. The
@@ -103,17 +104,23 @@ def planned_upgrade(
     }
 
 
-def fargate_added(changes: dict[str, list[str]]) -> set[str]:
-    """The Fargate module's resources: new in both environments since issue 12, so only created."""
-    added = {address for address in changes if address.startswith("module.fargate.")}
-    assert added and {tuple(changes[address]) for address in added} == {("create",)}
+def modules_added(
+    changes: dict[str, list[str]], prefixes: tuple[str, ...] = ("module.fargate.",)
+) -> set[str]:
+    """The resources of modules new since the old tree (each prefix: one module call), which are only created:
+    modules/fargate in both environments, and in aws-single-account the reconciler (on by default)."""
+    added: set[str] = set()
+    for prefix in prefixes:
+        module = {address for address in changes if address.startswith(prefix)}
+        assert module and {tuple(changes[address]) for address in module} == {("create",)}, prefix
+        added |= module
     return added
 
 
 def test_upgrading_from_scan_worker_recreates_nothing(tmp_path: Path) -> None:
     changes = planned_upgrade(BEFORE_ISSUE_11, "local", tmp_path)
     assert "module.ecr.module.worker.aws_lambda_function.this" in changes
-    added = fargate_added(changes)
+    added = modules_added(changes)
     recreated = {
         address: actions
         for address, actions in changes.items()
@@ -145,7 +152,7 @@ def test_trail_created_by_the_lambda_module_moves_without_a_replacement(tmp_path
     changes = planned_upgrade(BEFORE_ISSUE_12, "aws-single-account", tmp_path, variables, destroy=False)
     assert changes["module.trail[0].aws_cloudtrail.this"] in (["no-op"], ["update"])
     assert not any(address.startswith("module.lambda.aws_cloudtrail") for address in changes)
-    added = fargate_added(changes)
+    added = modules_added(changes, ("module.fargate.", "module.reconciler[0]."))
     recreated = {
         address: actions
         for address, actions in changes.items()
