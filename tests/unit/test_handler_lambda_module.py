@@ -129,7 +129,14 @@ def test_dashboard_reads_the_metrics_the_handler_emits() -> None:
     text = (WORKER / "dashboard.tf").read_text()
     reads = re.findall(r"\[var\.metrics_namespace, ([^,]+), \"service\", local\.service_name", text)
     assert reads == ["name", "local.finding_metric_names[severity]"]
-    assert text.count("var.metrics_namespace") == len(reads)
+    # the per-account widgets SEARCH the same names in the [service, account] dimension set
+    searches = re.findall(
+        r'\{\\"\$\{var\.metrics_namespace\}\\",account,service\} MetricName=\\"\$\{(\w+)\}\\" '
+        r'service=\\"\$\{local\.service_name\}\\"',
+        text,
+    )
+    assert searches == ["name"]
+    assert text.count("var.metrics_namespace") == len(reads) + len(searches)
 
 
 def test_results_may_be_written_exactly_under_the_core_prefix() -> None:
