@@ -2,7 +2,7 @@
 # (spoke_config) carries exactly the platform modules' patterns and read policies, the scanner roles and the
 # role name the scanners assume; an organization, accounts or both; neither is refused.
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
 variables {

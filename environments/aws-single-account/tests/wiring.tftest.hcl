@@ -5,7 +5,7 @@
 # plan with a clear message; the Lambda scanner skips both scanners by exact name, and organization_id and the
 # Fargate filters reach the modules.
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
 variables {

@@ -3,7 +3,7 @@
 # modules' outputs) to the hub bus, and its read role has the name the hub's scanners assume, trusts the hub's
 # scanner roles with the ExternalId and carries the platforms' read policies.
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
 run "hub" {

@@ -1,3 +1,4 @@
+# The AWS provider mock every environments/*/tests run shares (mock_provider "aws" { source = "../tests/mocks" }).
 # Mock values the provider's validators and the modules' input validations check (ARNs, account, region).
 mock_data "aws_caller_identity" {
   defaults = {
@@ -87,14 +88,27 @@ mock_resource "aws_cloudwatch_event_rule" {
   }
 }
 
+mock_resource "aws_sfn_state_machine" {
+  defaults = {
+    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:qscan-fargate-scan"
+  }
+}
+
 mock_resource "aws_cloudtrail" {
   defaults = {
     arn = "arn:aws:cloudtrail:eu-west-1:123456789012:trail/qscan-lambda-trail-eu-west-1"
   }
 }
 
-mock_resource "aws_sfn_state_machine" {
+mock_resource "aws_cloudwatch_event_bus" {
   defaults = {
-    arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:qscan-fargate-scan"
+    arn = "arn:aws:events:eu-west-1:123456789012:event-bus/qscan-hub"
+  }
+}
+
+# The platform modules' read policies are policy documents: a parseable one (the hub validates them as JSON).
+mock_data "aws_iam_policy_document" {
+  defaults = {
+    json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"Mocked\",\"Effect\":\"Allow\",\"Action\":\"ecr:DescribeImages\",\"Resource\":\"*\"}]}"
   }
 }
