@@ -1322,6 +1322,7 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
             poisoned=azure.poisoned,
             message_cases=azure.message_cases,
             filtered=azure.filtered,
+            results=azure.results,
         )
     summary.elapsed_seconds = run.progress.elapsed()
     print()

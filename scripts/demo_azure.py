@@ -10,20 +10,25 @@ pushed into it by `push_images()`) and Azurite (`node_modules/.bin/azurite`, `ma
 2. seeds ARM with an ACI container group, a second group running the same image, an ACA container app, an ACA
    job, qscan's own scan container group (tagged `qscan:component`) and a group whose image's scan keeps
    failing, and builds the `Microsoft.Resources.ResourceWriteSuccess` event of each write plus a storage
-   account write;
-3. applies the Event Grid subscription's filters read from modules/aci-aca-spoke/main.tf (which modules/aci-aca
-   calls for its own subscription)
-   (tests/harness/eventgrid_filter.py): what they reject never reaches the queue, as Event Grid would not
-   deliver it; the rest goes onto the queue base64-encoded, as Event Grid delivers it;
+   account write; and, in a second (spoke) subscription, a container group whose write event comes from that
+   subscription's system topic (environments/azure-spoke);
+3. applies each subscription's Event Grid subscription filters, read from modules/aci-aca-spoke/main.tf and
+   evaluated for that subscription (the hub's as modules/aci-aca calls the module for its own subscription, the
+   spoke's with environments/azure-spoke's variable defaults) (tests/harness/eventgrid_filter.py): what they
+   reject never reaches the queue, as Event Grid would not deliver it; the rest goes onto the hub's queue
+   base64-encoded, as Event Grid delivers it;
 4. runs `host` (this file, `python scripts/demo_azure.py host ...`) in a child process with the app settings
-   modules/aci-aca sets (pointing at Azurite, the doubles and the simulated qscanner): the stand-in for the
-   Functions host (see `Host`), which calls the queue trigger's user code of handlers/azure/function_app.py;
+   modules/aci-aca sets with `spoke_subscription_ids = [the spoke]` (pointing at Azurite, the doubles and the
+   simulated qscanner): the stand-in for the Functions host (see `Host`), which calls the queue trigger's user
+   code of handlers/azure/function_app.py; the spoke's group is read in the spoke subscription by its resource
+   id, and its result names the spoke subscription;
 5. runs `host --reconcile` once the queue is drained: the same app and settings (QSCAN_RECONCILE_* as
-   modules/aci-aca/reconcile.tf sets them) and its `reconcile` timer function invoked once, as its schedule
-   would; it lists the seeded workloads through the fake ARM and queues a request for each image the dedupe
-   table holds no completion of (the failing one), which stays on the queue (docs/demo.md);
-6. reads back the notifications and the poison queue, and returns what `scripts/demo_report.summarize_azure`
-   needs, with the reconcile run's summaries.
+   modules/aci-aca/reconcile.tf sets them: the hub's subscription, then the spoke's) and its `reconcile` timer
+   function invoked once, as its schedule would; it lists the seeded workloads of both subscriptions through the
+   fake ARM (one summary per subscription) and queues a request for each image the dedupe table holds no
+   completion of (the failing one), which stays on the queue (docs/demo.md);
+6. reads back the notifications, the poison queue and the stored results (the subscription each names), and
+   returns what `scripts/demo_report.summarize_azure` needs, with the reconcile run's summaries.
 
 Azurite runs in its own process group and is tracked with the demo's other children; the host child too: any
 exit path of the demo stops them. The servers in this process stop with the `ExitStack` the caller passes.
@@ -64,6 +69,12 @@ EVENTS_MODULE = REPO / "modules" / "aci-aca-spoke"
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000de70"
 SCANNER_GROUP = "rg-qscan"  # modules/aci-aca's var.resource_group_name in this demo
 APPS_GROUP = "rg-shop"
+# The spoke subscription: environments/azure's spoke_subscription_ids in this demo, environments/azure-spoke
+# applied in it with its variables' defaults (read from its variables.tf).
+SPOKE_SUBSCRIPTION = "00000000-0000-0000-0000-00000000de71"
+SPOKE_SUBSCRIPTION_IDS = (SPOKE_SUBSCRIPTION,)
+SPOKE_ENVIRONMENT = REPO / "environments" / "azure-spoke"
+SPOKE_APPS_GROUP = "rg-billing"
 # modules/aci-aca/storage.tf's names
 SCAN_QUEUE, POISON_QUEUE = "scan-events", "scan-events-poison"
 RESULTS_CONTAINER, DEAD_LETTER_CONTAINER, DEDUPE_TABLE = "results", "eventgrid-deadletter", "qscandedupe"
@@ -84,12 +95,14 @@ IMAGES = {
     "azure/nightly-report": "qscan demo: ACA nightly job 1.0",
     "azure/qscanner-job": "qscan demo: qscan's own scan job 1.0",
     "azure/legacy-importer": "qscan demo: importer whose scan fails 1.0",
+    "azure/billing-api": "qscan demo: ACI billing API in the spoke subscription 1.0",
 }
 TAG = "1.0"
 CRITICAL = [
     {"qid": "380101", "title": "OpenSSL remote code execution", "severity": 5, "cves": ["CVE-2024-0101"]}
 ]
 MEDIUM = [{"qid": "380102", "title": "curl header leak", "severity": 3, "cves": ["CVE-2024-0102"]}]
+HIGH = [{"qid": "380103", "title": "zlib heap overflow", "severity": 4, "cves": ["CVE-2024-0103"]}]
 
 
 class Tracker(Protocol):
@@ -106,7 +119,9 @@ class Tracker(Protocol):
 def cases(host: str, digests: dict[str, str]) -> tuple[Case, ...]:
     """The Azure cases, in the order of the events (kind "azure"; `repository` is the image)."""
 
-    def case(key: str, title: str, repository: str, *, entries: int, expect: str, hits: int = 0) -> Case:
+    def case(
+        key: str, title: str, repository: str, *, entries: int, expect: str, hits: int = 0, scope: str = ""
+    ) -> Case:
         return Case(
             key,
             title,
@@ -117,6 +132,7 @@ def cases(host: str, digests: dict[str, str]) -> tuple[Case, ...]:
             expect,
             expect_dedupe_hits=hits,
             kind="azure",
+            scope=scope,
         )
 
     aci = "ACI container group write, then a second group with the same image"
@@ -143,6 +159,15 @@ def cases(host: str, digests: dict[str, str]) -> tuple[Case, ...]:
             entries=1,
             expect="poisoned",
         ),
+        case(
+            "aci-spoke",
+            f"ACI container group write in the spoke subscription {SPOKE_SUBSCRIPTION} "
+            "(environments/azure-spoke's event subscription, the hub's queue)",
+            "azure/billing-api",
+            entries=1,
+            expect="vulnerable",
+            scope=SPOKE_SUBSCRIPTION,
+        ),
     )
 
 
@@ -164,11 +189,11 @@ def image_ref(host: str, repository: str) -> str:
     return f"{host}/{repository}:{tag_of(repository)}"
 
 
-def write_event(resource_id: str, operation: str) -> dict[str, Any]:
+def write_event(resource_id: str, operation: str, subscription: str = SUBSCRIPTION) -> dict[str, Any]:
     """A `Microsoft.Resources.ResourceWriteSuccess` event of the subscription's system topic."""
     return {
         "id": str(uuid.uuid4()),
-        "topic": f"/subscriptions/{SUBSCRIPTION}",
+        "topic": f"/subscriptions/{subscription}",
         "subject": resource_id,
         "eventType": "Microsoft.Resources.ResourceWriteSuccess",
         "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -179,7 +204,7 @@ def write_event(resource_id: str, operation: str) -> dict[str, Any]:
             "status": "Succeeded",
             "resourceProvider": operation.split("/", 1)[0],
             "resourceUri": resource_id,
-            "subscriptionId": SUBSCRIPTION,
+            "subscriptionId": subscription,
             "tenantId": "00000000-0000-0000-0000-0000000000e1",
             "authorization": {"scope": resource_id, "action": operation},
         },
@@ -202,6 +227,9 @@ def seed_events(arm: Any, host: str) -> list[tuple[str, dict[str, Any]]]:
         SUBSCRIPTION, APPS_GROUP, "nightly-report", [("main", image_ref(host, "azure/nightly-report"))]
     )
     storage = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{APPS_GROUP}/providers/Microsoft.Storage/storageAccounts/stshop"
+    billing = arm.add_container_group(
+        SPOKE_SUBSCRIPTION, SPOKE_APPS_GROUP, "billing-api", [("api", image_ref(host, "azure/billing-api"))]
+    )
     return [
         ("aci", write_event(group("shop-web", "azure/shop-web"), ACI_WRITE)),
         ("aca-app", write_event(app_id, "Microsoft.App/containerApps/write")),
@@ -215,6 +243,7 @@ def seed_events(arm: Any, host: str) -> list[tuple[str, dict[str, Any]]]:
         ),
         ("storage", write_event(storage, "Microsoft.Storage/storageAccounts/write")),
         ("aci-fails", write_event(group("importer", "azure/legacy-importer"), ACI_WRITE)),
+        ("aci-spoke", write_event(billing, ACI_WRITE, SPOKE_SUBSCRIPTION)),
     ]
 
 
@@ -229,6 +258,7 @@ def scenarios(host: str, digests: dict[str, str]) -> dict[str, Any]:
         "targets": {
             ref("azure/shop-web"): {"exit_code": 0, "findings": CRITICAL, "os": "ubuntu 22.04"},
             ref("azure/nightly-report"): {"exit_code": 0, "findings": MEDIUM, "os": "alpine 3.20"},
+            ref("azure/billing-api"): {"exit_code": 0, "findings": HIGH, "os": "debian 12"},
             ref("azure/legacy-importer"): {
                 "exit_code": 1
             },  # a failure a retry may fix: retried, then poisoned
@@ -236,8 +266,33 @@ def scenarios(host: str, digests: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def module_filters() -> Any:
-    """The event subscription of modules/aci-aca-spoke/main.tf, its filter values evaluated from the HCL."""
+def spoke_defaults() -> dict[str, Any]:
+    """environments/azure-spoke's variable defaults (python-hcl2 classic shape): how the demo's spoke applies it."""
+    from scripts.hcl import load_hcl  # noqa: PLC0415 - parent side only
+
+    return {
+        name: body["default"]
+        for block in load_hcl(SPOKE_ENVIRONMENT / "variables.tf").get("variable", [])
+        for name, body in block.items()
+        if "default" in body
+    }
+
+
+def subscription_filters() -> dict[str, Any]:
+    """Each subscription's event subscription (its system topic -> the filters): the hub's, as modules/aci-aca
+    applies modules/aci-aca-spoke for its own subscription, and the spoke's, as environments/azure-spoke does."""
+    spoke = spoke_defaults()
+    return {
+        f"/subscriptions/{SUBSCRIPTION}": module_filters(SUBSCRIPTION, SCANNER_GROUP, []),
+        f"/subscriptions/{SPOKE_SUBSCRIPTION}": module_filters(
+            SPOKE_SUBSCRIPTION, spoke["resource_group_name"], spoke["excluded_subject_prefixes"]
+        ),
+    }
+
+
+def module_filters(subscription: str, resource_group: str, excluded: list[str]) -> Any:
+    """The event subscription of modules/aci-aca-spoke/main.tf applied in `subscription` with those variables,
+    its filter values evaluated from the HCL."""
     from scripts.hcl import load_hcl  # noqa: PLC0415 - parent side only
     from tests.harness.eventgrid_filter import subscription_from_hcl  # noqa: PLC0415
     from tests.harness.hcl_eval import Evaluator  # noqa: PLC0415
@@ -257,9 +312,9 @@ def module_filters() -> Any:
     evaluator = Evaluator(
         locals_,
         {
-            "data.azurerm_client_config.current.subscription_id": SUBSCRIPTION,
-            "var.resource_group_name": SCANNER_GROUP,
-            "var.excluded_subject_prefixes": [],
+            "data.azurerm_client_config.current.subscription_id": subscription,
+            "var.resource_group_name": resource_group,
+            "var.excluded_subject_prefixes": excluded,
         },
     )
     return subscription_from_hcl(body, evaluator.value)
@@ -282,6 +337,8 @@ class AzureObserved:
     storage: dict[str, str] = field(default_factory=dict)
     # the reconcile timer function's run: one summary per subscription
     reconciled: list[dict[str, Any]] = field(default_factory=list)
+    # the results stored in the results container: key, account (the subscription), digest, status of each
+    results: list[dict[str, str]] = field(default_factory=list)
 
 
 def app_settings(azurite: Any, events_endpoint: str, qscanner: Path) -> dict[str, str]:
@@ -305,7 +362,8 @@ def app_settings(azurite: Any, events_endpoint: str, qscanner: Path) -> dict[str
         "QSCAN_STORAGE_QUEUE_URL": azurite.queue_endpoint,
         # modules/aci-aca/reconcile.tf with var.reconcile's defaults (max_seconds: 540, below functionTimeout - 1 min)
         "QSCAN_RECONCILE_SCHEDULE": "0 0 */6 * * *",
-        "QSCAN_RECONCILE_SUBSCRIPTION_IDS": SUBSCRIPTION,
+        # its default subscription_ids: the module's own subscription and spoke_subscription_ids, in that order
+        "QSCAN_RECONCILE_SUBSCRIPTION_IDS": ",".join((SUBSCRIPTION, *SPOKE_SUBSCRIPTION_IDS)),
         "QSCAN_RECONCILE_LOOKBACK_DAYS": "7",
         "QSCAN_RECONCILE_MAX_PAGES": "1000",
         "QSCAN_RECONCILE_MAX_SECONDS": "540",
@@ -329,26 +387,33 @@ def create_storage(azurite: Any) -> None:
 def enqueue(
     arm: Any, queue: Any, registry_host: str, say: Callable[[str], None]
 ) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """Seed ARM, put each write event the subscription's filters deliver onto the queue (base64, as Event Grid
-    does); returns message id -> case key, event id -> case key, and the case keys filtered out."""
+    """Seed ARM, put each write event its subscription's filters deliver onto the hub's queue (base64, as Event
+    Grid does); returns message id -> case key, event id -> case key, and the case keys filtered out."""
     from tests.harness.eventgrid_filter import delivers  # noqa: PLC0415 - parent side only
 
-    subscription = module_filters()
+    subscriptions = subscription_filters()
     message_cases: dict[str, str] = {}
     event_cases: dict[str, str] = {}
     filtered: list[str] = []
     for key, event in seed_events(arm, registry_host):
         event_cases[event["id"]] = key
-        if not delivers(subscription, event):
+        if not delivers(subscriptions[event["topic"]], event):
             filtered.append(key)
             name = event["subject"].rsplit("/", 1)[-1]
             say(f"  Event Grid: {event['data']['operationName']} {name} -> filtered out, not delivered")
             continue
         sent = queue.send_message(base64.b64encode(json.dumps(event).encode()).decode())
         message_cases[sent.id] = key
+        if event["topic"] != f"/subscriptions/{SUBSCRIPTION}":
+            say(
+                f"  Event Grid: {event['data']['operationName']} {event['subject'].rsplit('/', 1)[-1]} in the spoke "
+                f"subscription {event['data']['subscriptionId']} -> its event subscription "
+                f"(environments/azure-spoke) delivered it to the hub's {SCAN_QUEUE}"
+            )
     say(
-        f"  {len(event_cases)} ResourceWriteSuccess events; the subscription's filters (modules/aci-aca-spoke) "
-        f"delivered {len(message_cases)} to {SCAN_QUEUE} (base64, as Event Grid does)"
+        f"  {len(event_cases)} ResourceWriteSuccess events of {len(subscriptions)} subscriptions' system topics; "
+        f"their event subscriptions' filters (modules/aci-aca-spoke, evaluated per subscription) delivered "
+        f"{len(message_cases)} to {SCAN_QUEUE} (base64, as Event Grid does)"
     )
     return message_cases, event_cases, filtered
 
@@ -488,6 +553,10 @@ def run_azure(
             f"  Azure reconcile timer function (one run), subscription {summary['subscription']}: "
             + describe_reconcile(summary)
         )
+    results = stored_results(azurite)
+    for result in results:
+        if result["account"] != SUBSCRIPTION:
+            say(f"  Azure result of the spoke subscription {result['account']}: {result['key']}")
     poisoned = []
     for message in azurite.queue_service().get_queue_client(POISON_QUEUE).receive_messages():
         event = json.loads(base64.b64decode(message.content))
@@ -515,7 +584,26 @@ def run_azure(
         started,
         storage,
         reconciled,
+        results,
     )
+
+
+def stored_results(azurite: Any) -> list[dict[str, str]]:
+    """The scan results in the results container, read as `qscan report` reads them (raw outputs skipped):
+    key, account (the subscription the result names), digest and status of each."""
+    from qscan.report.collect import collect  # noqa: PLC0415 - parent side only
+    from qscan.results.blob import BlobResultStore  # noqa: PLC0415
+
+    store = BlobResultStore(azurite.blob_service().get_container_client(RESULTS_CONTAINER))
+    return [
+        {
+            "key": row.key,
+            "account": str(row.target.account),
+            "digest": str(row.target.digest),
+            "status": row.status,
+        }
+        for row in collect(store).results
+    ]
 
 
 def describe(line: dict[str, Any], message_cases: dict[str, str]) -> str:

@@ -42,7 +42,8 @@ class Case:
     Image cases (kind "image"): repository, tag and digest of the pushed image. Function cases (kind
     "function"): `repository` is the function name, `tag` the CloudTrail eventName, `digest` empty. ECS cases
     (kind "ecs"): an image a task definition runs, `tag` empty when the container names it by digest, `entries`
-    the ECS calls that deploy it."""
+    the ECS calls that deploy it. `scope`: the spoke (AWS account, Azure subscription) the case's workload is in, empty
+    for the hub's own; its stored results must name it (`CaseOutcome.result_scopes`)."""
 
     key: str
     title: str
@@ -53,6 +54,7 @@ class Case:
     expect: str  # "clean" | "vulnerable" | "deduplicated" | "not delivered" | "dead-lettered" | "failed"
     expect_dedupe_hits: int = 0
     kind: str = "image"
+    scope: str = ""
 
     @property
     def match_key(self) -> str:
@@ -78,6 +80,7 @@ class CaseOutcome:
     alerts: int = 0
     alert_kinds: list[str] = field(default_factory=list)
     code_sha256: str | None = None  # function cases: the code SHA-256 the handler resolved (GetFunction)
+    result_scopes: list[str] = field(default_factory=list)  # the accounts / subscriptions its results name
 
     @property
     def image(self) -> str:
@@ -87,12 +90,17 @@ class CaseOutcome:
             reference = f":{self.case.tag}" if self.case.tag else f"@{self.case.digest[:19]}"
             return f"ECS {self.case.repository}{reference}"
         if self.case.kind == "azure":
-            return f"Azure {self.case.repository}" + (f":{self.case.tag}" if self.case.tag else "")
+            spoke = f" (spoke subscription {self.case.scope})" if self.case.scope else ""
+            return f"Azure {self.case.repository}" + (f":{self.case.tag}" if self.case.tag else "") + spoke
         return f"{self.case.repository}:{self.case.tag}"
 
     @property
     def ok(self) -> bool:
-        return self.status == self.case.expect and self.dedupe_hits == self.case.expect_dedupe_hits
+        return (
+            self.status == self.case.expect
+            and self.dedupe_hits == self.case.expect_dedupe_hits
+            and (not self.case.scope or self.result_scopes == [self.case.scope])
+        )
 
 
 @dataclass
@@ -202,11 +210,13 @@ def summarize_azure(
     poisoned: Iterable[str],
     message_cases: Mapping[str, str],
     filtered: Iterable[str],
+    results: Iterable[Mapping[str, Any]] = (),
 ) -> AzureSummary:
     """Per-case outcome of the Azure part from the Functions host stand-in's invocation lines
     (`scripts/demo_azure.py host --report`: message id, dequeue count, the handler's accounting and pipeline
     lines), the notifications published to the Event Grid topic (CloudEvents, matched by digest), the case keys
-    of the poison queue's messages, which message carried which case, and the cases the filters rejected."""
+    of the poison queue's messages, which message carried which case, the cases the filters rejected, and the
+    stored results (`account` and `digest` of each: the subscriptions a case's results name, matched by digest)."""
     outcomes = {case.key: CaseOutcome(case) for case in cases}
     by_digest = {o.case.digest: o for o in outcomes.values() if o.case.expect != "not delivered"}
     final: dict[str, str] = {}
@@ -235,6 +245,11 @@ def summarize_azure(
             outcome.dedupe_hits += 1
         elif disposition == "skipped" and not outcome.scans:
             outcome.status = "skipped"
+    for result in results:
+        scoped = by_digest.get(str(result.get("digest")))
+        account = str(result.get("account"))
+        if scoped is not None and account not in scoped.result_scopes:
+            scoped.result_scopes.append(account)
     for key in poisoned:
         if key in outcomes:
             outcomes[key].dead_lettered += 1

@@ -7,7 +7,8 @@ configuration-only change is a dedupe hit), registers, runs and deploys ECS task
 the Fargate workflow on moto (its Tasks run the real Fargate handler; an ECR image by tag, one by digest, a
 public image on a loopback https registry, one image whose scan fails), runs the Azure part (ACI, ACA app and
 job writes through modules/aci-aca's Event Grid filters into an Azurite queue, the Functions app's queue
-trigger under the demo's host stand-in, a poisoned message), runs each reconciler once and checks, in the
+trigger under the demo's host stand-in, a poisoned message, a spoke subscription's container group scanned by
+the hub's app), runs each reconciler once and checks, in the
 `qscan report` of each cloud's stores, that every demo artifact has its true status and the coverage numbers
 are those counts, and destroys everything: about 3-4 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from scripts import demo_azure
 from tests.harness import moto_server as ms
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -260,9 +262,9 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
         1,
         ["failure"],
     )  # one failure alert, at the last attempt
-    assert (azure["events_sent"], azure["filtered_out"], azure["messages_delivered"]) == (7, 1, 6)
-    assert (azure["scanned"], azure["deduplicated"], azure["skipped"], azure["poisoned"]) == (3, 1, 1, 1)
-    assert (azure["alerts"], azure["unmatched_alerts"]) == (2, 0)
+    assert (azure["events_sent"], azure["filtered_out"], azure["messages_delivered"]) == (8, 1, 7)
+    assert (azure["scanned"], azure["deduplicated"], azure["skipped"], azure["poisoned"]) == (4, 1, 1, 1)
+    assert (azure["alerts"], azure["unmatched_alerts"]) == (3, 0)
     assert azure["closes"] and azure["ok"]
     assert "moved to scan-events-poison" in output and "Azure: ACI and ACA writes" in page
     assert summary["closes"] and summary["ok"]
@@ -277,8 +279,9 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
         assert str(report_dir / "report.html") in output
         reports[cloud] = json.loads((report_dir / "report.json").read_text())
         assert reports[cloud]["malformed"] == [] and reports[cloud]["dedupe_store_used"] is True
-        (run_summary,) = summary["reconcile"][cloud]  # one account, one subscription
-        assert run_summary["complete"] is True and run_summary["error_count"] == 0
+        runs = summary["reconcile"][cloud]  # one account; the hub's and the spoke's subscriptions
+        assert len(runs) == {"aws": 1, "azure": 2}[cloud]
+        assert all(run["complete"] is True and run["error_count"] == 0 for run in runs)
     aws_expected = {
         "clean": "fresh",
         "vulnerable": "fresh",
@@ -302,6 +305,7 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
         "aci-fails": "never-scanned",  # poisoned
         "aci-own": None,  # qscan's own: skipped by the reconciler as by the queue function
         "storage": None,
+        "aci-spoke": "fresh",  # the spoke subscription's, scanned by the hub
     }
     azure_rows = artifact_rows(reports["azure"], azure["outcomes"])
     assert {key: row and row["status"] for key, row in azure_rows.items()} == azure_expected
@@ -312,13 +316,15 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
         counts = {status: listed.count(status) for status in ("fresh", "stale", "never-scanned")}
         assert report["coverage"]["total"] == counts
         assert len(report["artifacts"]) == len(rows)  # nothing in the report but the demo's artifacts
-        (run_summary,) = summary["reconcile"][cloud]
-        assert (run_summary["unique"], run_summary["fresh"], run_summary["never_scanned"]) == (
+        runs = summary["reconcile"][cloud]  # over its subscriptions: Azure's are checked one by one below
+        assert [sum(run[k] for run in runs) for k in ("unique", "fresh", "never_scanned")] == [
             len(listed),
             counts["fresh"],
             counts["never-scanned"],
-        )
-        assert run_summary["enqueued"] == counts["never-scanned"]  # one request each, left on the queue
+        ]
+        assert (
+            sum(run["enqueued"] for run in runs) == counts["never-scanned"]
+        )  # one request each, left queued
     assert aws_rows["vulnerable"] and aws_rows["vulnerable"]["counts"] == {
         "critical": 1,
         "high": 2,
@@ -328,6 +334,7 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     }
     for failed in (aws_rows["scan-fails"], aws_rows["ecs-fails"], azure_rows["aci-fails"]):
         assert failed and failed["counts"] is None  # findings unknown: never shown as clean
+    check_azure_spoke(azure, summary["reconcile"]["azure"], reports["azure"], azure_rows, output, page)
 
     assert not alive(summary["moto"]["pid"])
     assert port_is_free(summary["moto"]["port"])
@@ -337,6 +344,66 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     assert not any(alive(pid) for pid in summary["azure_processes"].values())
     assert processes_using(tmp_path) == []
     assert not list((tmp_path / "work").glob("run-*/tf"))  # the Terraform copy is removed
+
+
+def check_azure_spoke(
+    azure: dict[str, Any],
+    reconciled: list[dict[str, Any]],
+    report: dict[str, Any],
+    rows: dict[str, dict[str, Any] | None],
+    output: str,
+    page: str,
+) -> None:
+    """The Azure spoke subscription (environments/azure-spoke's event subscription to the hub's queue): its
+    container group scanned by the hub's app, its result named after the spoke subscription, the reconciler's run
+    and the hub's `qscan report` covering that subscription."""
+    hub, spoke = demo_azure.SUBSCRIPTION, demo_azure.SPOKE_SUBSCRIPTION
+    az = {o["case"]["key"]: o for o in azure["outcomes"]}
+    billing = az["aci-spoke"]
+    assert billing["case"]["scope"] == spoke and billing["ok"]
+    assert (billing["status"], billing["scans"], billing["delivered_messages"], billing["dedupe_hits"]) == (
+        "vulnerable",
+        1,
+        1,
+        0,
+    )
+    assert (billing["counts"]["high"], billing["alerts"], billing["alert_kinds"]) == (1, 1, ["findings"])
+    assert billing["result_scopes"] == [spoke]  # the result in the hub's results container names the spoke
+    for key in ("aci", "aca-app", "aca-job", "aci-fails"):  # the hub's own: their results name the hub
+        assert az[key]["result_scopes"] == [hub]
+    assert f"billing-api in the spoke subscription {spoke} -> its event subscription" in output
+    assert f"Azure result of the spoke subscription {spoke}: results/aci/{spoke}/" in output
+    assert f"(spoke subscription {spoke})" in output and f"in the spoke subscription {spoke}" in page
+    # the reconciler: one summary per subscription, the hub's then the spoke's (spoke_subscription_ids)
+    assert [run["subscription"] for run in reconciled] == [hub, spoke]
+    spoke_run = reconciled[1]
+    assert [spoke_run[k] for k in ("listed", "unique", "fresh", "never_scanned", "enqueued")] == [
+        1,
+        1,
+        1,
+        0,
+        0,
+    ]
+    row = rows["aci-spoke"]
+    assert row is not None and (row["cloud"], row["scope"], row["platform"], row["status"]) == (
+        "azure",
+        spoke,
+        "aci",
+        "fresh",
+    )
+    assert row["result_key"].startswith(f"results/aci/{spoke}/")
+    coverage = [r for r in report["coverage"]["by_scope_platform"] if r["scope"] == spoke]
+    assert coverage == [
+        {
+            "cloud": "azure",
+            "scope": spoke,
+            "platform": "aci",
+            "fresh": 1,
+            "stale": 0,
+            "never-scanned": 0,
+            "total": 1,
+        }
+    ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="process checks read /proc")

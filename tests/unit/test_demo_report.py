@@ -348,6 +348,36 @@ def test_a_filtered_event_that_was_delivered_is_unexpected() -> None:
     assert storage.status == "skipped" and not storage.ok and not azure.ok
 
 
+def test_a_spoke_case_is_ok_only_when_its_results_name_the_spoke() -> None:
+    spoke = "00000000-0000-0000-0000-0000000000b2"
+    cases = [*AZ, Case("spoke", "spoke group", "reg/bill", "1.0", D3, 1, "clean", kind="azure", scope=spoke)]
+    lines = [*azure_lines(), {**host_line("q5", scanned=1), "logged": [scanned(D3)]}]
+    messages = {**MESSAGES, "q5": "spoke"}
+
+    def outcome(results: list[dict[str, str]]) -> Any:
+        azure = summarize_azure(
+            cases,
+            lines,
+            AZ_ALERTS,
+            poisoned=["fails"],
+            message_cases=messages,
+            filtered=["storage"],
+            results=results,
+        )
+        return azure, {o.case.key: o for o in azure.outcomes}["spoke"]
+
+    azure, named = outcome([{"digest": D1, "account": "hub"}, {"digest": D3, "account": spoke}])
+    assert (named.status, named.result_scopes, named.ok, azure.ok) == ("clean", [spoke], True, True)
+    assert {o.case.key: o.result_scopes for o in azure.outcomes}["aci"] == ["hub"]
+    summary = summarize(CASES, INVOCATIONS, ALERTS, DEAD)
+    summary.azure = azure
+    assert f"Azure reg/bill:1.0 (spoke subscription {spoke})" in render_table(summary)
+    azure, hub_named = outcome([{"digest": D3, "account": "hub"}])  # scanned, but filed under the hub
+    assert hub_named.status == "clean" and not hub_named.ok and not azure.ok
+    azure, unnamed = outcome([])  # no stored result read back
+    assert not unnamed.ok and not azure.ok
+
+
 def test_a_reconciler_summary_line_names_its_counts_and_errors() -> None:
     summary = {"listed": 8, "unique": 7, "fresh": 5, "stale": 0, "never_scanned": 2, "enqueued": 2}
     assert describe_reconcile(summary) == (
