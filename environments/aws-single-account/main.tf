@@ -108,9 +108,10 @@ module "lambda" {
   max_receive_count             = var.max_receive_count
   organization_id               = var.organization_id
 
-  # qscan's own functions are never scanned: the ECR scanner by its exact name (the Lambda scanner is always
-  # included); customers' functions that merely share name_prefix are scanned.
-  self_function_names = [module.ecr.function_name]
+  # qscan's own functions are never scanned, by exact name (the Lambda scanner is always included); customers'
+  # functions that merely share name_prefix are scanned. (Not the reconciler's: its own list names this scanner,
+  # and the two references would form a cycle; a scan of it costs one scan per code change.)
+  self_function_names = [module.ecr.function_name, module.fargate.function_name]
 }
 
 module "fargate" {

@@ -82,7 +82,8 @@ module "lambda" {
   handler_artifact = local.handler_artifacts["aws-lambda"]
   qscanner_path    = var.qscanner_path
 
-  self_function_names         = [module.ecr.function_name]
+  # qscan's own functions are never scanned, by exact name (as in aws-single-account).
+  self_function_names         = [module.ecr.function_name, module.fargate.function_name]
   existing_trail_arn          = local.local_placeholder_trail_arn
   create_event_source_mapping = false
   max_receive_count           = var.max_receive_count

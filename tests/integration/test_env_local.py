@@ -122,7 +122,8 @@ def test_local_sizing_and_wiring(applied: Applied) -> None:
         "Variables"
     ]
     assert lambda_env["QSCAN_DEDUPE_TABLE"] == out["dedupe_table_name"]
-    own = ["qscan-local-lambda-scanner", out["function_name"]]  # the Lambda scanner and the ECR scanner
+    # the Lambda scanner, the ECR scanner and the Fargate task function
+    own = ["qscan-local-lambda-scanner", out["function_name"], out["fargate_function_name"]]
     assert out["lambda_self_function_names"] == own and out["function_name"] == "qscan-local-ecr-scanner"
     assert lambda_env["QSCAN_SELF_FUNCTION_NAMES"] == ",".join(own)
     assert "QSCAN_SELF_FUNCTION_PREFIX" not in lambda_env

@@ -176,7 +176,7 @@ run "settings_reach_the_modules" {
   }
 }
 
-run "the_lambda_scanner_skips_both_scanners_by_exact_name" {
+run "the_lambda_scanner_skips_the_scanners_and_the_fargate_task_function_by_exact_name" {
   command = plan
 
   variables {
@@ -184,8 +184,8 @@ run "the_lambda_scanner_skips_both_scanners_by_exact_name" {
   }
 
   assert {
-    condition     = module.lambda.self_function_names == tolist(["scan-eu-lambda-scanner", "scan-eu-ecr-scanner"])
-    error_message = "The Lambda scanner never scans itself or the ECR scanner: ${jsonencode(module.lambda.self_function_names)}"
+    condition     = module.lambda.self_function_names == tolist(["scan-eu-lambda-scanner", "scan-eu-ecr-scanner", "scan-eu-fargate-tasks"])
+    error_message = "The Lambda scanner never scans itself, the ECR scanner or the Fargate task function: ${jsonencode(module.lambda.self_function_names)}"
   }
   assert {
     condition     = !strcontains(module.lambda.event_pattern, "scan-eu-*") && !strcontains(module.lambda.event_pattern, "scan-eu-\"")
