@@ -1,13 +1,12 @@
 """modules/aci-aca-spoke and environments/azure-spoke read from their HCL: the hub's `spoke_config` contract,
-the one code path the hub and the spokes share, every role assignment and why, the filters on a spoke's events.
+the one code path the hub and the spokes share, every role assignment and why, what the spoke environment hands
+the module (the event filters, rendered in a spoke's subscription, are tested in test_eventgrid_filters.py).
 
-The azurerm provider cannot be installed here (no plan): these tests read the HCL with python-hcl2, evaluate
-the filter values with tests/harness/hcl_eval.py and apply them with tests/harness/eventgrid_filter.py.
+The azurerm provider cannot be installed here (no plan): these tests read the HCL with python-hcl2.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,18 +14,12 @@ from typing import Any
 import pytest
 
 from scripts.hcl import load_hcl
-from tests.harness.eventgrid_filter import AdvancedFilter, Subscription, delivers, subscription_from_hcl
-from tests.harness.hcl_eval import Evaluator
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = ROOT / "modules" / "aci-aca"
 SPOKE = ROOT / "modules" / "aci-aca-spoke"
 HUB_ENVIRONMENT = ROOT / "environments" / "azure"
 SPOKE_ENVIRONMENT = ROOT / "environments" / "azure-spoke"
-EVENTS = ROOT / "tests" / "fixtures" / "events"
-FIXTURE_SUBSCRIPTION = "8f2c6a1e-3b5d-4e7f-9a0c-2d4e6f8a0b1c"  # the fixtures' subscription
-SPOKE_SUBSCRIPTION = "3c9d1f2e-7a4b-4c6d-8e0f-1a2b3c4d5e6f"
-SPOKE_GROUP = "rg-qscan-spoke"
 TOPIC = "${local.system_topic_principal_id}"
 
 # name -> (role, scope, principal, why it is needed)
@@ -259,114 +252,9 @@ def test_the_event_subscription_waits_for_the_topic_roles() -> None:
 
 
 # ------------------------------------------------------------------ a spoke's events
-def spoke_subscription(excluded: list[str] | None = None) -> Subscription:
-    """The event subscription as environments/azure-spoke renders it in SPOKE_SUBSCRIPTION."""
+def test_the_spoke_environment_renders_the_filters_in_its_own_group() -> None:
+    """environments/azure-spoke hands the module its resource group and exclusions; the filters themselves (the
+    same HCL for the hub's subscription and a spoke's) are tested in both in tests/unit/test_eventgrid_filters.py."""
     call = named(SPOKE_ENVIRONMENT, "module")["spoke"]
     assert call["resource_group_name"] == "${azurerm_resource_group.this.name}"
     assert call["excluded_subject_prefixes"] == "${var.excluded_subject_prefixes}"
-    body = resources(SPOKE)["azurerm_eventgrid_system_topic_event_subscription"]["this"]
-    evaluator = Evaluator(
-        module_locals(SPOKE),
-        {
-            "data.azurerm_client_config.current.subscription_id": SPOKE_SUBSCRIPTION,
-            "var.resource_group_name": SPOKE_GROUP,
-            "var.excluded_subject_prefixes": excluded or [],
-        },
-    )
-    return subscription_from_hcl(body, evaluator.value)
-
-
-def spoke_event(name: str, group: str, provider_path: str, operation: str) -> dict[str, Any]:
-    """A fixture re-pointed at a resource of the spoke subscription (every place the id appears)."""
-    text = (EVENTS / name).read_text(encoding="utf-8").replace(FIXTURE_SUBSCRIPTION, SPOKE_SUBSCRIPTION)
-    data = json.loads(text)
-    event: dict[str, Any] = data[0] if isinstance(data, list) else data
-    resource_id = f"/subscriptions/{SPOKE_SUBSCRIPTION}/resourceGroups/{group}/providers/{provider_path}"
-    assert FIXTURE_SUBSCRIPTION not in json.dumps(event)
-    event["subject"] = resource_id
-    event["data"]["resourceUri"] = resource_id
-    event["data"]["authorization"]["scope"] = resource_id
-    event["data"]["operationName"] = operation
-    event["data"]["authorization"]["action"] = operation
-    return event
-
-
-ACI = "azure_eventgrid_aci_write.json"
-POSITIVE = {
-    "container group": spoke_event(
-        ACI,
-        "rg-shop",
-        "Microsoft.ContainerInstance/containerGroups/web",
-        "Microsoft.ContainerInstance/containerGroups/write",
-    ),
-    "container app": spoke_event(
-        ACI, "rg-shop", "Microsoft.App/containerApps/api", "Microsoft.App/containerApps/write"
-    ),
-    "job in other casing": spoke_event(
-        ACI, "rg-batch", "Microsoft.App/jobs/export", "MICROSOFT.APP/JOBS/WRITE"
-    ),
-    "group whose name extends the spoke's": spoke_event(
-        ACI, f"{SPOKE_GROUP}2", "Microsoft.App/containerApps/api", "Microsoft.App/containerApps/write"
-    ),
-}
-NEGATIVE = {
-    "storage account write": spoke_event(
-        ACI,
-        "rg-shop",
-        "Microsoft.Storage/storageAccounts/shopdata",
-        "Microsoft.Storage/storageAccounts/write",
-    ),
-    "container app in the spoke's qscan group": spoke_event(
-        ACI, SPOKE_GROUP, "Microsoft.App/containerApps/api", "Microsoft.App/containerApps/write"
-    ),
-    "failed write": {
-        **spoke_event(ACI, "rg-shop", "Microsoft.App/jobs/x", "Microsoft.App/jobs/write"),
-        "eventType": "Microsoft.Resources.ResourceWriteFailure",
-    },
-    "container group delete": {
-        **spoke_event(
-            ACI,
-            "rg-shop",
-            "Microsoft.ContainerInstance/containerGroups/web",
-            "Microsoft.ContainerInstance/containerGroups/delete",
-        ),
-        "eventType": "Microsoft.Resources.ResourceDeleteSuccess",
-    },
-}
-
-
-@pytest.mark.parametrize("name", sorted(POSITIVE))
-def test_a_spoke_delivers_its_container_writes(name: str) -> None:
-    assert delivers(spoke_subscription(), POSITIVE[name])
-
-
-@pytest.mark.parametrize("name", sorted(NEGATIVE))
-def test_a_spoke_filters_out_other_events(name: str) -> None:
-    assert not delivers(spoke_subscription(), NEGATIVE[name])
-
-
-def test_the_spoke_filters_are_the_hub_filters_in_its_own_subscription() -> None:
-    subscription = spoke_subscription()
-    assert subscription.included_event_types == ("Microsoft.Resources.ResourceWriteSuccess",)
-    assert subscription.advanced_filters == (
-        AdvancedFilter(
-            "string_in",
-            "data.operationName",
-            (
-                "Microsoft.ContainerInstance/containerGroups/write",
-                "Microsoft.App/containerApps/write",
-                "Microsoft.App/jobs/write",
-            ),
-        ),
-        AdvancedFilter(
-            "string_not_begins_with",
-            "subject",
-            (f"/subscriptions/{SPOKE_SUBSCRIPTION}/resourceGroups/{SPOKE_GROUP}/",),
-        ),
-    )
-
-
-def test_a_spoke_exclusion_filters_its_prefix_only() -> None:
-    sandbox = f"/subscriptions/{SPOKE_SUBSCRIPTION}/resourceGroups/rg-shop/"
-    assert not delivers(spoke_subscription([sandbox]), POSITIVE["container group"])
-    assert delivers(spoke_subscription([sandbox]), POSITIVE["job in other casing"])

@@ -1,5 +1,6 @@
 """The Event Grid subscription of modules/aci-aca-spoke (which modules/aci-aca calls for the hub's own
-subscription, so hub and spokes share it), read from the HCL, against sample events.
+subscription, so hub and spokes share it), read from the HCL, against sample events, rendered in the hub's
+subscription and in a spoke's (environments/azure-spoke applies it there).
 
 The filter values are evaluated from the spoke module's main.tf (tests/harness/hcl_eval.py), then applied with the
 advanced-filter semantics (tests/harness/eventgrid_filter.py): container group, container app and job writes
@@ -32,7 +33,11 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "modules" / "aci-aca"
 SPOKE = ROOT / "modules" / "aci-aca-spoke"
 EVENTS = ROOT / "tests" / "fixtures" / "events"
-SUBSCRIPTION_ID = "8f2c6a1e-3b5d-4e7f-9a0c-2d4e6f8a0b1c"  # the fixtures' subscription
+SUBSCRIPTION_ID = "8f2c6a1e-3b5d-4e7f-9a0c-2d4e6f8a0b1c"  # the fixtures' subscription: the hub's
+SPOKE_SUBSCRIPTION_ID = "3c9d1f2e-7a4b-4c6d-8e0f-1a2b3c4d5e6f"
+SUBSCRIPTIONS = pytest.mark.parametrize(
+    "subscription", [SUBSCRIPTION_ID, SPOKE_SUBSCRIPTION_ID], ids=["hub", "spoke"]
+)
 SCANNER_GROUP = "rg-qscan"
 
 
@@ -53,11 +58,14 @@ def event_subscription_body() -> dict[str, Any]:
     raise AssertionError("main.tf has no azurerm_eventgrid_system_topic_event_subscription.this")
 
 
-def module_subscription(excluded: list[str] | None = None) -> Subscription:
+def module_subscription(
+    excluded: list[str] | None = None, subscription: str = SUBSCRIPTION_ID
+) -> Subscription:
+    """The event subscription as the module renders it in `subscription`."""
     evaluator = Evaluator(
         module_locals(),
         {
-            "data.azurerm_client_config.current.subscription_id": SUBSCRIPTION_ID,
+            "data.azurerm_client_config.current.subscription_id": subscription,
             "var.resource_group_name": SCANNER_GROUP,
             "var.excluded_subject_prefixes": excluded or [],
         },
@@ -84,6 +92,12 @@ def written(resource_id: str, operation: str, base: str = "azure_eventgrid_aci_w
 
 def rid(group: str, provider_path: str) -> str:
     return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{provider_path}"
+
+
+def in_subscription(event: dict[str, Any], subscription: str) -> dict[str, Any]:
+    """The event as `subscription`'s system topic sends it (every place the fixtures' subscription appears)."""
+    moved: dict[str, Any] = json.loads(json.dumps(event).replace(SUBSCRIPTION_ID, subscription))
+    return moved
 
 
 JOB_ID = rid("rg-shop-batch", "Microsoft.App/jobs/invoice-export")
@@ -129,20 +143,25 @@ NEGATIVE = {
 }
 
 
+@SUBSCRIPTIONS
 @pytest.mark.parametrize("name", sorted(POSITIVE))
-def test_container_writes_are_delivered(name: str) -> None:
-    assert delivers(module_subscription(), POSITIVE[name])
+def test_container_writes_are_delivered(name: str, subscription: str) -> None:
+    event = in_subscription(POSITIVE[name], subscription)
+    assert delivers(module_subscription(subscription=subscription), event)
 
 
+@SUBSCRIPTIONS
 @pytest.mark.parametrize("name", sorted(NEGATIVE))
-def test_other_events_are_filtered_out(name: str) -> None:
-    assert not delivers(module_subscription(), NEGATIVE[name])
+def test_other_events_are_filtered_out(name: str, subscription: str) -> None:
+    event = in_subscription(NEGATIVE[name], subscription)
+    assert not delivers(module_subscription(subscription=subscription), event)
 
 
-def test_the_filters_read_from_the_hcl() -> None:
-    subscription = module_subscription()
-    assert subscription.included_event_types == ("Microsoft.Resources.ResourceWriteSuccess",)
-    assert subscription.advanced_filters == (
+@SUBSCRIPTIONS
+def test_the_filters_read_from_the_hcl(subscription: str) -> None:
+    rendered = module_subscription(subscription=subscription)
+    assert rendered.included_event_types == ("Microsoft.Resources.ResourceWriteSuccess",)
+    assert rendered.advanced_filters == (
         AdvancedFilter(
             "string_in",
             "data.operationName",
@@ -155,16 +174,20 @@ def test_the_filters_read_from_the_hcl() -> None:
         AdvancedFilter(
             "string_not_begins_with",
             "subject",
-            (f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{SCANNER_GROUP}/",),
+            (f"/subscriptions/{subscription}/resourceGroups/{SCANNER_GROUP}/",),
         ),
     )
 
 
-def test_excluded_prefixes_from_the_variable_filter_too() -> None:
-    sandbox = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-shop-prod/"
-    assert delivers(module_subscription(), POSITIVE["aci container group write"])
-    assert not delivers(module_subscription([sandbox]), POSITIVE["aci container group write"])
-    assert delivers(module_subscription([sandbox]), POSITIVE["aca job write"])
+@SUBSCRIPTIONS
+def test_excluded_prefixes_from_the_variable_filter_too(subscription: str) -> None:
+    sandbox = f"/subscriptions/{subscription}/resourceGroups/rg-shop-prod/"
+    group, job = (
+        in_subscription(POSITIVE[n], subscription) for n in ("aci container group write", "aca job write")
+    )
+    assert delivers(module_subscription(subscription=subscription), group)
+    assert not delivers(module_subscription([sandbox], subscription), group)
+    assert delivers(module_subscription([sandbox], subscription), job)
 
 
 def _variable_limit(module: Path) -> int:
