@@ -62,9 +62,10 @@ PLATFORM_ONLY = {
     "azure": ("qscan/aws/", "qscan/dedupe/dynamodb.py", "qscan/results/s3.py"),
 }
 # Core paths no artifact ships: JSON Schema validation of results is for tests and local tools (jsonschema is a
-# dev dependency); the handlers never validate at run time. `qscan report` is such a local tool (it validates
-# every result it reads).
-DEV_ONLY = ("qscan/results/schema.py", "qscan/report/", "qscan/cli/report.py")
+# dev dependency); the handlers never validate at run time. The `qscan` command line is such a local tool (run
+# from a checkout or an install of shared/; no handler runs it), and its `qscan report` validates every result
+# it reads.
+DEV_ONLY = ("qscan/results/schema.py", "qscan/report/", "qscan/cli/")
 # handlers/azure/ files the Functions app never reads: the scan-job image's Dockerfile builds from the package.
 AZURE_NOT_SHIPPED = ("scan_job/",)
 # Distributions the runtime provides (never bundled), and the other cloud's SDK namespaces: imported only inside

@@ -68,6 +68,14 @@ def test_lambda_zips_leave_out_the_dev_only_and_azure_only_core_modules() -> Non
         assert "qscan/dedupe/azure_table.py" not in names and "qscan/results/blob.py" not in names
 
 
+def test_no_artifact_ships_the_command_line() -> None:
+    """`qscan` is a local tool; shipped, its `report` subcommand would fail to import (qscan.report is dev-only)."""
+    for platform in ("aws", "azure"):
+        shipped = [arcname for arcname, _ in package.core_files(REPO, platform)]
+        assert "qscan/pipeline.py" in shipped
+        assert not [name for name in shipped if name.startswith(("qscan/cli/", "qscan/report/"))], platform
+
+
 def test_the_azure_functions_lock_matches_what_the_core_runs_on_azure() -> None:
     """The Azure app is planned; its lock already holds exactly what the core's Azure side imports."""
     site = ".python_packages/lib/site-packages/"
