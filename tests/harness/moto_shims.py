@@ -50,6 +50,10 @@ imported by the project itself. Each gap was reproduced against moto 5.2.5 befor
   target bus's rules, and, when the sender's account is not the bus's, only if `bus_policy_allows` admits it;
   a refused (or undeliverable) event goes to the target's dead-letter queue with EventBridge's message
   attributes (``ERROR_CODE``, ``ERROR_MESSAGE``, ``RULE_ARN``, ``TARGET_ARN``), or is dropped without one.
+* ``ecs``: a task gets one container, built from its task definition's FIRST container definition, so
+  ``DescribeTasks`` reports only that container's name and image (and its ``taskArn`` is the task definition's
+  ARN). ECS starts every container of the definition, and each container's ``taskArn`` is its task's. The shim
+  gives a task one container per definition, in the definition's order, with the task's ARN.
 * ``events``: PutEvents with the ARN of another account's bus is looked up in the caller's own account
   (ResourceNotFoundException) and never checks the bus policy. The shim puts such entries on that bus (the
   events' ``account`` is the caller's) when its policy admits the caller, and otherwise fails the call with
@@ -500,6 +504,29 @@ def _patch_s3_delete_marker_dispose() -> None:
     FakeDeleteMarker.dispose = dispose  # type: ignore[attr-defined]
 
 
+def _patch_ecs_task_containers() -> None:
+    from moto.ecs.models import Container, Task  # noqa: PLC0415
+
+    original_init = Task.__init__
+
+    def init(self: Task, cluster: Any, task_definition: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, cluster, task_definition, *args, **kwargs)
+        containers = []
+        for definition in task_definition.container_definitions:
+            container = Container(task_definition)  # moto reads definitions[0]: overwrite from this one
+            container.image = definition.get("image")
+            container.name = definition.get("name")
+            container.cpu = definition.get("cpu", 0)
+            container.memory = definition.get("memory")
+            container.environment = definition.get("environment")
+            container.command = definition.get("command")
+            container.task_arn = self.task_arn
+            containers.append(container)
+        self.containers = containers
+
+    Task.__init__ = init  # type: ignore[method-assign]
+
+
 def _patch_events_unsupported_targets() -> None:
     original_send = Rule.send_to_targets
 
@@ -836,6 +863,7 @@ def _shims() -> dict[str, Callable[[], None]]:
         "sqs:RedriveAllowPolicy": _patch_sqs_redrive_allow_policy,
         "s3:bucket-policy-conditions": _patch_s3_bucket_policy_conditions,
         "s3:delete-marker-dispose": _patch_s3_delete_marker_dispose,
+        "ecs:task-containers": _patch_ecs_task_containers,
         "events:lambda-and-states-targets": _patch_events_unsupported_targets,
         "events:account-in-delivered-events": _patch_events_account,
         # After the Lambda / Step Functions target shim: this one wraps it (bus targets handled first).

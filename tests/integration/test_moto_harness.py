@@ -169,6 +169,40 @@ def _make_function(server: ms.MotoServer, name: str, dlq_arn: str) -> dict[str, 
     )
 
 
+def _described_containers(server: ms.MotoServer) -> list[dict[str, Any]]:
+    """Run a Fargate task of a two-container task definition; returns DescribeTasks' containers."""
+    ecs = server.client("ecs")
+    ecs.create_cluster(clusterName="shim")
+    definition = ecs.register_task_definition(
+        family="two",
+        requiresCompatibilities=["FARGATE"],
+        networkMode="awsvpc",
+        cpu="256",
+        memory="512",
+        containerDefinitions=[
+            # container memory: moto's RunTask sums it (ECS does not need it on Fargate)
+            {"name": "web", "image": "public.example/web:1", "essential": True, "memory": 256},
+            {"name": "sidecar", "image": "public.example/sidecar:2", "essential": False, "memory": 128},
+        ],
+    )["taskDefinition"]
+    ec2 = server.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # moto's ENIs need DNS names
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.43.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="shim", Description="shim", VpcId=vpc)["GroupId"]
+    network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}}
+    (task,) = ecs.run_task(
+        cluster="shim",
+        taskDefinition=definition["taskDefinitionArn"],
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )["tasks"]
+    (described,) = ecs.describe_tasks(cluster="shim", tasks=[task["taskArn"]])["tasks"]
+    containers: list[dict[str, Any]] = described["containers"]
+    assert all(c["taskArn"] in (task["taskArn"], definition["taskDefinitionArn"]) for c in containers)
+    return containers
+
+
 def test_gaps_still_exist_in_plain_moto(tmp_path: Path) -> None:
     """Canary: if a moto upgrade closes a gap, this fails and the matching shim should be dropped."""
     with ms.running_moto_server(tmp_path, skip_shims=["all"]) as plain:
@@ -208,6 +242,9 @@ def test_gaps_still_exist_in_plain_moto(tmp_path: Path) -> None:
         with pytest.raises(ClientError) as err:
             events.put_events(Entries=[{"Source": "canary", "DetailType": "x", "Detail": "{}"}])
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+
+        (only,) = _described_containers(plain)  # the first container definition only
+        assert (only["name"], only["image"]) == ("web", "public.example/web:1")
 
 
 def test_state_machine_validation_and_versions(moto_server: ms.MotoServer) -> None:
@@ -373,3 +410,13 @@ def test_terraform_smoke_root_applies_without_drift_and_routes_events(
     assert destroyed.returncode == 0, destroyed.stderr
     names = moto_server.client("sqs").list_queues(QueueNamePrefix="qscan-smoke").get("QueueUrls", [])
     assert names == []
+
+
+def test_a_task_describes_every_container_of_its_definition(moto_server: ms.MotoServer) -> None:
+    containers = _described_containers(moto_server)
+    assert [(c["name"], c["image"]) for c in containers] == [
+        ("web", "public.example/web:1"),
+        ("sidecar", "public.example/sidecar:2"),
+    ]
+    task_arns = {c["taskArn"] for c in containers}
+    assert len(task_arns) == 1 and ":task/" in task_arns.pop()  # the task's ARN, not the definition's
