@@ -220,6 +220,7 @@ def test_aci_write_is_scanned_then_the_same_image_is_cached(world: World, caplog
     world.queue(write_event(second, ACI_WRITE), encode=True)
     tally = accounting(caplog)
     assert (tally["events"], tally["scanned"], tally["cached"]) == (1, 0, 1)
+    assert tally["accounts"] == {SUB: {"events": 1, "cached": 1}}
     assert world.events.events == []  # no findings: nobody notified
 
 
@@ -397,7 +398,9 @@ def test_a_spoke_subscription_write_is_scanned_and_its_result_names_the_spoke(wo
     event["topic"] = f"/subscriptions/{SPOKE_SUB}"
     event["data"]["subscriptionId"] = SPOKE_SUB
     world.queue(event)
-    assert accounting(caplog)["scanned"] == 1
+    tally = accounting(caplog)
+    assert tally["scanned"] == 1
+    assert tally["accounts"] == {SPOKE_SUB: {"events": 1, "scanned": 1}}  # split by the workload's subscription
     assert world.arm.requests[-1].path.startswith(f"/subscriptions/{SPOKE_SUB}/resourceGroups/shop/")
     client = world.azurite.blob_service().get_container_client(world.container)
     (name,) = [n for n in world.blobs() if n.endswith(".json")]

@@ -45,7 +45,9 @@ Errors, per event:
   `<queue>-poison` (alerted on); an Event Hub batch is re-run by the function's retry policy. A failed scan
   notifies once, at the last attempt (`qscan.attempts.Attempt`).
 
-One `invocation accounting` line per invocation: events = scanned + deduplicated + cached + skipped + failed.
+One `invocation accounting` line per invocation: events = scanned + deduplicated + cached + skipped + failed;
+its `accounting.accounts` splits the events by the subscription of the workload they name (hub-spoke: a spoke
+subscription's events reach the hub's queue), each subscription's buckets adding up to its events.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class _Event:
     dispositions: list[EventDisposition] = field(default_factory=list)
     skip_reason: str | None = None
     failure: str | None = None  # set when a retry may help: the invocation raises
+    account: str | None = None  # the subscription of the workload the event names (None: unreadable)
 
     def final(self) -> EventDisposition:
         for disposition in _PRIORITY:
@@ -442,7 +445,7 @@ class AzureScanHandler:
         if not item.targets:
             LOG.info("skipped: the event names nothing to scan")
             return _Event(skip_reason="unsupported: the event names nothing to scan")
-        event = _Event()
+        event = _Event(account=item.targets[0].account)
         for resource in item.targets:
             try:
                 images = self._images(resource)
@@ -591,6 +594,7 @@ class AzureScanHandler:
     @staticmethod
     def _count(accounting: Accounting, event: _Event) -> None:
         final = event.final()
+        accounting.tally(event.account, final)
         if final == "skipped":
             accounting.skip(event.skip_reason or "unsupported: nothing to scan")
         elif final == "failed":
