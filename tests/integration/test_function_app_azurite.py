@@ -400,7 +400,8 @@ def test_a_spoke_subscription_write_is_scanned_and_its_result_names_the_spoke(wo
     world.queue(event)
     tally = accounting(caplog)
     assert tally["scanned"] == 1
-    assert tally["accounts"] == {SPOKE_SUB: {"events": 1, "scanned": 1}}  # split by the workload's subscription
+    # split by the workload's subscription
+    assert tally["accounts"] == {SPOKE_SUB: {"events": 1, "scanned": 1}}
     assert world.arm.requests[-1].path.startswith(f"/subscriptions/{SPOKE_SUB}/resourceGroups/shop/")
     client = world.azurite.blob_service().get_container_client(world.container)
     (name,) = [n for n in world.blobs() if n.endswith(".json")]
