@@ -1,7 +1,7 @@
 """`make demo`: the ECR push, Lambda deployment and ECS deployment scanning pipelines end to end on this machine,
-with a SIMULATED scanner.
+with a SIMULATED scanner, also across accounts (hub-spoke) and on Azure.
 
-    python scripts/demo.py [--no-destroy] [--work-dir .demo] [--report-dir reports] [--timeout 300]
+    python scripts/demo.py [--no-destroy] [--work-dir .demo] [--report-dir reports] [--timeout 540]
 
 Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
 
@@ -39,11 +39,18 @@ Needs `make bootstrap package` (the Makefile's `demo` target runs both). Steps:
    then, after the Azure part, the Functions app's `reconcile` timer function (scripts/demo_azure.py). The
    requests they enqueue for the artifacts whose scans failed stay queued: the report shows them
    never-scanned and requested (docs/demo.md);
-9. print a summary table, write reports/demo-<timestamp>.html (and .json), run `qscan report` on the demo's
-   stores (reports/qscan-report-aws-<timestamp>/ and, with the Azure part, qscan-report-azure-<timestamp>/:
-   the results bucket and dedupe table on moto, Azurite's container and table), `terraform destroy` and stop
-   everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the workers and Terraform, the registry
-   and then the moto server (all of its resources vanish with it); no process or port is left behind.
+9. hub-spoke (scripts/demo_hub_spoke.py): on a second moto server, started with step 2's apply, a background
+   thread creates an organization with one member account and applies environments/aws-hub (moto's default
+   account) and environments/aws-spoke (the member account, fed the hub's `spoke_config`); joined here, the
+   spoke pushes an image into its ECR and creates a zip Lambda function, their events go on the SPOKE's
+   default bus, its rules forward them to the hub bus, and the hub's real ECR and Lambda handlers drain the
+   hub's queues (as in 5 and 6, with the hub functions' environment), assuming the spoke's read role; the
+   results in the hub's bucket are read back and must name the spoke account. No destroy for this part;
+10. print a summary table, write reports/demo-<timestamp>.html (and .json), run `qscan report` on the demo's
+   stores (reports/qscan-report-aws-<timestamp>/, qscan-report-aws-hub-<timestamp>/ and, with the Azure part,
+   qscan-report-azure-<timestamp>/: the results bucket and dedupe table on each moto server, Azurite's
+   container and table), `terraform destroy` environments/local and stop everything it started. Ctrl-C (SIGINT), SIGTERM or a failure stop the workers and Terraform, the registry
+   and then the moto servers (all of their resources vanish with them); no process or port is left behind.
 
 Between 8's two reconcilers, the Azure part (scripts/demo_azure.py): Azurite, a fake ARM server and an Event Grid double on
 loopback, ACI / ACA app / ACA job write events filtered as modules/aci-aca's event subscription filters them,
@@ -70,10 +77,11 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -82,6 +90,11 @@ if str(REPO) not in sys.path:
 from scripts import demo_azure, demo_report  # noqa: E402
 from scripts.demo_report import Case  # noqa: E402
 from tests.harness import moto_server as ms  # noqa: E402
+
+if TYPE_CHECKING:
+    from scripts import demo_hub_spoke
+if __name__ == "__main__":  # scripts/demo_hub_spoke.py imports this module's parts: one module, one DemoError
+    sys.modules.setdefault("scripts.demo", sys.modules[__name__])
 
 ENVIRONMENT = Path("environments") / "local"
 HANDLER = REPO / "handlers" / "aws" / "ecr" / "handler.py"
@@ -565,13 +578,19 @@ class EcsImages:
 # ----------------------------------------------------------------------------------------------- processes
 @dataclass
 class Children:
-    """Every process this run started, so that any exit path stops them."""
+    """Every process this run started, so that any exit path stops them (also those the hub-spoke part's
+    background thread starts: once stopping, a process started late is stopped at once)."""
 
     moto: ms.MotoServer | None = None
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    servers: list[ms.MotoServer] = field(default_factory=list)  # further moto servers (the hub-spoke part's)
+    stopping: bool = False
 
     def track(self, proc: subprocess.Popen[bytes]) -> subprocess.Popen[bytes]:
         self.processes.append(proc)
+        if self.stopping:
+            self.stop_process(proc, signal.SIGKILL, 5.0)
+            raise DemoError("the demo is stopping")
         return proc
 
     def stop_process(self, proc: subprocess.Popen[bytes], first: int, grace: float) -> None:
@@ -589,14 +608,16 @@ class Children:
             os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group (e.g. a scanner child)
 
     def stop_all(self) -> None:
-        for proc in reversed(self.processes):
+        self.stopping = True
+        for proc in reversed(list(self.processes)):
             # Terraform stops gracefully on SIGINT (state written); the worker on SIGTERM.
             first = signal.SIGINT if Path(str(proc.args[0])).name == "terraform" else signal.SIGTERM
             self.stop_process(proc, first, TERRAFORM_STOP_GRACE if first == signal.SIGINT else 5.0)
         self.processes.clear()
-        if self.moto is not None:
-            ms.stop_server(self.moto)
-            self.moto = None
+        for server in [*self.servers, *([self.moto] if self.moto is not None else [])]:
+            ms.stop_server(server)
+        self.servers.clear()
+        self.moto = None
 
 
 def popen(
@@ -830,11 +851,13 @@ def start_run(options: Options, progress: Progress, children: Children) -> Run:
     return run
 
 
-def deploy(run: Run) -> None:
+def deploy(run: Run, applying: Callable[[], None]) -> None:
+    """Init and apply environments/local; `applying` is called once the apply is about to start."""
     root = copy_environment(run.run_dir / "tf")
     ms.write_provider_override(root, run.moto.endpoint)
     run.terraform = Terraform(root, run.logs, run.children, run.progress)
     run.terraform.run("init", "init", "-input=false", timeout=300)
+    applying()
     run.progress.say(
         "terraform apply environments/local (modules aws-core + ecr + lambda + fargate + reconciler-aws); the AWS "
         "provider waits ~25 s "
@@ -857,7 +880,8 @@ def deploy(run: Run) -> None:
 
 @dataclass
 class Scanner:
-    """One scanner function as the demo runs it: its handler, queue and environment."""
+    """One scanner function as the demo runs it: its handler, queue and environment, the moto server it lives on
+    and its queue's maxReceiveCount."""
 
     label: str
     handler: Path
@@ -865,14 +889,23 @@ class Scanner:
     function_name: str
     configuration: dict[str, Any]
     env: dict[str, str]
+    server: ms.MotoServer
+    max_receive_count: int
 
 
 def function_environment(
-    run: Run, label: str, function_name: str, region: str, extra: dict[str, str] | None = None
+    run: Run,
+    label: str,
+    function_name: str,
+    region: str,
+    extra: dict[str, str] | None = None,
+    *,
+    server: ms.MotoServer | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """A deployed function's configuration (GetFunctionConfiguration) and the environment its handler runs with
-    here: the configuration's variables, the moto endpoint, the simulated scanner, a /tmp of its own."""
-    server = run.moto
+    here: the configuration's variables, the moto endpoint, the simulated scanner, a /tmp of its own. `server`:
+    the moto server the function is deployed on (the demo's own by default)."""
+    server = server or run.moto
     configuration = server.client("lambda").get_function_configuration(FunctionName=function_name)
     tmp = run.run_dir / "tmp" / label
     tmp.mkdir(parents=True)
@@ -914,7 +947,18 @@ def prepare(run: Run, account: str, region: str, ecs: EcsImages) -> tuple[Scanne
         ("lambda", LAMBDA_HANDLER, "lambda_queue_url", "lambda_function_name"),
     ):
         configuration, env = function_environment(run, label, out[function_key], region)
-        scanners.append(Scanner(label, handler, out[queue_key], out[function_key], configuration, env))
+        scanners.append(
+            Scanner(
+                label,
+                handler,
+                out[queue_key],
+                out[function_key],
+                configuration,
+                env,
+                server,
+                int(out["max_receive_count"]),
+            )
+        )
     return scanners[0], scanners[1], alerts_url
 
 
@@ -963,7 +1007,7 @@ def drive_handler(run: Run, scanner: Scanner, region: str, numbering: list[int])
             "--queue-url",
             scanner.queue_url,
             "--endpoint",
-            run.moto.endpoint,
+            scanner.server.endpoint,
         ),
         *("--region", region, "--function-name", scanner.function_name),
         *(
@@ -980,7 +1024,7 @@ def drive_handler(run: Run, scanner: Scanner, region: str, numbering: list[int])
     run.progress.say(
         f"handler {scanner.handler.relative_to(REPO)} runs over {scanner.queue_url.rsplit('/', 1)[-1]} like the "
         f"event source mapping (batch size {ESM_BATCH_SIZE}, failed records come back after "
-        f"{VISIBILITY_TIMEOUT} s, dead-lettered after {run.out['max_receive_count']} receives)"
+        f"{VISIBILITY_TIMEOUT} s, dead-lettered after {scanner.max_receive_count} receives)"
     )
     invocations = follow(worker, report_file, run.progress, time.monotonic() + 170, numbering)
     run.children.processes.remove(worker)
@@ -999,47 +1043,9 @@ def lambda_deployments(
     event goes on the bus and the Lambda handler drains its queue (it reads the deployed state, GetFunction)."""
     server = run.moto
     lam, events = server.client("lambda"), server.client("events")
-    role = server.client("iam").create_role(
-        RoleName=f"{DEMO_FUNCTION}-exec",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    create = {
-        "functionName": DEMO_FUNCTION,
-        "runtime": "python3.12",
-        "role": role,
-        "handler": "app.handler",
-        "code": {},
-        "description": "qscan demo function v1",
-        "timeout": 30,
-        "memorySize": 128,
-        "packageType": "Zip",
-    }
+    created = create_function(server.client("iam"), lam)
     steps: list[tuple[str, dict[str, Any], Any]] = [
-        (
-            "CreateFunction20150331",
-            create,
-            lambda: lam.create_function(
-                FunctionName=DEMO_FUNCTION,
-                Runtime="python3.12",
-                Role=role,
-                Handler="app.handler",
-                Code={"ZipFile": function_zip("1.0.0")},
-                Description="qscan demo function v1",
-                Timeout=30,
-                MemorySize=128,
-            ),
-        ),
+        ("CreateFunction20150331", created[0], lambda: created[1]),
         (
             "UpdateFunctionCode20150331v2",
             {"functionName": DEMO_FUNCTION, "publish": False, "dryRun": False},
@@ -1066,6 +1072,48 @@ def lambda_deployments(
         )
         invocations += drive_handler(run, scanner, region, numbering)
     return invocations
+
+
+def create_function(iam: Any, lam: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The demo's zip function, created with its execution role in the account the clients act in; returns the
+    CreateFunction request parameters as CloudTrail shows them and the function configuration."""
+    role = iam.create_role(
+        RoleName=f"{DEMO_FUNCTION}-exec",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    request = {
+        "functionName": DEMO_FUNCTION,
+        "runtime": "python3.12",
+        "role": role,
+        "handler": "app.handler",
+        "code": {},
+        "description": "qscan demo function v1",
+        "timeout": 30,
+        "memorySize": 128,
+        "packageType": "Zip",
+    }
+    configuration = lam.create_function(
+        FunctionName=DEMO_FUNCTION,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": function_zip("1.0.0")},
+        Description="qscan demo function v1",
+        Timeout=30,
+        MemorySize=128,
+    )
+    return request, configuration
 
 
 def start_public_registry(run: Run, stack: contextlib.ExitStack) -> PublicImage | None:
@@ -1290,7 +1338,7 @@ def reconcile_aws(run: Run, region: str, extra: dict[str, str]) -> list[dict[str
 @dataclass
 class Observed:
     """What the run saw: the queue handlers' invocations, the workflow's executions and Task invocations, and
-    the reconcilers' summaries."""
+    the reconcilers' summaries; the Azure and hub-spoke parts' observations."""
 
     invocations: list[dict[str, Any]]
     ecs_cases: tuple[Case, ...]
@@ -1298,6 +1346,7 @@ class Observed:
     task_calls: list[dict[str, Any]]
     reconciled: list[dict[str, Any]]
     azure: demo_azure.AzureObserved | None = None
+    hub_spoke: demo_hub_spoke.HubSpokeObserved | None = None
 
 
 def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.Summary:
@@ -1324,6 +1373,9 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
             filtered=azure.filtered,
             results=azure.results,
         )
+    hub_spoke = observed.hub_spoke
+    if hub_spoke is not None:
+        summary.hub_spoke = hub_spoke.summary()
     summary.elapsed_seconds = run.progress.elapsed()
     print()
     print(demo_report.render_table(summary))
@@ -1339,6 +1391,7 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
         "handlers": ", ".join(str(h.relative_to(REPO)) for h in (HANDLER, LAMBDA_HANDLER, FARGATE_HANDLER)),
         "scanner": "tests/doubles/bin/qscanner (simulated)",
         **(azure.facts if azure is not None else {}),
+        **(hub_spoke.facts if hub_spoke is not None else {}),
         "logs": str(run.logs),
     }
     page = demo_report.render_html(
@@ -1358,29 +1411,39 @@ def write_report(run: Run, observed: Observed, alerts_url: str) -> demo_report.S
     data["registry"] = None if run.registry is None else {"pid": run.registry[0], "port": run.registry[1]}
     data["azure_processes"] = azure.processes if azure is not None else {}
     data["reconcile"] = {"aws": observed.reconciled, "azure": azure.reconciled if azure is not None else []}
+    if hub_spoke is not None:
+        data["hub_spoke"] |= {"moto": {"pid": hub_spoke.server.pid, "port": hub_spoke.server.port}}
     data["report"] = str(html_path)
     html_path.with_suffix(".json").write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     run.progress.say(f"report: {html_path} (summary data: {html_path.with_suffix('.json').name})")
     return summary
 
 
-def coverage_reports(run: Run, azure: demo_azure.AzureObserved | None) -> list[Path]:
-    """`qscan report` (docs/report.md) on the demo's stores: the results bucket and dedupe table on moto, and
-    Azurite's results container and dedupe table; one directory per cloud under the report dir."""
+def coverage_reports(
+    run: Run,
+    azure: demo_azure.AzureObserved | None,
+    hub_spoke: demo_hub_spoke.HubSpokeObserved | None,
+) -> list[Path]:
+    """`qscan report` (docs/report.md) on the demo's stores: the results bucket and dedupe table on moto, the
+    hub's on the hub-spoke part's moto server, and Azurite's results container and dedupe table; one directory
+    per store under the report dir."""
     qscan = Path(sys.executable).with_name("qscan")
-    aws_env = {
-        "QSCAN_AWS_ENDPOINT_URL": run.moto.endpoint,
-        "AWS_DEFAULT_REGION": ms.REGION,
-        "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
-    }
-    jobs = [
-        (
-            "aws",
-            ["--aws-bucket", run.out["results_bucket_name"], "--dedupe-table", run.out["dedupe_table_name"]],
-            aws_env,
-        )
-    ]
+
+    def aws_job(
+        name: str, server: ms.MotoServer, bucket: str, table: str
+    ) -> tuple[str, list[str], dict[str, str]]:
+        env = {
+            "QSCAN_AWS_ENDPOINT_URL": server.endpoint,
+            "AWS_DEFAULT_REGION": ms.REGION,
+            "AWS_ACCESS_KEY_ID": ms.FAKE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": ms.FAKE_SECRET_KEY,
+        }
+        return name, ["--aws-bucket", bucket, "--dedupe-table", table], env
+
+    jobs = [aws_job("aws", run.moto, run.out["results_bucket_name"], run.out["dedupe_table_name"])]
+    if hub_spoke is not None:
+        bucket = hub_spoke.applied.hub["results_bucket_name"]
+        jobs.append(aws_job("aws-hub", hub_spoke.server, bucket, hub_spoke.dedupe_table))
     if azure is not None:
         azure_args = [
             *("--azure-account-url", azure.storage["blob_endpoint"]),
@@ -1411,8 +1474,11 @@ def coverage_reports(run: Run, azure: demo_azure.AzureObserved | None) -> list[P
 
 
 def run_demo(options: Options, progress: Progress, children: Children) -> int:
+    from scripts import demo_hub_spoke  # noqa: PLC0415 - it imports this module's parts
+
     run = start_run(options, progress, children)
-    deploy(run)
+    hub_spoke = demo_hub_spoke.Deployment(run)
+    deploy(run, hub_spoke.start)
     account = run.moto.client("sts").get_caller_identity()["Account"]
     region = ms.REGION
     with contextlib.ExitStack() as stack:  # the public registry runs until the report is written
@@ -1427,10 +1493,10 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
         executions, task_calls = ecs_deployments(run, ecs, fargate_env, account, region)
         reconciled = reconcile_aws(run, region, extra)
         azure = run_azure(run, stack, ecs.public)
-        summary = write_report(
-            run, Observed(invocations, ecs.cases, executions, task_calls, reconciled, azure), alerts_url
-        )
-        coverage_reports(run, azure)
+        spoke = demo_hub_spoke.scan(run, hub_spoke, numbering)
+        observed = Observed(invocations, ecs.cases, executions, task_calls, reconciled, azure, spoke)
+        summary = write_report(run, observed, alerts_url)
+        coverage_reports(run, azure, spoke)
     if options.destroy and run.terraform is not None:
         progress.say("terraform destroy (the queue policies wait ~25 s each, in parallel)")
         run.terraform.run(
@@ -1443,7 +1509,7 @@ def run_demo(options: Options, progress: Progress, children: Children) -> int:
             *TF_VARS,
             timeout=300,
         )
-        progress.say("destroyed")
+        progress.say(f"destroyed; {demo_hub_spoke.PREFIX} no destroy: stopping its moto server discards it")
     shutil.rmtree(run.run_dir / "tf", ignore_errors=True)
     return 0 if summary.ok else 1
 
@@ -1537,7 +1603,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip `terraform destroy` (stopping moto discards everything anyway)",
     )
-    parser.add_argument("--timeout", type=float, default=420.0, help="give up after this many seconds")
+    parser.add_argument("--timeout", type=float, default=540.0, help="give up after this many seconds")
     args = parser.parse_args(argv)
     options = Options(args.work_dir, args.report_dir, not args.no_destroy, args.timeout)
 
@@ -1574,7 +1640,7 @@ def main(argv: list[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         progress.say(
-            "stopped every process the demo started (moto server, Terraform, handler workers, registry)"
+            "stopped every process the demo started (moto servers, Terraform, handler workers, registry)"
         )
     banner(OUTRO)
     print(f"elapsed {progress.elapsed():.0f} s; exit {code}", flush=True)

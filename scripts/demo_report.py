@@ -124,6 +124,7 @@ class Summary:
     ecs_failed: int = 0  # failed and notified (never recorded clean)
     ecs_failed_attempts: int = 0  # scan attempts that raised (the workflow retried them)
     azure: AzureSummary | None = None  # the Azure part (`summarize_azure`), when it ran
+    hub_spoke: HubSpokeSummary | None = None  # the hub-spoke part (`summarize_hub_spoke`), when it ran
 
     @property
     def closes(self) -> bool:
@@ -141,6 +142,7 @@ class Summary:
             and self.closes
             and all(e.get("status") == "SUCCEEDED" for e in self.executions)
             and (self.azure is None or self.azure.ok)
+            and (self.hub_spoke is None or self.hub_spoke.ok)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,7 +152,73 @@ class Summary:
         data["closes"], data["ok"] = self.closes, self.ok
         if self.azure is not None:
             data["azure"] = self.azure.to_dict()
+        if self.hub_spoke is not None:
+            data["hub_spoke"] = self.hub_spoke.to_dict()
         return data
+
+
+@dataclass
+class HubSpokeSummary:
+    """The hub-spoke part (scripts/demo_hub_spoke.py): a spoke account's cases (`Case.scope`: the spoke account)
+    scanned by the hub's handlers, with, per case key, the accounts of the events the handlers got (the envelope
+    forwarded from the spoke), the roles they assumed for them and (`CaseOutcome.result_scopes`) the accounts
+    the result documents in the hub's bucket name. Every one must be the spoke, never the hub."""
+
+    hub_account: str
+    outcomes: list[CaseOutcome]
+    event_accounts: dict[str, list[str]]
+    roles: dict[str, list[str]]
+
+    def scanned_as_spoke(self, outcome: CaseOutcome) -> bool:
+        """The event came from the spoke and the handler assumed a role in the spoke account, once."""
+        key, spoke = outcome.case.key, outcome.case.scope
+        roles = self.roles.get(key, [])
+        return (
+            spoke != self.hub_account
+            and self.event_accounts.get(key) == [spoke]
+            and len(roles) == 1
+            and roles[0].split(":")[4:5] == [spoke]
+        )
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok and self.scanned_as_spoke(o) for o in self.outcomes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for item, outcome in zip(data["outcomes"], self.outcomes, strict=True):
+            item["image"], item["ok"] = outcome.image, outcome.ok and self.scanned_as_spoke(outcome)
+        data["ok"] = self.ok
+        return data
+
+
+def summarize_hub_spoke(
+    cases: Iterable[Case],
+    invocations: Iterable[Mapping[str, Any]],
+    alerts: Iterable[Mapping[str, Any]],
+    *,
+    hub_account: str,
+    results: Mapping[str, Iterable[str]],
+) -> HubSpokeSummary:
+    """Per-case outcome of the hub-spoke part from the hub handlers' invocation lines (as `summarize`: the
+    worker's report, with each event's `account` and the `role_arn` of the handler's `assumed` line), the hub's
+    alerts, and the accounts each case's result documents name (case key -> accounts)."""
+    kept = list(invocations)
+    summary = summarize(cases, kept, alerts, [])
+    by_match = {o.case.match_key: o for o in summary.outcomes}
+    event_accounts: dict[str, list[str]] = {o.case.key: [] for o in summary.outcomes}
+    roles: dict[str, list[str]] = {o.case.key: [] for o in summary.outcomes}
+    for line in kept:
+        assumed = [str(e["role_arn"]) for e in line.get("logged") or [] if e.get("role_arn")]
+        for record in line.get("records") or []:
+            event = record.get("event") or {}
+            outcome = by_match.get(_record_key(event))
+            if outcome is not None:
+                event_accounts[outcome.case.key].append(str(event.get("account")))
+                roles[outcome.case.key] += assumed
+    for outcome in summary.outcomes:
+        outcome.result_scopes = list(results.get(outcome.case.key, []))
+    return HubSpokeSummary(hub_account, summary.outcomes, event_accounts, roles)
 
 
 AZURE_DISPOSITIONS = ("scanned", "cached", "deduplicated", "skipped", "failed")
@@ -540,6 +608,9 @@ def render_table(summary: Summary) -> str:
     if summary.azure is not None:
         lines += ["", *_outcome_table(summary.azure.outcomes, "Azure workload write"), ""]
         lines.append(_azure_accounting(summary.azure))
+    if summary.hub_spoke is not None:
+        lines += ["", *_outcome_table(summary.hub_spoke.outcomes, "hub-spoke: spoke artifact"), ""]
+        lines += [_hub_spoke_line(summary.hub_spoke, o) for o in summary.hub_spoke.outcomes]
     return "\n".join(lines)
 
 
@@ -658,6 +729,32 @@ def _event_label(event: Mapping[str, Any]) -> str:
 
 def _cell(value: Any) -> str:
     return f"<td>{html.escape(str(value))}</td>"
+
+
+def _hub_spoke_line(hub_spoke: HubSpokeSummary, outcome: CaseOutcome) -> str:
+    """Which account the hub scanned for a case, with which role, and what its results name."""
+    key = outcome.case.key
+    verdict = "ok" if hub_spoke.scanned_as_spoke(outcome) else "UNEXPECTED"
+    return (
+        f"hub-spoke {key}: event from account {', '.join(hub_spoke.event_accounts.get(key, [])) or '-'}, "
+        f"scanned by hub {hub_spoke.hub_account} with role {', '.join(hub_spoke.roles.get(key, [])) or '-'}; "
+        f"results name account {', '.join(outcome.result_scopes) or '-'} ({verdict})"
+    )
+
+
+def _hub_spoke_section(hub_spoke: HubSpokeSummary | None) -> str:
+    """The hub-spoke part of the page: its cases and, per case, the account scanned and the role assumed."""
+    if hub_spoke is None:
+        return ""
+    severity_heads = "".join(f"<th>{s[:4]}</th>" for s in SEVERITIES)
+    lines = "".join(f"<li>{html.escape(_hub_spoke_line(hub_spoke, o))}</li>" for o in hub_spoke.outcomes)
+    return f"""<h2>Hub-spoke: a spoke account's ECR push and Lambda deployment, scanned by the hub</h2>
+<table class="sev"><tr><th>case</th><th>image</th><th>events</th><th>messages</th><th>status</th>
+{severity_heads}<th>dedupe hits</th><th>alerts</th><th>expected</th><th></th></tr>
+{"".join(_outcome_rows(hub_spoke.outcomes))}
+</table>
+<ul>{lines}</ul>
+"""
 
 
 def _azure_section(azure: AzureSummary | None, lines: Iterable[Mapping[str, Any]], alerts: list[Any]) -> str:
@@ -833,7 +930,7 @@ failed attempts {summary.failed_attempts}, alerts {summary.alerts}.</p>
 <table><tr><th>invocation</th><th>image / function</th><th>event</th><th>receive #</th><th>result</th><th>duration</th></tr>
 {"".join(timeline)}
 </table>
-{ecs}{_azure_section(summary.azure, azure_lines, azure_alerts or [])}<h2>Alerts (read back from a queue subscribed to the alerts topic)</h2>
+{ecs}{_hub_spoke_section(summary.hub_spoke)}{_azure_section(summary.azure, azure_lines, azure_alerts or [])}<h2>Alerts (read back from a queue subscribed to the alerts topic)</h2>
 <table><tr><th>kind</th><th>status</th><th>target</th><th>findings</th><th>reason</th></tr>
 {alert_rows}
 </table>

@@ -18,8 +18,9 @@ local liberty: the visibility timeout of each receive is short, so redeliveries 
 seconds instead of 6x the function timeout.
 
 Each invocation is written as one JSON line to `--report`: the records (message id, receive count, a short
-summary of the event), the failed ids, and what the handler logged about them (its `batch accounting` line and
-the `scanned` / `dedupe` lines of the pipeline, captured in-process). It exits when the queue has been empty
+summary of the event, its account among it), the failed ids, and what the handler logged about them (its
+`batch accounting` line, the `scanned` / `dedupe` lines of the pipeline and the `assumed <role>` line of a
+cross-account read, captured in-process). It exits when the queue has been empty
 (nothing visible, nothing in flight) for two polls, at `--max-seconds`, or on SIGTERM/SIGINT.
 """
 
@@ -42,7 +43,7 @@ import boto3
 from botocore.config import Config
 
 LOG = logging.getLogger("qscan.demo.worker")
-CAPTURED_FIELDS = ("accounting", "dedupe_key", "outcome", "status", "counts")
+CAPTURED_FIELDS = ("accounting", "dedupe_key", "outcome", "status", "counts", "role_arn")
 
 
 class Capture(logging.Handler):
@@ -109,6 +110,7 @@ def event_summary(body: str) -> dict[str, Any]:
             name = name.split(":function:", 1)[1].split(":", 1)[0]
         return {
             "id": event.get("id"),
+            "account": event.get("account"),
             "detail_type": event.get("detail-type"),
             "function": name or None,
             "event_name": detail.get("eventName"),
@@ -116,6 +118,7 @@ def event_summary(body: str) -> dict[str, Any]:
         }
     return {
         "id": event.get("id"),
+        "account": event.get("account"),
         "detail_type": event.get("detail-type"),
         "repository": detail.get("repository-name") or request.get("repositoryName"),
         "tag": detail.get("image-tag") or image.get("imageTag"),

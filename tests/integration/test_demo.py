@@ -8,9 +8,10 @@ the Fargate workflow on moto (its Tasks run the real Fargate handler; an ECR ima
 public image on a loopback https registry, one image whose scan fails), runs the Azure part (ACI, ACA app and
 job writes through modules/aci-aca's Event Grid filters into an Azurite queue, the Functions app's queue
 trigger under the demo's host stand-in, a poisoned message, a spoke subscription's container group scanned by
-the hub's app), runs each reconciler once and checks, in the
-`qscan report` of each cloud's stores, that every demo artifact has its true status and the coverage numbers
-are those counts, and destroys everything: about 3-4 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
+the hub's app), the hub-spoke part (a spoke account's ECR push and Lambda deployment scanned by the hub on a
+second moto server), runs each reconciler once and checks, in the `qscan report` of each cloud's stores (and
+the hub's), that every demo artifact has its true status and the coverage numbers are those counts, and
+destroys everything: about 4-5 minutes. The interrupt test sends SIGINT during `terraform apply` and checks the cleanup.
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     assert "Azure reconcile timer function (one run)" in output
     reports = {}
     for cloud in ("aws", "azure"):
-        (report_dir,) = (tmp_path / "reports").glob(f"qscan-report-{cloud}-*")
+        (report_dir,) = (tmp_path / "reports").glob(f"qscan-report-{cloud}-[0-9]*")  # not aws-hub
         assert str(report_dir / "report.html") in output
         reports[cloud] = json.loads((report_dir / "report.json").read_text())
         assert reports[cloud]["malformed"] == [] and reports[cloud]["dedupe_store_used"] is True
@@ -334,16 +335,63 @@ def test_demo_end_to_end(packaged: None, tmp_path: Path) -> None:
     }
     for failed in (aws_rows["scan-fails"], aws_rows["ecs-fails"], azure_rows["aci-fails"]):
         assert failed and failed["counts"] is None  # findings unknown: never shown as clean
+
+    check_hub_spoke(summary, tmp_path / "reports", output, page)
     check_azure_spoke(azure, summary["reconcile"]["azure"], reports["azure"], azure_rows, output, page)
 
     assert not alive(summary["moto"]["pid"])
     assert port_is_free(summary["moto"]["port"])
+    assert not alive(summary["hub_spoke"]["moto"]["pid"])
+    assert port_is_free(summary["hub_spoke"]["moto"]["port"])
     assert not alive(summary["registry"]["pid"])
     assert port_is_free(summary["registry"]["port"])
     assert set(summary["azure_processes"]) == {"azurite", "host", "reconcile"}
     assert not any(alive(pid) for pid in summary["azure_processes"].values())
     assert processes_using(tmp_path) == []
     assert not list((tmp_path / "work").glob("run-*/tf"))  # the Terraform copy is removed
+
+
+def check_hub_spoke(summary: dict[str, Any], reports: Path, output: str, page: str) -> None:
+    """The hub-spoke part (scripts/demo_hub_spoke.py): a spoke account's ECR push and Lambda deployment,
+    forwarded to the hub bus, scanned by the hub's handlers with the spoke's read role; the results in the hub's
+    bucket and the hub's `qscan report` name the spoke account, never the hub's."""
+    hub_spoke = summary["hub_spoke"]
+    hub = hub_spoke["hub_account"]
+    assert hub == ms.ACCOUNT_ID and hub_spoke["ok"]
+    outcomes = {o["case"]["key"]: o for o in hub_spoke["outcomes"]}
+    assert set(outcomes) == {"spoke-ecr-push", "spoke-fn-create"}
+    (spoke,) = {o["case"]["scope"] for o in outcomes.values()}
+    assert re.fullmatch(r"\d{12}", spoke) and spoke != hub
+    image, function = outcomes["spoke-ecr-push"], outcomes["spoke-fn-create"]
+    assert (image["case"]["kind"], function["case"]["kind"]) == ("image", "function")
+    for key, outcome in outcomes.items():
+        assert (outcome["status"], outcome["scans"], outcome["delivered_messages"], outcome["ok"]) == (
+            "vulnerable",
+            1,
+            1,
+            True,
+        )
+        assert outcome["alerts"] == 1  # the hub's alerts topic: HIGH findings in the spoke's artifact
+        assert hub_spoke["event_accounts"][key] == [spoke]  # the envelope forwarded from the spoke's bus
+        assert hub_spoke["roles"][key] == [f"arn:aws:iam::{spoke}:role/qscan-spoke-read"]
+        assert outcome["result_scopes"] == [spoke]  # the result documents in the hub's bucket
+        assert f"hub-spoke {key}: event from account {spoke}, scanned by hub {hub}" in output
+    assert image["counts"]["critical"] == 1 and function["counts"]["high"] == 2
+    assert "Hub-spoke: a spoke account" in page and f"results name account {spoke} (ok)" in page
+    assert "hub-spoke: no destroy" in output
+
+    (report_dir,) = reports.glob("qscan-report-aws-hub-*")
+    assert str(report_dir / "report.html") in output
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["malformed"] == [] and report["dedupe_store_used"] is True
+    rows = artifact_rows(report, hub_spoke["outcomes"])
+    assert len(report["artifacts"]) == 2  # the hub's bucket holds the spoke's two artifacts, nothing else
+    for key, platform in (("spoke-ecr-push", "ecr"), ("spoke-fn-create", "lambda")):
+        row = rows[key]
+        assert row is not None and (row["cloud"], row["scope"], row["platform"]) == ("aws", spoke, platform)
+        assert row["counts"] == {k: v for k, v in outcomes[key]["counts"].items() if k != "informational"} | {
+            "info": outcomes[key]["counts"]["informational"]
+        }
 
 
 def check_azure_spoke(

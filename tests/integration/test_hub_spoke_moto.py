@@ -44,7 +44,6 @@ pytestmark = pytest.mark.integration
 
 OUTSIDER = "222233334444"  # not in the organization, not listed
 LISTED = "333344445555"  # not in the organization, listed by account id
-HUB_BUS = "qscan-hub"
 
 
 def _drain(sqs: Any, queue_url: str, expected: int, limit: float = 10.0) -> list[dict[str, Any]]:
@@ -102,11 +101,13 @@ def _bus_world(server: ms.MotoServer, org_id: str, spokes: dict[str, str]) -> tu
     account (→ region) a default-bus rule forwarding `source: spoke.test` to the hub bus, with a DLQ.
     Returns the hub queue URL and the spokes' DLQ URLs."""
     events, sqs = server.client("events"), server.client("sqs")
-    bus_arn = events.create_event_bus(Name=HUB_BUS)["EventBusArn"]
-    events.put_permission(EventBusName=HUB_BUS, Policy=_policy(org_id, bus_arn))
+    bus_arn = events.create_event_bus(Name=hs.HUB_BUS)["EventBusArn"]
+    events.put_permission(EventBusName=hs.HUB_BUS, Policy=_policy(org_id, bus_arn))
     hub_queue, hub_queue_arn = _queue(sqs, "hub-inbox")
-    events.put_rule(Name="inbox", EventBusName=HUB_BUS, EventPattern=json.dumps({"source": ["spoke.test"]}))
-    events.put_targets(Rule="inbox", EventBusName=HUB_BUS, Targets=[{"Id": "q", "Arn": hub_queue_arn}])
+    events.put_rule(
+        Name="inbox", EventBusName=hs.HUB_BUS, EventPattern=json.dumps({"source": ["spoke.test"]})
+    )
+    events.put_targets(Rule="inbox", EventBusName=hs.HUB_BUS, Targets=[{"Id": "q", "Arn": hub_queue_arn}])
     dlqs = {}
     for account, region in spokes.items():
         spoke_events = hs.account_client(server, "events", account, region)
@@ -155,7 +156,7 @@ def test_plain_moto_rewrites_forwarded_envelopes_and_ignores_the_bus_policy(tmp_
             None,
         )
 
-        hub_arn = plain.client("events").describe_event_bus(Name=HUB_BUS)["Arn"]
+        hub_arn = plain.client("events").describe_event_bus(Name=hs.HUB_BUS)["Arn"]
         with pytest.raises(ClientError) as err:
             _put(hs.account_client(plain, "events", OUTSIDER), EventBusName=hub_arn)
         assert err.value.response["Error"]["Code"] == "ResourceNotFoundException"
@@ -202,7 +203,7 @@ def test_cross_account_put_events_needs_the_bus_policy(moto_server: ms.MotoServe
     org = hs.organization(moto_server, 1)
     (member,) = org.members
     hub_queue, _ = _bus_world(moto_server, org.id, {})
-    hub_arn = moto_server.client("events").describe_event_bus(Name=HUB_BUS)["Arn"]
+    hub_arn = moto_server.client("events").describe_event_bus(Name=hs.HUB_BUS)["Arn"]
     with pytest.raises(ClientError) as err:
         _put(hs.account_client(moto_server, "events", OUTSIDER), EventBusName=hub_arn)
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
@@ -280,13 +281,6 @@ IMAGE_DIGEST = "sha256:" + "5b" * 32  # moto's own digest is not the manifest's:
 SECOND_REGION = "eu-west-1"
 
 
-def _hub_queue(server: ms.MotoServer, rule: str) -> tuple[str, str]:
-    """The SQS queue (URL, name) the hub rule `rule` on the hub bus delivers to."""
-    (target,) = server.client("events").list_targets_by_rule(Rule=rule, EventBusName=HUB_BUS)["Targets"]
-    name = target["Arn"].rsplit(":", 1)[1]
-    return str(server.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]), name
-
-
 def _handler(
     server: ms.MotoServer,
     platform: str,
@@ -314,7 +308,7 @@ def _handler(
 
 def _scan(server: ms.MotoServer, module: Any, rule: str, expected: int) -> list[dict[str, Any]]:
     """Hand the messages the hub rule queued to the handler as a Lambda SQS batch; returns the event bodies."""
-    queue_url, queue_name = _hub_queue(server, rule)
+    queue_url, queue_name = hs.hub_queue(server, rule)
     records = receive_batch(server, queue_url, queue_name, expected=expected)
     assert len(records) == expected
     assert module.lambda_handler({"Records": records}, None) == {"batchItemFailures": []}
@@ -340,17 +334,6 @@ def _bound_to(server: ms.MotoServer, record: Path) -> str:
         .get_caller_identity()
     )
     return str(identity["Account"])
-
-
-def _results(server: ms.MotoServer, bucket: str, prefix: str) -> list[dict[str, Any]]:
-    """The result documents (not the raw scanner outputs) stored under `results/<prefix>`."""
-    s3 = server.client("s3")
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"results/{prefix}").get("Contents", [])
-    return [
-        json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
-        for o in listed
-        if o["Key"].endswith(".json") and not o["Key"].endswith(("-ScanResult.json", ".sarif.json"))
-    ]
 
 
 def _trust(role: dict[str, Any]) -> dict[str, Any]:
@@ -473,10 +456,10 @@ def _check_forwarded_scans(
     ecr_module, ecr_record = _handler(
         server, "ecr", hub["ecr_function_name"], monkeypatch, tmp_path, scenarios
     )
-    (event,) = _scan(server, ecr_module, "qscan-ecr-push", expected=1)
+    (event,) = _scan(server, ecr_module, hs.ECR_RULE, expected=1)
     assert (event["account"], event["region"], event["id"]) == (b, "us-east-1", pushed[b])
     assert _bound_to(server, ecr_record) == b
-    documents = _results(server, bucket, f"ecr/{b}/us-east-1/{REPO}/")
+    documents = hs.result_documents(server, bucket, f"ecr/{b}/us-east-1/{REPO}/")
     assert [(d["target"]["account"], d["target"]["region"]) for d in documents] == [(b, "us-east-1")]
     # D's push never reached the hub: EventBridge put it into D's forwarding dead-letter queue.
     letters = _drain(hs.account_client(server, "sqs", OUTSIDER), applied.spoke(OUTSIDER)["dlq_url"], 1)
@@ -511,10 +494,10 @@ def _check_forwarded_scans(
     lambda_module, lambda_record = _handler(
         server, "lambda", hub["lambda_function_name"], monkeypatch, tmp_path, scenarios
     )
-    (event,) = _scan(server, lambda_module, "qscan-lambda-deploy", expected=1)
+    (event,) = _scan(server, lambda_module, hs.LAMBDA_RULE, expected=1)
     assert (event["account"], event["region"], event["id"]) == (c, second, deployed)
     assert _bound_to(server, lambda_record) == c
-    documents = _results(server, bucket, f"lambda/{c}/{second}/{FUNCTION}/")
+    documents = hs.result_documents(server, bucket, f"lambda/{c}/{second}/{FUNCTION}/")
     assert [(d["target"]["account"], d["target"]["function_arn"]) for d in documents] == [
         (c, created["FunctionArn"])
     ]
@@ -532,7 +515,7 @@ def _check_bus_policy_plans(hub_root: Path, org: hs.Organization, member: str) -
     ]
     assert change["change"]["actions"] == ["update"]
     policy = change["change"]["after"]["policy"]
-    bus_arn = f"arn:aws:events:{ms.REGION}:{hs.HUB_ACCOUNT}:event-bus/{HUB_BUS}"
+    bus_arn = f"arn:aws:events:{ms.REGION}:{hs.HUB_ACCOUNT}:event-bus/{hs.HUB_BUS}"
     statements = {s["Sid"]: s for s in json.loads(policy)["Statement"]}
     assert statements["OrganizationPutEvents"]["Principal"] == "*"
     assert statements["OrganizationPutEvents"]["Condition"] == {

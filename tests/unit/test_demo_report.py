@@ -13,6 +13,7 @@ from scripts.demo_report import (
     render_table,
     summarize,
     summarize_azure,
+    summarize_hub_spoke,
 )
 
 D1, D2, D3, D4 = (f"sha256:{c * 64}" for c in "abcd")
@@ -376,6 +377,82 @@ def test_a_spoke_case_is_ok_only_when_its_results_name_the_spoke() -> None:
     assert hub_named.status == "clean" and not hub_named.ok and not azure.ok
     azure, unnamed = outcome([])  # no stored result read back
     assert not unnamed.ok and not azure.ok
+
+
+HUB, SPOKE = "123456789012", "210987654321"
+READ_ROLE = f"arn:aws:iam::{SPOKE}:role/qscan-spoke-read"
+
+
+def hub_spoke_lines(event_account: str, role: str) -> list[dict[str, Any]]:
+    """The hub handlers' lines: the spoke's push of D2 and its function deployment, each with its account."""
+    push = {**record("h1", D2), "event": {**record("h1", D2)["event"], "account": event_account}}
+    function = {
+        "message_id": "h2",
+        "receive_count": 1,
+        "event": {"function": "fn", "event_name": "CreateFunction20150331", "account": event_account},
+    }
+    assumed = {"role_arn": role, "message": f"assumed {role}"}
+    return [
+        {"invocation": 1, "records": [push], "failed": [], "logged": [assumed, scanned(D2, high=2)]},
+        {
+            "invocation": 2,
+            "records": [function],
+            "failed": [],
+            "logged": [
+                assumed,
+                {"dedupe_key": "lambda#arn:fn#c0de#", "status": "success", "counts": {"high": 1}},
+            ],
+        },
+    ]
+
+
+def test_a_hub_spoke_case_is_ok_only_when_event_role_and_results_are_the_spokes() -> None:
+    cases = [
+        Case("spoke-push", "spoke push", "pay/api", "2.0", D2, 1, "vulnerable", scope=SPOKE),
+        Case(
+            "spoke-fn",
+            "spoke fn",
+            "fn",
+            "CreateFunction20150331",
+            "",
+            1,
+            "vulnerable",
+            kind="function",
+            scope=SPOKE,
+        ),
+    ]
+    named = {"spoke-push": [SPOKE], "spoke-fn": [SPOKE]}
+
+    def summary(lines: list[dict[str, Any]], results: dict[str, list[str]]) -> Any:
+        return summarize_hub_spoke(cases, lines, [], hub_account=HUB, results=results)
+
+    good = summary(hub_spoke_lines(SPOKE, READ_ROLE), named)
+    assert good.ok and [o.status for o in good.outcomes] == ["vulnerable", "vulnerable"]
+    assert good.event_accounts == {"spoke-push": [SPOKE], "spoke-fn": [SPOKE]}
+    assert good.roles == {"spoke-push": [READ_ROLE], "spoke-fn": [READ_ROLE]}
+    data = good.to_dict()
+    assert data["ok"] and [o["ok"] for o in data["outcomes"]] == [True, True]
+    whole = summarize(CASES, INVOCATIONS, ALERTS, DEAD)
+    whole.hub_spoke = good
+    assert whole.to_dict()["hub_spoke"]["roles"]["spoke-fn"] == [READ_ROLE]
+    table = render_table(whole)
+    assert (
+        f"hub-spoke spoke-push: event from account {SPOKE}, scanned by hub {HUB} with role {READ_ROLE}"
+        in table
+    )
+    assert "Hub-spoke: a spoke account" in render_html(
+        whole, title="t", started_at="s", invocations=[], alerts=[], run_facts={}
+    )
+    # Scanned with the hub's own role, from a hub event, or filed under the hub: never ok.
+    assert not summary(hub_spoke_lines(SPOKE, f"arn:aws:iam::{HUB}:role/qscan-spoke-read"), named).ok
+    assert not summary(hub_spoke_lines(HUB, READ_ROLE), named).ok
+    assert not summary(hub_spoke_lines(SPOKE, READ_ROLE), {**named, "spoke-fn": [HUB]}).ok
+    no_role = summary(
+        [{**line, "logged": line["logged"][1:]} for line in hub_spoke_lines(SPOKE, READ_ROLE)], named
+    )
+    assert not no_role.ok and no_role.roles == {"spoke-push": [], "spoke-fn": []}
+    whole.hub_spoke = no_role
+    assert not whole.ok and "(UNEXPECTED)" in render_table(whole)
 
 
 def test_a_reconciler_summary_line_names_its_counts_and_errors() -> None:
