@@ -131,6 +131,8 @@ def test_upgrading_from_scan_worker_recreates_nothing(tmp_path: Path) -> None:
     assert updated <= {
         "module.ecr.module.worker.aws_lambda_function.this",
         "module.lambda.module.worker.aws_lambda_function.this",
+        # the deploy rule's pattern now also excludes the Fargate task function (qscan's own), in place
+        "module.lambda.aws_cloudwatch_event_rule.deploy",
     }
 
 
