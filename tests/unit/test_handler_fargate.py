@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 import pytest
+from qscan.metrics import DASHBOARD_METRICS
 from qscan.oci import OCI_INDEX, OCI_MANIFEST
 from qscan.refs import ImageRef
 from qscan.registry.client import ManifestAnswer
@@ -28,7 +29,15 @@ from qscan.results.schema import schema_errors
 
 from tests.doubles.fake_qualys_api import FakeQualysAdapter, FakeQualysState, Fault
 from tests.harness.fargate_world import cloudtrail_event
-from tests.harness.handler_world import BUCKET, REGION, LambdaContext, World, image_manifest, moto_world
+from tests.harness.handler_world import (
+    BUCKET,
+    REGION,
+    LambdaContext,
+    World,
+    emf_lines,
+    image_manifest,
+    moto_world,
+)
 from tests.unit.test_fargate_workflow import VALUES, all_states, render
 
 ACCOUNT = "123456789012"
@@ -1053,3 +1062,147 @@ def test_the_failure_of_a_spoke_event_names_the_spoke(world: FargateWorld) -> No
     assert envelope["Subject"] == f"qscan [failed] scan failed: unknown image (ecs, {SPOKE})"
     assert envelope["MessageAttributes"]["account"]["Value"] == SPOKE
     assert json.loads(envelope["Message"])["account"] == SPOKE
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+
+
+def emitted(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The EMF lines printed since the last call (one invocation's, in these tests)."""
+    return emf_lines(capsys.readouterr().out)
+
+
+def only_line(capsys: pytest.CaptureFixture[str], account: str | None) -> dict[str, float]:
+    """The one EMF line an invocation flushed, checked for its shape: the dashboards' names, the `service`
+    dimension and, for an account, the [service, account] set; its values."""
+    (line,) = emitted(capsys)
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert [m["Name"] for m in directive["Metrics"]] == list(DASHBOARD_METRICS)
+    assert line["service"] == "qscan-fargate" and line.get("account") == account
+    assert directive["Dimensions"] == (
+        [["service"]] if account is None else [["service"], ["service", "account"]]
+    )
+    return {name: line[name] for name in DASHBOARD_METRICS}
+
+
+def nonzero(values: dict[str, float]) -> dict[str, float]:
+    return {name: value for name, value in values.items() if value}
+
+
+def test_a_spoke_images_scan_is_counted_for_the_spoke_account(
+    world: FargateWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ecs, ecr = spoke_clients()
+    ecr.create_repository(repositoryName=APP)
+    push(APP, "3.0", D_ENVOY, ecr)
+    arn = register("payments", [("api", ecr_image(APP, "3.0", SPOKE_REGISTRY))], ecs=ecs)
+    world.load(QSCAN_SPOKE_ROLE_NAME="qscan-spoke-read", QSCAN_SPOKE_EXTERNAL_ID="ext-id-4471")
+    world.scenario(f"{SPOKE_REGISTRY}/{APP}@{D_ENVOY}", findings=[finding("2001", 5), finding("2002", 4)])
+    emitted(capsys)
+
+    parsed = world.parse(run_task(arn, account=SPOKE))
+    assert nonzero(only_line(capsys, SPOKE)) == {}  # every name, as 0: a continuous series per account
+    item = map_item(parsed, parsed["images"][0])
+    world.task("Claim", item)
+    assert nonzero(only_line(capsys, SPOKE)) == {}
+    world.task("ScanWithQscanner", item)
+    assert nonzero(only_line(capsys, SPOKE)) == {
+        "ScansStarted": 1,
+        "ScansSucceeded": 1,
+        "FindingsCritical": 1,
+        "FindingsHigh": 1,
+    }
+    other = map_item(world.parse(run_task(arn, account=SPOKE), OTHER_EXECUTION), parsed["images"][0])
+    emitted(capsys)
+    assert world.task("Claim", other)["claimed"] is False
+    assert nonzero(only_line(capsys, SPOKE)) == {"ScansDeduplicated": 1}
+
+
+def test_a_failing_step_still_emits_and_the_failure_path_counts_the_failure_once(
+    world: FargateWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.scenario(SCAN_REF, exit_code=5)
+    world.load()
+    item = first_item(world)
+    world.task("Claim", item)
+    emitted(capsys)
+
+    world.fail("ScanWithQscanner", item)  # raises: the flush is in a finally
+    assert nonzero(only_line(capsys, ACCOUNT)) == {"ScansStarted": 1, "ScanAttemptsFailed": 1}
+    world.task("ReleaseClaim", item)
+    assert nonzero(only_line(capsys, ACCOUNT)) == {}
+    world.task("NotifyImageFailure", item)
+    assert nonzero(only_line(capsys, ACCOUNT)) == {"ScansFailed": 1}
+
+
+def test_a_poll_timeout_is_a_failed_attempt_and_a_failure(
+    world: FargateWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.load()
+    item = first_item(world)
+    item["error"] = {"Error": "qscan.PollTimeout", "Cause": "no scan result after 30 polls"}
+    emitted(capsys)
+    world.task("NotifyImageFailure", item)
+    assert nonzero(only_line(capsys, ACCOUNT)) == {"ScanAttemptsFailed": 1, "ScansFailed": 1}
+
+
+def test_the_parse_step_counts_skipped_events_failures_and_unresolved_images_for_the_events_account(
+    world: FargateWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.load()
+    emitted(capsys)
+    world.parse(ecs_call("StopTask", {"cluster": "shop", "task": "abc"}, None, SPOKE))
+    assert nonzero(only_line(capsys, SPOKE)) == {"EventsSkipped": 1}
+    # an `account` that is not an AWS account id is refused and no dimension value: the line has [service] only
+    with pytest.raises(Exception, match="12-digit AWS account id"):
+        world.parse({**ecs_call("StopTask", {"cluster": "shop", "task": "abc"}, None), "account": "n/a"})
+    assert nonzero(only_line(capsys, None)) == {"ScanAttemptsFailed": 1}
+
+    with pytest.raises(Exception, match="names no task definition"):
+        world.parse(ecs_call("RunTask", {"cluster": "shop"}, None, SPOKE))
+    assert nonzero(only_line(capsys, SPOKE)) == {"ScanAttemptsFailed": 1}
+
+    arn = register("checkout", [("metrics", ecr_image(METRICS, "9.9"))])  # no such tag: unresolved
+    assert world.parse(run_task(arn))["images"] == []
+    assert nonzero(only_line(capsys, ACCOUNT)) == {"ScansFailed": 1}
+
+    event = run_task("checkout", account=SPOKE)
+    context = {"owner": EXECUTION, "event_id": event["id"], "account": SPOKE, "region": REGION}
+    error = {"Error": "PermanentStepError", "Cause": json.dumps({"errorMessage": "task definition gone"})}
+    world.step("notify_failure", context=context, image=None, error=error)
+    assert nonzero(only_line(capsys, SPOKE)) == {"ScansFailed": 1}
+
+
+def test_the_registry_sensor_counts_the_scan_when_it_is_scheduled(
+    world: FargateWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state, item = sensor_world(world)
+    state.add_image(D_APP, registry=REGISTRY, repository=APP, tag="1.0", vulns=[qualys_vuln(7, 2)], polls=1)
+    state.add_registry(f"https://{REGISTRY}")
+    for name in ("Claim", "EnsureRegistry", "ScheduleScan"):
+        emitted(capsys)
+        world.task(name, item)
+        counted = nonzero(only_line(capsys, ACCOUNT))
+        assert counted == ({"ScansStarted": 1} if name == "ScheduleScan" else {}), name
+    item["polls"] = {"count": 0}
+    world.task("PollScan", item)
+    assert nonzero(only_line(capsys, ACCOUNT)) == {}
+    world.task("FetchResults", item)
+    assert nonzero(only_line(capsys, ACCOUNT)) == {"ScansSucceeded": 1, "FindingsLow": 1}
+
+
+def test_the_service_dimension_is_qscan_service_name(
+    world: FargateWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.load(QSCAN_SERVICE_NAME="prod-fargate", QSCAN_METRICS_NAMESPACE="secops/qscan")
+    emitted(capsys)
+    world.parse(ecs_call("StopTask", {"cluster": "shop", "task": "abc"}, None))
+    (line,) = emitted(capsys)
+    assert line["service"] == "prod-fargate"
+    assert line["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "secops/qscan"
+    world.monkeypatch.delenv("QSCAN_SERVICE_NAME")
+    world.load()
+    emitted(capsys)
+    world.parse(ecs_call("StopTask", {"cluster": "shop", "task": "abc"}, None))
+    (line,) = emitted(capsys)
+    assert line["service"] == "qscan-fargate"  # the handler's own name without the setting

@@ -24,6 +24,17 @@ Steps
 - `release`: frees the claim after a failure (a no-op without one); `notify_failure`: one failure message (and
   the failed result persisted) for an image, or for the event when it could not be parsed.
 
+Metrics (EMF, `qscan.metrics.DASHBOARD_METRICS` under the `service` dimension, QSCAN_SERVICE_NAME else
+`qscan-fargate`; one flush per invocation, in a `finally`, so a failing step emits too): every count is also
+attributed to the account of the ECS event (`context.account`, the raw event's `account` before the parse step
+has one; only a 12-digit AWS account id), on the `service` + `account` series, as the queue-fed scanners do.
+`ScansStarted` when a scan starts (qscanner: `scan_qscanner`; qualys-api: `schedule_scan`), `ScansSucceeded`
+and `Findings<Severity>` when a scan is recorded, `ScansDeduplicated` when a claim finds the image cached or
+held by another execution, `ScanAttemptsFailed` for every scan-path step that fails (parse, claim, scan and
+registry-sensor steps; a poll timeout too, which no step raises), `ScansFailed` once per failure notification
+(an image the parse step cannot resolve, `notify_failure`), `EventsSkipped` when the parse step finds nothing to
+scan. `EventsDeadLettered` stays 0: EventBridge, not this function, dead-letters what it cannot deliver.
+
 Errors (the Lambda `errorType` is the exception class name, which the workflow's Retry/Catch match):
 `TransientStepError` (throttling, registry or Qualys unavailable, an incomplete scan: retried with backoff), and
 `PermanentStepError` (bad input, missing configuration, a deterministic scan failure: straight to the failure
@@ -33,12 +44,14 @@ path). Messages carry the redacted reason only.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from qscan.aws.context import LambdaContext
 from qscan.aws.scan_handler import AwsScanHandler, cold_start
 from qscan.errors import QscanError, TransientError, catch_cause
 from qscan.events._util import RECONCILER_SOURCE
+from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS
 from qscan.redact import redact
 from qscan.target import ScanTarget
 
@@ -46,6 +59,14 @@ LOG = logging.getLogger("qscan.handlers.fargate")
 
 MAX_IMAGES = 100
 MAX_TEXT = 300
+# Steps whose failure is a failed scan attempt (`ScanAttemptsFailed`); release and notify_failure are the
+# failure path itself.
+ATTEMPT_STEPS = frozenset(
+    {"parse", "claim", "scan_qscanner", "ensure_registry", "schedule_scan", "poll_scan", "fetch_results"}
+)
+SEED_METRIC = DASHBOARD_METRICS[0]  # added as 0 so a step that counts nothing still writes its account
+POLL_TIMEOUT = "qscan.PollTimeout"  # the workflow's PollTimedOut error: an attempt no step failed
+_ACCOUNT = r"^\d{12}$"
 
 
 class TransientStepError(Exception):
@@ -72,6 +93,20 @@ def _owner(context: dict[str, Any]) -> str:
     if not isinstance(owner, str) or not owner or len(owner) > 256:
         raise PermanentStepError("context.owner (the execution name) is missing or malformed")
     return owner
+
+
+def _account(data: Any) -> str | None:
+    """`data`'s `account` when it is an AWS account id (the metrics' `account` dimension), else None."""
+    value = data.get("account") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and re.match(_ACCOUNT, value) else None
+
+
+def _step_account(event: Any) -> str | None:
+    """The account a step's metrics name: its context's, else (the parse step) the raw ECS event's."""
+    if not isinstance(event, dict):
+        return None
+    context = event.get("context")
+    return _account(context) if isinstance(context, dict) else _account(event.get("event"))
 
 
 def _target(image: dict[str, Any]) -> ScanTarget:
@@ -111,8 +146,22 @@ class FargateHandler(AwsScanHandler):
 
     # ------------------------------------------------------------------ entry point
     def handle(self, event: Any, context: LambdaContext | None = None) -> dict[str, Any]:
+        """One step; its metrics are flushed whatever the outcome (one EMF line per account seen)."""
         self.seen(context)
         step = event.get("step") if isinstance(event, dict) else None
+        try:
+            return self._step(step, event)
+        except Exception:
+            if step in ATTEMPT_STEPS:
+                self.metrics.add("ScanAttemptsFailed", account=_step_account(event))
+            raise
+        finally:
+            account = _step_account(event)
+            if account is not None:  # the account's full series (0s included), not an account-less line
+                self.metrics.add(SEED_METRIC, 0, account=account)
+            self.metrics.flush()
+
+    def _step(self, step: Any, event: Any) -> dict[str, Any]:
         if step not in self.steps:
             raise PermanentStepError(f"the input's 'step' must be one of {', '.join(sorted(self.steps))}")
         try:
@@ -153,6 +202,7 @@ class FargateHandler(AwsScanHandler):
             targets = normalize_ecs_cloudtrail(source)
         except UnsupportedEvent as exc:
             LOG.info("nothing to scan: %s", exc.reason)
+            self.metrics.add("EventsSkipped", account=_account(source))
             return {"context": context, "images": [], "skipped": _text(exc.reason)}
         detail = _dict(source.get("detail"))
         cluster = _dict(detail.get("requestParameters")).get("cluster")
@@ -225,7 +275,7 @@ class FargateHandler(AwsScanHandler):
                 f"image {target.image} (containers {', '.join(containers)}) cannot be resolved: {exc.reason}"
             )
             LOG.error("%s", reason)
-            self._notify_failed(target, _owner(context), _text(reason, 500), persist=False)
+            self._notify_failed(target, context, _text(reason, 500), persist=False)
             return _text(exc.reason)
 
     def _http_client(self) -> Any:
@@ -243,26 +293,34 @@ class FargateHandler(AwsScanHandler):
     def claim(self, event: dict[str, Any]) -> dict[str, Any]:
         from qscan.pipeline import Outcome  # noqa: PLC0415
 
-        target, owner = _target(_obj(event, "image")), _owner(_obj(event, "context"))
-        held = self.pipeline.claim(target, owner)
+        target, context = _target(_obj(event, "image")), _obj(event, "context")
+        held = self.pipeline.claim(target, _owner(context))
         if isinstance(held, Outcome):
+            self.metrics.add("ScansDeduplicated", account=_account(context))
             return {"claimed": False, "key": target.dedupe_key, "disposition": held.disposition}
         return {"claimed": True, "key": target.dedupe_key}
 
     def scan_qscanner(self, event: dict[str, Any]) -> dict[str, Any]:
-        target, owner = _target(_obj(event, "image")), _owner(_obj(event, "context"))
-        return self._scan_and_record(target, owner, lambda: self.scanner.scan(target))
+        target, context = _target(_obj(event, "image")), _obj(event, "context")
+
+        def scan() -> Any:
+            self.metrics.add("ScansStarted", account=_account(context))
+            return self.scanner.scan(target)
+
+        return self._scan_and_record(target, context, scan)
 
     def _scan_and_record(
-        self, target: ScanTarget, owner: str, scan: Any, *, retryable: bool = True
+        self, target: ScanTarget, context: dict[str, Any], scan: Any, *, retryable: bool = True
     ) -> dict[str, Any]:
         """Claim again (a retry re-wins its own key), scan, record; the summary that goes back to the workflow.
 
         An incomplete result is `TransientStepError` (retried) unless it is deterministic or not `retryable`."""
         from qscan.pipeline import Outcome, ScanFailed  # noqa: PLC0415
 
+        owner, account = _owner(context), _account(context)
         held = self.pipeline.claim(target, owner)
         if isinstance(held, Outcome):
+            self.metrics.add("ScansDeduplicated", account=account)
             return {"outcome": "deduplicated", "key": target.dedupe_key, "disposition": held.disposition}
         try:
             result = scan()
@@ -275,13 +333,17 @@ class FargateHandler(AwsScanHandler):
             error = TransientStepError if retryable and not exc.deterministic else PermanentStepError
             raise error(_text(exc.reason)) from None
         assert outcome.result is not None
+        counts = outcome.result.counts.to_dict()
+        self.metrics.add("ScansSucceeded", account=account)
+        for label, name in FINDING_METRICS.items():
+            self.metrics.add(name, counts.get(label, 0), account=account)
         return {
             "outcome": "scanned",
             "key": target.dedupe_key,
             "status": outcome.result.status,
             "scan_id": outcome.result.scan_id,
             "result_location": outcome.result.result_location,
-            "counts": outcome.result.counts.to_dict(),
+            "counts": counts,
             "notified": outcome.notified,
         }
 
@@ -304,7 +366,9 @@ class FargateHandler(AwsScanHandler):
     def schedule_scan(self, event: dict[str, Any]) -> dict[str, Any]:
         from qscan.scanners import sensor_flow  # noqa: PLC0415
 
-        return sensor_flow.schedule(self.api, self._sensor(event))  # type: ignore[arg-type]
+        state = self._sensor(event)
+        self.metrics.add("ScansStarted", account=_account(_obj(event, "context")))
+        return sensor_flow.schedule(self.api, state)  # type: ignore[arg-type]
 
     def poll_scan(self, event: dict[str, Any]) -> dict[str, Any]:
         from qscan.scanners import sensor_flow  # noqa: PLC0415
@@ -316,7 +380,7 @@ class FargateHandler(AwsScanHandler):
         from qscan.scanners.qualys_api import QualysResponseError  # noqa: PLC0415
 
         state = self._sensor(event)
-        owner = _owner(_obj(event, "context"))
+        context = _obj(event, "context")
 
         def fetch() -> Any:
             try:
@@ -325,7 +389,7 @@ class FargateHandler(AwsScanHandler):
                 return sensor_flow.failed_result(state, f"unusable Qualys report: {exc.reason}")
 
         # Qualys's own final answer (failed, unusable report): a retry cannot change it.
-        return self._scan_and_record(_target(_obj(event, "image")), owner, fetch, retryable=False)
+        return self._scan_and_record(_target(_obj(event, "image")), context, fetch, retryable=False)
 
     # ------------------------------------------------------------------ failure path
     def release(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +402,7 @@ class FargateHandler(AwsScanHandler):
 
     def notify_failure(self, event: dict[str, Any]) -> dict[str, Any]:
         context = _obj(event, "context")
-        owner = _owner(context)
+        _owner(context)  # checked before anything is persisted
         error = _dict(event.get("error"))
         reason = (
             f"{_text(error.get('Error') or 'unknown error', 80)}: {_text(catch_cause(error.get('Cause')))}"
@@ -353,15 +417,20 @@ class FargateHandler(AwsScanHandler):
                 event_id=_opt(context, "event_id"),
                 lookup="ecs_task_definition",
             )
-            published = self._notify_failed(target, owner, f"the ECS event failed: {reason}", persist=False)
+            published = self._notify_failed(target, context, f"the ECS event failed: {reason}", persist=False)
         else:
             target = _target(image if isinstance(image, dict) else {})
-            published = self._notify_failed(target, owner, f"the scan failed: {reason}", persist=True)
+            published = self._notify_failed(target, context, f"the scan failed: {reason}", persist=True)
+            if error.get("Error") == POLL_TIMEOUT:
+                self.metrics.add("ScanAttemptsFailed", account=_account(context))
         return {"notified": published}
 
-    def _notify_failed(self, target: ScanTarget, owner: str, reason: str, *, persist: bool) -> bool:
+    def _notify_failed(
+        self, target: ScanTarget, context: dict[str, Any], reason: str, *, persist: bool
+    ) -> bool:
         """One failure message for `target` (its id stable per artifact and execution); the failed result
-        persisted first when the target is an image the store can key."""
+        persisted first when the target is an image the store can key. Counted (`ScansFailed`, the context's
+        account) once it is sent, so a retried step does not count it twice."""
         from qscan.notify import notify  # noqa: PLC0415
         from qscan.results.model import ScanResult, utc_now  # noqa: PLC0415
 
@@ -371,7 +440,10 @@ class FargateHandler(AwsScanHandler):
         result.finished_at = utc_now()
         if persist:
             result.result_location = self.results.put_result(result)
-        published = notify(result, self.settings.severity_threshold, self.publisher, occurrence=owner)
+        published = notify(
+            result, self.settings.severity_threshold, self.publisher, occurrence=_owner(context)
+        )
+        self.metrics.add("ScansFailed", account=_account(context))
         return published.notification is not None
 
 
