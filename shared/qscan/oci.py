@@ -53,7 +53,7 @@ REFERENCE_TYPE_ANNOTATION = "vnd.docker.reference.type"
 ATTESTATION_REFERENCE = "attestation-manifest"
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # the OCI distribution spec's recommended limit (ECR's too)
 
-_PLATFORM_PART = re.compile(r"[A-Za-z0-9._-]{1,32}")
+_PLATFORM_PART = r"[A-Za-z0-9._-]{1,32}"  # a pattern string, compiled on first use (re's cache)
 
 Kind = Literal["image", "index", "attestation", "artifact"]
 
@@ -185,4 +185,4 @@ def _text(value: object) -> str | None:
 
 def _part(value: object) -> str | None:
     """A platform field fit for a log line (os, architecture, variant), else None."""
-    return value if isinstance(value, str) and _PLATFORM_PART.fullmatch(value) else None
+    return value if isinstance(value, str) and re.fullmatch(_PLATFORM_PART, value) else None

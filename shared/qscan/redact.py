@@ -12,24 +12,23 @@ import threading
 MASK = "***"
 _MIN_SECRET_LEN = 6  # shorter values would mask ordinary words
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# Pattern strings, compiled on first use (re's cache), not at import.
+_PATTERNS: tuple[tuple[str, str], ...] = (
     # JWTs: three base64url segments, the first two starting with '{"' encoded (eyJ).
-    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), MASK),
+    (r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", MASK),
     # Authorization headers and bearer tokens.
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + MASK),
+    (r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", r"\1 " + MASK),
     # key=value / key: value / "key": "value" pairs whose key names a secret, also inside JSON that was escaped
     # once or more (\"key\": \"value\", as SDK debug logs print a secret's JSON body).
     (
-        re.compile(
-            r"""(?ix)
-            ((?:\\*["'])?\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|credential|authorization)[\w-]*
-            (?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)
-            ([^\s"',;&}\\]{1,})"""
-        ),
+        r"""(?ix)
+        ((?:\\*["'])?\b[\w-]*(?:password|passwd|secret|token|api[_-]?key|credential|authorization)[\w-]*
+        (?:\\*["'])?\s*[:=]\s*(?:\\*["'])?)
+        ([^\s"',;&}\\]{1,})""",
         r"\1" + MASK,
     ),
     # AWS secret access keys and session tokens printed by SDKs or env dumps.
-    (re.compile(r"(?i)(aws_secret_access_key|aws_session_token)(\s*[:=]\s*)\S+"), r"\1\2" + MASK),
+    (r"(?i)(aws_secret_access_key|aws_session_token)(\s*[:=]\s*)\S+", r"\1\2" + MASK),
 )
 
 _lock = threading.Lock()
@@ -53,7 +52,7 @@ def redact(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+        text = re.sub(pattern, replacement, text)
     return text
 
 

@@ -50,7 +50,7 @@ _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"sha256:[a-f0-9]{64}"
 _DIGEST_SHAPE = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]+"
 _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-_IPV6 = re.compile(r"\[[0-9a-f:]+(?:\.[0-9.]+)?\]", re.IGNORECASE)
+_IPV6 = r"(?i)\[[0-9a-f:]+(?:\.[0-9.]+)?\]"
 _PORT = r"[1-9][0-9]{0,4}"
 
 _ECR = (
@@ -252,7 +252,7 @@ def _check_text(text: object) -> None:
     if "://" in text:
         raise InvalidReference("image reference must not contain a URL scheme")
     # '[' and ']' are allowed only as the brackets of an IPv6 registry host.
-    allowed_brackets = _IPV6.match(text)
+    allowed_brackets = re.match(_IPV6, text)
     for position, char in enumerate(text):
         if char in _SHELL_METACHARACTERS:
             if char in "[]" and allowed_brackets and position < allowed_brackets.end():
@@ -294,7 +294,7 @@ def _validate_host(host: str) -> str:
     if host.startswith("["):
         end = host.find("]")
         address, port_part = host[: end + 1], host[end + 1 :]
-        if end < 0 or not _IPV6.fullmatch(address):
+        if end < 0 or not re.fullmatch(_IPV6, address):
             raise InvalidReference("invalid registry IPv6 address")
     else:
         address, colon, port = host.partition(":")

@@ -32,13 +32,15 @@ the queue's retries and dead-letter alarm make it visible. Only what every invoc
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qscan.aws.context import LambdaContext
 from qscan.aws.ecr import require_image, resolve, with_registry
 from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
 from qscan.errors import ConfigError, UnsupportedEvent
-from qscan.target import ScanTarget
+
+if TYPE_CHECKING:
+    from qscan.aws.context import LambdaContext
+    from qscan.target import ScanTarget
 
 LOG = logging.getLogger("qscan.handlers.ecr")
 

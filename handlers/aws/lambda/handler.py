@@ -29,10 +29,10 @@ Per function target (the loop, partial batch response, accounting line and EMF m
    for image functions (the runner picks the subcommand by target kind); cross-account targets run qscanner
    with the spoke role's temporary credentials in its environment only.
 4. **Persist**, then, with QSCAN_TAG_FUNCTIONS=true, **tag** the function (`QualysScanStatus`,
-   `QualysScanTime`, `QualysCritical`, `QualysHigh`; `qscan.aws.lambdas.tag_function`, best effort: a failure is
-   logged and counted as the `FunctionTagFailures` metric and never fails the record), then **notify** and
-   complete the claim (`qscan.pipeline.Pipeline`). TagResource does not match the deployment rule, so tags
-   never trigger a rescan.
+   `QualysScanTime`, `QualysCritical`, `QualysHigh`; `qscan.aws.lambdas.tags.tag_function`, imported only when
+   tagging is on; best effort: a failure is logged and counted as the `FunctionTagFailures` metric and never
+   fails the record), then **notify** and complete the claim (`qscan.pipeline.Pipeline`). TagResource does not
+   match the deployment rule, so tags never trigger a rescan.
 
 Cross-account functions (events forwarded from spokes to a hub bus) need QSCAN_SPOKE_ROLE_NAME and
 QSCAN_SPOKE_EXTERNAL_ID; without them such a record FAILS (retried, then dead-lettered with an alarm), like the
@@ -57,27 +57,28 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qscan.aws.context import LambdaContext
-from qscan.aws.lambdas import (
-    TAG_FAILURE_METRIC,
+from qscan.aws.lambdas.bulk_request import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request
+from qscan.aws.lambdas.resolve import (
     is_own_function,
     locate_function,
     resolve_function,
-    tag_function,
     unqualified_function_arn,
 )
-from qscan.aws.lambdas.bulk_request import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request
 from qscan.aws.queue_handler import BatchResponse, QueueScanHandler, cold_start
 from qscan.aws.sqs_handler import RequestHandler
-from qscan.config import Settings
 from qscan.errors import ConfigError, TransientError, UnsupportedEvent
 from qscan.events.aws_lambda import FUNCTION_ARN_RE
-from qscan.metrics import DASHBOARD_METRICS, EmfMetrics, Unit
-from qscan.results.model import ScanResult
-from qscan.results.store import ResultStore
-from qscan.target import ScanTarget
+from qscan.metrics import DASHBOARD_METRICS
+
+if TYPE_CHECKING:
+    from qscan.aws.context import LambdaContext
+    from qscan.config import Settings
+    from qscan.metrics import EmfMetrics, Unit
+    from qscan.results.model import ScanResult
+    from qscan.results.store import ResultStore
+    from qscan.target import ScanTarget
 
 LOG = logging.getLogger("qscan.handlers.lambda")
 
@@ -138,6 +139,8 @@ class LambdaHandler(QueueScanHandler):
     # ------------------------------------------------------------------ QueueScanHandler hooks
     def declared_metrics(self) -> tuple[str, ...]:
         if self.settings.tag_functions:
+            from qscan.aws.lambdas.tags import TAG_FAILURE_METRIC  # noqa: PLC0415 - only when tagging
+
             return (*DASHBOARD_METRICS, TAG_FAILURE_METRIC)
         return DASHBOARD_METRICS
 
@@ -186,6 +189,8 @@ class LambdaHandler(QueueScanHandler):
 
     def tag(self, result: ScanResult) -> bool:
         """Tag the scanned function with its result; best effort (False when it failed, logged and counted)."""
+        from qscan.aws.lambdas.tags import TAG_FAILURE_METRIC, tag_function  # noqa: PLC0415 - only when tagging
+
         target = result.target
         if not target.function_arn:
             return False

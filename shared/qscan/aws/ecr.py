@@ -64,7 +64,7 @@ ACCEPTED_MEDIA_TYPES = (
     DOCKER_MANIFEST,
     *sorted(DOCKER_SCHEMA1),
 )
-_SAFE_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
+_SAFE_CODE = r"[A-Za-z0-9]{1,64}"  # a pattern string, compiled on first use (re's cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ def fetch_manifest(
             return None
         if codes & INVALID_FAILURES:
             raise InvalidEvent(f"{action}: ECR refused the image id ({sorted(codes & INVALID_FAILURES)[0]})")
-        shown = ",".join(sorted(c for c in codes if _SAFE_CODE.fullmatch(c))) or "none"
+        shown = ",".join(sorted(c for c in codes if re.fullmatch(_SAFE_CODE, c))) or "none"
         raise TransientError(f"{action}: no image returned (failure {shown})")
     image = images[0]
     image_digest = (image.get("imageId") or {}).get("imageDigest")

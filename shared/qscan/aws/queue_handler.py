@@ -23,14 +23,16 @@ retries and dead-letter alarm make it visible.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qscan.aws.context import LambdaContext
 from qscan.aws.scan_handler import AwsScanHandler, cold_start
 from qscan.aws.sqs_handler import RequestHandler, SqsScanHandler
 from qscan.aws.sqs_retry import Backoff, SqsRetry
 from qscan.config import Settings
 from qscan.target import ScanTarget
+
+if TYPE_CHECKING:
+    from qscan.aws.context import LambdaContext
 
 __all__ = ["BatchResponse", "QueueScanHandler", "cold_start"]
 

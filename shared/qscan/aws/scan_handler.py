@@ -28,9 +28,8 @@ import math
 import os
 import tempfile
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from qscan.aws.context import LambdaContext
 from qscan.aws.sessions import Accounts, ClientFactory, partition_from_arn
 from qscan.aws.sqs_handler import CountingScanner
 from qscan.config import Settings
@@ -47,6 +46,9 @@ from qscan.scanners import Scanner
 from qscan.scanners.qscanner import runner_for
 from qscan.secrets import QualysSecret, load_qualys_secret, rotated_secret, secrets_manager_text
 from qscan.target import ScanTarget
+
+if TYPE_CHECKING:
+    from qscan.aws.context import LambdaContext
 
 LOG = logging.getLogger(__name__)
 

@@ -63,10 +63,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from qscan.attempts import Attempt
-from qscan.aws.context import LambdaContext
 from qscan.aws.sqs_retry import Failure as FailureKind
 from qscan.aws.sqs_retry import SqsRetry
 from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError, UnsupportedEvent
@@ -80,6 +79,9 @@ from qscan.redact import redact
 from qscan.results.model import ScanResult
 from qscan.scanners import Scanner
 from qscan.target import ScanTarget
+
+if TYPE_CHECKING:
+    from qscan.aws.context import LambdaContext
 
 LOG = logging.getLogger(__name__)
 

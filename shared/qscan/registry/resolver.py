@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from qscan.oci import INDEX_TYPES, Manifest, classify_manifest
 from qscan.refs import ImageRef, parse_image_ref
-from qscan.registry.client import DistributionClient
 from qscan.registry.platform import DEFAULT_PLATFORM, PlatformSpec, select_platform
 from qscan.target import ScanTarget
+
+if TYPE_CHECKING:  # the HTTP client (and requests) is for registries other than ECR: its caller imports it
+    from qscan.registry.client import DistributionClient
 
 
 @dataclass(frozen=True, slots=True)
