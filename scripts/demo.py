@@ -1192,8 +1192,8 @@ def task_definition_request(family: str, containers: dict[str, str]) -> dict[str
 
 def ecs_calls(ecs: EcsImages, world: EcsWorld) -> list[tuple[str, str, dict[str, Any]]]:
     """The ECS calls, in order: (eventName, what it deploys, request parameters as CloudTrail shows them)."""
-    # moto's DescribeTasks reports a task's first container only: the public image, which no ECR listing shows,
-    # comes first, so that the reconciler's listing of the running task sees it (ECR lists the other two)
+    # DescribeTasks reports every container of the task (the moto shim ecs:task-containers), so the reconciler's
+    # listing of the running task sees the public image too, which no ECR listing shows (ECR lists the other two)
     shop = {"web": ecs.container_image("ecs-public")} if ecs.public is not None else {}
     shop |= {"cart": ecs.container_image("ecs-cart"), "checkout": ecs.container_image("ecs-checkout")}
     revision = f"{SHOP_FAMILY}:1"

@@ -497,9 +497,10 @@ def test_ctrl_c_during_apply_stops_everything(packaged: None, tmp_path: Path) ->
 AZURE_LINE = re.compile(r"Azure: Azurite \(pid (\d+)")
 
 
-def azure_hosts() -> list[str]:
-    """The running Functions host stand-ins (`scripts/demo_azure.py host`)."""
-    return [p for p in processes_using(ms.REPO_ROOT / "scripts" / "demo_azure.py") if " host " in p]
+def azure_hosts(tmp_path: Path) -> list[str]:
+    """This test's running Functions host stand-ins (`scripts/demo_azure.py host`, its `--report` under
+    `tmp_path`), not those of a demo another test runs at the same time."""
+    return [p for p in processes_using(tmp_path) if "demo_azure.py host " in p]
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="process checks read /proc")
@@ -527,9 +528,9 @@ def test_ctrl_c_during_the_azure_part_stops_everything(packaged: None, tmp_path:
                 break
         assert azurite and alive(azurite), "".join(lines[-20:])
         waited = time.monotonic() + 10  # the child may not have exec'd yet when the line is printed
-        while not azure_hosts() and time.monotonic() < waited:
+        while not azure_hosts(tmp_path) and time.monotonic() < waited:
             time.sleep(0.05)
-        assert azure_hosts(), "the Functions host stand-in is not running"
+        assert azure_hosts(tmp_path), "the Functions host stand-in is not running"
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=90)
     finally:
@@ -540,5 +541,5 @@ def test_ctrl_c_during_the_azure_part_stops_everything(packaged: None, tmp_path:
     assert proc.returncode == 130, output[-3000:]
     assert "stopped every process the demo started" in output
     assert not alive(azurite)
-    assert azure_hosts() == []
+    assert azure_hosts(tmp_path) == []
     assert processes_using(tmp_path) == []
