@@ -108,6 +108,11 @@ output "fargate_dlq_arn" {
   value       = module.fargate.dlq_arn
 }
 
+output "fargate_dashboard_name" {
+  description = "CloudWatch dashboard of the Fargate workflow."
+  value       = module.fargate.dashboard_name
+}
+
 output "fargate_handler_artifact" {
   description = "The Fargate task function's package (path and base64 SHA-256 from the manifest)."
   value       = local.handler_artifacts["aws-fargate"]

@@ -117,7 +117,8 @@ module "fargate" {
   scan_timeout_seconds      = 60
   execution_timeout_seconds = 300
 
-  memory_size = 128
+  memory_size      = 128
+  create_dashboard = false
 }
 
 # The scheduled reconciler, off by default here (the schedule would invoke nothing on moto). The demo applies it

@@ -11,6 +11,7 @@ locals {
 
   # IAM names are global: the region keeps a second regional deployment from colliding.
   function_name      = "${var.name_prefix}-fargate-tasks"
+  service_name       = "${var.name_prefix}-fargate" # `service` dimension of the task function's EMF metrics
   state_machine_name = "${var.name_prefix}-fargate-scan"
 
   tags = merge(var.tags, { "qscan:component" = "fargate" })
@@ -42,7 +43,8 @@ locals {
       QSCAN_QUALYS_REGISTRY_ROLE_ARN    = var.qualys_registry_role_arn
       QSCAN_SPOKE_ROLE_NAME             = var.spoke_role_name
       QSCAN_SPOKE_EXTERNAL_ID           = var.spoke_external_id
-      QSCAN_SERVICE_NAME                = "${var.name_prefix}-fargate"
+      QSCAN_SERVICE_NAME                = local.service_name
+      QSCAN_METRICS_NAMESPACE           = var.metrics_namespace
     }) : name => value if value != null
   }
 }

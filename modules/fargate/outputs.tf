@@ -65,3 +65,13 @@ output "read_policy_json" {
   description = "IAM policy (JSON) that a cross-account read role in a spoke account needs so the task function, assuming it (spoke_role_name), can resolve the spoke's task definitions and read its ECR images: attach it to that role."
   value       = data.aws_iam_policy_document.read.json
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (carries the region); null when create_dashboard is false."
+  value       = one(module.dashboard.dashboard[*].dashboard_name)
+}
+
+output "metrics" {
+  description = "The EMF metric contract the dashboard reads: namespace, `service` dimension value and metric names."
+  value       = module.dashboard.metrics
+}

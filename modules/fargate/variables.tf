@@ -346,3 +346,10 @@ variable "organization_id" {
     error_message = "organization_id must be null or an AWS Organizations id such as o-a1b2c3d4e5."
   }
 }
+
+variable "create_dashboard" {
+  description = "Create the CloudWatch dashboard (modules/aws-dashboard: scans, findings by severity and per account, the scanner's own health)."
+  type        = bool
+  default     = true
+  nullable    = false
+}

@@ -1,8 +1,9 @@
-# The platform inputs: what every AWS platform module takes (the scan store `core`, `tags` and the alert `severity_threshold`), declared once
-# (type, description, validation). This file is the source in modules/aws-lambda-worker; each module that
-# reads `var.core` (modules/ecr, modules/lambda, modules/fargate) carries a byte-identical copy: `make docs`
-# writes the copies, `make conventions` fails when one differs or is missing, or when a `module "worker"` call
-# leaves one of these out. Edit modules/aws-lambda-worker/platform_inputs.tf only.
+# The platform inputs: what every AWS platform module takes (the scan store `core`, `tags`, the alert
+# `severity_threshold` and the EMF `metrics_namespace`), declared once (type, description, validation). This
+# file is the source in modules/aws-lambda-worker; each module that reads `var.core` (modules/ecr,
+# modules/lambda, modules/fargate, modules/reconciler-aws) carries a byte-identical copy: `make docs` writes the
+# copies, `make conventions` fails when one differs or is missing, or when a `module "worker"` call leaves one
+# of these out. Edit modules/aws-lambda-worker/platform_inputs.tf only.
 # The shared validation tests: modules/aws-lambda-worker/tests/platform_inputs.tftest.hcl, which
 # `make tf-test` runs in every module that carries this file.
 
@@ -62,5 +63,17 @@ variable "severity_threshold" {
   validation {
     condition     = contains(["CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE"], upper(var.severity_threshold))
     error_message = "severity_threshold must be one of CRITICAL, HIGH, MEDIUM, LOW, NONE."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the handler's EMF metrics (QSCAN_METRICS_NAMESPACE); the dashboards and alarms read it."
+  type        = string
+  default     = "qscan"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . _ / # : - and must not start with AWS/."
   }
 }

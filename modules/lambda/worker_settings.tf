@@ -1,6 +1,6 @@
 # The worker settings: every input of modules/aws-lambda-worker that a platform module passes through
-# unchanged, declared once (type, default, description, validation); `core` and `tags`, which every AWS
-# platform module takes, are in platform_inputs.tf. This file is the source in
+# unchanged, declared once (type, default, description, validation); `core`, `tags` and what every AWS
+# platform module takes are in platform_inputs.tf. This file is the source in
 # modules/aws-lambda-worker; each module that calls it as `module "worker"` (modules/ecr, modules/lambda)
 # carries a byte-identical copy: `make docs` writes the copies, `make conventions` fails when one differs or
 # when the `module "worker"` call leaves a setting out. Edit modules/aws-lambda-worker/worker_settings.tf only.
@@ -359,17 +359,6 @@ variable "log_level" {
 }
 
 # ------------------------------------------------------------------ observability
-variable "metrics_namespace" {
-  description = "CloudWatch namespace of the handler's EMF metrics (QSCAN_METRICS_NAMESPACE); the dashboard reads it."
-  type        = string
-  default     = "qscan"
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
-    error_message = "metrics_namespace must be 1-255 characters of letters, digits and . _ / # : - and must not start with AWS/."
-  }
-}
-
 variable "queue_age_alarm_seconds" {
   description = "Alarm when the oldest waiting event is older than this many seconds; must be above the retry horizon (max_receive_count x timeout + the retry backoffs, 3120 s at defaults), or one retrying message fires it (the plan fails with the horizon)."
   type        = number
@@ -382,7 +371,8 @@ variable "queue_age_alarm_seconds" {
 }
 
 variable "create_dashboard" {
-  description = "Create the CloudWatch dashboard (scans, findings by severity, function and queue health)."
+  description = "Create the CloudWatch dashboard (modules/aws-dashboard: scans, findings by severity and per account, the scanner's own health)."
   type        = bool
   default     = true
+  nullable    = false
 }

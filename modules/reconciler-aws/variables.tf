@@ -186,18 +186,6 @@ variable "never_scanned_alarm" {
   nullable    = false
 }
 
-variable "metrics_namespace" {
-  description = "CloudWatch namespace of the EMF metrics (QSCAN_METRICS_NAMESPACE), as for the scanners."
-  type        = string
-  default     = "qscan"
-  nullable    = false
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
-    error_message = "metrics_namespace must be a CloudWatch namespace not starting with AWS/."
-  }
-}
-
 variable "log_level" {
   description = "Handler log level: DEBUG, INFO, WARNING, ERROR or CRITICAL."
   type        = string

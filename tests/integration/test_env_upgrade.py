@@ -5,7 +5,8 @@ environments gained modules/fargate since, and aws-single-account the reconciler
 default): their resources are the only creates allowed.
 
 The rename to modules/aws-lambda-worker keeps the call `module.worker`, and the worker settings only moved
-between files, so every resource keeps its address: no `moved` block is needed, and this test proves it. The
+between files, so those resources keep their addresses; the worker's dashboard moved into modules/aws-dashboard
+behind a `moved` block (module.dashboard), and this test proves the move recreates nothing. The
 old tree comes from git (the last commit before the change); it is applied on a shimmed moto server, then
 the current modules plan against that state: every change must be an in-place update (the new
 QSCAN_SCANNER_CACHE_MAX_MB setting) or nothing, never a create, delete or replacement.

@@ -21,7 +21,6 @@ from qscan.aws.lambdas import TAG_KEYS
 from qscan.aws.lambdas.bulk_request import DEFAULT_OWN_FUNCTIONS, is_bulk_scan_request
 from qscan.aws.lambdas.bulk_scan import options_from_input
 from qscan.config import ENV_NAMES, Settings
-from qscan.metrics import DASHBOARD_METRICS, FINDING_METRICS, SCAN_METRICS
 from qscan.results import keys
 
 from tests.harness.tf_modules import (
@@ -118,25 +117,10 @@ def test_rendered_values_parse_as_the_handler_expects() -> None:
     assert set(DEFAULT_OWN_FUNCTIONS) == {"qscan-lambda-scanner", "qscan-ecr-scanner"}
 
 
-def test_dashboard_reads_the_metrics_the_handler_emits() -> None:
-    dashboard = locals_of(WORKER / "dashboard.tf")
-    assert tuple(dashboard["scan_metric_names"]) == SCAN_METRICS
-    assert set(dashboard["finding_metric_names"].values()) == set(FINDING_METRICS.values())
-    assert set(DASHBOARD_METRICS) == set(SCAN_METRICS) | set(FINDING_METRICS.values())
+def test_the_dashboard_reads_the_handlers_service() -> None:
+    """The dashboard's metric names: tests/unit/test_dashboard_module.py; here the Lambda service value."""
     assert for_platform(locals_of(WORKER / "main.tf")["service_name"], MODULE) == "${var.name_prefix}-lambda"
     assert handler_class_attribute("service_name") == "qscan-lambda"  # the default name_prefix's value
-    # every custom-metric widget line reads one of those names, in the handler's namespace and dimension
-    text = (WORKER / "dashboard.tf").read_text()
-    reads = re.findall(r"\[var\.metrics_namespace, ([^,]+), \"service\", local\.service_name", text)
-    assert reads == ["name", "local.finding_metric_names[severity]"]
-    # the per-account widgets SEARCH the same names in the [service, account] dimension set
-    searches = re.findall(
-        r'\{\\"\$\{var\.metrics_namespace\}\\",account,service\} MetricName=\\"\$\{(\w+)\}\\" '
-        r'service=\\"\$\{local\.service_name\}\\"',
-        text,
-    )
-    assert searches == ["name"]
-    assert text.count("var.metrics_namespace") == len(reads) + len(searches)
 
 
 def test_results_may_be_written_exactly_under_the_core_prefix() -> None:

@@ -86,3 +86,11 @@ run "rejects_powertools_era_informational_severity" {
   }
   expect_failures = [var.severity_threshold]
 }
+
+run "rejects_aws_metrics_namespace" {
+  command = plan
+  variables {
+    metrics_namespace = "AWS/Lambda"
+  }
+  expect_failures = [var.metrics_namespace]
+}

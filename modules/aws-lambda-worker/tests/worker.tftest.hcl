@@ -91,7 +91,7 @@ run "names_follow_prefix_and_platform" {
       aws_lambda_function.this.function_name == "qscan-test-scanner" &&
       aws_sqs_queue.this.name == "qscan-test-scan" && aws_sqs_queue.dlq.name == "qscan-test-scan-dlq" &&
       aws_iam_role.this.name == "qscan-test-scanner-eu-west-1" &&
-      aws_cloudwatch_dashboard.this[0].dashboard_name == "qscan-test-eu-west-1" &&
+      module.dashboard.dashboard.dashboard_name == "qscan-test-eu-west-1" &&
       aws_cloudwatch_log_group.this.name == "/aws/lambda/qscan-test-scanner"
     )
     error_message = "Names are <name_prefix>-<platform>-...; global ones carry the region."
@@ -119,7 +119,7 @@ run "names_follow_prefix_and_platform" {
   }
 }
 
-run "dashboard_shows_scans_and_failures_per_account" {
+run "dashboard_has_the_worker_health_row" {
   command = plan
 
   variables {
@@ -127,29 +127,23 @@ run "dashboard_shows_scans_and_failures_per_account" {
   }
 
   assert {
-    condition = [for widget in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets : widget.properties.title] == [
+    condition = [for widget in jsondecode(module.dashboard.dashboard.dashboard_body).widgets : widget.properties.title] == [
       "Scans", "Findings by severity", "Scanner function", "Scan queue: age of oldest event (s)", "Dead-letter queue depth",
       "Scans per account", "Failures per account",
     ]
-    error_message = "The dashboard keeps its service-wide widgets and adds the per-account ones."
-  }
-  assert {
-    condition = [for line in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[5].properties.metrics : line[0].expression] == [
-      "SEARCH('{\"secops/qscan\",account,service} MetricName=\"ScansDeduplicated\" service=\"qscan-test\"', 'Sum', 300)",
-      "SEARCH('{\"secops/qscan\",account,service} MetricName=\"ScansSucceeded\" service=\"qscan-test\"', 'Sum', 300)",
-    ]
-    error_message = "Scans per account SEARCH the exact dimension set service + account (accounts are unknown at plan time)."
+    error_message = "The shared dashboard (modules/aws-dashboard) with the function, queue-age and DLQ widgets."
   }
   assert {
     condition = (
-      [for line in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[6].properties.metrics : regex("MetricName=\"([A-Za-z]+)\"", line[0].expression)[0]] == ["EventsDeadLettered", "ScanAttemptsFailed", "ScansFailed"] &&
-      alltrue([for line in jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[6].properties.metrics : endswith(line[0].label, "$${PROP('Dim.account')}") && length(line) == 1])
+      jsondecode(module.dashboard.dashboard.dashboard_body).widgets[2].properties.metrics[0] == ["AWS/Lambda", "Invocations", "FunctionName", "qscan-test-scanner"] &&
+      jsondecode(module.dashboard.dashboard.dashboard_body).widgets[3].properties.annotations.horizontal[0].value == 3600 &&
+      jsondecode(module.dashboard.dashboard.dashboard_body).widgets[4].properties.metrics[0] == ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "qscan-test-scan-dlq"]
     )
-    error_message = "Failures per account: failed scans, failed attempts and dead letters, one line per account, labelled with it."
+    error_message = "The health widgets read the worker's function and queues; the queue-age widget draws the alarm threshold."
   }
   assert {
-    condition     = jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-test"]
-    error_message = "The service-only series the alarms and the Scans widget read stay as they are."
+    condition     = jsondecode(module.dashboard.dashboard.dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-test"]
+    error_message = "The dashboard reads the handler's namespace and service (QSCAN_METRICS_NAMESPACE, QSCAN_SERVICE_NAME)."
   }
 }
 

@@ -206,14 +206,6 @@ run "rejects_bad_name_prefix" {
   expect_failures = [var.name_prefix]
 }
 
-run "rejects_aws_metrics_namespace" {
-  command = plan
-  variables {
-    metrics_namespace = "AWS/Lambda"
-  }
-  expect_failures = [var.metrics_namespace]
-}
-
 run "rejects_malformed_organization_id" {
   command = plan
   variables {

@@ -285,3 +285,51 @@ run "rejects_a_bad_organization_id" {
 
   expect_failures = [var.organization_id]
 }
+
+run "dashboard_reads_the_task_function_metrics_and_the_workflow_health" {
+  command = apply
+
+  variables {
+    metrics_namespace = "secops/qscan"
+  }
+
+  assert {
+    condition = (
+      output.dashboard_name == "qscan-fargate-eu-west-1" &&
+      [for widget in jsondecode(module.dashboard.dashboard.dashboard_body).widgets : widget.properties.title] == [
+        "Scans", "Findings by severity", "Workflow executions", "Task function", "Undelivered ECS events (DLQ depth)",
+        "Scans per account", "Failures per account",
+      ]
+    )
+    error_message = "The shared dashboard (modules/aws-dashboard), named with the region, with the workflow's health row."
+  }
+  assert {
+    condition = (
+      jsondecode(module.dashboard.dashboard.dashboard_body).widgets[0].properties.metrics[0] == ["secops/qscan", "ScansStarted", "service", "qscan-fargate"] &&
+      aws_lambda_function.tasks.environment[0].variables.QSCAN_SERVICE_NAME == "qscan-fargate" &&
+      aws_lambda_function.tasks.environment[0].variables.QSCAN_METRICS_NAMESPACE == "secops/qscan"
+    )
+    error_message = "The dashboard reads the namespace and service the task function writes."
+  }
+  assert {
+    condition = (
+      jsondecode(module.dashboard.dashboard.dashboard_body).widgets[2].properties.metrics[0] == ["AWS/States", "ExecutionsStarted", "StateMachineArn", aws_sfn_state_machine.this.arn] &&
+      jsondecode(module.dashboard.dashboard.dashboard_body).widgets[3].properties.metrics[1] == ["AWS/Lambda", "Errors", "FunctionName", "qscan-fargate-tasks"] &&
+      jsondecode(module.dashboard.dashboard.dashboard_body).widgets[4].properties.metrics[0] == ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.dlq.name]
+    )
+    error_message = "The health row reads the state machine, the task function and the events DLQ."
+  }
+}
+
+run "no_dashboard" {
+  command = plan
+
+  variables {
+    create_dashboard = false
+  }
+
+  assert {
+    condition     = module.dashboard.dashboard == null && output.dashboard_name == null
+    error_message = "create_dashboard = false creates no dashboard."
+  }
+}
