@@ -55,7 +55,7 @@ variable "family_exclude" {{
 }}
 
 module "fargate" {{
-  source = "{ms.REPO_ROOT / "modules" / "fargate"}"
+  source = "{ms.REPO_ROOT}//modules/fargate"
 
   core = {{
     kms_key_arn          = "{KEY}"
