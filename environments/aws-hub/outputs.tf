@@ -47,3 +47,8 @@ output "scanner_role_arns" {
   description = "The scanner roles that assume the spokes' read role, by platform."
   value       = { ecr = module.ecr.role_arn, lambda = module.lambda.role_arn, fargate = module.fargate.role_arn }
 }
+
+output "dashboard_names" {
+  description = "The scanners' CloudWatch dashboards, by platform: scans, findings and failures per spoke account."
+  value       = { ecr = module.ecr.dashboard_name, lambda = module.lambda.dashboard_name, fargate = module.fargate.dashboard_name }
+}

@@ -45,6 +45,10 @@ run "spoke_contract_comes_from_the_platform_modules" {
     error_message = "The organization (only) may forward."
   }
   assert {
+    condition     = keys(output.dashboard_names) == ["ecr", "fargate", "lambda"] && alltrue([for platform, name in output.dashboard_names : startswith(name, "qscan-${platform}-")])
+    error_message = "The hub names every scanner's dashboard (the per-account views spokes feed)."
+  }
+  assert {
     condition     = module.lambda.trail_arn == null && module.fargate.trail_arn == null
     error_message = "The hub needs no trail: CloudTrail events arrive forwarded on the hub bus."
   }
