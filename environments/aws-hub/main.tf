@@ -3,26 +3,20 @@
 # (environments/aws-spoke, in every member account and region) forward their platform events here; the hub
 # scans nothing of its own account unless aws-spoke is applied in it too (create_read_role = false there).
 
-locals {
-  # try(): `terraform validate` works before `make package`; var.manifest_path's validation stops a plan
-  # with a clear message when the manifest is missing, so the placeholders below never reach AWS.
-  manifest       = try(jsondecode(file(var.manifest_path)), null)
-  artifacts      = try(local.manifest.artifacts, {})
-  artifact_base  = dirname(dirname(var.manifest_path))
-  manifest_layer = try(local.artifacts["qscanner-layer"], null)
+# The handler packages by manifest name (placeholders before `make package`: var.manifest_path's validation
+# stops a plan with a clear message, so they never reach AWS).
+module "artifacts" {
+  source = "../../modules/artifact-manifest"
 
-  handler_artifacts = {
-    for name in ["aws-ecr", "aws-lambda", "aws-fargate"] : name => {
-      local_path       = try(startswith(local.artifacts[name].path, "/") ? local.artifacts[name].path : "${local.artifact_base}/${local.artifacts[name].path}", "run-make-package-first.zip")
-      source_code_hash = try(local.artifacts[name].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
-    }
-  }
+  manifest_path = var.manifest_path
+  names         = ["aws-ecr", "aws-lambda", "aws-fargate"]
+}
+
+locals {
+  handler_artifacts = module.artifacts.handler_artifacts
 
   # An explicit layer ARN wins over a layer built into the manifest.
-  qscanner_layer_artifact = var.qscanner_layer_arn != null || local.manifest_layer == null ? null : {
-    local_path       = startswith(local.manifest_layer.path, "/") ? local.manifest_layer.path : "${local.artifact_base}/${local.manifest_layer.path}"
-    source_code_hash = local.manifest_layer.sha256_base64
-  }
+  qscanner_layer_artifact = var.qscanner_layer_arn != null ? null : module.artifacts.qscanner_layer
 
   # Only the core outputs the scanners read (see environments/aws-single-account).
   core = {

@@ -80,7 +80,7 @@ variable "qscanner_layer_arn" {
     error_message = "qscanner_layer_arn must be a versioned layer ARN (arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>)."
   }
   validation {
-    condition     = local.manifest == null || var.qscanner_layer_arn != null || local.manifest_layer != null
+    condition     = !module.artifacts.manifest_found || var.qscanner_layer_arn != null || module.artifacts.qscanner_layer != null
     error_message = "No qscanner layer: build one with `QSCANNER_BINARY=/path/to/qscanner make package` (linux-amd64 binary from Qualys), or set qscanner_layer_arn to an existing layer version."
   }
 }

@@ -3,32 +3,24 @@
 # deployment scanning (lambda), ECS/Fargate deployment scanning (fargate) and the scheduled reconciler
 # (reconciler-aws, behind enable_reconciler).
 
-locals {
-  # try(): `terraform validate` works before `make package`; var.manifest_path's validation stops a plan
-  # with a clear message when the manifest is missing, so the placeholders below never reach AWS.
-  manifest       = try(jsondecode(file(var.manifest_path)), null)
-  artifacts      = try(local.manifest.artifacts, {})
-  artifact_base  = dirname(dirname(var.manifest_path))
-  manifest_layer = try(local.artifacts["qscanner-layer"], null)
+# The handler packages by manifest name (placeholders before `make package`: var.manifest_path's validation
+# stops a plan with a clear message, so they never reach AWS).
+module "artifacts" {
+  source = "../../modules/artifact-manifest"
 
-  # The handler packages by manifest name: a local zip (relative paths from the folder above the manifest's)
-  # and its base64 SHA-256.
-  handler_artifacts = {
-    for name in ["aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler"] : name => {
-      local_path       = try(startswith(local.artifacts[name].path, "/") ? local.artifacts[name].path : "${local.artifact_base}/${local.artifacts[name].path}", "run-make-package-first.zip")
-      source_code_hash = try(local.artifacts[name].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
-    }
-  }
+  manifest_path = var.manifest_path
+  names         = ["aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler"]
+}
+
+locals {
+  handler_artifacts = module.artifacts.handler_artifacts
 
   # create_trail = null (the default): create a trail unless existing_trail_arn names one that already records
   # the account's write management events. CloudTrail calls reach EventBridge only while some trail does.
   create_trail = coalesce(var.create_trail, var.existing_trail_arn == null)
 
   # An explicit layer ARN wins over a layer built into the manifest.
-  qscanner_layer_artifact = var.qscanner_layer_arn != null || local.manifest_layer == null ? null : {
-    local_path       = startswith(local.manifest_layer.path, "/") ? local.manifest_layer.path : "${local.artifact_base}/${local.manifest_layer.path}"
-    source_code_hash = local.manifest_layer.sha256_base64
-  }
+  qscanner_layer_artifact = var.qscanner_layer_arn != null ? null : module.artifacts.qscanner_layer
 }
 
 # Only the outputs the ecr, lambda and fargate modules read: passing `module.core` whole would make every scanner

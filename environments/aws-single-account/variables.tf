@@ -62,7 +62,7 @@ variable "qscanner_layer_arn" {
   }
   validation {
     # Only judged once the manifest is readable (the manifest_path validation reports a missing one).
-    condition     = local.manifest == null || var.qscanner_layer_arn != null || local.manifest_layer != null
+    condition     = !module.artifacts.manifest_found || var.qscanner_layer_arn != null || module.artifacts.qscanner_layer != null
     error_message = "No qscanner layer: build one with `QSCANNER_BINARY=/path/to/qscanner make package` (linux-amd64 binary from Qualys), or set qscanner_layer_arn to an existing layer version."
   }
 }

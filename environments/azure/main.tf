@@ -3,17 +3,18 @@
 # It is also the hub of other subscriptions: each spoke applies environments/azure-spoke with the spoke_config
 # output, and spoke_subscription_ids lists them (reconciler, reader role).
 
+# The Functions app package (a placeholder before `make package`: var.manifest_path's validation stops a plan
+# with a clear message when the manifest or its "azure-functions" entry is missing).
+module "artifacts" {
+  source = "../../modules/artifact-manifest"
+
+  manifest_path = var.manifest_path
+  names         = ["azure-functions"]
+}
+
 locals {
-  # try(): the configuration parses before `make package`; var.manifest_path's validation stops a plan with a
-  # clear message when the manifest or its "azure-functions" entry is missing.
-  manifest      = try(jsondecode(file(var.manifest_path)), null)
-  artifact      = try(local.manifest.artifacts["azure-functions"], null)
-  artifact_base = dirname(dirname(var.manifest_path))
-  handler_artifact = {
-    local_path       = try(startswith(local.artifact.path, "/") ? local.artifact.path : "${local.artifact_base}/${local.artifact.path}", "run-make-package-first.zip")
-    source_code_hash = try(local.artifact.sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
-  }
-  tags = merge(var.tags, { "qscan:environment" = "azure" })
+  handler_artifact = module.artifacts.handler_artifacts["azure-functions"]
+  tags             = merge(var.tags, { "qscan:environment" = "azure" })
 }
 
 resource "azurerm_resource_group" "this" {

@@ -4,19 +4,16 @@
 # queues and calls the handlers itself, the way Lambda's event source mapping would), and no CloudTrail
 # trail. The Fargate workflow's state machine applies, but nothing runs its task function here: the demo does.
 
-locals {
-  manifest      = try(jsondecode(file(var.manifest_path)), null)
-  artifacts     = try(local.manifest.artifacts, {})
-  artifact_base = dirname(dirname(var.manifest_path))
+# The handler packages by manifest name (var.manifest_path's validation stops a plan without them).
+module "artifacts" {
+  source = "../../modules/artifact-manifest"
 
-  # The handler packages by manifest name: a local zip (relative paths from the folder above the manifest's)
-  # and its base64 SHA-256.
-  handler_artifacts = {
-    for name in ["aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler"] : name => {
-      local_path       = try(startswith(local.artifacts[name].path, "/") ? local.artifacts[name].path : "${local.artifact_base}/${local.artifacts[name].path}", "run-make-package-first.zip")
-      source_code_hash = try(local.artifacts[name].sha256_base64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
-    }
-  }
+  manifest_path = var.manifest_path
+  names         = ["aws-ecr", "aws-lambda", "aws-fargate", "aws-reconciler"]
+}
+
+locals {
+  handler_artifacts = module.artifacts.handler_artifacts
 
   # LOCAL ONLY: moto delivers no CloudTrail events (the demo puts CloudTrail-shaped events on the bus itself),
   # so no trail is created; this placeholder ARN only satisfies the lambda and fargate modules' check that some
