@@ -4,7 +4,7 @@ run "relative_and_absolute_paths" {
   command = plan
 
   variables {
-    manifest_path = "tests/fixtures/dist/manifest.json"
+    manifest_path = "tests/fixtures/packaged/manifest.json"
     names         = ["aws-ecr", "aws-lambda"]
   }
 
@@ -34,7 +34,7 @@ run "missing_and_incomplete_entries_are_placeholders" {
   command = plan
 
   variables {
-    manifest_path = "tests/fixtures/dist/manifest.json"
+    manifest_path = "tests/fixtures/packaged/manifest.json"
     names         = ["aws-fargate", "aws-broken"]
   }
 
