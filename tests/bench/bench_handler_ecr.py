@@ -19,7 +19,7 @@ topic names, the fake qscanner, and the Qualys token in QUALYS_* variables, so n
   concurrency pay for it ahead of any event) is printed beside it;
 - `of which creating the core's @dataclass classes`: the time the standard library's dataclass machinery spends
   building those classes during the handler's imports (it compiles each generated method: about 1 ms per class
-  on CPython 3.11-3.13), clocked in a run of its own: how much of the imports' cost above `import boto3` is
+  on this machine's CPython 3.11), clocked in a run of its own: how much of the imports' cost above `import boto3` is
   the creation of the record classes (settings, targets, results, ...) that a scanning invocation uses;
 - `import handler, core without bytecode`: the same module import with the core compiled from source, which is
   what the handler zip costs on Lambda (`make package` ships no .pyc; /var/task is read-only).
