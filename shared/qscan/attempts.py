@@ -8,10 +8,10 @@ dead-letter it at once (`fail_fast`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from qscan.structs import struct
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Attempt:
     """Where one scan attempt of a queued message stands (see the module docstring)."""
 

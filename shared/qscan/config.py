@@ -103,7 +103,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
@@ -111,6 +110,7 @@ from qscan.errors import ConfigError
 from qscan.metrics import validate_dimension_value, validate_namespace
 from qscan.notify.policy import Threshold, parse_threshold
 from qscan.notify.sns import validate_topic_arn
+from qscan.structs import fields, struct
 
 Cloud = Literal["aws", "azure"]
 Backend = Literal["qscanner", "qualys-api"]
@@ -175,7 +175,7 @@ RECONCILE_SERVICES: tuple[str, ...] = ("ecr", "ecs", "lambda")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Variable:
     """One environment variable `Settings` reads: its field, name, default and help."""
 
@@ -504,7 +504,7 @@ _PARSERS: dict[str, Callable[[str, str], Any]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Settings:
     """Every setting, read once from the environment by `from_env` (see the module docstring)."""
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from qscan.refs import is_valid_digest
+from qscan.structs import struct
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -67,7 +67,7 @@ class ManifestError(ValueError):
     """The manifest cannot be read (not JSON, not an object, too large)."""
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class IndexEntry:
     """One image manifest an index lists (attestations left out): its digest, media type and platform."""
 
@@ -82,7 +82,7 @@ class IndexEntry:
         return "/".join(part for part in (self.os, self.architecture, self.variant) if part)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Manifest:
     """What `classify_manifest` found. For an index: its image platforms and how many attestations it lists."""
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import Literal
 
 from qscan.attempts import Attempt
@@ -46,6 +45,7 @@ from qscan.results.model import ScanResult
 from qscan.results.store import ResultStore
 from qscan.scanners import Scanner
 from qscan.scanners.exit_codes import deterministic_failure
+from qscan.structs import field, struct
 from qscan.target import ScanTarget
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ScanFailed(TransientError):
         self.notified = notified
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Outcome:
     """What the pipeline did with one target, and the result when it scanned."""
 
@@ -81,7 +81,7 @@ class Outcome:
     cached_status: str | None = None  # the stored status of a cache hit
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class Accounting:
     """Per-batch tally: events in = scanned + deduplicated + cached + skipped + failed + dead_lettered.
 
@@ -141,7 +141,7 @@ class Accounting:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Pipeline:
     """Claim -> scan -> persist -> notify -> complete for one target at a time (see the module docstring)."""
 

@@ -28,10 +28,10 @@ Every rejection raises `InvalidReference` with a one-line reason that never echo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from qscan.errors import InvalidReference
+from qscan.structs import struct
 
 MAX_NAME_LENGTH = 255
 MAX_REFERENCE_LENGTH = 512
@@ -61,7 +61,7 @@ _ECR_DUALSTACK = r"(?P<account>[0-9]{12})\.dkr-ecr\.(?P<region>[a-z]{2}(?:-[a-z]
 _ACR = r"(?P<name>[a-z0-9]+)\.azurecr\.(?:io|cn|us)"
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class RegistryInfo:
     """What a registry host says about itself. ECR fields are None for other registries."""
 
@@ -73,7 +73,7 @@ class RegistryInfo:
     acr_name: str | None = None  # ACR: the registry name (first host label)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ImageRef:
     """A validated, normalized image reference. `canonical` is its one string form."""
 

@@ -27,13 +27,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qscan.config import Settings, parse_keyvault_secret_uri
 from qscan.errors import ConfigError, TransientError
 from qscan.redact import register_secret
 from qscan.scanners.pods import gateway_for
+from qscan.structs import field, replace, struct
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def _mask(value: str | None) -> str:
     return "None" if value is None else "'***'"
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class QualysSecret:
     """The Qualys secret's values (see the module docstring); `repr` masks the credentials."""
 

@@ -8,10 +8,10 @@ Unknown values are `None`, never guessed. When a target cannot be scanned before
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal, get_args
 
 from qscan.errors import InvalidEvent
+from qscan.structs import asdict, field, fields, replace, struct
 
 Kind = Literal["image", "function"]
 Platform = Literal["ecr", "ecs", "lambda", "aci", "aca"]
@@ -29,7 +29,7 @@ LOOKUPS: tuple[str, ...] = get_args(Lookup)
 PACKAGE_TYPES: tuple[str, ...] = get_args(PackageType)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ScanTarget:
     """One thing to scan: an image or a Lambda function, with what identifies it and its dedupe key."""
 

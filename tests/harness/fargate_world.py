@@ -25,7 +25,6 @@ the dedupe records, the result documents and the alerts.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -395,11 +394,10 @@ def _task_environment(values: dict[str, str | int], stores: dict[str, str]) -> d
 
 def _point_at_fake_qualys(module: ModuleType, qualys: FakeQualysApi) -> None:
     from qscan.scanners.qualys_api import QualysApiClient  # noqa: PLC0415
+    from qscan.structs import replace  # noqa: PLC0415
 
     handler = module.HANDLER
-    options = dataclasses.replace(
-        handler.api.options, pod=None, gateway_url=qualys.url, allow_insecure_loopback=True
-    )
+    options = replace(handler.api.options, pod=None, gateway_url=qualys.url, allow_insecure_loopback=True)
     handler.api = QualysApiClient(options)
 
 

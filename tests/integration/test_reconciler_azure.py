@@ -15,7 +15,6 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,6 +24,7 @@ from qscan.azure.reconciler import ReconcileFailed, run_with
 from qscan.dedupe.azure_table import AzureTableDedupeStore
 from qscan.reconcile.core import state_key
 from qscan.reconcile.inventory import Inventory, inventory_key
+from qscan.structs import replace
 
 from tests.harness.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
 from tests.integration import test_function_app_azurite as app_tests

@@ -36,11 +36,11 @@ def test_the_statements_are_sampled_interleaved(monkeypatch: pytest.MonkeyPatch)
     assert medians == {"a": 3.0, "b": 4.0}
 
 
-def test_the_dataclass_clock_reports_the_class_creation_it_timed_not_the_statement() -> None:
-    """The `dataclasses` case's figure is the time spent creating @dataclass classes: zero after a statement that
+def test_the_struct_clock_reports_the_class_creation_it_timed_not_the_statement() -> None:
+    """The `structs` case's figure is the time spent creating @struct classes: zero after a statement that
     creates none (however long it takes), positive after a module that defines some."""
     shared = bench_handler_ecr.ROOT / "shared"
-    clock = bench_handler_ecr.DATACLASS_CLOCK
+    clock = bench_handler_ecr.STRUCT_CLOCK
     here = HANDLERS / "ecr"
     assert bench_handler_ecr._sample_ms(f"{clock}time.sleep(0.05)", shared, here) == 0.0
     assert bench_handler_ecr._sample_ms(f"{clock}import qscan.config", shared, here) > 0

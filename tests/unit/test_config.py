@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 import qscan.config as config_module
 from qscan.config import VARIABLES, Settings, parse_keyvault_secret_uri
 from qscan.errors import ConfigError
+from qscan.structs import FrozenInstanceError, fields
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def test_from_env_defaults_to_os_environ(monkeypatch):
 
 def test_settings_are_frozen():
     s = Settings.from_env({})
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         s.cloud = "azure"  # type: ignore[misc]
 
 
@@ -213,7 +213,7 @@ def test_keyvault_uri_parsing():
 
 
 def test_every_variable_is_a_field_and_is_documented():
-    field_names = {f.name for f in dataclasses.fields(Settings)}
+    field_names = {f.name for f in fields(Settings)}
     assert {v.field for v in VARIABLES} == field_names
     docstring = inspect.getdoc(config_module) or ""
     docs = (ROOT / "docs" / "configuration.md").read_text()

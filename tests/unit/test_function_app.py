@@ -376,8 +376,7 @@ def test_other_registries_use_the_key_vault_registry_secret_entry_of_their_host(
 ) -> None:
     """QSCAN_REGISTRY_CREDENTIALS_SECRET_URI: read through the same identity on first use, and qscanner gets
     only the entry of the image's own registry (ACR stays with the identity)."""
-    from dataclasses import replace  # noqa: PLC0415
-
+    from qscan.structs import replace  # noqa: PLC0415
     from qscan.target import ScanTarget  # noqa: PLC0415
 
     handler, vault = built

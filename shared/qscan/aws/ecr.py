@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -49,6 +48,7 @@ from qscan.refs import (
     validate_repository,
     validate_tag,
 )
+from qscan.structs import replace, struct
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ ACCEPTED_MEDIA_TYPES = (
 _SAFE_CODE = r"[A-Za-z0-9]{1,64}"  # a pattern string, compiled on first use (re's cache)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class EcrManifest:
     """One manifest as ECR returned it: its digest and what it is (None: it could not be read)."""
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any
 
 from qscan.cloud_errors import aws_error, aws_error_code
@@ -25,6 +24,7 @@ from qscan.errors import InvalidEvent
 from qscan.events._util import workload_images
 from qscan.refs import classify_registry
 from qscan.registry.platform import DEFAULT_PLATFORM, PlatformSpec, from_ecs_runtime_platform
+from qscan.structs import replace, struct
 from qscan.target import ScanTarget
 
 MAX_CONTAINERS = 100
@@ -36,13 +36,13 @@ TASK_DEFINITION_ARN = re.compile(
 _CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Container:
     name: str
     image: str
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class TaskDefinition:
     arn: str
     account: str

@@ -34,13 +34,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from qscan.cloud_errors import aws_error
 from qscan.errors import ConfigError, InvalidEvent, TransientError
 from qscan.redact import register_secret
+from qscan.structs import field, struct
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -63,7 +63,7 @@ def partition_from_arn(arn: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class AssumedCredentials:
     """Temporary credentials of an assumed role; `repr` never shows the secret parts."""
 

@@ -62,7 +62,6 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from qscan.attempts import Attempt
@@ -78,6 +77,7 @@ from qscan.pipeline import Accounting, Pipeline, ScanFailed
 from qscan.redact import redact
 from qscan.results.model import ScanResult
 from qscan.scanners import Scanner
+from qscan.structs import struct
 from qscan.target import ScanTarget
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ _PRIORITY: tuple[RecordDisposition, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class RequestHandler:
     """Message bodies that are requests to the handler (see the module docstring), and how to run them."""
 
@@ -110,7 +110,7 @@ class RequestHandler:
     run: Callable[[Mapping[str, Any], Mapping[str, Any]], int]  # (body, SQS record) -> scan requests enqueued
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class BatchAccounting(Accounting):
     """`Accounting` plus the records deferred, the requests a batch handled (`fanned_out`) and what they sent."""
 
@@ -139,7 +139,7 @@ class CountingScanner:
         return self.inner.scan(target)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Failure:
     """Why a record failed, and whether no retry follows (`final`) (its last attempt, or a deterministic failure)."""
 
@@ -148,7 +148,7 @@ class Failure:
     deterministic: bool = False
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class _Record:
     """The dispositions of one SQS record's targets, and why it was skipped or failed."""
 

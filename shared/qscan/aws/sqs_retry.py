@@ -44,12 +44,12 @@ import base64
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from qscan.attempts import Attempt
 from qscan.cloud_errors import aws_error_code
 from qscan.redact import redact, truncate
+from qscan.structs import struct
 
 LOG = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ QUEUE_ARN_RE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Backoff:
     """Visibility after a failed attempt: min(base x 2^(attempt-1), max) seconds."""
 
@@ -97,7 +97,7 @@ class Backoff:
         return sum(self.after(n) for n in range(1, attempts + 1))
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class QueueRef:
     """An SQS queue named by its ARN (a record's `eventSourceARN`, the dead-letter queue setting)."""
 

@@ -61,7 +61,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from qscan.attempts import Attempt
@@ -73,6 +72,7 @@ from qscan.pipeline import Accounting, Outcome, Pipeline, ScanFailed
 from qscan.redact import redact
 from qscan.scanners.qscanner import QscannerRunner, runner_for
 from qscan.secrets import QualysSecret, key_vault_text, load_qualys_secret, rotated_secret
+from qscan.structs import field, replace, struct
 from qscan.target import ScanTarget
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class InvocationFailed(TransientError):
     """Raised after an invocation in which an event failed for a reason a retry may fix."""
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class _Event:
     """The dispositions of one event's images, and why it was skipped or failed."""
 

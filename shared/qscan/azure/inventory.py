@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,12 +40,13 @@ from qscan.azure.workloads import (
 from qscan.cloud_errors import azure_error
 from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError, UnsupportedEvent
 from qscan.reconcile.core import PAGE
+from qscan.structs import struct
 
 MAX_PAGE_ENTRIES = 10_000  # far above ARM's page sizes: a bigger page is not an ARM listing
 READ_ROLE = "the module's workload reader role at the subscription"
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ListedPage:
     """One ARM page: the workloads it names (qscan's own left out) and why other entries were skipped."""
 
@@ -55,7 +55,7 @@ class ListedPage:
     skipped: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Listing:
     """One source of a subscription: its stable name and its pages (`PAGE` before each request)."""
 

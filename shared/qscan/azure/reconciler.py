@@ -35,7 +35,6 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from qscan.azure.inventory import ListedPage, Listing, listings
@@ -56,6 +55,7 @@ from qscan.reconcile.core import (
 )
 from qscan.redact import redact
 from qscan.results.store import DocumentStore
+from qscan.structs import replace, struct
 from qscan.target import ScanTarget
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class ReconcileFailed(TransientError):
     """Raised by `run_with` after a run in which a listing failed or an image could not be resolved."""
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ReconcileConfig:
     subscriptions: tuple[str, ...]
     lookback_seconds: int

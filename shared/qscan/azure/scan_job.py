@@ -55,7 +55,6 @@ import re
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from qscan.config import ENV_NAMES, Settings
@@ -63,6 +62,7 @@ from qscan.errors import ConfigError, InvalidEvent, QscanError, TransientError
 from qscan.pipeline import Pipeline, ScanFailed
 from qscan.registry.credentials import PASSWORD_ENV, USERNAME_ENV, RegistryCredential
 from qscan.secrets import ENV_KEYS, QualysSecret
+from qscan.structs import struct
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def job_name(message_id: str, dedupe_key: str) -> str:
     return JOB_PREFIX + digest[:32]
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class JobCheck:
     """A job-check message: which group to look at, the claim it holds and when it must be done."""
 

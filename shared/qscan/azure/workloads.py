@@ -34,7 +34,6 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -42,6 +41,7 @@ from qscan.cloud_errors import azure_error
 from qscan.errors import ConfigError, InvalidEvent, QscanError
 from qscan.events._util import one_line, workload_images
 from qscan.events.arm import AzureResource, parse_resource_id
+from qscan.structs import field, replace, struct
 from qscan.target import ScanTarget
 
 AzurePlatform = Literal["aci", "aca"]
@@ -68,14 +68,14 @@ _LOCATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ()-]{0,63}")
 _CONTAINER_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?")
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Container:
     name: str
     image: str
     init: bool  # an init container (runs before the others, to completion)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Workload:
     """An ACI container group or an ACA container app or job, as ARM answered for it."""
 

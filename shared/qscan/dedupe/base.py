@@ -34,11 +34,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from typing import Literal, Protocol, runtime_checkable
 
 from qscan.errors import InvalidEvent
 from qscan.results.model import COMPLETE_STATUSES, SeverityCounts
+from qscan.structs import fields, struct
 
 Clock = Callable[[], float]
 State = Literal["claimed", "complete"]
@@ -59,7 +59,7 @@ def system_clock() -> float:
     return time.time()
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class DedupeRecord:
     """One stored record, as every backend returns it."""
 
@@ -84,7 +84,7 @@ class DedupeRecord:
         return "won" if self.owner == owner else "claimed"
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Claim:
     """The outcome of `DedupeStore.claim`, with the record it is based on."""
 

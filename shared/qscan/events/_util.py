@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from qscan.errors import InvalidEvent, InvalidReference, UnsupportedEvent
 from qscan.redact import redact
 from qscan.refs import parse_image_ref
+from qscan.structs import struct
 from qscan.target import Lookup, Platform, ScanTarget
 
 MAX_REASON = 240
@@ -223,7 +223,7 @@ def workload_images(
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Envelope:
     """The EventBridge event envelope (also the shape of events in SQS bodies)."""
 
@@ -247,7 +247,7 @@ def envelope(event: object) -> Envelope:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ApiCall:
     """A successful AWS API call recorded by CloudTrail and delivered through EventBridge."""
 

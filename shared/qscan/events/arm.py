@@ -12,9 +12,9 @@ Resource ids arrive in mixed case (Event Grid) or upper case (Activity Log). Nor
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from qscan.events._util import SUBSCRIPTION_RE, fail, show, unsupported
+from qscan.structs import struct
 from qscan.target import Platform
 
 RESOURCE_WRITE_SUCCESS = "Microsoft.Resources.ResourceWriteSuccess"
@@ -32,7 +32,7 @@ _NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 MAX_RESOURCE_ID = 1024
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class AzureResource:
     subscription_id: str
     resource_group: str

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from qscan.errors import InvalidEvent, QscanError, UnsupportedEvent
 from qscan.events._util import EVENT_ID_RE, invalid, unsupported
+from qscan.structs import struct
 from qscan.target import ScanTarget
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class BatchItem:
     """The outcome of one record: its targets, or the typed error that skips it.
 

@@ -13,12 +13,12 @@ scan ran from a queue: a failure then notifies only at its final attempt). Publi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from qscan.attempts import Attempt
 from qscan.notify.policy import THRESHOLDS, Decision, Threshold, decide, parse_threshold
 from qscan.results.model import ScanResult
+from qscan.structs import struct
 
 if TYPE_CHECKING:
     from qscan.config import Settings
@@ -43,7 +43,7 @@ class Publisher(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Published:
     """What `notify` did: its decision and, when a message went out, the message and its id."""
 

@@ -23,13 +23,13 @@ from the data plane, 413, 5xx after the SDK's own retries, network errors, no cr
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from qscan.errors import ConfigError, TransientError
 from qscan.notify.message import Notification
+from qscan.structs import replace
 
 EVENTGRID_MAX_EVENT_BYTES = 1024 * 1024
 EVENT_TYPE_PREFIX = "com.qscan.scan."

@@ -25,13 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from qscan.attempts import Attempt
 from qscan.notify.policy import Decision, Kind, Threshold
 from qscan.redact import redact, truncate
 from qscan.results.model import SEVERITY_LABELS, Finding, ScanResult, Severity, utc_now
+from qscan.structs import struct
 from qscan.target import ScanTarget
 
 NOTIFICATION_SCHEMA_VERSION = "1.2"
@@ -51,7 +51,7 @@ _STATUS_WORDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Notification:
     notification_id: str  # stable per artifact, outcome and occurrence: subscribers drop duplicates with it
     kind: Kind

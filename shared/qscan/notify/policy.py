@@ -15,11 +15,11 @@ The threshold is one of `CRITICAL`, `HIGH`, `MEDIUM`, `LOW` or `NONE`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, get_args
 
 from qscan.errors import ConfigError
 from qscan.results.model import ScanResult, Severity
+from qscan.structs import struct
 
 Threshold = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "NONE"]
 THRESHOLDS: tuple[str, ...] = get_args(Threshold)
@@ -44,7 +44,7 @@ def threshold_severity(threshold: Threshold) -> Severity | None:
     return None if threshold == "NONE" else Severity[threshold]
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Decision:
     """Whether a result notifies, as what kind, and why."""
 

@@ -40,7 +40,6 @@ import datetime
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from qscan.dedupe.base import Clock, DedupeStore, check_seconds, system_clock
@@ -57,6 +56,7 @@ from qscan.reconcile.inventory import (
     inventory_key,
 )
 from qscan.results.store import DocumentStore
+from qscan.structs import field, struct
 from qscan.target import Platform, ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Page:
 PAGE: Final = Page()
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Discovered:
     """One listed artifact: a target with a dedupe key, where it runs, and its display reference."""
 
@@ -96,7 +96,7 @@ class Discovered:
             raise ValueError("a discovered target must be resolved (have a dedupe key)")
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Unresolved:
     """An artifact a source saw but could not identify (its image is gone, a function vanished): an error."""
 
@@ -107,7 +107,7 @@ class Unresolved:
 Listed = Discovered | Unresolved | Page  # what a source yields
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Source:
     """A named, lazily listed part of a scope (names are stable across runs: `resume_at` refers to them)."""
 
@@ -119,7 +119,7 @@ class Source:
             raise ValueError(f"a source name has 1 to {MAX_SOURCE_NAME} characters")
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Limits:
     max_pages: int = 1000
     max_seconds: float = 600.0
@@ -136,7 +136,7 @@ class Limits:
 Enqueue = Callable[[Discovered, dict[str, Any]], None]
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class Summary:
     """What one run did (logged as the run's structured summary; counts feed the metrics)."""
 
@@ -177,7 +177,7 @@ class Summary:
         }
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class _Seen:
     item: Discovered
     workloads: list[str]
@@ -193,7 +193,7 @@ class _Stop(Exception):
         self.limit: Limit = limit
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Reconciliation:
     summary: Summary
     inventory: Inventory

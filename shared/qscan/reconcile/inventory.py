@@ -30,9 +30,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from qscan.structs import struct
 from qscan.target import PLATFORMS
 
 SCHEMA = "qscan.inventory/1"
@@ -91,7 +91,7 @@ def inventory_key(cloud: str, scope: str) -> str:
     return f"inventory/{cloud}/{check_scope(cloud, scope).lower()}/latest.json"
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class InventoryArtifact:
     """One artifact the reconciler saw, with its scan status at the time of the run."""
 
@@ -153,7 +153,7 @@ class InventoryArtifact:
         return cls(**{**values, "workloads": tuple(workloads), "last_scanned_at": last})
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Inventory:
     """The snapshot of one scope: what runs or was pushed there, and whether each artifact is covered."""
 

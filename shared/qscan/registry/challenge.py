@@ -9,7 +9,8 @@ without a usable challenge as access denied. The header is bounded before parsin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from qscan.structs import field, struct
 
 MAX_HEADER = 8192
 
@@ -18,7 +19,7 @@ _SPACE = re.compile(r"[ \t]*")
 _TOKEN68 = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Challenge:
     scheme: str  # lower-case: "bearer", "basic", ...
     params: dict[str, str] = field(default_factory=dict)  # lower-case names

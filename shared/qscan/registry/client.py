@@ -30,7 +30,6 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
@@ -58,6 +57,7 @@ from qscan.registry.errors import (
     UnusableAnswer,
 )
 from qscan.registry.reference import Endpoint, endpoint_of, realm_allowed
+from qscan.structs import struct
 
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST, DOCKER_MANIFEST, *sorted(DOCKER_SCHEMA1)))
 MAX_REDIRECTS = 3
@@ -67,21 +67,21 @@ MAX_TOKEN_BYTES = 64 * 1024
 USER_AGENT = "qscan-registry"
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class RequestRecord:
     method: str
     url: str  # without query string
     status: int | None  # None: no answer (timeout, connection failure)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ManifestAnswer:
     digest: str
     media_type: str | None
     body: bytes | None = None  # None for HEAD
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class _Call:
     endpoint: Endpoint
     repository: str

@@ -32,12 +32,12 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from qscan.errors import ConfigError, InvalidReference
 from qscan.redact import register_secret
 from qscan.refs import DOCKER_HUB, DOCKER_HUB_ALIASES, parse_image_ref
+from qscan.structs import field, struct
 
 MAX_MAPPING_BYTES = 256 * 1024
 _MAX_VALUE = 16 * 1024
@@ -46,7 +46,7 @@ USERNAME_ENV = "QSCANNER_REGISTRY_USERNAME"
 PASSWORD_ENV = "QSCANNER_REGISTRY_PASSWORD"  # noqa: S105 - a variable name
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class RegistryCredential:
     username: str
     password: str = field(repr=False)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from qscan.errors import InvalidEvent
 from qscan.oci import IndexEntry, Manifest
 from qscan.registry.errors import PlatformNotFound
+from qscan.structs import struct
 
 _PART = re.compile(r"[a-z0-9._-]{1,32}")
 _ECS_ARCH = {"X86_64": "amd64", "ARM64": "arm64"}
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class PlatformSpec:
     os: str
     architecture: str

@@ -13,16 +13,16 @@ a token server beside a registry on another port of the same host is the same tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from qscan.refs import DOCKER_HUB, ImageRef
+from qscan.structs import struct
 
 DOCKER_HUB_API = "registry-1.docker.io"
 KNOWN_REALM_HOSTS: dict[str, frozenset[str]] = {DOCKER_HUB: frozenset({"auth.docker.io"})}
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Endpoint:
     """The distribution API of one registry: `base` is `scheme://host[:port]`."""
 

@@ -21,19 +21,19 @@ digest it came from, the image reference pinned to the digest.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from qscan.oci import INDEX_TYPES, Manifest, classify_manifest
 from qscan.refs import ImageRef, parse_image_ref
 from qscan.registry.platform import DEFAULT_PLATFORM, PlatformSpec, select_platform
+from qscan.structs import struct
 from qscan.target import ScanTarget
 
 if TYPE_CHECKING:  # the HTTP client (and requests) is for registries other than ECR: its caller imports it
     from qscan.registry.client import DistributionClient
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Fetched:
     """What a source knows about one manifest: digest, media type, and the classified body when it read it."""
 
@@ -71,7 +71,7 @@ def _classified(body: bytes | None, media_type: str | None) -> Manifest | None:
     return None if body is None else classify_manifest(body, media_type)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Resolution:
     reference: str  # the canonical reference asked for
     digest: str  # what runs and is scanned (a platform manifest when `index_digest` is set)

@@ -23,7 +23,6 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -34,6 +33,7 @@ from qscan.reconcile.inventory import InvalidInventory, Inventory
 from qscan.results.keys import sanitize_component
 from qscan.results.model import SEVERITY_LABELS
 from qscan.results.store import check_document_key
+from qscan.structs import field, struct
 from qscan.target import ScanTarget
 
 RESULTS_PREFIX = "results/"
@@ -86,7 +86,7 @@ class LocalDirSource:
         return path.read_bytes()
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Vulnerability:
     """One finding of a result, reduced to what the report counts."""
 
@@ -96,7 +96,7 @@ class Vulnerability:
     cves: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ResultRow:
     """One stored scan result, as the report uses it."""
 
@@ -117,13 +117,13 @@ class ResultRow:
         return artifact_text(self.target)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Malformed:
     key: str
     reason: str
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class Collected:
     results: list[ResultRow] = field(default_factory=list)
     inventories: list[Inventory] = field(default_factory=list)

@@ -17,13 +17,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from qscan.reconcile.inventory import STATUSES as COVERAGE_STATUSES
 from qscan.report.collect import Collected, Malformed, ResultRow, artifact_text
 from qscan.results.model import COMPLETE_STATUSES, SEVERITY_LABELS
+from qscan.structs import field, struct
 
 NOT_IN_INVENTORY = "not-in-inventory"
 TOP_VULNERABILITIES = 25
@@ -32,7 +32,7 @@ _AZURE_PLATFORMS = frozenset({"aci", "aca"})
 _STATUS_ORDER = ("never-scanned", "stale", "fresh", NOT_IN_INVENTORY)  # what needs action first
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ArtifactRow:
     cloud: str
     scope: str
@@ -68,7 +68,7 @@ class ArtifactRow:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class CoverageRow:
     cloud: str
     scope: str
@@ -89,7 +89,7 @@ class CoverageRow:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class VulnerabilityRow:
     vuln_id: str
     title: str | None
@@ -107,7 +107,7 @@ class VulnerabilityRow:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class InventoryRow:
     cloud: str
     scope: str
@@ -127,7 +127,7 @@ class InventoryRow:
         }
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class Report:
     generated_at: str
     source: str

@@ -7,11 +7,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any, Literal, get_args
 
+from qscan.structs import asdict, field, struct
 from qscan.target import ScanTarget
 
 SCHEMA_VERSION = "1.0"
@@ -48,7 +48,7 @@ def new_scan_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:12]
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Finding:
     """One vulnerability or secret finding of a scan, normalized across scanner backends."""
 
@@ -69,7 +69,7 @@ class Finding:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class SeverityCounts:
     """How many findings a scan has per severity."""
 
@@ -93,7 +93,7 @@ class SeverityCounts:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class RawOutput:
     """A raw scanner output kept next to the normalized result (e.g. the SARIF report)."""
 
@@ -102,7 +102,7 @@ class RawOutput:
     body: bytes = field(repr=False)
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class ScanResult:
     """The normalized outcome of one scan: status, findings, counts and the raw scanner outputs."""
 

@@ -24,12 +24,12 @@ redriven from the dead-letter queue.
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
 
 from qscan.results.model import Status
+from qscan.structs import struct
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ExitCode:
     """What one qscanner exit code means for the scan's status (see the module docstring)."""
 

@@ -34,7 +34,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -44,6 +43,7 @@ from qscan.results.model import RawOutput, ScanResult, utc_now
 from qscan.scanners.exit_codes import classify
 from qscan.scanners.sarif import SarifError, parse_sarif
 from qscan.scanners.scratch import cache_cap, prune_cache, remove_tree, sweep_stale
+from qscan.structs import field, struct
 from qscan.target import ScanTarget
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ STALE_MARGIN_SECONDS = 300.0
 KILL_REAP_SECONDS = 10.0  # a SIGKILLed process is reaped at once unless it is stuck in the kernel
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class QscannerOptions:
     """Everything the runner needs, given explicitly (no environment reading in here)."""
 
@@ -144,7 +144,7 @@ def runner_for(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class _Run:
     """One finished (or timed-out) qscanner process."""
 

@@ -48,14 +48,12 @@ as success with zero findings.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import logging
 import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,6 +68,7 @@ from qscan.redact import redact, register_secret
 from qscan.results.model import Finding, Severity, SeverityCounts
 from qscan.scanners.pods import gateway_for
 from qscan.scanners.sarif import severity_of
+from qscan.structs import field, replace, struct
 
 LOG = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ class QualysIncompleteScan(QualysApiError, TransientError):
 
 
 # ---------------------------------------------------------------------------------------------- options
-@dataclass(frozen=True, slots=True)
+@struct
 class QualysApiOptions:
     pod: str | None = None
     gateway_url: str | None = None
@@ -141,13 +140,13 @@ class QualysApiOptions:
     token_refresh_margin_seconds: float = 300.0
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class AwsBase:
     account_id: str
     external_id: str = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Registry:
     uuid: str
     uri: str
@@ -155,7 +154,7 @@ class Registry:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ImageStatus:
     sha: str
     status: str  # "pending" | "running" | "success" | "failed"
@@ -163,7 +162,7 @@ class ImageStatus:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class ImageMatch:
     """A Qualys image whose repoDigests name the wanted registry + repository + manifest digest."""
 
@@ -171,7 +170,7 @@ class ImageMatch:
     tags: tuple[str, ...] = ()  # tags Qualys knows for it in that same registry + repository, sorted
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class VulnReport:
     """One image's complete vulnerability report, cross-checked against a per-severity summary."""
 
@@ -811,7 +810,7 @@ def normalize_vuln(vuln: Mapping[str, Any]) -> list[Finding]:
     software = vuln.get("software")
     packages = [s for s in software if isinstance(s, dict)] if isinstance(software, list) else []
     return [
-        dataclasses.replace(
+        replace(
             base,
             package_name=_opt_text(pkg.get("name")),
             installed_version=_opt_text(pkg.get("version")),

@@ -21,12 +21,13 @@ import os
 import shutil
 import stat
 import time
-from dataclasses import dataclass
+
+from qscan.structs import struct
 
 CACHE_FS_SHARE = 0.25  # the cache may take at most this share of its file system
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class Pruned:
     """What one `prune_cache` pass found and removed."""
 

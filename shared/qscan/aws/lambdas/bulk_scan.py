@@ -51,7 +51,6 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,6 +66,7 @@ from qscan.errors import ConfigError, InvalidEvent, QscanError
 from qscan.events._util import ACCOUNT_RE, REGION_RE
 from qscan.events.aws_lambda import FUNCTION_ARN_RE, LAYER_ARN_RE
 from qscan.events.reconciler import scan_request_event
+from qscan.structs import field, struct
 from qscan.target import ScanTarget
 
 LOG = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class QueueUnusable(ConfigError):
     """The scan queue does not exist or may not be written: every message would fail, so the job stops."""
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class BulkScanOptions:
     """What to scan and where to send it; every field is validated (`ConfigError` naming the field)."""
 
@@ -171,7 +171,7 @@ class BulkScanOptions:
             raise ConfigError("retry_delay_seconds must be between 0 and 30")
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class BulkScanSummary:
     dry_run: bool
     regions: tuple[str, ...]
@@ -521,7 +521,7 @@ def function_target(
     return name_matches(name, include, exclude) or target
 
 
-@dataclass(slots=True)
+@struct(frozen=False)
 class _Entry:
     target: ScanTarget
     body: str

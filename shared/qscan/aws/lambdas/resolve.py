@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from qscan.cloud_errors import aws_error
 from qscan.errors import ConfigError, InvalidEvent, InvalidReference, TransientError, UnsupportedEvent
 from qscan.events.aws_lambda import FUNCTION_ARN_RE, LAYER_ARN_RE
 from qscan.refs import ImageRef, aws_partition, image_ref, parse_image_ref
+from qscan.structs import struct
 from qscan.target import ScanTarget
 
 # Regular expressions as pattern strings, compiled on first use (re's cache), not at import.
@@ -58,7 +58,7 @@ class FunctionGone(UnsupportedEvent):
     """The function named by the event no longer exists: skip it (nothing to scan), never retry."""
 
 
-@dataclass(frozen=True, slots=True)
+@struct
 class FunctionLocator:
     """What GetFunction needs: `function_name` and where the function lives.
 
