@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-
 from qscan.structs import FrozenInstanceError, asdict, field, fields, is_struct, replace, struct
 
 CORE = Path(__file__).resolve().parents[2] / "shared" / "qscan"
@@ -81,7 +80,7 @@ def test_init_takes_fields_positionally_or_by_keyword_with_defaults_and_fresh_fa
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: Point(), r"Point\(\) missing required argument\(s\): 'x'"),
+        (Point, r"Point\(\) missing required argument\(s\): 'x'"),
         (lambda: Point(1, y=2, colour="red"), r"unexpected keyword argument\(s\): 'colour'"),
         (lambda: Point(1, x=2), r"got multiple values for argument 'x'"),
         (lambda: Point(1, 2, "", "", (), 6), r"takes 5 positional arguments but 6 were given"),
@@ -183,7 +182,7 @@ def test_class_definitions_dataclasses_refuse_are_refused_too() -> None:
 
         @struct
         class Shared:
-            a: list[int] = []  # noqa: RUF012 - the mistake under test
+            a: list[int] = []
 
     with pytest.raises(ValueError, match="both default and default_factory"):
         field(default=1, default_factory=int)  # type: ignore[call-overload]

@@ -21,14 +21,13 @@ import os
 import shutil
 import stat
 import time
-
-from qscan.structs import struct
+from typing import NamedTuple
 
 CACHE_FS_SHARE = 0.25  # the cache may take at most this share of its file system
 
 
-@struct
-class Pruned:
+# A NamedTuple, not a core struct: this module is standard library only (a test runs it alone, as `nobody`).
+class Pruned(NamedTuple):
     """What one `prune_cache` pass found and removed."""
 
     files_removed: int
