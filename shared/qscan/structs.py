@@ -85,16 +85,9 @@ def field(
 ) -> T: ...
 @overload
 def field(*, repr: bool = ..., compare: bool = ..., hash: bool | None = ...) -> Any: ...
-def field(
-    *,
-    default: Any = MISSING,
-    default_factory: Any = MISSING,
-    repr: bool = True,
-    compare: bool = True,
-    hash: bool | None = None,
-) -> Any:
-    """A field's options, as `dataclasses.field` (the subset structs use)."""
-    return Field(default, default_factory, repr, compare, hash)
+def field(**options: Any) -> Any:
+    """A field's options, as `dataclasses.field` (the subset structs use; the overloads above type them)."""
+    return Field(**options)
 
 
 def _is_classvar(annotation: Any) -> bool:
