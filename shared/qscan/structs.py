@@ -11,7 +11,8 @@ What a class gets (the subset of `@dataclass(frozen=True, slots=True)` the core 
   a class attribute is the field's default, `field(...)` sets `default` / `default_factory`, `repr`, `compare`,
   `hash`; a field without a default after one with a default, or a list/dict/set default, is a `TypeError` /
   `ValueError` when the class is created;
-- `__init__` taking the fields positionally or by keyword, then calling `__post_init__` if the class has one;
+- `__init__` taking the fields positionally or by keyword, then calling `__post_init__` if the class has one (one
+  generic method: `inspect.signature` shows `(*args, **kwargs)`, a bad call is a `TypeError` naming the fields);
 - `__repr__` (fields with `repr=False` left out), `__eq__` (same class, `compare` fields), `__hash__` over the
   `hash` fields (by default the `compare` ones) for frozen structs, none for mutable ones (as `@dataclass`);
   a method the class defines itself is kept;
