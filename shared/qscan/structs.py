@@ -97,9 +97,10 @@ def _is_classvar(annotation: Any) -> bool:
     return annotation is ClassVar or getattr(annotation, "__origin__", None) is ClassVar
 
 
-def _collect(cls: type) -> dict[str, Field]:
-    """The class's fields: the base structs' first (in their order), then its own annotations."""
+def _collect(cls: type) -> tuple[dict[str, Field], list[str]]:
+    """The class's fields (the base structs' first, in their order, then its own annotations) and its own ones."""
     table: dict[str, Field] = {}
+    own: list[str] = []
     for base in reversed(cls.__mro__[1:]):
         table.update({f.name: f for f in base.__dict__.get("__struct_fields__", ())})
     for name, annotation in inspect.get_annotations(cls).items():
@@ -114,6 +115,7 @@ def _collect(cls: type) -> dict[str, Field]:
         spec.name, spec.type = name, annotation
         table.pop(name, None)
         table[name] = spec
+        own.append(name)
     seen_default = False
     for spec in table.values():
         has_default = spec.default is not MISSING or spec.default_factory is not MISSING
@@ -122,7 +124,7 @@ def _collect(cls: type) -> dict[str, Field]:
                 f"non-default argument {spec.name!r} follows default argument in {cls.__qualname__}"
             )
         seen_default = seen_default or has_default
-    return table
+    return table, own
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -133,6 +135,7 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
             f"{cls.__qualname__}() takes {len(specs)} positional arguments but {len(args)} were given"
         )
     missing = []
+    taken = 0  # keyword arguments that named a field
     for index, spec in enumerate(specs):
         name = spec.name
         if index < len(args):
@@ -141,6 +144,7 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
             value = args[index]
         elif name in kwargs:
             value = kwargs[name]
+            taken += 1
         elif spec.default_factory is not MISSING:
             value = spec.default_factory()
         elif spec.default is not MISSING:
@@ -151,8 +155,8 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
         object.__setattr__(self, name, value)
     if missing:
         raise TypeError(f"{cls.__qualname__}() missing required argument(s): {', '.join(map(repr, missing))}")
-    unknown = sorted(kwargs.keys() - cls.__struct_names__)
-    if unknown:
+    if taken < len(kwargs):
+        unknown = sorted(kwargs.keys() - set(cls.__match_args__))
         raise TypeError(
             f"{cls.__qualname__}() got unexpected keyword argument(s): {', '.join(map(repr, unknown))}"
         )
@@ -201,14 +205,12 @@ def _setstate(self: Any, state: list[Any]) -> None:
 
 
 def _build(cls: type, frozen: bool) -> type:
-    table = _collect(cls)
-    own = [name for name in inspect.get_annotations(cls) if name in table]
+    table, own = _collect(cls)
     namespace = {
         k: v for k, v in cls.__dict__.items() if k not in ("__dict__", "__weakref__") and k not in own
     }
     namespace["__slots__"] = tuple(own)
     namespace["__struct_fields__"] = tuple(table.values())
-    namespace["__struct_names__"] = frozenset(table)
     namespace["__struct_compared__"] = _values([f.name for f in table.values() if f.compare])
     namespace["__struct_hashed__"] = _values([f.name for f in table.values() if f.hash])
     namespace["__match_args__"] = tuple(table)
